@@ -1,0 +1,45 @@
+/* What the chip printed: the ROM's boot log (and whatever ran after it) decoded into
+ * facts. The boot log is the best evidence there is of why a board won't connect. */
+#ifndef ESPDOCTOR_BOOTLOG_H
+#define ESPDOCTOR_BOOTLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ed_bootlog {
+    size_t bytes;              /* how much text was looked at */
+    bool readable;             /* mostly printable text (false: garbage or silence) */
+    bool garbage;              /* bytes arrived, but mostly unprintable: wrong baud? */
+    unsigned resets;           /* rst: lines seen (ESP32 family) or "rst cause" (ESP8266) */
+    bool esp8266;              /* the log is an ESP8266 ROM's ("ets Jan  8 2013") */
+    int reset_cause;           /* last rst:0xN / rst cause:N, -1 if none */
+    char reset_name[40];       /* "POWERON_RESET", "RTCWDT_RTC_RESET", "" */
+    int boot_value;            /* last ESP32 boot:0xNN, -1 if none */
+    int esp8266_boot_mode;     /* first number of "boot mode:(N,M)", -1 if none */
+    bool download_mode;        /* the ROM said it waits for download */
+    bool flash_boot;           /* the ROM booted from flash */
+    bool brownout;             /* "Brownout detector was triggered" */
+    bool invalid_header;       /* "invalid header": nothing bootable at the boot offset */
+    bool flash_read_err;       /* "flash read err" */
+    bool guru_meditation;      /* the application crashed */
+    bool micropython;          /* a MicroPython banner */
+    char micropython_version[48]; /* "v1.24.0" */
+    bool repl_prompt;          /* ">>> " */
+};
+
+/* Decode len bytes of console output. */
+void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log);
+
+/* One line for people: "boot:0x13 (SPI_FAST_FLASH_BOOT): normal flash boot, GPIO0 was
+ * high" or "no output". */
+void ed_bootlog_describe(const struct ed_bootlog *log, char *out, size_t len);
+
+/* ESP32 strapping pins that were low in a boot value, as text: "GPIO0 low, GPIO2 low". */
+void ed_bootlog_straps(int boot_value, char *out, size_t len);
+
+/* The last `max` printable lines of text, for evidence ("...\nwaiting for download"). */
+void ed_bootlog_tail(const uint8_t *text, size_t len, unsigned max_lines, char *out,
+                     size_t out_len);
+
+#endif

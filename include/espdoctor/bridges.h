@@ -1,0 +1,42 @@
+/* USB-UART bridges as one table: what each VID:PID is, which kernel driver serves it,
+ * how fast it can go and how to reset a board behind it. The udev rules are generated
+ * from this table too. */
+#ifndef ESPDOCTOR_BRIDGES_H
+#define ESPDOCTOR_BRIDGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ed_bridge_family {
+    ED_FAMILY_CP210X,
+    ED_FAMILY_CH34X,      /* CH340/CH341/CH343/CH9102 */
+    ED_FAMILY_FTDI,
+    ED_FAMILY_PL2303,
+    ED_FAMILY_ESPRESSIF,  /* the chip's own USB */
+};
+
+enum ed_reset_style {
+    ED_RESET_AUTO_CIRCUIT, /* DTR/RTS through the two-transistor circuit */
+    ED_RESET_USB_JTAG,     /* USB-Serial/JTAG peripheral's own sequence */
+    ED_RESET_NONE,         /* USB-OTG/TinyUSB: no line-driven reset */
+};
+
+struct ed_bridge {
+    uint16_t vid, pid;
+    enum ed_bridge_family family;
+    const char *chip;          /* "CP2102/CP2102N/CP2104" */
+    const char *driver;        /* kernel driver expected to bind: "cp210x" */
+    uint32_t max_baud;         /* highest baud worth trying for flashing */
+    enum ed_reset_style reset;
+};
+
+extern const struct ed_bridge ed_bridges[];
+extern const size_t ed_bridge_count;
+
+const struct ed_bridge *ed_bridge_lookup(uint16_t vid, uint16_t pid);
+const char *ed_bridge_family_name(enum ed_bridge_family family);
+/* True if the vendor id belongs to a bridge maker (unknown PID of a known vendor). */
+bool ed_bridge_known_vendor(uint16_t vid);
+
+#endif

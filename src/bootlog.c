@@ -1,0 +1,202 @@
+/* Boot-log decoding. Formats from Espressif's "Boot Mode Selection" and troubleshooting
+ * documentation: ESP32-family ROMs print "rst:0xN (NAME),boot:0xNN (MODE)" at 115200;
+ * the ESP8266 ROM prints "ets Jan  8 2013,rst cause:N, boot mode:(N,M)" at 74880. */
+#include "espdoctor/bootlog.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bounded substring search (text is not NUL-terminated). */
+static const uint8_t *find(const uint8_t *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n == 0 || len < n)
+        return NULL;
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(hay + i, needle, n) == 0)
+            return hay + i;
+    return NULL;
+}
+
+/* Parse a number (hex with 0x, else decimal) at p, bounded by end. */
+static long number_at(const uint8_t *p, const uint8_t *end, const uint8_t **after)
+{
+    char buf[16];
+    size_t n = 0;
+    while (p + n < end && n < sizeof buf - 1 && (isxdigit(p[n]) || p[n] == 'x'))
+        buf[n] = (char)p[n], n++;
+    buf[n] = '\0';
+    *after = p + n;
+    if (n == 0)
+        return -1;
+    char *stop;
+    long v = strtol(buf, &stop, 0);
+    return stop == buf ? -1 : v;
+}
+
+static void parse_esp32_lines(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    const uint8_t *end = text + len, *p = text;
+    const uint8_t *hit;
+    while ((hit = find(p, (size_t)(end - p), "rst:0x")) != NULL) {
+        const uint8_t *q;
+        log->resets++;
+        log->reset_cause = (int)number_at(hit + 4, end, &q);
+        log->reset_name[0] = '\0';
+        if (q < end && *q == ' ' && q + 1 < end && q[1] == '(') {
+            const uint8_t *close = memchr(q + 2, ')', (size_t)(end - q - 2));
+            if (close)
+                snprintf(log->reset_name, sizeof log->reset_name, "%.*s",
+                         (int)(close - q - 2), (const char *)q + 2);
+        }
+        const uint8_t *line_end = memchr(hit, '\n', (size_t)(end - hit));
+        if (!line_end)
+            line_end = end;
+        const uint8_t *boot = find(hit, (size_t)(line_end - hit), "boot:0x");
+        if (boot)
+            log->boot_value = (int)number_at(boot + 5, line_end, &q);
+        p = hit + 6;
+    }
+}
+
+static void parse_esp8266_lines(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    const uint8_t *end = text + len, *p = text, *hit;
+    while ((hit = find(p, (size_t)(end - p), "rst cause:")) != NULL) {
+        const uint8_t *q;
+        log->esp8266 = true;
+        log->resets++;
+        log->reset_cause = (int)number_at(hit + 10, end, &q);
+        const uint8_t *line_end = memchr(hit, '\n', (size_t)(end - hit));
+        if (!line_end)
+            line_end = end;
+        const uint8_t *mode = find(hit, (size_t)(line_end - hit), "boot mode:(");
+        if (mode)
+            log->esp8266_boot_mode = (int)number_at(mode + 11, line_end, &q);
+        p = hit + 10;
+    }
+    if (find(text, len, "ets Jan  8 2013"))
+        log->esp8266 = true;
+}
+
+static void parse_micropython(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    const uint8_t *hit = find(text, len, "MicroPython v");
+    if (hit) {
+        log->micropython = true;
+        const uint8_t *v = hit + 12, *end = text + len;
+        size_t n = 0;
+        while (v + n < end && n < sizeof log->micropython_version - 1 && v[n] != ' ' &&
+               v[n] != ';' && v[n] != '\r' && v[n] != '\n')
+            n++;
+        snprintf(log->micropython_version, sizeof log->micropython_version, "%.*s", (int)n,
+                 (const char *)v);
+    }
+    log->repl_prompt = find(text, len, ">>> ") != NULL || find(text, len, "\n>>>") != NULL;
+}
+
+void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    memset(log, 0, sizeof *log);
+    log->reset_cause = -1;
+    log->boot_value = -1;
+    log->esp8266_boot_mode = -1;
+    log->bytes = len;
+
+    size_t printable = 0;
+    for (size_t i = 0; i < len; i++)
+        if (isprint(text[i]) || text[i] == '\r' || text[i] == '\n' || text[i] == '\t')
+            printable++;
+    log->readable = len > 0 && printable * 10 >= len * 9;
+    log->garbage = len >= 8 && printable * 10 < len * 7;
+
+    parse_esp32_lines(text, len, log);
+    parse_esp8266_lines(text, len, log);
+    parse_micropython(text, len, log);
+
+    log->brownout = find(text, len, "Brownout detector was triggered") != NULL;
+    log->invalid_header = find(text, len, "invalid header") != NULL;
+    log->flash_read_err = find(text, len, "flash read err") != NULL;
+    log->guru_meditation = find(text, len, "Guru Meditation Error") != NULL;
+
+    if (log->esp8266) {
+        log->download_mode = log->esp8266_boot_mode == 1;
+        log->flash_boot = log->esp8266_boot_mode == 3;
+    } else if (log->boot_value >= 0) {
+        /* GPIO0 (strap bit 0x10) low selects download boot on the ESP32 family. */
+        log->download_mode = (log->boot_value & 0x10) == 0;
+        log->flash_boot = !log->download_mode;
+    }
+    if (find(text, len, "waiting for download"))
+        log->download_mode = true, log->flash_boot = false;
+}
+
+void ed_bootlog_straps(int boot_value, char *out, size_t len)
+{
+    static const struct { int bit; const char *pin; } straps[] = {
+        { 0x10, "GPIO0" }, { 0x08, "GPIO2" }, { 0x04, "GPIO4" }, { 0x01, "GPIO5" },
+        { 0x20, "MTDI/GPIO12" }, { 0x02, "MTDO/GPIO15" },
+    };
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof straps / sizeof straps[0] && used < len; i++) {
+        bool high = (boot_value & straps[i].bit) != 0;
+        int n = snprintf(out + used, len - used, "%s%s %s", used ? ", " : "", straps[i].pin,
+                         high ? "high" : "low");
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+void ed_bootlog_describe(const struct ed_bootlog *log, char *out, size_t len)
+{
+    if (log->bytes == 0) {
+        snprintf(out, len, "no output at all");
+    } else if (log->garbage && log->resets == 0) {
+        snprintf(out, len, "%zu bytes of unreadable output (wrong baud rate?)", log->bytes);
+    } else if (log->esp8266 && log->esp8266_boot_mode >= 0) {
+        snprintf(out, len, "ESP8266 boot mode:(%d,x): %s", log->esp8266_boot_mode,
+                 log->download_mode ? "download mode (GPIO0 was low)"
+                 : log->flash_boot  ? "normal flash boot (GPIO0 was high)"
+                                    : "unexpected boot mode");
+    } else if (log->boot_value >= 0) {
+        snprintf(out, len, "boot:0x%x: %s", (unsigned)log->boot_value,
+                 log->download_mode ? "download mode (GPIO0 was low)"
+                                    : "normal flash boot (GPIO0 was high)");
+    } else if (log->micropython) {
+        snprintf(out, len, "MicroPython %s", log->micropython_version);
+    } else if (log->readable) {
+        snprintf(out, len, "%zu bytes of text, no boot banner", log->bytes);
+    } else {
+        snprintf(out, len, "%zu bytes, no boot banner", log->bytes);
+    }
+}
+
+void ed_bootlog_tail(const uint8_t *text, size_t len, unsigned max_lines, char *out,
+                     size_t out_len)
+{
+    /* Walk back over max_lines line breaks, then copy printable characters. */
+    size_t start = len;
+    unsigned lines = 0;
+    while (start > 0) {
+        if (text[start - 1] == '\n' && start != len && ++lines >= max_lines)
+            break;
+        start--;
+    }
+    size_t o = 0;
+    for (size_t i = start; i < len && o + 1 < out_len; i++) {
+        uint8_t c = text[i];
+        if (c == '\r')
+            continue;
+        if (c == '\n' || c == '\t' || isprint(c))
+            out[o++] = (char)c;
+        else if (o + 1 < out_len)
+            out[o++] = '?';
+    }
+    while (o > 0 && (out[o - 1] == '\n' || out[o - 1] == ' '))
+        o--;
+    out[o] = '\0';
+}

@@ -1,0 +1,326 @@
+/* Command-line parsing: one table of commands, one table of options, and the mapping of
+ * every outcome to an exit code. Options may come before or after the command name, as
+ * with esptool (`espdoctor -p /dev/ttyUSB0 info` and `espdoctor info -p /dev/ttyUSB0`). */
+#include "cli.h"
+#include "commands.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Which commands accept an option: a bit per command, in command-table order. */
+#define CMD_BIT(i) (1u << (i))
+#define ALL_COMMANDS 0xFFFFFFFFu
+
+struct command {
+    const char *name;
+    ed_command_fn run;
+    const char *args;     /* positional arguments, for the usage line */
+    const char *summary;
+};
+
+enum { CMD_LIST, CMD_UDEV };
+
+static const struct command commands[] = {
+    [CMD_LIST] = { "list", cmd_list, "",
+                   "list USB serial bridges and ports" },
+    [CMD_UDEV] = { "udev", cmd_udev, "show|install|uninstall",
+                   "udev rules: port access for the desktop user, ModemManager kept off" },
+};
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+/* Long-only options get codes above the char range. */
+enum {
+    OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
+    OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION,
+};
+
+struct option_spec {
+    struct option opt;
+    uint32_t commands;     /* CMD_BIT mask of commands that take it */
+    const char *arg_name;
+    const char *help;
+};
+
+static const struct option_spec options[] = {
+    { { "port", required_argument, NULL, 'p' }, CMD_BIT(CMD_LIST), "PORT",
+      "serial port (/dev/ttyUSB0); default: the only board present, or $ESPDOCTOR_PORT" },
+    { { "baud", required_argument, NULL, 'b' }, CMD_BIT(CMD_LIST), "BAUD",
+      "line speed for the data phase (default: the fastest the bridge supports)" },
+    { { "dry-run", no_argument, NULL, OPT_DRY_RUN }, CMD_BIT(CMD_UDEV), NULL,
+      "say what would change, change nothing" },
+    { { "root", required_argument, NULL, OPT_ROOT }, CMD_BIT(CMD_UDEV), "DIR",
+      "act on the system installed under DIR (no udev reload unless DIR is /)" },
+    { { "json", no_argument, NULL, OPT_JSON }, ALL_COMMANDS, NULL,
+      "machine-readable output on stdout" },
+    { { "no-color", no_argument, NULL, OPT_NO_COLOR }, ALL_COMMANDS, NULL,
+      "no colour (also: NO_COLOR in the environment)" },
+    { { "verbose", no_argument, NULL, 'v' }, ALL_COMMANDS, NULL,
+      "say more (repeat for protocol traces)" },
+    { { "quiet", no_argument, NULL, 'q' }, ALL_COMMANDS, NULL,
+      "say only what went wrong" },
+    { { "help", no_argument, NULL, 'h' }, ALL_COMMANDS, NULL, "this help" },
+    { { "version", no_argument, NULL, OPT_VERSION }, ALL_COMMANDS, NULL,
+      "print the version" },
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(cli->err, "%s: ", cli->prog);
+    va_start(ap, fmt);
+    vfprintf(cli->err, fmt, ap);
+    va_end(ap);
+    fputc('\n', cli->err);
+}
+
+bool ed_cli_parse_size(const char *text, uint32_t *out)
+{
+    if (!text || !*text || *text == '-')
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno || end == text)
+        return false;
+    unsigned long long mult = 1;
+    if (*end) {
+        switch (toupper((unsigned char)*end)) {
+        case 'K': mult = 1024; break;
+        case 'M': mult = 1024 * 1024; break;
+        default: return false;
+        }
+        end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+        if (*end)
+            return false;
+    }
+    if (v > UINT32_MAX / mult)
+        return false;
+    *out = (uint32_t)(v * mult);
+    return true;
+}
+
+static void print_usage(const struct ed_cli *cli, FILE *f)
+{
+    fprintf(f, "usage: %s [COMMAND] [OPTIONS] [ARGS]\n\n"
+               "Finds out why an ESP32/ESP8266 board won't talk, and flashes it.\n\n"
+               "Commands:\n", cli->prog);
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
+        fprintf(f, "  %-22s %s\n", head, commands[i].summary);
+    }
+    fprintf(f, "\nOptions:\n");
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        char head[64];
+        const struct option *o = &options[i].opt;
+        if (o->val < 256)
+            snprintf(head, sizeof head, "-%c, --%s%s%s", o->val, o->name,
+                     options[i].arg_name ? " " : "",
+                     options[i].arg_name ? options[i].arg_name : "");
+        else
+            snprintf(head, sizeof head, "    --%s%s%s", o->name,
+                     options[i].arg_name ? " " : "",
+                     options[i].arg_name ? options[i].arg_name : "");
+        fprintf(f, "  %-24s %s\n", head, options[i].help);
+    }
+    fprintf(f, "\nSee espdoctor(1) for exit codes, findings and examples.\n");
+}
+
+static const struct command *find_command(const char *name, size_t *index)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].name, name) == 0) {
+            *index = i;
+            return &commands[i];
+        }
+    return NULL;
+}
+
+static bool parse_baud(const char *text, uint32_t *baud)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno || end == text || *end || v < 300 || v > 12000000)
+        return false;
+    *baud = (uint32_t)v;
+    return true;
+}
+
+/* Apply one parsed option to cli. Returns false (after printing why) on a bad value. */
+static bool apply_option(struct ed_cli *cli, int code, const char *arg)
+{
+    switch (code) {
+    case 'p': cli->port = arg; return true;
+    case 'b':
+        if (!parse_baud(arg, &cli->baud)) {
+            ed_cli_error(cli, "--baud takes a line speed between 300 and 12000000, "
+                              "not '%s' (try 460800 or 921600)", arg);
+            return false;
+        }
+        return true;
+    case OPT_JSON: cli->json = true; return true;
+    case OPT_DRY_RUN: cli->dry_run = true; return true;
+    case OPT_ROOT: cli->root = arg; return true;
+    case OPT_NO_COLOR: cli->color = false; return true;
+    case 'v': cli->verbose++; return true;
+    case 'q': cli->quiet = true; return true;
+    }
+    return false;
+}
+
+static const struct option_spec *spec_for(int code)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (options[i].opt.val == code)
+            return &options[i];
+    return NULL;
+}
+
+static void init_defaults(struct ed_cli *cli, const char *argv0)
+{
+    memset(cli, 0, sizeof *cli);
+    const char *slash = strrchr(argv0, '/');
+    cli->prog = slash ? slash + 1 : argv0;
+    cli->out = stdout;
+    cli->err = stderr;
+    const char *no_color = getenv("NO_COLOR");
+    cli->color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
+    const char *port = getenv("ESPDOCTOR_PORT");
+    if (port && *port)
+        cli->port = port;
+}
+
+/* The index of the command name in argv: the first argument that is neither an option
+ * nor the value of one. 0 if there is none. */
+static int find_command_index(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0)
+            return i + 1 < argc ? i + 1 : 0;
+        if (a[0] != '-' || a[1] == '\0')
+            return i;
+        if (a[1] == '-') {
+            if (strchr(a, '='))
+                continue;
+            for (size_t k = 0; k < OPTION_COUNT; k++)
+                if (strcmp(options[k].opt.name, a + 2) == 0 &&
+                    options[k].opt.has_arg == required_argument)
+                    i++;
+        } else if (a[2] == '\0') {
+            const struct option_spec *spec = spec_for((unsigned char)a[1]);
+            if (spec && spec->opt.has_arg == required_argument)
+                i++;
+        }
+    }
+    return 0;
+}
+
+static void build_getopt_tables(struct option *long_opts, char *short_opts)
+{
+    size_t s = 0;
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        long_opts[i] = options[i].opt;
+        if (options[i].opt.val < 256) {
+            short_opts[s++] = (char)options[i].opt.val;
+            if (options[i].opt.has_arg == required_argument)
+                short_opts[s++] = ':';
+        }
+    }
+    short_opts[s] = '\0';
+    memset(&long_opts[OPTION_COUNT], 0, sizeof long_opts[0]);
+}
+
+static void report_bad_option(const struct ed_cli *cli, int code, const char *text)
+{
+    if (code == ':')
+        ed_cli_error(cli, "option '%s' needs a value. Run '%s --help'.", text, cli->prog);
+    else
+        ed_cli_error(cli, "unknown option '%s'. Run '%s --help' for the list.", text,
+                     cli->prog);
+}
+
+int ed_cli_main(int argc, char **argv)
+{
+    struct ed_cli cli;
+    init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
+
+    /* Take the command name out, so options may stand on either side of it. */
+    size_t index = CMD_LIST;   /* the default command until the doctor lands */
+    int cmd_at = find_command_index(argc, argv);
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        ed_cli_error(&cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    int nargs = 0;
+    for (int i = 0; i < argc; i++)
+        if (i != cmd_at || cmd_at == 0)
+            args[nargs++] = argv[i];
+    if (cmd_at && !find_command(argv[cmd_at], &index)) {
+        char names[256] = "";
+        for (size_t i = 0; i < COMMAND_COUNT; i++) {
+            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+            strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
+        }
+        ed_cli_error(&cli, "unknown command '%s' (commands: %s). Run '%s --help'.",
+                     argv[cmd_at], names, cli.prog);
+        free(args);
+        return ED_EXIT_USAGE;
+    }
+    const struct command *cmd = &commands[index];
+
+    struct option long_opts[OPTION_COUNT + 1];
+    char short_opts[2 * OPTION_COUNT + 2];
+    short_opts[0] = ':';   /* report missing values as ':' */
+    build_getopt_tables(long_opts, short_opts + 1);
+
+    bool want_help = false, want_version = false;
+    int rc = ED_EXIT_OK;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(nargs, args, short_opts, long_opts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            char shortname[3] = { '-', (char)optopt, '\0' };
+            const char *text = (optopt > 0 && optopt < 256) ? shortname : args[optind - 1];
+            report_bad_option(&cli, c, text);
+            rc = ED_EXIT_USAGE;
+            goto out;
+        }
+        if (c == 'h') { want_help = true; continue; }
+        if (c == OPT_VERSION) { want_version = true; continue; }
+        const struct option_spec *spec = spec_for(c);
+        if (spec && !(spec->commands & CMD_BIT(index))) {
+            ed_cli_error(&cli, "option '--%s' does not apply to '%s'. Run '%s --help'.",
+                         spec->opt.name, cmd->name, cli.prog);
+            rc = ED_EXIT_USAGE;
+            goto out;
+        }
+        if (!apply_option(&cli, c, optarg)) {
+            rc = ED_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (want_version) {
+        fprintf(cli.out, "espdoctor %s\n", ESPDOCTOR_VERSION);
+        goto out;
+    }
+    if (want_help) {
+        print_usage(&cli, cli.out);
+        goto out;
+    }
+    cli.progress = !cli.json && isatty(STDERR_FILENO);
+    rc = cmd->run(&cli, nargs - optind, args + optind);
+out:
+    free(args);
+    return rc;
+}

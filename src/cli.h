@@ -1,0 +1,62 @@
+/* The command-line layer: the only place that maps results to exit codes. Each command
+ * lives in its own src/cmd_*.c and is listed once in the command table in cli.c. */
+#ifndef ESPDOCTOR_CLI_H
+#define ESPDOCTOR_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes (documented in the man page, EXIT STATUS). */
+enum ed_exit {
+    ED_EXIT_OK = 0,        /* done; for the doctor: the board is ready */
+    ED_EXIT_FAIL = 1,      /* the operation failed (connect, flash, verify, ...) */
+    ED_EXIT_USAGE = 2,     /* wrong options or arguments */
+    ED_EXIT_REFUSED = 3,   /* a safety check refused the write; nothing was written */
+    ED_EXIT_NODEV = 4,     /* no board / port found */
+    ED_EXIT_PORT = 5,      /* the port exists but cannot be used (permission, busy) */
+    ED_EXIT_INPUT = 6,     /* an input file is missing, unreadable or not firmware */
+    ED_EXIT_PROBLEM = 7,   /* the doctor found a problem (see findings) */
+    ED_EXIT_INTERRUPTED = 130,
+};
+
+/* Options every command understands, filled by cli.c before the command runs. */
+struct ed_cli {
+    const char *prog;        /* argv[0] basename */
+    const char *port;        /* -p/--port, or ESPDOCTOR_PORT; NULL: auto */
+    uint32_t baud;           /* -b/--baud for the data phase; 0: the best the bridge allows */
+    bool json;               /* --json: machine output on stdout, nothing else there */
+    bool color;              /* colour on stdout (terminal, no NO_COLOR, no --no-color) */
+    bool progress;           /* progress bar allowed (stderr is a terminal, not --json) */
+    int verbose;             /* -v (repeatable) */
+    bool quiet;              /* -q */
+    /* Command-specific switches; a command rejects those it does not take. */
+    bool force;              /* --force */
+    bool erase_all;          /* --erase-all */
+    bool no_skip;            /* --no-skip */
+    bool no_stub;            /* --no-stub */
+    const char *stub;        /* --stub FILE|DIR */
+    bool dry_run;            /* --dry-run */
+    const char *root;        /* --root DIR */
+    const char *flash_file;  /* doctor --flash FILE */
+    const char *region_addr; /* erase --region ADDR SIZE */
+    const char *region_size;
+    FILE *out;               /* stdout */
+    FILE *err;               /* stderr */
+};
+
+/* A command: positional arguments only (options are already parsed into cli). Returns an
+ * enum ed_exit value. */
+typedef int (*ed_command_fn)(struct ed_cli *cli, int argc, char **argv);
+
+/* Parse argv, run the command, return its exit code (main() exits with it). */
+int ed_cli_main(int argc, char **argv);
+
+/* Print "espdoctor: <message>" to stderr (the CLI's one way of reporting usage errors). */
+void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parse "0x1000", "4096", "4K", "4M" into *out. False if it is not a number. */
+bool ed_cli_parse_size(const char *text, uint32_t *out);
+
+#endif

@@ -1,0 +1,10 @@
+/* Every command's entry point; the table that lists them is in cli.c. */
+#ifndef ESPDOCTOR_COMMANDS_H
+#define ESPDOCTOR_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_list(struct ed_cli *cli, int argc, char **argv);
+int cmd_udev(struct ed_cli *cli, int argc, char **argv);
+
+#endif

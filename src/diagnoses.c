@@ -1,0 +1,136 @@
+/* The diagnosis table: every finding id espdoctor can report, with its meaning and the
+ * generic fix. Findings carry a specific fix (the user's group, the PID, the module).
+ * Catalogue: ../shared/notes/linux-serial-failures.md. */
+#include "espdoctor/findings.h"
+
+const struct ed_diagnosis ed_diagnoses[] = {
+    /* Presence */
+    { "device.none", ED_SEV_ERROR, "Presence", "No USB serial bridge is connected",
+      "No USB device of a known bridge maker is present: the cable may be charge-only, "
+      "the board unpowered, or a hub not passing data.",
+      "Use a data-capable USB cable, another USB port, and check the board's power LED." },
+    { "device.found", ED_SEV_OK, "Presence", "USB serial bridge present",
+      "A known USB-UART bridge (or the chip's own USB) is connected.", NULL },
+    { "device.no-tty", ED_SEV_ERROR, "Presence", "The bridge has no serial port",
+      "The USB device is there but no /dev/tty node was created for it.",
+      "See the driver findings for why; replugging after the fix creates the port." },
+    { "device.unknown-port", ED_SEV_WARN, "Presence", "Not a known ESP bridge",
+      "The port given is not behind a USB bridge espdoctor knows.",
+      "Check the port with 'espdoctor list'." },
+    /* Driver */
+    { "driver.ok", ED_SEV_OK, "Driver", "Kernel driver bound", "The expected driver serves the bridge.", NULL },
+    { "driver.missing", ED_SEV_ERROR, "Driver", "The kernel driver is missing",
+      "No driver is bound to the bridge's interface and the running kernel has no module "
+      "for its USB id.",
+      "Load the module (sudo modprobe cp210x / ch341 / ftdi_sio / pl2303 / cdc_acm), or install "
+      "the kernel's extra modules package (Ubuntu: linux-modules-extra-$(uname -r))." },
+    { "driver.not-loaded", ED_SEV_ERROR, "Driver", "The kernel driver is not loaded",
+      "The kernel has a module for the bridge but it is not bound to it.",
+      "sudo modprobe MODULE, then replug the board." },
+    { "driver.claimed-by-userspace", ED_SEV_ERROR, "Driver", "A program took the USB device",
+      "The bridge's interface is bound to usbfs: a user-space program (often brltty) claimed "
+      "it, so the kernel serial driver cannot create a port.",
+      "Stop the program named in the evidence; for brltty: sudo apt remove brltty (or sudo "
+      "systemctl mask brltty-udev.service), then replug." },
+    { "driver.wrong", ED_SEV_WARN, "Driver", "An unexpected driver is bound",
+      "The bridge is served by another driver than the usual one.",
+      "Unbind it or check that the driver supports DTR/RTS." },
+    /* Interference */
+    { "interference.brltty", ED_SEV_ERROR, "Interference", "brltty claims this bridge",
+      "The braille display daemon brltty is installed and its udev rules match this USB id; "
+      "it grabs the device as soon as it is plugged in.",
+      "sudo apt remove brltty   (or: sudo systemctl mask brltty-udev.service brltty.service)" },
+    { "interference.modemmanager", ED_SEV_WARN, "Interference", "ModemManager may probe the port",
+      "ModemManager is running and the device is not marked ID_MM_DEVICE_IGNORE: it sends AT "
+      "commands to new ports, which garbles the first seconds of a connection.",
+      "espdoctor udev install   (marks ESP bridges ID_MM_DEVICE_IGNORE)" },
+    /* Permissions */
+    { "perm.ok", ED_SEV_OK, "Permissions", "You may open the port", "Mode, group and ACL allow read and write.", NULL },
+    { "perm.not-in-group", ED_SEV_ERROR, "Permissions", "You are not in the port's group",
+      "The port is readable and writable by its group only, and your account is not in it.",
+      "sudo usermod -aG GROUP $USER, then log out and in; or: espdoctor udev install" },
+    { "perm.relogin-needed", ED_SEV_ERROR, "Permissions", "Log in again to use your new group",
+      "Your account is in the port's group, but this login session started before it was added.",
+      "Log out and back in (or run: newgrp GROUP). No need to add the group again." },
+    { "perm.sandboxed", ED_SEV_ERROR, "Permissions", "Running inside a sandbox",
+      "The port's group shows as nobody/nogroup: this program runs in a Flatpak or Snap "
+      "sandbox that hides the host's groups.",
+      "Give the sandboxed app serial access (e.g. flatpak override --device=all APP) or run "
+      "espdoctor outside it." },
+    { "perm.root", ED_SEV_INFO, "Permissions", "Running as root",
+      "Root can open any port, so permission problems of normal users are not visible.",
+      "Run espdoctor as your normal user to check that user's access." },
+    { "perm.denied", ED_SEV_ERROR, "Permissions", "Permission denied",
+      "Opening the port failed with EACCES.", "espdoctor udev install" },
+    /* Locks */
+    { "lock.busy", ED_SEV_ERROR, "Locks", "Another program has the port open exclusively",
+      "Opening the port failed with EBUSY: another program set TIOCEXCL on it.",
+      "Close that program (serial monitor, screen, minicom, Arduino IDE), or kill PID." },
+    { "lock.flock", ED_SEV_ERROR, "Locks", "Another program holds a lock on the port",
+      "/proc/locks shows a lock on the port's device node held by another process.",
+      "Close that program, or: kill PID" },
+    { "lock.open-by", ED_SEV_WARN, "Locks", "Another program has the port open",
+      "Another process has the port open; two programs reading one port both get garbage.",
+      "Close that program, or: kill PID" },
+    { "lock.uucp", ED_SEV_ERROR, "Locks", "A UUCP lock file claims the port",
+      "A live process holds /var/lock/LCK..PORT.", "Close that program, or: kill PID" },
+    { "lock.uucp-stale", ED_SEV_WARN, "Locks", "A stale UUCP lock file",
+      "A lock file names a process that no longer exists; some programs refuse the port.",
+      "sudo rm /var/lock/LCK..PORT" },
+    /* Power */
+    { "power.autosuspend", ED_SEV_WARN, "Power", "USB autosuspend is on for the bridge",
+      "The kernel may suspend the bridge when idle (power/control = auto), which drops "
+      "characters and resets some bridges.",
+      "echo on | sudo tee /sys/bus/usb/devices/DEV/power/control" },
+    /* Line and boot log */
+    { "line.held-in-reset", ED_SEV_ERROR, "Line", "The port holds the chip in reset",
+      "After opening the port the chip prints nothing until RTS is released.",
+      "Release RTS after opening (stty -F PORT -hupcl); in serial monitors, turn off RTS." },
+    { "boot.brownout", ED_SEV_ERROR, "Boot log", "The chip browns out",
+      "\"Brownout detector was triggered\": the supply voltage sags when the chip starts.",
+      "Use a shorter or better USB cable, a powered hub, or a stronger 3.3 V supply." },
+    { "boot.wrong-baud", ED_SEV_WARN, "Boot log", "Output only at another baud rate",
+      "Bytes arrive but do not decode at the expected baud.",
+      "Read the log at 74880 (ESP8266) or 115200 (ESP32); sync at 115200." },
+    { "boot.crash-loop", ED_SEV_ERROR, "Boot log", "The firmware crashes and reboots",
+      "The boot log repeats resets: \"invalid header\" (nothing bootable in flash), a Guru "
+      "Meditation error, or a watchdog reset loop.",
+      "Flash firmware built for this chip: espdoctor flash FILE" },
+    { "boot.strapping", ED_SEV_WARN, "Boot log", "A strapping pin is in the wrong state",
+      "The boot value shows a strapping pin (GPIO2, GPIO12/MTDI, GPIO15/MTDO) at a level "
+      "that changes how the chip boots.",
+      "Disconnect what is wired to that pin and retry." },
+    { "boot.silent", ED_SEV_WARN, "Boot log", "The chip printed nothing after reset",
+      "No byte arrived after a reset at any of the usual baud rates.",
+      "Check that the board is powered and that TX/RX are wired (RX to TX)." },
+    /* Bootloader */
+    { "bootloader.ok", ED_SEV_OK, "Bootloader", "The ROM bootloader answers",
+      "A reset sequence put the chip into download mode and it synced.", NULL },
+    { "reset.no-autoreset", ED_SEV_ERROR, "Bootloader", "The auto-reset does not reach download mode",
+      "Every DTR/RTS reset sequence either did not reset the chip or let it boot normally "
+      "(GPIO0 high): the board has no auto-reset circuit, or it is not wired to DTR/RTS.",
+      "Hold BOOT (IO0), tap EN (RST), release BOOT, then run the command again." },
+    { "reset.slow-en", ED_SEV_WARN, "Bootloader", "The board needs the long reset delay",
+      "Only the long (550 ms) reset delay reaches download mode: the EN capacitor is large.",
+      "Nothing to do: espdoctor uses the long delay for this board." },
+    { "bootloader.no-sync", ED_SEV_ERROR, "Bootloader", "Download mode, but no answer to SYNC",
+      "The chip printed the download banner but did not answer the sync packets.",
+      "Check the TX/RX wiring, lower the baud, and try another cable." },
+    /* Firmware */
+    { "firmware.micropython", ED_SEV_OK, "Firmware", "MicroPython is answering",
+      "The board runs MicroPython and its REPL answered.", NULL },
+    { "firmware.none", ED_SEV_WARN, "Firmware", "No MicroPython on the board",
+      "The board resets and boots, but no MicroPython banner or >>> prompt answered Ctrl-C. "
+      "This is the usual meaning of uPyCraft's \"open serial error\".",
+      "espdoctor flash FIRMWARE.bin   (download it for your chip from micropython.org)" },
+    { "firmware.other", ED_SEV_INFO, "Firmware", "Another firmware is running",
+      "The board boots an application that is not MicroPython.", NULL },
+    /* Port */
+    { "port.vanished", ED_SEV_ERROR, "Port", "The port disappeared",
+      "The serial port went away while in use (unplugged, or a native-USB chip reset).",
+      "Plug the board back in; for native USB, enter download mode by hand." },
+    { "port.not-serial", ED_SEV_ERROR, "Port", "Not a serial port",
+      "The path given is not a serial device.", "Pick a port from 'espdoctor list'." },
+};
+
+const size_t ed_diagnosis_count = sizeof ed_diagnoses / sizeof ed_diagnoses[0];

@@ -1,0 +1,192 @@
+/* Port enumeration through libudev: the only file that includes libudev.h. Mocked
+ * devices report "not initialized" under umockdev, so nothing filters on that. */
+#include "espdoctor/ports.h"
+#include "espdoctor/error.h"
+
+#include <libudev.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+static uint16_t hex16(const char *text)
+{
+    return text ? (uint16_t)strtoul(text, NULL, 16) : 0;
+}
+
+static struct ed_port *append(struct ed_port_list *list)
+{
+    struct ed_port *grown = realloc(list->items, (list->count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    list->items = grown;
+    struct ed_port *p = &list->items[list->count++];
+    memset(p, 0, sizeof *p);
+    return p;
+}
+
+/* The /dev/serial/by-id link among a device's links, if any. */
+static void find_by_id(struct udev_device *dev, char *out, size_t len)
+{
+    struct udev_list_entry *e;
+    udev_list_entry_foreach(e, udev_device_get_devlinks_list_entry(dev)) {
+        const char *link = udev_list_entry_get_name(e);
+        if (strncmp(link, "/dev/serial/by-id/", 18) == 0) {
+            copy(out, len, link);
+            return;
+        }
+    }
+    /* umockdev keeps links as a property only */
+    const char *links = udev_device_get_property_value(dev, "DEVLINKS");
+    const char *at = links ? strstr(links, "/dev/serial/by-id/") : NULL;
+    if (at) {
+        size_t n = strcspn(at, " ");
+        snprintf(out, len, "%.*s", (int)n, at);
+    }
+}
+
+static void fill_usb(struct ed_port *p, struct udev_device *usb)
+{
+    p->vid = hex16(udev_device_get_sysattr_value(usb, "idVendor"));
+    p->pid = hex16(udev_device_get_sysattr_value(usb, "idProduct"));
+    copy(p->serial, sizeof p->serial, udev_device_get_sysattr_value(usb, "serial"));
+    copy(p->manufacturer, sizeof p->manufacturer,
+         udev_device_get_sysattr_value(usb, "manufacturer"));
+    copy(p->product, sizeof p->product, udev_device_get_sysattr_value(usb, "product"));
+    copy(p->usb_name, sizeof p->usb_name, udev_device_get_sysname(usb));
+    p->bridge = ed_bridge_lookup(p->vid, p->pid);
+}
+
+static int add_ttys(struct udev *udev, struct ed_port_list *list)
+{
+    struct udev_enumerate *en = udev_enumerate_new(udev);
+    if (!en)
+        return ED_E_NOMEM;
+    udev_enumerate_add_match_subsystem(en, "tty");
+    udev_enumerate_scan_devices(en);
+    struct udev_list_entry *e;
+    int rc = ED_OK;
+    udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+        struct udev_device *tty = udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
+        if (!tty)
+            continue;
+        struct udev_device *usb =
+            udev_device_get_parent_with_subsystem_devtype(tty, "usb", "usb_device");
+        struct udev_device *intf =
+            udev_device_get_parent_with_subsystem_devtype(tty, "usb", "usb_interface");
+        if (usb) {
+            struct ed_port *p = append(list);
+            if (!p) {
+                udev_device_unref(tty);
+                rc = ED_E_NOMEM;
+                break;
+            }
+            fill_usb(p, usb);
+            copy(p->devnode, sizeof p->devnode, udev_device_get_devnode(tty));
+            if (!p->devnode[0])
+                snprintf(p->devnode, sizeof p->devnode, "/dev/%s", udev_device_get_sysname(tty));
+            copy(p->syspath, sizeof p->syspath, udev_device_get_syspath(tty));
+            copy(p->driver, sizeof p->driver, intf ? udev_device_get_driver(intf) : NULL);
+            find_by_id(tty, p->by_id, sizeof p->by_id);
+        }
+        udev_device_unref(tty);
+    }
+    udev_enumerate_unref(en);
+    return rc;
+}
+
+static bool listed(const struct ed_port_list *list, const char *usb_name)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].usb_name, usb_name) == 0)
+            return true;
+    return false;
+}
+
+/* USB devices of known bridges with no tty: driver missing or the interface claimed
+ * from user space. They matter to the doctor as much as working ports. */
+static int add_ttyless_bridges(struct udev *udev, struct ed_port_list *list)
+{
+    struct udev_enumerate *en = udev_enumerate_new(udev);
+    if (!en)
+        return ED_E_NOMEM;
+    udev_enumerate_add_match_subsystem(en, "usb");
+    udev_enumerate_add_match_property(en, "DEVTYPE", "usb_device");
+    udev_enumerate_scan_devices(en);
+    struct udev_list_entry *e;
+    int rc = ED_OK;
+    udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+        struct udev_device *usb = udev_device_new_from_syspath(udev, udev_list_entry_get_name(e));
+        if (!usb)
+            continue;
+        const char *devtype = udev_device_get_devtype(usb);
+        uint16_t vid = hex16(udev_device_get_sysattr_value(usb, "idVendor"));
+        if (devtype && strcmp(devtype, "usb_device") == 0 && ed_bridge_known_vendor(vid) &&
+            !listed(list, udev_device_get_sysname(usb))) {
+            struct ed_port *p = append(list);
+            if (!p) {
+                udev_device_unref(usb);
+                rc = ED_E_NOMEM;
+                break;
+            }
+            fill_usb(p, usb);
+            copy(p->syspath, sizeof p->syspath, udev_device_get_syspath(usb));
+        }
+        udev_device_unref(usb);
+    }
+    udev_enumerate_unref(en);
+    return rc;
+}
+
+int ed_ports_enumerate(struct ed_port_list *list)
+{
+    list->items = NULL;
+    list->count = 0;
+    struct udev *udev = udev_new();
+    if (!udev)
+        return ED_E_IO;
+    int rc = add_ttys(udev, list);
+    if (rc == ED_OK)
+        rc = add_ttyless_bridges(udev, list);
+    udev_unref(udev);
+    if (rc != ED_OK)
+        ed_ports_free(list);
+    return rc;
+}
+
+void ed_ports_free(struct ed_port_list *list)
+{
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+const struct ed_port *ed_ports_find(const struct ed_port_list *list, const char *path)
+{
+    char want[PATH_MAX];
+    if (!realpath(path, want))
+        copy(want, sizeof want, path);
+    for (size_t i = 0; i < list->count; i++) {
+        const struct ed_port *p = &list->items[i];
+        if (!p->devnode[0])
+            continue;
+        if (strcmp(p->devnode, path) == 0 || strcmp(p->devnode, want) == 0 ||
+            (p->by_id[0] && strcmp(p->by_id, path) == 0))
+            return p;
+    }
+    return NULL;
+}
+
+size_t ed_ports_count_boards(const struct ed_port_list *list)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items[i].devnode[0] && list->items[i].bridge)
+            n++;
+    return n;
+}

@@ -1,0 +1,358 @@
+/* The board: the auto-reset circuit between the bridge's modem lines and the chip's EN
+ * and GPIO0 pins, and the model's sense of time. Nothing happens on its own: every call
+ * first advances the model to the caller's "now", processing what happened in between
+ * (the chip leaving reset, bytes reaching the chip, the chip's scheduled output). */
+#include "board_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* EN rises through the board's RC and the chip starts its clocks: even without an extra
+ * capacitor the chip samples its straps a little after EN is released. This also covers
+ * clients that change DTR and RTS with two calls, passing briefly through "both
+ * asserted" (both released) on the way from reset to download strap. */
+#define CHIP_START_NS (2 * NS_PER_MS)
+
+#define DEFAULT_HOST_BAUD 115200
+
+void sim_board_opts_default(struct sim_board_opts *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->chip = "esp32";
+    opts->flash_size = 4 * 1024 * 1024;
+    opts->usb_latency_us = 1000;
+}
+
+bool board_timed(const struct sim_board *b)
+{
+    return !b->opts.fast;
+}
+
+void board_trace(const struct sim_board *b, uint64_t t_ns, const char *fmt, ...)
+{
+    if (!b->opts.trace)
+        return;
+    fprintf(b->opts.trace, "[%10.6f] ", (double)t_ns / 1e9);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(b->opts.trace, fmt, ap);
+    va_end(ap);
+    fputc('\n', b->opts.trace);
+    fflush(b->opts.trace);
+}
+
+struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, size_t errlen)
+{
+    const char *key = opts->chip ? opts->chip : "esp32";
+    const struct ed_chip *chip = ed_chip_by_key(key);
+    const struct sim_chip *sim = sim_chip_by_key(key);
+    if (!chip || !sim) {
+        snprintf(err, errlen, "unknown chip \"%s\" (esp8266, esp32, esp32s2, esp32s3, "
+                 "esp32c3, esp32c6)", key);
+        return NULL;
+    }
+    struct sim_board *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    b->opts = *opts;
+    b->opts.chip = chip->key;
+    b->chip = chip;
+    b->sim = sim;
+    memcpy(b->mac, opts->mac_given ? opts->mac : sim->default_mac, sizeof b->mac);
+    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, err, errlen) != 0) {
+        free(b);
+        return NULL;
+    }
+    b->host_baud = DEFAULT_HOST_BAUD;
+    b->chip_baud = chip->rom_log_baud;
+    b->mode = MODE_RESET;
+    b->power_on = true;
+    b->leave_reset_ns = 0;      /* powered: the chip starts at t = 0 */
+    b->app_next_ns = NO_TIME;
+    b->gpio0_low = opts->boot_held;
+    ed_slip_reset(&b->slip);
+    regs_reset(b);
+    board_trace(b, 0, "power on: %s, flash %zu KiB%s%s, en_delay %u ms%s", chip->name,
+                b->flash.size / 1024, opts->flash_path ? " in " : "",
+                opts->flash_path ? opts->flash_path : "", opts->en_delay_ms,
+                opts->fast ? ", timing off" : "");
+    return b;
+}
+
+void sim_board_free(struct sim_board *b)
+{
+    if (!b)
+        return;
+    flash_jobs_end(b);
+    nor_close(&b->flash);
+    wire_free(&b->to_chip);
+    wire_free(&b->to_host);
+    free(b);
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns)
+{
+    if (!wire_send(&b->to_host, data, n, t_ns, b->chip_baud, b->host_baud, board_timed(b)))
+        board_trace(b, t_ns, "out of memory: %zu bytes of output lost", n);
+}
+
+void chip_emit_str(struct sim_board *b, const char *s, uint64_t t_ns)
+{
+    chip_emit(b, s, strlen(s), t_ns);
+}
+
+void chip_emit_frame(struct sim_board *b, const uint8_t *payload, size_t n, uint64_t t_ns)
+{
+    uint8_t *enc = malloc(ED_SLIP_ENCODED_MAX(n));
+    if (!enc) {
+        board_trace(b, t_ns, "out of memory: frame lost");
+        return;
+    }
+    size_t len = ed_slip_encode(payload, n, enc);
+    chip_emit(b, enc, len, t_ns);
+    free(enc);
+}
+
+/* ---- reset -------------------------------------------------------------------------- */
+
+/* Output the chip had not finished sending when it stopped is lost. */
+static void drop_unsent_output(struct sim_board *b, uint64_t t_ns)
+{
+    struct wire *w = &b->to_host;
+    while (w->len && w->at_ns[w->head + w->len - 1] > t_ns)
+        w->len--;
+    if (w->free_at_ns > t_ns)
+        w->free_at_ns = t_ns;
+}
+
+static void chip_stop(struct sim_board *b, uint64_t t_ns)
+{
+    drop_unsent_output(b, t_ns);
+    flash_jobs_end(b);
+    b->mode = MODE_RESET;
+    b->app = APP_SILENT;
+    b->app_next_ns = NO_TIME;
+    b->busy_until_ns = 0;
+}
+
+void chip_restart(struct sim_board *b, uint64_t t_ns, const char *cause, bool download)
+{
+    chip_stop(b, t_ns);
+    boot_start(b, t_ns, cause, download);
+}
+
+static void leave_reset(struct sim_board *b, uint64_t t_ns)
+{
+    b->leave_reset_ns = NO_TIME;
+    /* Bytes that reached the chip while it was held in reset are gone. */
+    while (wire_front_ns(&b->to_chip) <= t_ns)
+        wire_pop(&b->to_chip);
+    const char *cause = b->sim->cause_poweron;
+    if (!b->power_on && b->sim->esp8266_style)
+        cause = "rst cause:2";   /* external reset (EN) */
+    b->power_on = false;
+    board_trace(b, t_ns, "chip leaves reset: GPIO0 %s -> %s", b->gpio0_low ? "low" : "high",
+                b->gpio0_low ? "download mode" : "flash boot");
+    boot_start(b, t_ns, cause, b->gpio0_low);
+}
+
+static void update_circuit(struct sim_board *b, uint64_t t_ns)
+{
+    bool wired = !b->opts.no_autoreset;
+    /* Two transistors: RTS pulls EN low only while DTR is released, DTR pulls GPIO0 low
+     * only while RTS is released; equal lines release both. */
+    bool en_low = wired && b->rts && !b->dtr;
+    bool gpio0_low = b->opts.boot_held || (wired && b->dtr && !b->rts);
+    b->gpio0_low = gpio0_low;
+    if (en_low && !b->en_low) {
+        chip_stop(b, t_ns);
+        b->leave_reset_ns = NO_TIME;
+        board_trace(b, t_ns, "EN low: chip held in reset");
+    } else if (!en_low && b->en_low) {
+        /* Not part of the "fast" switch: this is the circuit, not the UART or flash. */
+        b->leave_reset_ns = t_ns + (uint64_t)b->opts.en_delay_ms * NS_PER_MS + CHIP_START_NS;
+        board_trace(b, t_ns, "EN released: chip starts at %.6f s",
+                    (double)b->leave_reset_ns / 1e9);
+    }
+    b->en_low = en_low;
+}
+
+/* ---- time --------------------------------------------------------------------------- */
+
+static uint64_t max_u64(uint64_t a, uint64_t c)
+{
+    return a > c ? a : c;
+}
+
+/* The next thing the chip does on its own, or NO_TIME. */
+static uint64_t chip_next_ns(const struct sim_board *b)
+{
+    uint64_t rx = wire_front_ns(&b->to_chip);
+    if (b->mode == MODE_RESET)
+        return rx < b->leave_reset_ns ? rx : b->leave_reset_ns;
+    uint64_t t = rx == NO_TIME ? NO_TIME : max_u64(rx, b->busy_until_ns);
+    return b->app_next_ns < t ? b->app_next_ns : t;
+}
+
+static void advance(struct sim_board *b, uint64_t target_ns)
+{
+    for (;;) {
+        uint64_t t = chip_next_ns(b);
+        if (t == NO_TIME || t > target_ns)
+            break;
+        if (t > b->now_ns)
+            b->now_ns = t;
+        if (b->mode == MODE_RESET) {
+            if (wire_front_ns(&b->to_chip) <= t && t != b->leave_reset_ns)
+                wire_pop(&b->to_chip);   /* lost: the chip is not running */
+            else
+                leave_reset(b, t);
+        } else if (b->app_next_ns == t) {
+            b->app_next_ns = NO_TIME;
+            app_tick(b, t);
+        } else {
+            uint8_t byte = wire_pop(&b->to_chip);
+            if (b->mode == MODE_APP)
+                app_rx(b, byte, t);
+            else
+                rom_rx(b, byte, t);
+        }
+    }
+    if (target_ns > b->now_ns)
+        b->now_ns = target_ns;
+    if (!b->host_open)
+        while (wire_front_ns(&b->to_host) <= b->now_ns)
+            wire_pop(&b->to_host);   /* nobody has the port open */
+}
+
+/* ---- the public API --------------------------------------------------------------------- */
+
+void sim_board_host_open(struct sim_board *b, bool open, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    if (open && !b->host_open)
+        wire_clear(&b->to_host);   /* sent while nobody listened */
+    b->host_open = open;
+    board_trace(b, b->now_ns, "host %s the port", open ? "opened" : "closed");
+}
+
+void sim_board_set_lines(struct sim_board *b, bool dtr, bool rts, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    b->dtr = dtr;
+    b->rts = rts;
+    update_circuit(b, b->now_ns);
+    board_trace(b, b->now_ns, "lines DTR=%d RTS=%d -> EN %s, GPIO0 %s", dtr, rts,
+                b->en_low ? "low" : "high", b->gpio0_low ? "low" : "high");
+}
+
+void sim_board_set_host_baud(struct sim_board *b, uint32_t baud, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    if (baud == 0)
+        return;
+    b->host_baud = baud;
+    board_trace(b, b->now_ns, "host baud %u (chip UART at %u)", baud, b->chip_baud);
+}
+
+/* Index just past the first run of SYNC's 0x55 bytes long enough for the ROM's baud
+ * detector, or 0. */
+static size_t autobaud_run_end(const uint8_t *data, size_t len)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < len; i++) {
+        run = data[i] == 0x55 ? run + 1 : 0;
+        if (run == 8) {
+            while (i + 1 < len && data[i + 1] == 0x55)
+                i++;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+void sim_board_host_write(struct sim_board *b, const uint8_t *data, size_t len,
+                          uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    if (!b->host_open || len == 0)
+        return;
+    uint64_t start = b->now_ns;
+    if (board_timed(b))
+        start += (uint64_t)b->opts.usb_latency_us * NS_PER_US;
+    bool timed = board_timed(b);
+    if (b->mode == MODE_ROM && !b->synced && b->host_baud != b->chip_baud) {
+        /* The ROM measures the 0x55 pulses and locks onto the host's speed; what came
+         * before the lock was received at the old speed. */
+        size_t end = autobaud_run_end(data, len);
+        if (end) {
+            wire_send(&b->to_chip, data, end, start, b->host_baud, b->chip_baud, timed);
+            board_trace(b, b->now_ns, "ROM autobaud: UART %u -> %u", b->chip_baud,
+                        b->host_baud);
+            b->chip_baud = b->host_baud;
+            data += end;
+            len -= end;
+        }
+    }
+    if (!wire_send(&b->to_chip, data, len, start, b->host_baud, b->chip_baud, timed))
+        board_trace(b, b->now_ns, "out of memory: %zu bytes from the host lost", len);
+}
+
+size_t sim_board_host_read(struct sim_board *b, uint8_t *out, size_t cap, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    size_t n = 0;
+    while (n < cap && wire_front_ns(&b->to_host) <= b->now_ns)
+        out[n++] = wire_pop(&b->to_host);
+    return n;
+}
+
+uint64_t sim_board_next_event_us(struct sim_board *b, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    uint64_t t = chip_next_ns(b);
+    if (b->host_open) {
+        uint64_t out = wire_front_ns(&b->to_host);
+        if (out < t)
+            t = out;
+    }
+    if (t == NO_TIME)
+        return UINT64_MAX;
+    uint64_t us = (t + NS_PER_US - 1) / NS_PER_US;
+    return us < now_us ? now_us : us;
+}
+
+const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size)
+{
+    *size = b->flash.size;
+    return b->flash.mem;
+}
+
+const char *sim_board_chip_name(const struct sim_board *b)
+{
+    return b->chip->name;
+}
+
+bool sim_board_in_download_mode(const struct sim_board *b)
+{
+    return b->mode == MODE_ROM || b->mode == MODE_STUB;
+}
+
+uint64_t sim_board_now_us(const struct sim_board *b)
+{
+    return b->now_ns / NS_PER_US;
+}
+
+uint32_t sim_board_chip_baud(const struct sim_board *b)
+{
+    return b->chip_baud;
+}
+
+bool sim_board_stub_running(const struct sim_board *b)
+{
+    return b->mode == MODE_STUB;
+}

@@ -1,0 +1,73 @@
+/* The virtual board: a USB-UART bridge's modem lines driving a two-transistor auto-reset
+ * circuit, and an ESP chip whose ROM bootloader speaks the serial protocol.
+ *
+ * The model owns no clock: every call carries "now" in microseconds, so the same model
+ * runs against the real clock (espsim) or a virtual one (in-process tests). */
+#ifndef ESPSIM_BOARD_H
+#define ESPSIM_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct sim_board;
+
+struct sim_board_opts {
+    const char *chip;          /* "esp32" (default), "esp8266", "esp32s2", "esp32s3",
+                                  "esp32c3", "esp32c6" */
+    uint8_t mac[6];
+    bool mac_given;            /* false: a fixed default MAC for the chip */
+    const char *flash_path;    /* raw file of the whole flash, kept between runs; NULL: RAM */
+    uint32_t flash_size;       /* bytes; 0 = 4 MiB */
+    bool no_autoreset;         /* DTR/RTS not wired to EN/GPIO0 */
+    bool boot_held;            /* BOOT button held: GPIO0 low at every reset */
+    unsigned en_delay_ms;      /* EN capacitor: the chip leaves reset this long after release */
+    bool fast;                 /* timing model off: bytes and flash operations take no time */
+    unsigned usb_latency_us;   /* added to every host->chip transfer (timing model) */
+    FILE *trace;               /* line changes, decoded commands and replies; NULL: none */
+};
+
+/* Fill opts with the defaults (ESP32, 4 MiB, autoreset wired, timing on, 1 ms latency). */
+void sim_board_opts_default(struct sim_board_opts *opts);
+
+/* NULL on failure, with a one-line reason in err. The chip starts powered and running. */
+struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, size_t errlen);
+void sim_board_free(struct sim_board *b);
+
+/* The host opened or closed the port. While closed, the chip's output is lost. */
+void sim_board_host_open(struct sim_board *b, bool open, uint64_t now_us);
+
+/* The host's DTR/RTS (true = asserted), as the bridge drives them. */
+void sim_board_set_lines(struct sim_board *b, bool dtr, bool rts, uint64_t now_us);
+
+/* The host's line speed. If it differs from the chip's UART speed, each side sees garbage. */
+void sim_board_set_host_baud(struct sim_board *b, uint32_t baud, uint64_t now_us);
+
+/* Bytes the host wrote at now_us. */
+void sim_board_host_write(struct sim_board *b, const uint8_t *data, size_t len,
+                          uint64_t now_us);
+
+/* Bytes that have reached the host by now_us (up to cap). */
+size_t sim_board_host_read(struct sim_board *b, uint8_t *out, size_t cap, uint64_t now_us);
+
+/* The earliest time at which the board changes on its own (a byte reaches the host, the
+ * chip leaves reset, a flash operation completes); UINT64_MAX when idle. Drivers sleep
+ * until then or until the host does something. */
+uint64_t sim_board_next_event_us(struct sim_board *b, uint64_t now_us);
+
+/* The flash contents (the whole chip), for tests and the flash-file sync. */
+const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size);
+
+/* The chip's name as its ROM reports it ("ESP32"), and whether it is in download mode. */
+const char *sim_board_chip_name(const struct sim_board *b);
+bool sim_board_in_download_mode(const struct sim_board *b);
+
+/* The time the model has reached (the latest now_us it was given). */
+uint64_t sim_board_now_us(const struct sim_board *b);
+/* The chip's UART speed right now (it changes with autobaud, CHANGE_BAUDRATE, reset). */
+uint32_t sim_board_chip_baud(const struct sim_board *b);
+/* Whether an uploaded flasher stub is running (after MEM_END and "OHAI"). */
+bool sim_board_stub_running(const struct sim_board *b);
+
+#endif

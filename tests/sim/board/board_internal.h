@@ -1,0 +1,177 @@
+/* The virtual board's private state, shared by the model's files (board.c: time and the
+ * reset circuit; wire.c: the UART line; nor.c: the flash chip; rom*.c: the serial
+ * protocol; regs.c: registers; boot.c: what the chip prints; chipsim.c: per-chip texts). */
+#ifndef ESPSIM_BOARD_INTERNAL_H
+#define ESPSIM_BOARD_INTERNAL_H
+
+#include "board/board.h"
+#include "espdoctor/chips.h"
+#include "espdoctor/slip.h"
+
+#include <md5.h>
+#include <stdarg.h>
+#include <zlib.h>
+
+#define NO_TIME UINT64_MAX
+#define NS_PER_US 1000ull
+#define NS_PER_MS 1000000ull
+
+#define SECTOR_SIZE 0x1000u
+#define BLOCK_SIZE 0x10000u
+#define PAGE_SIZE 0x100u
+
+/* ---- the UART line, one direction ------------------------------------------------- */
+
+/* Bytes on their way, each with the time it is complete at the receiver. */
+struct wire {
+    uint8_t *bytes;
+    uint64_t *at_ns;
+    size_t head, len, cap;
+    uint64_t free_at_ns;   /* the line is busy sending until then */
+};
+
+void wire_free(struct wire *w);
+void wire_clear(struct wire *w);
+uint64_t wire_front_ns(const struct wire *w);
+uint8_t wire_pop(struct wire *w);
+/* Send n bytes at tx_baud starting at start_ns (or when the line is free); the receiver
+ * samples at rx_baud, so a different speed turns them into other bytes. timed=false: the
+ * bytes take no time. Returns false when out of memory. */
+bool wire_send(struct wire *w, const uint8_t *data, size_t n, uint64_t start_ns,
+               uint32_t tx_baud, uint32_t rx_baud, bool timed);
+/* What a UART at rx_baud decodes from bytes sent back to back at tx_baud. out must hold
+ * 5 * n + 1 bytes. */
+size_t uart_resample(const uint8_t *in, size_t n, uint32_t tx_baud, uint32_t rx_baud,
+                     uint8_t *out);
+uint64_t wire_byte_ns(uint32_t baud);
+
+/* ---- the SPI NOR flash chip -------------------------------------------------------- */
+
+struct nor {
+    uint8_t *mem;
+    size_t size;
+    bool mapped;          /* mem is a MAP_SHARED view of the flash file */
+    uint32_t jedec_id;    /* as RDID returns it in W0: manufacturer, type, capacity */
+};
+
+int nor_open(struct nor *f, const char *path, uint32_t size, char *err, size_t errlen);
+void nor_close(struct nor *f);
+/* Erase the sectors covering [addr, addr + len) the way a ROM does (64 KiB blocks where
+ * aligned, 4 KiB sectors elsewhere); returns the time it takes. */
+uint64_t nor_erase(struct nor *f, uint32_t addr, uint32_t len);
+uint64_t nor_erase_chip(struct nor *f);
+/* Program: bits can only be cleared. false if the result does not read back as data. */
+bool nor_program(struct nor *f, uint32_t addr, const uint8_t *data, size_t n,
+                 uint64_t *ns);
+uint64_t nor_read_ns(size_t n);
+
+/* ---- per-chip texts and facts the client table does not hold ------------------------ */
+
+struct sim_chip {
+    const char *key;
+    bool esp8266_style;        /* "ets Jan  8 2013,rst cause:2, boot mode:(x,y)" banner */
+    const char *rom_head;      /* first lines of the banner */
+    const char *cause_poweron, *cause_wdt, *cause_sw;
+    const char *boot_download; /* "boot:0x3 (DOWNLOAD_BOOT(...))" */
+    const char *boot_flash;
+    bool hex_load_len;         /* "len:0x1a2b" (later ROMs) instead of decimal */
+    uint32_t xtal_hz;
+    uint8_t default_mac[6];
+    size_t security_info_len;  /* 0: no GET_SECURITY_INFO; 12 on ESP32-S2; 20 later */
+};
+
+const struct sim_chip *sim_chip_by_key(const char *key);
+
+/* ---- the chip's state -------------------------------------------------------------- */
+
+enum chip_mode { MODE_RESET, MODE_ROM, MODE_STUB, MODE_APP };
+enum app_kind { APP_SILENT, APP_STARTING, APP_REPL, APP_RESET_LOOP, APP_RESTARTING };
+
+struct flash_job {
+    bool active, compressed;
+    uint32_t offset;          /* where the next byte goes */
+    uint32_t region_end;      /* stub: the end of what FLASH_BEGIN announced */
+    uint32_t erased_to;       /* stub: erased up to here (it erases as it goes) */
+    uint32_t block_size, num_blocks, next_seq;
+    uint64_t written;
+    z_stream z;
+    bool z_live, z_done;
+};
+
+struct mem_job {
+    bool active;
+    uint32_t addr, size, written, next_seq;
+};
+
+struct read_job {             /* the stub's flow-controlled READ_FLASH */
+    bool active;
+    uint32_t offset, length, sent, acked, packet, inflight;
+    MD5_CTX md5;
+};
+
+#define REG_SLOTS 64
+
+struct sim_board {
+    struct sim_board_opts opts;
+    const struct ed_chip *chip;
+    const struct sim_chip *sim;
+    uint8_t mac[6];
+    struct nor flash;
+    uint64_t now_ns;               /* the model has been advanced to here */
+
+    bool host_open;
+    uint32_t host_baud;
+    bool dtr, rts, en_low, gpio0_low;
+    uint64_t leave_reset_ns;       /* when the chip starts; NO_TIME while EN is held */
+    bool power_on;                 /* the next start is the power-on one */
+
+    enum chip_mode mode;
+    uint32_t chip_baud;
+    bool synced;                   /* a ROM SYNC succeeded: no more autobaud */
+    bool spi_attached;
+    uint64_t busy_until_ns;        /* the CPU is working on a command until then */
+    struct wire to_chip, to_host;
+    struct ed_slip_decoder slip;
+    struct flash_job fj;
+    struct mem_job mj;
+    struct read_job rj;
+    uint32_t reg_addr[REG_SLOTS], reg_val[REG_SLOTS];
+    size_t reg_count;
+
+    enum app_kind app;
+    uint64_t app_next_ns;
+    unsigned app_ticks;
+    uint32_t bad_header;           /* what "invalid header:" prints */
+    char banner[192];              /* MicroPython's banner, "" for another app */
+    size_t line_len;               /* characters typed at the REPL prompt */
+};
+
+/* board.c */
+bool board_timed(const struct sim_board *b);
+void board_trace(const struct sim_board *b, uint64_t t_ns, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns);
+void chip_emit_str(struct sim_board *b, const char *s, uint64_t t_ns);
+void chip_emit_frame(struct sim_board *b, const uint8_t *payload, size_t n, uint64_t t_ns);
+/* The chip resets itself (watchdog, software reset): it starts again at t_ns. */
+void chip_restart(struct sim_board *b, uint64_t t_ns, const char *cause, bool download);
+
+/* boot.c */
+void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool download);
+void boot_run_app(struct sim_board *b, uint64_t t_ns);
+void app_tick(struct sim_board *b, uint64_t t_ns);
+void app_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns);
+
+/* rom.c */
+void rom_reset(struct sim_board *b);
+void rom_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns);
+
+/* rom_flash.c: drop any flash, RAM or read job in progress. */
+void flash_jobs_end(struct sim_board *b);
+
+/* regs.c */
+uint32_t reg_read(struct sim_board *b, uint32_t addr);
+void reg_write(struct sim_board *b, uint32_t addr, uint32_t value, uint32_t mask);
+void regs_reset(struct sim_board *b);
+
+#endif

@@ -1,0 +1,171 @@
+/* The SPI NOR flash chip: erase sets bytes to 0xFF, programming can only clear bits.
+ * Its contents live in a file mapped MAP_SHARED, so a killed espsim leaves exactly what
+ * was written. Timings are the typical values of a Winbond W25Q32JV datasheet: sector
+ * erase (4 KiB) 45 ms, block erase (64 KiB) 150 ms, page program (256 B) 0.7 ms, chip
+ * erase 10 s for 4 MiB. */
+#include "board_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SECTOR_ERASE_NS (45 * NS_PER_MS)
+#define BLOCK_ERASE_NS (150 * NS_PER_MS)
+#define PAGE_PROGRAM_NS (700 * NS_PER_US)
+#define CHIP_ERASE_NS_PER_MIB (2500 * NS_PER_MS)
+#define READ_NS_PER_BYTE 100   /* about 10 MB/s through the SPI controller */
+
+#define WINBOND 0xEF
+#define W25Q_TYPE 0x40
+
+static unsigned log2_floor(size_t v)
+{
+    unsigned r = 0;
+    while (v > 1) {
+        v >>= 1;
+        r++;
+    }
+    return r;
+}
+
+static int open_file(struct nor *f, const char *path, uint32_t size, char *err,
+                     size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "flash file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "flash file %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    bool fresh = st.st_size == 0;
+    if (fresh) {
+        if (ftruncate(fd, size) != 0) {
+            snprintf(err, errlen, "flash file %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+    } else {
+        /* An existing file is the flash: its size is the flash size. */
+        if (st.st_size % SECTOR_SIZE != 0 || st.st_size > 256 * 1024 * 1024) {
+            snprintf(err, errlen, "flash file %s: size %lld is not a whole number of "
+                     "4 KiB sectors up to 256 MiB", path, (long long)st.st_size);
+            close(fd);
+            return -1;
+        }
+        size = (uint32_t)st.st_size;
+    }
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (mem == MAP_FAILED) {
+        snprintf(err, errlen, "flash file %s: mmap: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fresh)
+        memset(mem, 0xFF, size);
+    f->mem = mem;
+    f->size = size;
+    f->mapped = true;
+    return 0;
+}
+
+int nor_open(struct nor *f, const char *path, uint32_t size, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    if (size == 0)
+        size = 4 * 1024 * 1024;
+    if (size % SECTOR_SIZE != 0) {
+        snprintf(err, errlen, "flash size %u is not a multiple of 4 KiB", size);
+        return -1;
+    }
+    if (path) {
+        if (open_file(f, path, size, err, errlen) != 0)
+            return -1;
+    } else {
+        f->mem = malloc(size);
+        if (!f->mem) {
+            snprintf(err, errlen, "out of memory for %u bytes of flash", size);
+            return -1;
+        }
+        memset(f->mem, 0xFF, size);
+        f->size = size;
+    }
+    f->jedec_id = WINBOND | (W25Q_TYPE << 8) | ((uint32_t)log2_floor(f->size) << 16);
+    return 0;
+}
+
+void nor_close(struct nor *f)
+{
+    if (!f->mem)
+        return;
+    if (f->mapped) {
+        msync(f->mem, f->size, MS_SYNC);
+        munmap(f->mem, f->size);
+    } else {
+        free(f->mem);
+    }
+    f->mem = NULL;
+}
+
+uint64_t nor_erase(struct nor *f, uint32_t addr, uint32_t len)
+{
+    uint64_t start = addr / SECTOR_SIZE * (uint64_t)SECTOR_SIZE;
+    uint64_t end = ((uint64_t)addr + len + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
+    if (end > f->size)
+        end = f->size;
+    uint64_t ns = 0;
+    while (start < end) {
+        uint64_t step = SECTOR_SIZE;
+        if (start % BLOCK_SIZE == 0 && end - start >= BLOCK_SIZE) {
+            step = BLOCK_SIZE;
+            ns += BLOCK_ERASE_NS;
+        } else {
+            ns += SECTOR_ERASE_NS;
+        }
+        memset(f->mem + start, 0xFF, step);
+        start += step;
+    }
+    return ns;
+}
+
+uint64_t nor_erase_chip(struct nor *f)
+{
+    memset(f->mem, 0xFF, f->size);
+    return CHIP_ERASE_NS_PER_MIB * f->size / (1024 * 1024);
+}
+
+bool nor_program(struct nor *f, uint32_t addr, const uint8_t *data, size_t n,
+                 uint64_t *ns)
+{
+    bool ok = true;
+    size_t pages = 0;
+    uint32_t last_page = UINT32_MAX;
+    for (size_t i = 0; i < n && addr + i < f->size; i++) {
+        uint8_t *cell = &f->mem[addr + i];
+        *cell &= data[i];
+        if (*cell != data[i])
+            ok = false;
+        uint32_t page = (uint32_t)(addr + i) / PAGE_SIZE;
+        if (page != last_page) {
+            pages++;
+            last_page = page;
+        }
+    }
+    if ((uint64_t)addr + n > f->size)
+        ok = false;
+    *ns = pages * PAGE_PROGRAM_NS;
+    return ok;
+}
+
+uint64_t nor_read_ns(size_t n)
+{
+    return (uint64_t)n * READ_NS_PER_BYTE;
+}

@@ -1,0 +1,288 @@
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The chips the board models, and which of them have a USB-Serial/JTAG peripheral. */
+static const struct {
+    const char *key;
+    bool usb_jtag;
+} chips[] = {
+    { "esp8266", false }, { "esp32", false },  { "esp32s2", false },
+    { "esp32s3", true },  { "esp32c3", true }, { "esp32c6", true },
+};
+
+/* A MAC in Espressif's range for usb-jtag boards started without --mac: the USB serial
+ * string of that peripheral is the chip's MAC, so both must agree. */
+static const uint8_t usb_jtag_default_mac[6] = { 0x34, 0x85, 0x18, 0x5e, 0x00, 0x01 };
+
+enum {
+    OPT_BRIDGE = 256, OPT_CHIP, OPT_MAC, OPT_FLASH, OPT_FLASH_SIZE, OPT_NO_AUTORESET,
+    OPT_BOOT_HELD, OPT_EN_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
+};
+
+static const struct option long_opts[] = {
+    { "bridge", required_argument, NULL, OPT_BRIDGE },
+    { "chip", required_argument, NULL, OPT_CHIP },
+    { "mac", required_argument, NULL, OPT_MAC },
+    { "flash", required_argument, NULL, OPT_FLASH },
+    { "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
+    { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
+    { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
+    { "en-delay", required_argument, NULL, OPT_EN_DELAY },
+    { "fast", no_argument, NULL, OPT_FAST },
+    { "usb-latency", required_argument, NULL, OPT_USB_LATENCY },
+    { "trace", required_argument, NULL, OPT_TRACE },
+    { "rfc2217", required_argument, NULL, OPT_RFC2217 },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+void espsim_usage(FILE *out)
+{
+    fputs(
+"Usage: espsim [options] -- COMMAND [ARG...]\n"
+"       espsim [options] --rfc2217 PORT [-- COMMAND [ARG...]]\n"
+"\n"
+"A virtual ESP board behind a USB serial bridge. COMMAND runs inside a umockdev\n"
+"testbed where the board is /dev/ttyUSB0 (/dev/ttyACM0 for usb-jtag), with the sysfs\n"
+"and udev records of the real bridge; espsim exits with COMMAND's exit status.\n"
+"\n"
+"Board:\n"
+"  --chip NAME          esp32 (default), esp8266, esp32s2, esp32s3, esp32c3, esp32c6\n"
+"  --mac MAC            the chip's MAC, AA:BB:CC:DD:EE:FF\n"
+"  --flash FILE         keep the flash contents in FILE (raw image of the whole chip)\n"
+"  --flash-size SIZE    4MB (default), 2MB, 16MB, 4M, or a number of bytes\n"
+"  --no-autoreset       DTR/RTS are not wired to EN/GPIO0\n"
+"  --boot-held          the BOOT button is held: every reset enters download mode\n"
+"  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
+"  --fast               no timing model: bytes and flash operations take no time\n"
+"  --usb-latency US     added to every host-to-chip transfer (default 1000)\n"
+"\n"
+"USB side:\n"
+"  --bridge NAME        cp2102 (default, 10c4:ea60), ch340 (1a86:7523), ftdi (0403:6001),\n"
+"                       usb-jtag (303a:1001, cdc_acm; default chip esp32c3)\n"
+"\n"
+"Front end:\n"
+"  --trace FILE         write line changes, opens, baud changes and decoded commands\n"
+"                       to FILE (- for stderr)\n"
+"  --rfc2217 PORT       also serve the board on rfc2217://127.0.0.1:PORT (0: any free\n"
+"                       port); without COMMAND, serve until SIGINT or SIGTERM\n"
+"  -h, --help           show this help\n", out);
+}
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+static bool parse_uint(const char *text, uint64_t max, uint64_t *out)
+{
+    if (!isdigit((unsigned char)text[0]))
+        return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* "4MB", "4M", "4MiB", "512K", "4194304". */
+static bool parse_size(const char *text, uint32_t *out)
+{
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)text[0]))
+        return false;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (errno)
+        return false;
+    unsigned long long unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024 * 1024;
+    if (unit != 1) {
+        end++;
+        if (strcmp(end, "B") == 0 || strcmp(end, "iB") == 0)
+            end += strlen(end);
+    }
+    if (*end || v == 0 || v > UINT32_MAX / unit)
+        return false;
+    *out = (uint32_t)(v * unit);
+    return true;
+}
+
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        if (!isxdigit((unsigned char)text[0]) || !isxdigit((unsigned char)text[1]))
+            return false;
+        char byte[3] = { text[0], text[1], 0 };
+        mac[i] = (uint8_t)strtoul(byte, NULL, 16);
+        text += 2;
+        if (i < 5) {
+            if (*text != ':' && *text != '-')
+                return false;
+            text++;
+        }
+    }
+    return *text == '\0';
+}
+
+/* "ESP32-C3" and "esp32c3" are the same chip. */
+static int find_chip(const char *name, char *key, size_t keylen)
+{
+    size_t n = 0;
+    for (const char *s = name; *s && n + 1 < keylen; s++)
+        if (*s != '-' && *s != '_')
+            key[n++] = (char)tolower((unsigned char)*s);
+    key[n] = '\0';
+    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
+        if (strcmp(chips[i].key, key) == 0)
+            return (int)i;
+    return -1;
+}
+
+static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_given,
+                      char *err, size_t errlen)
+{
+    uint64_t v;
+    switch (c) {
+    case OPT_BRIDGE:
+        o->bridge = sim_bridge_find(arg);
+        if (!o->bridge)
+            return fail(err, errlen, "unknown bridge \"%s\"; espsim models %s.", arg,
+                        sim_bridge_names());
+        return true;
+    case OPT_CHIP:
+        if (find_chip(arg, o->chip, sizeof o->chip) < 0)
+            return fail(err, errlen, "unknown chip \"%s\"; espsim models esp8266, esp32, "
+                        "esp32s2, esp32s3, esp32c3 and esp32c6.", arg);
+        *chip_given = true;
+        return true;
+    case OPT_MAC:
+        if (!parse_mac(arg, o->board.mac))
+            return fail(err, errlen, "\"%s\" is not a MAC address; write six hex bytes "
+                        "separated by colons, like 24:0A:C4:12:34:56.", arg);
+        o->board.mac_given = true;
+        return true;
+    case OPT_FLASH:
+        o->board.flash_path = arg;
+        return true;
+    case OPT_FLASH_SIZE:
+        if (!parse_size(arg, &o->board.flash_size) ||
+            (o->board.flash_size & (o->board.flash_size - 1)) != 0 ||
+            o->board.flash_size < 256 * 1024 || o->board.flash_size > 128 * 1024 * 1024)
+            return fail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
+                        "power of two from 256KB to 128MB, like 4MB, 16M or 4194304.", arg);
+        return true;
+    case OPT_NO_AUTORESET:
+        o->board.no_autoreset = true;
+        return true;
+    case OPT_BOOT_HELD:
+        o->board.boot_held = true;
+        return true;
+    case OPT_EN_DELAY:
+        if (!parse_uint(arg, 60000, &v))
+            return fail(err, errlen, "--en-delay wants milliseconds from 0 to 60000, not "
+                        "\"%s\".", arg);
+        o->board.en_delay_ms = (unsigned)v;
+        return true;
+    case OPT_FAST:
+        o->board.fast = true;
+        return true;
+    case OPT_USB_LATENCY:
+        if (!parse_uint(arg, 1000000, &v))
+            return fail(err, errlen, "--usb-latency wants microseconds from 0 to 1000000, "
+                        "not \"%s\".", arg);
+        o->board.usb_latency_us = (unsigned)v;
+        return true;
+    case OPT_TRACE:
+        o->trace_path = arg;
+        return true;
+    case OPT_RFC2217:
+        if (!parse_uint(arg, 65535, &v))
+            return fail(err, errlen, "--rfc2217 wants a TCP port from 0 to 65535 (0: any "
+                        "free port), not \"%s\".", arg);
+        o->rfc2217_port = (int)v;
+        return true;
+    case 'h':
+        o->help = true;
+        return true;
+    default:
+        return fail(err, errlen, "internal error: option %d has no handler.", c);
+    }
+}
+
+/* Options that only make sense together. */
+static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
+                              size_t errlen)
+{
+    if (o->bridge->cdc_acm) {
+        if (!chip_given)
+            snprintf(o->chip, sizeof o->chip, "esp32c3");
+        int i = find_chip(o->chip, o->chip, sizeof o->chip);
+        if (!chips[i].usb_jtag)
+            return fail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
+                        "inside the chip, and %s has none; use it with esp32s3, esp32c3 or "
+                        "esp32c6, or pick an external bridge (cp2102, ch340, ftdi).", o->chip);
+        if (!o->board.mac_given) {
+            memcpy(o->board.mac, usb_jtag_default_mac, sizeof usb_jtag_default_mac);
+            o->board.mac_given = true;
+        }
+        const uint8_t *m = o->board.mac;
+        snprintf(o->serial, sizeof o->serial, "%02X:%02X:%02X:%02X:%02X:%02X", m[0], m[1],
+                 m[2], m[3], m[4], m[5]);
+    }
+    if (!o->command && o->rfc2217_port < 0)
+        return fail(err, errlen, "nothing to do: give a COMMAND to run inside the testbed "
+                    "(after --), or --rfc2217 PORT to serve the board over TCP.");
+    return true;
+}
+
+bool espsim_parse_args(int argc, char **argv, struct espsim_opts *o, char *err,
+                       size_t errlen)
+{
+    *o = (struct espsim_opts){ .rfc2217_port = -1, .bridge = sim_bridge_find("cp2102") };
+    sim_board_opts_default(&o->board);
+    snprintf(o->chip, sizeof o->chip, "esp32");
+    bool chip_given = false;
+
+    opterr = 0;
+    optind = 1;
+    int c;
+    /* '+': stop at the first non-option, the command's own options are not ours. */
+    while ((c = getopt_long(argc, argv, "+:h", long_opts, NULL)) != -1) {
+        if (c == '?') {
+            if (optopt)
+                return fail(err, errlen, "unknown option \"-%c\".", optopt);
+            return fail(err, errlen, "unknown option \"%s\".", argv[optind - 1]);
+        }
+        if (c == ':')
+            return fail(err, errlen, "option \"%s\" needs a value.", argv[optind - 1]);
+        if (!parse_one(c, optarg, o, &chip_given, err, errlen))
+            return false;
+    }
+    if (o->help)
+        return true;
+    if (optind < argc)
+        o->command = &argv[optind];
+    o->board.chip = o->chip;
+    return check_combination(o, chip_given, err, errlen);
+}

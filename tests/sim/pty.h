@@ -1,0 +1,32 @@
+/* The board's tty inside the umockdev testbed (/dev/ttyUSB0 or /dev/ttyACM0). The testbed
+ * makes it a pty; this endpoint pumps bytes through the pty master and serves the ioctls a
+ * pty lacks (the modem lines) from an ioctl handler, so programs run inside the testbed see
+ * a real USB serial port. */
+#ifndef ESPSIM_PTY_H
+#define ESPSIM_PTY_H
+
+#include <stdbool.h>
+
+#include <umockdev.h>
+
+#include "host.h"
+
+struct sim_pty {
+    struct sim_endpoint ep;
+    struct sim_host *host;
+    int master;              /* the board's end */
+    int slave;               /* held open so the master never hangs up between clients */
+    guint in_watch, out_watch;
+    UMockdevIoctlBase *ioctl;
+    unsigned clients;        /* open file descriptions of the device inside the testbed */
+    uint8_t out[SIM_OUTBUF_SIZE];
+    size_t out_len;
+    char devnode[32];
+};
+
+/* devnode must already exist in the testbed (an N: line). */
+bool sim_pty_start(struct sim_pty *p, struct sim_host *host, UMockdevTestbed *tb,
+                   const char *devnode, uint32_t baud, GError **err);
+void sim_pty_stop(struct sim_pty *p, UMockdevTestbed *tb);
+
+#endif

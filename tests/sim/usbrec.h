@@ -1,0 +1,57 @@
+/* The USB side of the virtual board: for each bridge, the sysfs and udev records a real
+ * Linux machine shows (USB device, interface bound to its driver, usb-serial port or
+ * cdc_acm tty, tty node with its udev properties and /dev/serial links), loaded into a
+ * umockdev testbed. */
+#ifndef ESPSIM_USBREC_H
+#define ESPSIM_USBREC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <umockdev.h>
+
+#define SIM_USB_MAX_IFACES 3
+#define SIM_USB_MAX_EPS 3
+
+struct sim_usb_endpoint {
+    uint8_t address;        /* 0x81 = IN 1 */
+    uint8_t attributes;     /* 2 bulk, 3 interrupt */
+    uint16_t max_packet;
+    uint8_t interval;
+};
+
+struct sim_usb_iface {
+    uint8_t cls, subclass, protocol;
+    const char *driver;     /* bound kernel driver; NULL: none */
+    bool acm_control;       /* CDC ACM communication interface (functional descriptors) */
+    uint8_t endpoint_count;
+    struct sim_usb_endpoint endpoints[SIM_USB_MAX_EPS];
+};
+
+struct sim_bridge_model {
+    const char *name;           /* option value: "cp2102" */
+    uint16_t vid, pid, bcd_device, bcd_usb;
+    uint8_t dev_class, dev_subclass, dev_protocol;
+    const char *manufacturer;   /* NULL: the device has no such string */
+    const char *product;
+    const char *serial;         /* NULL: none; replaced by the MAC for usb-jtag */
+    unsigned max_power_ma;
+    bool cdc_acm;               /* tty is ttyACM0 on interface 0 (else usb-serial ttyUSB0) */
+    uint8_t iface_count;
+    struct sim_usb_iface ifaces[SIM_USB_MAX_IFACES];
+};
+
+/* NULL if name is not a bridge espsim models. */
+const struct sim_bridge_model *sim_bridge_find(const char *name);
+/* "cp2102, ch340, ftdi or usb-jtag", for messages. */
+const char *sim_bridge_names(void);
+
+/* "/dev/ttyUSB0" or "/dev/ttyACM0". */
+const char *sim_bridge_devnode(const struct sim_bridge_model *m);
+
+/* Add the bridge (and the root hub it hangs off) to the testbed. serial, if not NULL,
+ * replaces the model's serial number string. */
+bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m, const char *serial,
+                 GError **err);
+
+#endif

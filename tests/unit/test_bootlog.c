@@ -1,0 +1,106 @@
+/* Boot-log decoding: the ROM texts real chips print. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "espdoctor/bootlog.h"
+
+static struct ed_bootlog parse(const char *text)
+{
+    struct ed_bootlog log;
+    ed_bootlog_parse((const uint8_t *)text, strlen(text), &log);
+    return log;
+}
+
+Test(bootlog, esp32_download_banner)
+{
+    struct ed_bootlog log = parse(
+        "ets Jun  8 2016 00:22:57\r\n\r\n"
+        "rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\n"
+        "waiting for download\r\n");
+    cr_assert(log.download_mode);
+    cr_assert_not(log.flash_boot);
+    cr_assert_eq(log.boot_value, 0x3);
+    cr_assert_eq(log.reset_cause, 1);
+    cr_assert_str_eq(log.reset_name, "POWERON_RESET");
+    cr_assert_eq(log.resets, 1);
+    cr_assert(log.readable);
+    cr_assert_not(log.esp8266);
+}
+
+Test(bootlog, esp32_normal_boot_means_gpio0_high)
+{
+    struct ed_bootlog log = parse("rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n");
+    cr_assert(log.flash_boot);
+    cr_assert_not(log.download_mode);
+    char text[128];
+    ed_bootlog_describe(&log, text, sizeof text);
+    cr_assert(strstr(text, "boot:0x13") != NULL, "%s", text);
+    cr_assert(strstr(text, "GPIO0 was high") != NULL, "%s", text);
+}
+
+Test(bootlog, esp32_invalid_header_loop_is_counted)
+{
+    struct ed_bootlog log = parse(
+        "rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\ninvalid header: 0xffffffff\r\n"
+        "rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\ninvalid header: 0xffffffff\r\n"
+        "rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\ninvalid header: 0xffffffff\r\n");
+    cr_assert(log.invalid_header);
+    cr_assert_eq(log.resets, 3);
+    cr_assert_eq(log.reset_cause, 0x10);
+    cr_assert_str_eq(log.reset_name, "RTCWDT_RTC_RESET");
+}
+
+Test(bootlog, esp8266_modes)
+{
+    struct ed_bootlog dl = parse("\r\n ets Jan  8 2013,rst cause:2, boot mode:(1,7)\r\n\r\n");
+    cr_assert(dl.esp8266);
+    cr_assert(dl.download_mode);
+    cr_assert_eq(dl.esp8266_boot_mode, 1);
+    cr_assert_eq(dl.reset_cause, 2);
+    struct ed_bootlog fl = parse(" ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n\r\nload 0x40100000, len 1396, room 16\r\n");
+    cr_assert(fl.flash_boot);
+    cr_assert_not(fl.download_mode);
+}
+
+Test(bootlog, brownout_guru_and_micropython)
+{
+    struct ed_bootlog log = parse(
+        "Brownout detector was triggered\r\n\r\nets Jun  8 2016 00:22:57\r\n"
+        "Guru Meditation Error: Core  0 panic'ed (LoadProhibited)\r\n"
+        "MicroPython v1.24.0 on 2024-10-25; Generic ESP32 module with ESP32\r\n>>> ");
+    cr_assert(log.brownout);
+    cr_assert(log.guru_meditation);
+    cr_assert(log.micropython);
+    cr_assert_str_eq(log.micropython_version, "v1.24.0");
+    cr_assert(log.repl_prompt);
+}
+
+Test(bootlog, garbage_is_not_readable)
+{
+    uint8_t noise[64];
+    for (size_t i = 0; i < sizeof noise; i++)
+        noise[i] = (uint8_t)(0x80 + (i * 37) % 120);
+    struct ed_bootlog log;
+    ed_bootlog_parse(noise, sizeof noise, &log);
+    cr_assert(log.garbage);
+    cr_assert_not(log.readable);
+    cr_assert_eq(log.resets, 0);
+    struct ed_bootlog none;
+    ed_bootlog_parse(noise, 0, &none);
+    cr_assert_not(none.garbage);
+    char text[64];
+    ed_bootlog_describe(&none, text, sizeof text);
+    cr_assert_str_eq(text, "no output at all");
+}
+
+Test(bootlog, straps_and_tail)
+{
+    char straps[128];
+    ed_bootlog_straps(0x13, straps, sizeof straps);
+    cr_assert(strstr(straps, "GPIO0 high") != NULL, "%s", straps);
+    cr_assert(strstr(straps, "GPIO2 low") != NULL, "%s", straps);
+    const char *text = "a\r\nb\r\nc\r\nwaiting for download\r\n";
+    char tail[64];
+    ed_bootlog_tail((const uint8_t *)text, strlen(text), 2, tail, sizeof tail);
+    cr_assert_str_eq(tail, "c\nwaiting for download");
+}
