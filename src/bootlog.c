@@ -55,8 +55,18 @@ static void parse_esp32_lines(const uint8_t *text, size_t len, struct ed_bootlog
         if (!line_end)
             line_end = end;
         const uint8_t *boot = find(hit, (size_t)(line_end - hit), "boot:0x");
-        if (boot)
+        if (boot) {
             log->boot_value = (int)number_at(boot + 5, line_end, &q);
+            /* The bracketed mode name is what counts: boot values differ per chip
+             * (a C3 flash-boots with boot:0xc). */
+            size_t rest = (size_t)(line_end - boot);
+            if (find(boot, rest, "DOWNLOAD"))
+                log->boot_mode_named = 1;
+            else if (find(boot, rest, "FLASH_BOOT") || find(boot, rest, "SPI_FAST_FLASH"))
+                log->boot_mode_named = 2;
+            else
+                log->boot_mode_named = 0;
+        }
         p = hit + 6;
     }
 }
@@ -124,8 +134,11 @@ void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log)
     if (log->esp8266) {
         log->download_mode = log->esp8266_boot_mode == 1;
         log->flash_boot = log->esp8266_boot_mode == 3;
+    } else if (log->boot_mode_named) {
+        log->download_mode = log->boot_mode_named == 1;
+        log->flash_boot = log->boot_mode_named == 2;
     } else if (log->boot_value >= 0) {
-        /* GPIO0 (strap bit 0x10) low selects download boot on the ESP32 family. */
+        /* No mode name: on the ESP32, GPIO0 (strap bit 0x10) low selects download boot. */
         log->download_mode = (log->boot_value & 0x10) == 0;
         log->flash_boot = !log->download_mode;
     }
@@ -178,23 +191,36 @@ void ed_bootlog_describe(const struct ed_bootlog *log, char *out, size_t len)
 void ed_bootlog_tail(const uint8_t *text, size_t len, unsigned max_lines, char *out,
                      size_t out_len)
 {
-    /* Walk back over max_lines line breaks, then copy printable characters. */
+    /* Walk back over max_lines non-blank lines, then copy them with unprintable bytes
+     * shown as '?' and blank lines dropped. */
     size_t start = len;
     unsigned lines = 0;
-    while (start > 0) {
-        if (text[start - 1] == '\n' && start != len && ++lines >= max_lines)
-            break;
+    bool line_has_text = false;
+    while (start > 0 && max_lines > 0) {
+        uint8_t c = text[start - 1];
+        if (c == '\n') {
+            if (line_has_text && ++lines >= max_lines)
+                break;
+            line_has_text = false;
+        } else if (c != '\r' && c != ' ') {
+            line_has_text = true;
+        }
         start--;
     }
     size_t o = 0;
+    bool at_line_start = true;
     for (size_t i = start; i < len && o + 1 < out_len; i++) {
         uint8_t c = text[i];
         if (c == '\r')
             continue;
-        if (c == '\n' || c == '\t' || isprint(c))
-            out[o++] = (char)c;
-        else if (o + 1 < out_len)
-            out[o++] = '?';
+        if (c == '\n') {
+            if (!at_line_start)
+                out[o++] = '\n';
+            at_line_start = true;
+            continue;
+        }
+        out[o++] = (c == '\t' || isprint(c)) ? (char)c : '?';
+        at_line_start = false;
     }
     while (o > 0 && (out[o - 1] == '\n' || out[o - 1] == ' '))
         o--;

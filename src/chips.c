@@ -119,6 +119,8 @@ const struct ed_chip *ed_chip_by_magic(uint32_t magic)
 
 const struct ed_chip *ed_chip_by_image_id(int chip_id)
 {
+    if (chip_id < 0)
+        return NULL;   /* "no id" (ESP8266 images) names no chip by itself */
     for (size_t i = 0; i < ed_chip_count; i++)
         if (ed_chips[i].image_chip_id == chip_id)
             return &ed_chips[i];

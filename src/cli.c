@@ -23,9 +23,13 @@ struct command {
     const char *summary;
 };
 
-enum { CMD_LIST, CMD_UDEV };
+enum { CMD_INFO, CMD_IMAGE, CMD_LIST, CMD_UDEV };
 
 static const struct command commands[] = {
+    [CMD_INFO] = { "info", cmd_info, "",
+                   "reset into the ROM bootloader and identify the chip, MAC and flash" },
+    [CMD_IMAGE] = { "image", cmd_image, "FILE",
+                    "what a firmware file is: chip, flash address, integrity (offline)" },
     [CMD_LIST] = { "list", cmd_list, "",
                    "list USB serial bridges and ports" },
     [CMD_UDEV] = { "udev", cmd_udev, "show|install|uninstall",
@@ -47,9 +51,9 @@ struct option_spec {
 };
 
 static const struct option_spec options[] = {
-    { { "port", required_argument, NULL, 'p' }, CMD_BIT(CMD_LIST), "PORT",
+    { { "port", required_argument, NULL, 'p' }, CMD_BIT(CMD_INFO), "PORT",
       "serial port (/dev/ttyUSB0); default: the only board present, or $ESPDOCTOR_PORT" },
-    { { "baud", required_argument, NULL, 'b' }, CMD_BIT(CMD_LIST), "BAUD",
+    { { "baud", required_argument, NULL, 'b' }, CMD_BIT(CMD_INFO), "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
     { { "dry-run", no_argument, NULL, OPT_DRY_RUN }, CMD_BIT(CMD_UDEV), NULL,
       "say what would change, change nothing" },
@@ -255,7 +259,7 @@ int ed_cli_main(int argc, char **argv)
     init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
 
     /* Take the command name out, so options may stand on either side of it. */
-    size_t index = CMD_LIST;   /* the default command until the doctor lands */
+    size_t index = CMD_INFO;   /* the default command until the doctor lands */
     int cmd_at = find_command_index(argc, argv);
     char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args) {

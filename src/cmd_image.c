@@ -3,16 +3,10 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "commands.h"
+#include "out.h"
 #include "espdoctor/error.h"
 #include "espdoctor/image.h"
-
-int cmd_image(struct ed_cli *cli, int argc, char **argv);
-
-static void print_json(FILE *out, struct json_object *o)
-{
-    fprintf(out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
-}
 
 int cmd_image(struct ed_cli *cli, int argc, char **argv)
 {
@@ -29,8 +23,7 @@ int cmd_image(struct ed_cli *cli, int argc, char **argv)
             struct json_object *o = json_object_new_object();
             json_object_object_add(o, "path", json_object_new_string(path));
             json_object_object_add(o, "error", json_object_new_string(err));
-            print_json(cli->out, o);
-            json_object_put(o);
+            ed_out_json(cli->out, o);
         }
         fprintf(cli->err, "%s: %s. Check the path; the firmware file must be readable by "
                 "you.\n", cli->prog, err);
@@ -43,8 +36,7 @@ int cmd_image(struct ed_cli *cli, int argc, char **argv)
             fprintf(cli->err, "%s: %s\n", cli->prog, ed_strerror(ED_E_NOMEM));
             return ED_EXIT_FAIL;
         }
-        print_json(cli->out, o);
-        json_object_put(o);
+        ed_out_json(cli->out, o);
     } else {
         ed_image_print(cli->out, &info);
     }

@@ -284,6 +284,14 @@ static void finish_esp8266(const struct ed_image_file *f, bool v2, enum ed_part_
         info->kind = ED_IMAGE_TRUNCATED;
         return;
     }
+    if (r == ED_PART_NOT_IMAGE) {   /* only a v2 file gets here: no v1 header after irom */
+        info->kind = ED_IMAGE_UNKNOWN;
+        info->chip = NULL;
+        info->base_known = false;
+        ed_image_setf(info->evidence, sizeof info->evidence, "it starts with the ESP8266 v2 "
+                      "magic ea, but no ESP8266 image header follows the irom segment");
+        return;
+    }
     info->kind = v2 ? ED_IMAGE_ESP8266_V2 : ED_IMAGE_ESP8266_V1;
     uint64_t image_end = (uint64_t)info->app.file_offset + info->app.length;
     if (image_end < f->size) {
@@ -333,6 +341,23 @@ static void parse_single_esp32(const struct ed_image_file *f, struct ed_image_in
     info->base_known = true;
 }
 
+/* Where an ESP32-family image at offset 0 ends, from its segment headers alone; 0 when
+ * the headers do not describe one. */
+static uint64_t esp32_image_end(const struct ed_image_file *f)
+{
+    uint8_t h[ED_IMAGE_HEADER_LEN + ED_IMAGE_EXT_HEADER_LEN];
+    if (!ed_image_read_at(f, 0, h, sizeof h) || h[1] == 0 || h[1] > ED_IMAGE_MAX_SEGMENTS)
+        return 0;
+    uint64_t pos = sizeof h;
+    for (unsigned i = 0; i < h[1]; i++) {
+        uint8_t sh[ED_IMAGE_SEGMENT_HEADER_LEN];
+        if (!ed_image_read_at(f, pos, sh, sizeof sh))
+            return 0;
+        pos += sizeof sh + (uint64_t)ed_image_le32(sh + 4);
+    }
+    return pos;
+}
+
 static void parse_file(const struct ed_image_file *f, struct ed_image_info *info)
 {
     uint8_t head[SNIFF_LEN];
@@ -371,12 +396,15 @@ static void parse_file(const struct ed_image_file *f, struct ed_image_info *info
                  (unsigned long long)f->size);
         return;
     }
-    /* A partition table at flash 0x8000 tells the base the file was built for. */
+    /* A partition table at flash 0x8000 tells the base the file was built for, unless
+     * the first image runs over that spot (then AA 50 there is just app data). */
     static const uint32_t bases[] = { 0x1000, 0x0, 0x2000 };
+    uint64_t first_end = esp32_image_end(f);
     for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
         uint32_t table = ED_IMAGE_PARTITION_TABLE_ADDR - bases[i];
         uint8_t magic[2];
-        if (ed_image_read_at(f, table, magic, 2) && magic[0] == 0xAA && magic[1] == 0x50) {
+        if (ed_image_read_at(f, table, magic, 2) && magic[0] == 0xAA && magic[1] == 0x50 &&
+            (first_end == 0 || first_end <= table)) {
             parse_merged(f, bases[i], info);
             return;
         }

@@ -25,7 +25,9 @@
  *   trailing         null or {file_offset, length}: data after an ESP8266 image (irom0)
  *   esp8266_md5      "ok"|"bad"|"absent": MicroPython's MD5 at the end of ESP8266 files
  *   micropython      true when a MicroPython banner was found in the app
- *   micropython_version, micropython_banner   strings or null */
+ *   micropython_version, micropython_banner   strings or null
+ * When the file cannot be read at all, `espdoctor image --json` prints only
+ *   {"path": ..., "error": "cannot open ...: No such file or directory"}. */
 #include "image_internal.h"
 
 #include <json-c/json.h>
@@ -124,9 +126,10 @@ void ed_image_print(FILE *out, const struct ed_image_info *info)
     const char *chip = chip_display(info);
     fprintf(out, "File:      %s (%llu bytes)\n", info->path, (unsigned long long)info->file_size);
     fprintf(out, "Kind:      %s\n", ed_image_kind_describe(info->kind));
-    if (chip || info->kind == ED_IMAGE_APP || info->kind == ED_IMAGE_BOOTLOADER ||
-        info->kind == ED_IMAGE_MERGED)
-        fprintf(out, "Chip:      %s\n", chip ? chip : "unknown chip id");
+    if (chip)
+        fprintf(out, "Chip:      %s\n", chip);
+    else if (info->chip_id >= 0)
+        fprintf(out, "Chip:      unknown (chip id %d)\n", info->chip_id);
     if (info->micropython)
         fprintf(out, "Firmware:  MicroPython %s (\"%s\")\n", info->micropython_version,
                 info->micropython_banner);

@@ -20,8 +20,8 @@ unsigned ed_timeout_for_size(unsigned rate_ms_per_mb, uint32_t size)
 
 uint32_t ed_esp8266_erase_size(uint32_t offset, uint32_t size)
 {
-    /* The ROM erases the head of the region up to the next 64 KiB block twice over; ask
-     * for less so that what it really erases is what we want. */
+    /* The ESP8266 ROM erases more than FLASH_BEGIN asks for, depending on where the
+     * region starts within its 64 KiB block; this documented formula compensates. */
     const uint32_t sectors_per_block = 16;
     uint32_t num_sectors = (uint32_t)(((uint64_t)size + ED_FLASH_SECTOR - 1) / ED_FLASH_SECTOR);
     uint32_t start_sector = offset / ED_FLASH_SECTOR;

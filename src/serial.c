@@ -6,8 +6,8 @@
 #include "espdoctor/transport.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libserialport.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,7 +268,15 @@ int ed_serial_open(const char *path, uint32_t baud, struct ed_transport **out)
     t->has_modem_lines = true;
     snprintf(t->name, sizeof t->name, "%s", path);
 
-    enum sp_return sp = sp_get_port_by_name(path, &s->port);
+    /* libserialport finds the port's sysfs record by the node's own name, so a
+     * /dev/serial/by-id/... link must be resolved first (only links: resolving a plain
+     * node is needless, and umockdev's realpath() wrapper corrupts memory). */
+    char real[PATH_MAX];
+    struct stat lst;
+    const char *node = path;
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
+        node = real;
+    enum sp_return sp = sp_get_port_by_name(node, &s->port);
     if (sp != SP_OK) {
         /* A character device libserialport cannot place (/dev/null, a pty). */
         free(s);

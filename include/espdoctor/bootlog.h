@@ -16,6 +16,7 @@ struct ed_bootlog {
     int reset_cause;           /* last rst:0xN / rst cause:N, -1 if none */
     char reset_name[40];       /* "POWERON_RESET", "RTCWDT_RTC_RESET", "" */
     int boot_value;            /* last ESP32 boot:0xNN, -1 if none */
+    int boot_mode_named;       /* the banner's mode name: 1 DOWNLOAD, 2 flash boot, 0 none */
     int esp8266_boot_mode;     /* first number of "boot mode:(N,M)", -1 if none */
     bool download_mode;        /* the ROM said it waits for download */
     bool flash_boot;           /* the ROM booted from flash */

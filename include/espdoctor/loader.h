@@ -2,7 +2,8 @@
  * replies, sync, the connect loop with its evidence, chip detection, registers, SPI flash
  * and the flash/RAM download primitives.
  *
- * The context is caller-owned (no globals): put it wherever you like, call
+ * The context is caller-owned (no globals) and large (about 64 KiB of buffers): put it in
+ * static storage or on the heap rather than a small stack, call
  * ed_loader_init() once, then ed_loader_connect() (or ed_loader_sync() if the caller has
  * done the reset). Every operation returns ED_OK or a negative ed_status. When a command
  * fails, the context keeps the evidence: last_op, the raw ROM status bytes, the OS errno
@@ -148,7 +149,8 @@ int ed_loader_connect(struct ed_loader *ld, const struct ed_connect_opts *opts);
  * not reach download mode"). */
 bool ed_loader_attempts_all(const struct ed_loader *ld, enum ed_boot_mode mode);
 
-/* One line describing an attempt: "tight reset, D=50 ms: boot:0x13 (flash boot), no reply". */
+/* One line describing an attempt:
+ * "tight reset, D=50 ms: boot value 0x13 (flash boot), timed out". */
 void ed_loader_describe_attempt(const struct ed_connect_attempt *a, char *buf, size_t len);
 
 /* Which chip answered: GET_SECURITY_INFO's chip id first, the magic register after.

@@ -58,7 +58,9 @@ static inline void ed_tp_close(struct ed_transport *t)
 { if (t) t->ops->close(t); }
 
 /* Open a local serial port through libserialport at `baud`, without leaving the chip in
- * reset: DTR and RTS are released right after open. *out is freed by ed_tp_close. */
+ * reset: DTR and RTS are released right after open. *out is freed by ed_tp_close.
+ * On failure *out is NULL and errno holds the OS error: ED_E_ARG with ENOTTY means the
+ * path is not a serial port. */
 int ed_serial_open(const char *path, uint32_t baud, struct ed_transport **out);
 
 #endif

@@ -88,6 +88,10 @@ static gboolean on_master_readable(gint fd, GIOCondition cond, gpointer data)
 
 /* ---- who has the device open ---------------------------------------------------------- */
 
+/* umockdev does not notify when a client's socket closes (the client closed the device or
+ * exited), but the client object knows: look every few milliseconds while any is open. */
+#define CLIENT_POLL_MS 10
+
 /* A real port starts each open with nothing queued from before. */
 static void discard_queued(struct sim_pty *p)
 {
@@ -95,21 +99,27 @@ static void discard_queued(struct sim_pty *p)
     tcflush(p->slave, TCIOFLUSH);
 }
 
-static void on_client_gone(GObject *obj, GParamSpec *pspec, gpointer data)
+static void last_close(struct sim_pty *p)
 {
-    (void)pspec;
-    UMockdevIoctlClient *client = UMOCKDEV_IOCTL_CLIENT(obj);
+    struct sim_ttymode mode = { .hang_up = true };
+    sim_ttymode_get(p->slave, &mode);
+    discard_queued(p);
+    sim_host_close(p->host, &p->ep, mode.hang_up);
+}
+
+static gboolean poll_clients(gpointer data)
+{
     struct sim_pty *p = data;
-    if (umockdev_ioctl_client_get_connected(client))
-        return;
-    g_signal_handlers_disconnect_by_data(client, p);
-    if (--p->clients == 0) {
-        struct sim_ttymode mode = { .hang_up = true };
-        sim_ttymode_get(p->slave, &mode);
-        discard_queued(p);
-        sim_host_close(p->host, &p->ep, mode.hang_up);
+    for (guint i = p->clients->len; i-- > 0;) {
+        UMockdevIoctlClient *client = g_ptr_array_index(p->clients, i);
+        if (!umockdev_ioctl_client_get_connected(client))
+            g_ptr_array_remove_index_fast(p->clients, i);
     }
-    g_object_unref(client);
+    if (p->clients->len > 0)
+        return G_SOURCE_CONTINUE;
+    p->client_poll = 0;
+    last_close(p);
+    return G_SOURCE_REMOVE;
 }
 
 /* Every open() of the device inside the testbed connects to the ioctl socket. */
@@ -118,15 +128,13 @@ static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *cl
 {
     (void)base;
     struct sim_pty *p = data;
-    g_object_ref(client);
-    g_signal_connect(client, "notify::connected", G_CALLBACK(on_client_gone), p);
-    if (p->clients++ == 0) {
+    g_ptr_array_add(p->clients, g_object_ref(client));
+    if (p->client_poll == 0) {
         discard_queued(p);
         refresh_mode(p);
         sim_host_open(p->host, &p->ep);
+        p->client_poll = g_timeout_add(CLIENT_POLL_MS, poll_clients, p);
     }
-    if (!umockdev_ioctl_client_get_connected(client))
-        on_client_gone(G_OBJECT(client), NULL, p);
 }
 
 /* ---- ioctls ------------------------------------------------------------------------- */
@@ -254,6 +262,7 @@ bool sim_pty_start(struct sim_pty *p, struct sim_host *host, UMockdevTestbed *tb
     if (flags < 0 || fcntl(p->master, F_SETFL, flags | O_NONBLOCK) != 0)
         return fail_errno(err, "cannot make non-blocking:", devnode);
 
+    p->clients = g_ptr_array_new_with_free_func(g_object_unref);
     p->ioctl = umockdev_ioctl_base_new();
     g_signal_connect(p->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), p);
     g_signal_connect(p->ioctl, "handle-read", G_CALLBACK(on_read_or_write), p);
@@ -273,7 +282,12 @@ void sim_pty_stop(struct sim_pty *p, UMockdevTestbed *tb)
         g_source_remove(p->in_watch);
     if (p->out_watch)
         g_source_remove(p->out_watch);
-    p->in_watch = p->out_watch = 0;
+    if (p->client_poll)
+        g_source_remove(p->client_poll);
+    p->in_watch = p->out_watch = p->client_poll = 0;
+    if (p->clients)
+        g_ptr_array_unref(p->clients);
+    p->clients = NULL;
     if (p->ioctl) {
         umockdev_testbed_detach_ioctl(tb, p->devnode, NULL);
         g_object_unref(p->ioctl);

@@ -16,9 +16,9 @@ struct sim_pty {
     struct sim_host *host;
     int master;              /* the board's end */
     int slave;               /* held open so the master never hangs up between clients */
-    guint in_watch, out_watch;
+    guint in_watch, out_watch, client_poll;
     UMockdevIoctlBase *ioctl;
-    unsigned clients;        /* open file descriptions of the device inside the testbed */
+    GPtrArray *clients;      /* UMockdevIoctlClient: opens of the device inside the testbed */
     uint8_t out[SIM_OUTBUF_SIZE];
     size_t out_len;
     char devnode[32];

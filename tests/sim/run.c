@@ -30,6 +30,7 @@ struct espsim {
     GMainLoop *loop;
     GPid child;
     bool child_running;
+    unsigned close_wait_ms;
     int exit_status;
 };
 
@@ -48,6 +49,21 @@ static gboolean on_signal(gpointer data, int signo)
 static gboolean on_sigint(gpointer data) { return on_signal(data, SIGINT); }
 static gboolean on_sigterm(gpointer data) { return on_signal(data, SIGTERM); }
 
+/* The exited command's descriptors close asynchronously on the ioctl socket: give them
+ * a moment so that the close (and HUPCL) reaches the board and the trace. */
+#define CLOSE_GRACE_MS 250
+#define CLOSE_POLL_MS 5
+
+static gboolean quit_when_closed(gpointer data)
+{
+    struct espsim *s = data;
+    s->close_wait_ms += CLOSE_POLL_MS;
+    if (s->pty_ready && s->pty.clients->len > 0 && s->close_wait_ms < CLOSE_GRACE_MS)
+        return G_SOURCE_CONTINUE;
+    g_main_loop_quit(s->loop);
+    return G_SOURCE_REMOVE;
+}
+
 static void on_child_exit(GPid pid, gint status, gpointer data)
 {
     struct espsim *s = data;
@@ -60,7 +76,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
         s->exit_status = 1;
     sim_host_trace(&s->host, "command exited with status %d", s->exit_status);
     g_spawn_close_pid(pid);
-    g_main_loop_quit(s->loop);
+    g_timeout_add(CLOSE_POLL_MS, quit_when_closed, s);
 }
 
 /* The command sees the testbed through the preload library and UMOCKDEV_DIR (which the

@@ -252,9 +252,10 @@ Test(board, esp32_bootloader_for_another_chip_does_not_boot)
     struct rig r = rig_open(&o, 115200);
     rig_hard_reset(&r);
     char log[4096];
-    rig_collect(&r, log, sizeof log, 500);
-    cr_assert_null(strstr(log, ">>> "), "log: %s", log);
-    cr_assert(strstr(log, "RTCWDT_RTC_RESET"), "log: %s", log);
+    size_t n = rig_collect(&r, log, sizeof log, 500);
+    /* The output holds binary garbage (NUL bytes too): search all of it. */
+    cr_assert_null(memmem(log, n, ">>> ", 4), "log: %s", log);
+    cr_assert(memmem(log, n, "RTCWDT_RTC_RESET", 16), "log: %s", log);
     rig_close(&r);
     unlink(path);
 }
@@ -290,4 +291,67 @@ Test(board, esp32_image_on_esp8266_prints_garbage)
     cr_assert(binary, "expected garbage after the banner: %s", log);
     rig_close(&r);
     unlink(path);
+}
+
+Test(board, trace_records_lines_boot_and_commands)
+{
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *trace = open_memstream(&text, &text_len);
+    cr_assert_not_null(trace);
+    struct sim_board_opts o = rig_opts("esp32");
+    o.trace = trace;
+    struct rig r = rig_open(&o, 115200);
+    rig_connect(&r);
+    rig_read_reg(&r, 0x40001000);
+    rig_close(&r);
+    fclose(trace);
+    cr_assert(strstr(text, "lines DTR=1 RTS=0 -> EN high, GPIO0 low"), "%s", text);
+    cr_assert(strstr(text, "chip leaves reset: GPIO0 low -> download mode"), "%s", text);
+    cr_assert(strstr(text, "ROM READ_REG (0x0A), 4 bytes: 0x40001000"), "%s", text);
+    cr_assert(strstr(text, "reply READ_REG: value 0x00F01D83"), "%s", text);
+    free(text);
+}
+
+Test(board, bytes_take_ten_bit_times)
+{
+    struct sim_board_opts o = rig_opts("esp32");
+    o.usb_latency_us = 0;
+    struct rig r = rig_open(&o, 115200);
+    ed_tp_set_lines(r.tp, false, true);
+    ed_tp_sleep_ms(r.tp, 100);
+    ed_tp_flush_input(r.tp);
+    ed_tp_set_lines(r.tp, true, false);
+    uint64_t released = ed_tp_now_us(r.tp);
+    char log[1024] = "";
+    size_t n = 0;
+    while (!strstr(log, "waiting for download\r\n") && n < sizeof log - 1) {
+        size_t got = 0;
+        ed_tp_read(r.tp, (uint8_t *)log + n, 1, &got, 100);
+        cr_assert_eq(got, 1);
+        n += got;
+        log[n] = '\0';
+    }
+    /* The chip starts 2 ms after EN is released, then n bytes at 86.8 us each. */
+    uint64_t expect = released + 2000 + (uint64_t)n * 10 * 1000000 / 115200;
+    uint64_t now = ed_tp_now_us(r.tp);
+    cr_assert(now >= expect && now <= expect + 1100, "now %llu, expected about %llu",
+              (unsigned long long)now, (unsigned long long)expect);
+    rig_close(&r);
+}
+
+Test(board, fast_mode_takes_no_time)
+{
+    struct sim_board_opts o = rig_opts("esp32");
+    o.fast = true;
+    struct rig r = rig_open(&o, 115200);
+    rig_classic_reset(&r, 50);
+    uint64_t t0 = ed_tp_now_us(r.tp);
+    char log[1024];
+    size_t got = 0;
+    cr_assert_eq(ed_tp_read(r.tp, (uint8_t *)log, sizeof log - 1, &got, 100), ED_OK);
+    cr_assert_eq(ed_tp_now_us(r.tp), t0);
+    log[got] = '\0';
+    cr_assert(strstr(log, "waiting for download"), "%s", log);
+    rig_close(&r);
 }

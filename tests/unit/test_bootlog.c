@@ -50,6 +50,17 @@ Test(bootlog, esp32_invalid_header_loop_is_counted)
     cr_assert_str_eq(log.reset_name, "RTCWDT_RTC_RESET");
 }
 
+Test(bootlog, later_chips_trust_the_mode_name)
+{
+    /* A C3 flash-boots with boot:0xc, whose 0x10 bit is clear. */
+    struct ed_bootlog fl = parse("rst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\n");
+    cr_assert(fl.flash_boot);
+    cr_assert_not(fl.download_mode);
+    struct ed_bootlog dl = parse("rst:0x1 (POWERON),boot:0x4 (DOWNLOAD(USB/UART0/1))\r\n");
+    cr_assert(dl.download_mode);
+    cr_assert_not(dl.flash_boot);
+}
+
 Test(bootlog, esp8266_modes)
 {
     struct ed_bootlog dl = parse("\r\n ets Jan  8 2013,rst cause:2, boot mode:(1,7)\r\n\r\n");

@@ -335,3 +335,61 @@ Test(image, large_image_is_streamed, .timeout = 60)
     long grew_kib = after.ru_maxrss - before.ru_maxrss;
     cr_assert_lt(grew_kib, 4 * 1024, "peak RSS grew by %ld KiB", grew_kib);
 }
+
+/* Patch bytes of a file at off. */
+static void patch(const char *path, long off, const uint8_t *bytes, size_t n)
+{
+    FILE *f = fopen(path, "r+b");
+    cr_assert_not_null(f);
+    cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+    cr_assert_eq(fwrite(bytes, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* AA 50 inside an app's data is not a partition table: the app runs over that spot. */
+Test(image, partition_magic_inside_an_app_is_data)
+{
+    const char *path = ti_mkimage("app.bin", "--chip esp32 --kind app --size 200K");
+    static const uint8_t magic[] = { 0xAA, 0x50 };
+    patch(path, 0x7000, magic, sizeof magic);
+    patch(path, 0x8000, magic, sizeof magic);
+    struct ed_image_info info;
+    ti_open(path, &info);
+    cr_assert_eq(info.kind, ED_IMAGE_APP, "kind %s", ed_image_kind_key(info.kind));
+    cr_assert(!info.has_partition_table);
+}
+
+/* A chip id espdoctor has no table row for is still read and named. */
+Test(image, chip_id_without_a_table_row)
+{
+    const char *path = ti_mkimage("c2.bin", "--chip esp32c3 --kind app --size 100K --no-sha");
+    static const uint8_t c2[] = { 12, 0 };   /* ESP32-C2; no SHA-256 covers the header */
+    patch(path, 12, c2, sizeof c2);
+    struct ed_image_info info;
+    ti_open(path, &info);
+    cr_assert_eq(info.kind, ED_IMAGE_APP, "kind %s", ed_image_kind_key(info.kind));
+    cr_assert_null(info.chip);
+    cr_assert_eq(info.chip_id, 12);
+    cr_assert_str_eq(ed_image_chip_id_name(info.chip_id), "ESP32-C2");
+    cr_assert(!info.corrupt, "%s", info.evidence);
+    struct ed_image_verdict v;
+    cr_assert_eq(ed_image_check_target(&info, ed_chip_by_key("esp32c3"), 0,
+                                       ED_IMAGE_REVISION_UNKNOWN, 0, false, &v), ED_E_IMAGE);
+    cr_assert_eq(v.count, 1);
+    cr_assert_str_eq(v.problems[0].rule->id, "image.wrong-chip");
+    cr_assert_not_null(strstr(v.problems[0].message, "ESP32-C2"), "%s", v.problems[0].message);
+}
+
+Test(image, esp8266_v2_magic_without_an_image_behind_it)
+{
+    /* 0xEA header and a 16-byte "irom segment" followed by zeros, not a v1 header. */
+    uint8_t fake[64];
+    memset(fake, 0, sizeof fake);
+    fake[0] = 0xEA;
+    fake[1] = 4;
+    fake[12] = 16;
+    struct ed_image_info info;
+    ti_open(ti_write("fake-v2.bin", fake, sizeof fake), &info);
+    cr_assert_eq(info.kind, ED_IMAGE_UNKNOWN, "kind %s", ed_image_kind_key(info.kind));
+    cr_assert_not_null(strstr(info.evidence, "v2"), "%s", info.evidence);
+}

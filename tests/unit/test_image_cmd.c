@@ -4,9 +4,8 @@
 #include <string.h>
 
 #include "../../src/cli.h"
+#include "../../src/commands.h"
 #include "test_image_util.h"
-
-int cmd_image(struct ed_cli *cli, int argc, char **argv);
 
 struct run {
     int rc;

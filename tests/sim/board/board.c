@@ -352,6 +352,11 @@ uint32_t sim_board_chip_baud(const struct sim_board *b)
     return b->chip_baud;
 }
 
+bool sim_board_timing(const struct sim_board *b)
+{
+    return board_timed(b);
+}
+
 bool sim_board_stub_running(const struct sim_board *b)
 {
     return b->mode == MODE_STUB;

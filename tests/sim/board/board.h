@@ -67,6 +67,8 @@ bool sim_board_in_download_mode(const struct sim_board *b);
 uint64_t sim_board_now_us(const struct sim_board *b);
 /* The chip's UART speed right now (it changes with autobaud, CHANGE_BAUDRATE, reset). */
 uint32_t sim_board_chip_baud(const struct sim_board *b);
+/* Whether the timing model is on (opts.fast not set). */
+bool sim_board_timing(const struct sim_board *b);
 /* Whether an uploaded flasher stub is running (after MEM_END and "OHAI"). */
 bool sim_board_stub_running(const struct sim_board *b);
 

@@ -67,8 +67,8 @@ static int link_write(struct ed_transport *t, const uint8_t *buf, size_t len)
 {
     struct simlink *l = link_of(t);
     sim_board_host_write(l->board, buf, len, l->now_us);
-    /* The write returns once the bytes are on their way; at most the UART's pace. */
-    if (t->baud)
+    /* The write returns once the bytes are on the wire, at the UART's pace. */
+    if (t->baud && sim_board_timing(l->board))
         l->now_us += (uint64_t)len * 10 * 1000000 / t->baud;
     return ED_OK;
 }

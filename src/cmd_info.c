@@ -1,0 +1,161 @@
+/* `espdoctor info`: reset the board into its ROM bootloader, identify the chip, and say
+ * how it was reached. On failure, say what was tried and what the board printed. */
+#include "cli.h"
+#include "commands.h"
+#include "connect.h"
+#include "out.h"
+#include "portsel.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/loader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct chip_facts {
+    uint8_t mac[6];
+    int mac_rc;
+    unsigned xtal_mhz, xtal_raw_x10;
+    int xtal_rc;
+    uint32_t jedec, flash_size;
+    int flash_rc;
+};
+
+static void read_facts(struct ed_loader *ld, struct chip_facts *f)
+{
+    f->mac_rc = ed_loader_read_mac(ld, f->mac);
+    f->xtal_rc = ed_loader_crystal_mhz(ld, &f->xtal_mhz, &f->xtal_raw_x10);
+    f->flash_rc = ed_loader_flash_id(ld, &f->jedec, &f->flash_size);
+}
+
+static void format_size(uint32_t bytes, char *out, size_t len)
+{
+    if (bytes >= 1024 * 1024)
+        snprintf(out, len, "%u MiB", bytes / (1024 * 1024));
+    else
+        snprintf(out, len, "%u KiB", bytes / 1024);
+}
+
+static void print_text(struct ed_cli *cli, const struct ed_port_choice *pc,
+                       const struct ed_loader *ld, const struct chip_facts *f)
+{
+    FILE *o = cli->out;
+    char mac[18], size[32], tail[1024];
+    const struct ed_connect_attempt *win = &ld->attempts[ld->attempt_count - 1];
+    fprintf(o, "%s%s%s on %s", ed_tone_on(cli->color, ED_TONE_BOLD), ld->chip->name,
+            ed_tone_off(cli->color), pc->path);
+    if (pc->known)
+        fprintf(o, " (%s %04x:%04x%s%s)", pc->info.bridge ? pc->info.bridge->chip : "USB",
+                pc->info.vid, pc->info.pid, pc->info.serial[0] ? ", serial " : "",
+                pc->info.serial);
+    fputc('\n', o);
+    if (ld->security_chip_id != UINT32_MAX)
+        fprintf(o, "  %-10s %s (chip id %u)\n", "Chip", ld->chip->name, ld->security_chip_id);
+    else
+        fprintf(o, "  %-10s %s (magic 0x%08x)\n", "Chip", ld->chip->name, ld->magic);
+    if (f->mac_rc == ED_OK) {
+        ed_format_mac(f->mac, mac);
+        fprintf(o, "  %-10s %s\n", "MAC", mac);
+    } else {
+        fprintf(o, "  %-10s unreadable (%s)\n", "MAC", ed_strerror(f->mac_rc));
+    }
+    if (f->xtal_rc == ED_OK)
+        fprintf(o, "  %-10s %u MHz\n", "Crystal", f->xtal_mhz);
+    if (f->flash_rc == ED_OK) {
+        format_size(f->flash_size, size, sizeof size);
+        fprintf(o, "  %-10s %s (JEDEC id 0x%06x)\n", "Flash", size, f->jedec);
+    } else if (f->flash_rc == ED_E_NOTFOUND) {
+        fprintf(o, "  %-10s the flash chip did not answer (JEDEC id 0x%06x)\n", "Flash",
+                f->jedec);
+    } else {
+        fprintf(o, "  %-10s unknown (%s)\n", "Flash", ed_strerror(f->flash_rc));
+    }
+    if (win->reset_done)
+        fprintf(o, "  %-10s %s sequence, %u ms delay (attempt %zu)\n", "Reset",
+                ed_reset_name(win->seq), win->delay_ms, ld->attempt_count);
+    else
+        fprintf(o, "  %-10s none: the board was already in download mode\n", "Reset");
+    struct ed_bootlog log;
+    ed_bootlog_parse((const uint8_t *)ld->bootlog, ld->bootlog_len, &log);
+    ed_bootlog_tail((const uint8_t *)ld->bootlog, ld->bootlog_len, 3, tail, sizeof tail);
+    if (log.garbage && ld->chip->rom_log_baud != ld->tp->baud) {
+        fprintf(o, "  %-10s %zu bytes, unreadable at %u baud (this ROM prints its log at "
+                   "%u)\n", "Boot log", ld->bootlog_len, ld->tp->baud, ld->chip->rom_log_baud);
+    } else if (tail[0]) {
+        fprintf(o, "  %-10s ", "Boot log");
+        for (const char *p = tail; *p;) {
+            size_t n = strcspn(p, "\n");
+            fprintf(o, "%s%.*s\n", p == tail ? "" : "             ", (int)n, p);
+            p += n + (p[n] == '\n');
+        }
+    }
+}
+
+static json_object *info_json(const struct ed_port_choice *pc, const struct ed_loader *ld,
+                               const struct chip_facts *f)
+{
+    json_object *o = json_object_new_object();
+    char buf[64];
+    json_object_object_add(o, "port", json_object_new_string(pc->path));
+    json_object_object_add(o, "bridge", ed_connect_bridge_json(pc));
+    json_object_object_add(o, "chip", json_object_new_string(ld->chip->name));
+    json_object_object_add(o, "chip_key", json_object_new_string(ld->chip->key));
+    if (f->mac_rc == ED_OK) {
+        ed_format_mac(f->mac, buf);
+        json_object_object_add(o, "mac", json_object_new_string(buf));
+    } else {
+        json_object_object_add(o, "mac", NULL);
+    }
+    json_object_object_add(o, "crystal_mhz",
+                           f->xtal_rc == ED_OK ? json_object_new_int((int)f->xtal_mhz) : NULL);
+    json_object *flash = json_object_new_object();
+    snprintf(buf, sizeof buf, "0x%06x", f->jedec);
+    json_object_object_add(flash, "jedec_id", f->flash_rc == ED_E_IO ? NULL : json_object_new_string(buf));
+    json_object_object_add(flash, "size",
+                           f->flash_rc == ED_OK ? json_object_new_int64(f->flash_size) : NULL);
+    json_object_object_add(o, "flash", flash);
+    json_object_object_add(o, "stub", json_object_new_boolean(ld->stub));
+    json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
+    json_object_object_add(o, "boot_log", json_object_new_string_len(ld->bootlog, (int)ld->bootlog_len));
+    return o;
+}
+
+int cmd_info(struct ed_cli *cli, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 0) {
+        ed_cli_error(cli, "'info' takes no arguments (got '%s'); name the port with -p.",
+                     argv[0]);
+        return ED_EXIT_USAGE;
+    }
+    struct ed_port_choice pc;
+    int rc = ed_select_port(cli, &pc);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    struct ed_transport *tp;
+    rc = ed_open_port(cli, &pc, 115200, &tp);
+    if (rc != ED_EXIT_OK)
+        return rc;
+
+    struct ed_loader *ld = calloc(1, sizeof *ld);
+    if (!ld) {
+        ed_tp_close(tp);
+        ed_cli_error(cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    ed_loader_init(ld, tp);
+    rc = ed_connect_and_detect(cli, &pc, ld);
+    if (rc == ED_EXIT_OK) {
+        struct chip_facts facts;
+        read_facts(ld, &facts);
+        if (cli->json)
+            ed_out_json(cli->out, info_json(&pc, ld, &facts));
+        else
+            print_text(cli, &pc, ld, &facts);
+        /* Leave the board running its firmware, as esptool does after reading. */
+        ed_loader_hard_reset(ld);
+    }
+    ed_tp_close(tp);
+    free(ld);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* Connecting a command to the ROM bootloader: run the reset ladder, detect the chip, and
+ * on failure explain what was tried and what the board printed (CLI layer). */
+#ifndef ESPDOCTOR_CONNECT_H
+#define ESPDOCTOR_CONNECT_H
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "portsel.h"
+#include "espdoctor/loader.h"
+
+/* ED_EXIT_OK with ld connected and ld->chip set; otherwise the failure was explained
+ * (stderr text, or a JSON document on stdout with --json) and an exit code returned. */
+int ed_connect_and_detect(struct ed_cli *cli, const struct ed_port_choice *pc,
+                          struct ed_loader *ld);
+
+/* [{"sequence","delay_ms","boot","boot_value","result"}, ...] */
+json_object *ed_connect_attempts_json(const struct ed_loader *ld);
+
+/* {"chip","usb_id","serial","driver","by_id"} or null for an unknown port. */
+json_object *ed_connect_bridge_json(const struct ed_port_choice *pc);
+
+#endif
