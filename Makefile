@@ -121,6 +121,7 @@ lint-tests:
 	@if grep -rn 'cr_skip' tests; then echo "check: tests must not skip themselves" >&2; exit 1; fi
 
 check: $(DEPS_TEST) lint-tests $(O)/espdoctor $(O)/espsim $(TOOL_BIN) $(UNIT_BIN) $(E2E_BIN)
+	@sh tests/js/setup.sh
 	@sh tests/run.sh $(O) $(UNIT_BIN) $(E2E_BIN)
 
 demo: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN)

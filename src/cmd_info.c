@@ -75,12 +75,13 @@ static void print_text(struct ed_cli *cli, const struct ed_port_choice *pc,
                 ed_reset_name(win->seq), win->delay_ms, ld->attempt_count);
     else
         fprintf(o, "  %-10s none: the board was already in download mode\n", "Reset");
-    struct ed_bootlog log;
-    ed_bootlog_parse((const uint8_t *)ld->bootlog, ld->bootlog_len, &log);
-    ed_bootlog_tail((const uint8_t *)ld->bootlog, ld->bootlog_len, 3, tail, sizeof tail);
-    if (log.garbage && ld->chip->rom_log_baud != ld->tp->baud) {
+    /* Only what the winning reset provoked: older text is an earlier boot's. */
+    size_t slice = win->log_bytes < ld->bootlog_len ? win->log_bytes : ld->bootlog_len;
+    const uint8_t *text = (const uint8_t *)ld->bootlog + ld->bootlog_len - slice;
+    ed_bootlog_tail(text, slice, 3, tail, sizeof tail);
+    if (win->log.garbage && ld->chip->rom_log_baud != ld->tp->baud) {
         fprintf(o, "  %-10s %zu bytes, unreadable at %u baud (this ROM prints its log at "
-                   "%u)\n", "Boot log", ld->bootlog_len, ld->tp->baud, ld->chip->rom_log_baud);
+                   "%u)\n", "Boot log", slice, ld->tp->baud, ld->chip->rom_log_baud);
     } else if (tail[0]) {
         fprintf(o, "  %-10s ", "Boot log");
         for (const char *p = tail; *p;) {

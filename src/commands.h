@@ -4,6 +4,7 @@
 
 #include "cli.h"
 
+int cmd_doctor(struct ed_cli *cli, int argc, char **argv);
 int cmd_image(struct ed_cli *cli, int argc, char **argv);
 int cmd_info(struct ed_cli *cli, int argc, char **argv);
 int cmd_list(struct ed_cli *cli, int argc, char **argv);

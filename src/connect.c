@@ -3,6 +3,7 @@
 #include "out.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/verdict.h"
 
 #include <string.h>
 
@@ -40,68 +41,11 @@ json_object *ed_connect_bridge_json(const struct ed_port_choice *pc)
     return o;
 }
 
-/* Why the connect loop failed, as an id and one paragraph of advice. */
-struct verdict {
-    const char *id;
-    char text[768];
-};
-
-static void judge_failure(const struct ed_loader *ld, int rc, const char *prog,
-                          struct verdict *v)
-{
-    size_t text_bytes = 0, readable = 0, garbage = 0, download = 0;
-    for (size_t i = 0; i < ld->attempt_count; i++) {
-        const struct ed_connect_attempt *a = &ld->attempts[i];
-        text_bytes += a->log_bytes;
-        readable += a->log.readable;
-        garbage += a->log.garbage;
-        download += a->boot == ED_BOOT_DOWNLOAD;
-    }
-    const char *retry = "Hold the BOOT (IO0) button, tap EN (RST), release BOOT, then run "
-                        "the command again";
-    if (rc == ED_E_GONE) {
-        v->id = "port.vanished";
-        snprintf(v->text, sizeof v->text, "the port vanished while connecting (unplugged, "
-                 "or a native-USB chip re-enumerated). Plug the board back in and retry.");
-    } else if (rc == ED_E_UNSUPPORTED && ld->attempt_count == 0) {
-        v->id = "reset.no-autoreset";
-        snprintf(v->text, sizeof v->text, "this port has no DTR/RTS lines, so espdoctor "
-                 "cannot reset the board. %s.", retry);
-    } else if (download > 0) {
-        v->id = "bootloader.no-sync";
-        snprintf(v->text, sizeof v->text, "the chip entered download mode (\"waiting for "
-                 "download\") but never answered SYNC. Check the TX/RX wiring, try another "
-                 "cable or a lower baud, and retry.");
-    } else if (ed_loader_attempts_all(ld, ED_BOOT_FLASH)) {
-        v->id = "reset.no-autoreset";
-        snprintf(v->text, sizeof v->text, "boot:0x13 (normal flash boot) after every "
-                 "reset: the board's auto-reset did not reach download mode, GPIO0 stayed "
-                 "high. %s.", retry);
-    } else if (text_bytes == 0) {
-        v->id = "reset.no-autoreset";
-        snprintf(v->text, sizeof v->text, "the board printed nothing after any of %zu "
-                 "resets: DTR/RTS do not reach EN/GPIO0 (no auto-reset circuit), or TX/RX "
-                 "are not connected, or this is not an ESP board. %s.",
-                 ld->attempt_count, retry);
-    } else if (garbage > readable) {
-        v->id = "boot.wrong-baud";
-        snprintf(v->text, sizeof v->text, "only unreadable bytes came back: the board talks "
-                 "at another baud rate, or it is not an ESP. An ESP8266 prints its boot log "
-                 "at 74880 baud. Run '%s doctor' to read the log at both rates.", prog);
-    } else {
-        v->id = "device.unknown-port";
-        snprintf(v->text, sizeof v->text, "the port answered with text but never with an "
-                 "ESP boot banner or a bootloader reply: a program is running on the other "
-                 "side and the resets did not reach the chip, or this is not an ESP board. "
-                 "%s.", retry);
-    }
-}
-
 static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
                             const struct ed_loader *ld, int rc)
 {
-    struct verdict v;
-    judge_failure(ld, rc, cli->prog, &v);
+    struct { const char *id; char text[768]; } v;
+    v.id = ed_connect_verdict(ld, rc, v.text, sizeof v.text);
     if (cli->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "port", json_object_new_string(pc->path));

@@ -87,9 +87,14 @@ static int wait_reply(struct ed_loader *ld, uint8_t op, unsigned status_bytes,
         int rc = next_frame(ld, deadline_us);
         if (rc != ED_OK)
             return rc;
-        if (ed_proto_decode_response(ld->slip.frame, ld->slip.len, status_bytes, resp) == ED_OK &&
-            resp->op == op)
-            return ED_OK;
+        if (ed_proto_decode_response(ld->slip.frame, ld->slip.len, status_bytes, resp) == ED_OK) {
+            if (resp->op == op)
+                return ED_OK;
+            /* A ROM that does not know a command answers "invalid message" (status 1,
+             * error 0x05) without echoing the op: that reply is ours. */
+            if (resp->status == 1 && resp->error == ED_ROM_ERR_UNSUPPORTED)
+                return ED_OK;
+        }
         ld->frames_skipped++;
         if (++skipped > ED_LOADER_FOREIGN_FRAMES)
             return ED_E_PROTOCOL;

@@ -113,6 +113,17 @@ static bool fatal(int rc)
     return rc != ED_OK && rc != ED_E_TIMEOUT && rc != ED_E_PROTOCOL && rc != ED_E_ROM;
 }
 
+/* Decode the text received since text_before (the newest part of the boot log); returns
+ * how many bytes of it are still in the buffer. */
+static size_t attempt_log(const struct ed_loader *ld, uint64_t text_before,
+                          struct ed_bootlog *log)
+{
+    uint64_t heard = ld->bootlog_total - text_before;
+    size_t slice = heard < ld->bootlog_len ? (size_t)heard : ld->bootlog_len;
+    ed_bootlog_parse((const uint8_t *)ld->bootlog + ld->bootlog_len - slice, slice, log);
+    return slice;
+}
+
 static int run_attempt(struct ed_loader *ld, const struct ed_connect_opts *opts,
                        struct ed_connect_attempt *a)
 {
@@ -130,7 +141,14 @@ static int run_attempt(struct ed_loader *ld, const struct ed_connect_opts *opts,
         if (rc == ED_OK)
             rc = ed_loader_flush(ld);
     }
-    if (rc == ED_OK) {
+    /* A banner that says the chip booted from flash means the ROM loader is not
+     * running: SYNC cannot succeed, so don't spend ~750 ms proving it. */
+    struct ed_bootlog provoked;
+    attempt_log(ld, text_before, &provoked);
+    bool booted_from_flash = provoked.flash_boot && !provoked.download_mode;
+    if (rc == ED_OK && booted_from_flash && a->reset_done)
+        rc = ED_E_TIMEOUT;
+    else if (rc == ED_OK) {
         rc = ED_E_TIMEOUT;
         for (unsigned i = 0; i < SYNCS_PER_ATTEMPT; i++) {
             rc = ed_loader_sync(ld);
@@ -140,12 +158,10 @@ static int run_attempt(struct ed_loader *ld, const struct ed_connect_opts *opts,
         }
     }
 
-    /* The text this attempt provoked is the newest part of the boot log. */
-    uint64_t heard = ld->bootlog_total - text_before;
-    size_t slice = heard < ld->bootlog_len ? (size_t)heard : ld->bootlog_len;
-    const char *text = ld->bootlog + ld->bootlog_len - slice;
-    a->log_bytes = (size_t)heard;
-    ed_bootlog_parse((const uint8_t *)text, slice, &a->log);
+    const char *text;
+    size_t slice = attempt_log(ld, text_before, &a->log);
+    text = ld->bootlog + ld->bootlog_len - slice;
+    a->log_bytes = (size_t)(ld->bootlog_total - text_before);
     a->boot = ed_boot_mode_of(&a->log);
     a->boot_value = a->log.esp8266 ? a->log.esp8266_boot_mode : a->log.boot_value;
     keep_banner(a, text, slice);

@@ -50,6 +50,12 @@ static void find_by_id(struct udev_device *dev, char *out, size_t len)
     }
 }
 
+static bool property_true(struct udev_device *dev, const char *key)
+{
+    const char *v = udev_device_get_property_value(dev, key);
+    return v && strcmp(v, "1") == 0;
+}
+
 static void fill_usb(struct ed_port *p, struct udev_device *usb)
 {
     p->vid = hex16(udev_device_get_sysattr_value(usb, "idVendor"));
@@ -59,7 +65,35 @@ static void fill_usb(struct ed_port *p, struct udev_device *usb)
          udev_device_get_sysattr_value(usb, "manufacturer"));
     copy(p->product, sizeof p->product, udev_device_get_sysattr_value(usb, "product"));
     copy(p->usb_name, sizeof p->usb_name, udev_device_get_sysname(usb));
+    copy(p->usb_devnode, sizeof p->usb_devnode, udev_device_get_devnode(usb));
+    copy(p->usb_syspath, sizeof p->usb_syspath, udev_device_get_syspath(usb));
+    copy(p->power_control, sizeof p->power_control,
+         udev_device_get_sysattr_value(usb, "power/control"));
+    p->power_control[strcspn(p->power_control, "\n")] = '\0';
     p->bridge = ed_bridge_lookup(p->vid, p->pid);
+    p->mm_ignore = property_true(usb, "ID_MM_DEVICE_IGNORE");
+}
+
+/* The first interface of a USB device: the serial one on every bridge in the table
+ * (multi-port bridges repeat the same driver on the others). */
+static struct udev_device *first_interface(struct udev *udev, struct udev_device *usb)
+{
+    char path[600];
+    const char *sys = udev_device_get_syspath(usb);
+    const char *name = udev_device_get_sysname(usb);
+    const char *config = udev_device_get_sysattr_value(usb, "bConfigurationValue");
+    snprintf(path, sizeof path, "%s/%s:%s.0", sys, name, config && *config ? config : "1");
+    path[strcspn(path, "\n")] = '\0';
+    return udev_device_new_from_syspath(udev, path);
+}
+
+static void fill_interface(struct ed_port *p, struct udev_device *intf)
+{
+    if (!intf)
+        return;
+    copy(p->driver, sizeof p->driver, udev_device_get_driver(intf));
+    copy(p->modalias, sizeof p->modalias, udev_device_get_sysattr_value(intf, "modalias"));
+    p->modalias[strcspn(p->modalias, "\n")] = '\0';
 }
 
 static int add_ttys(struct udev *udev, struct ed_port_list *list)
@@ -91,7 +125,8 @@ static int add_ttys(struct udev *udev, struct ed_port_list *list)
             if (!p->devnode[0])
                 snprintf(p->devnode, sizeof p->devnode, "/dev/%s", udev_device_get_sysname(tty));
             copy(p->syspath, sizeof p->syspath, udev_device_get_syspath(tty));
-            copy(p->driver, sizeof p->driver, intf ? udev_device_get_driver(intf) : NULL);
+            fill_interface(p, intf);
+            p->mm_ignore = p->mm_ignore || property_true(tty, "ID_MM_DEVICE_IGNORE");
             find_by_id(tty, p->by_id, sizeof p->by_id);
         }
         udev_device_unref(tty);
@@ -136,6 +171,10 @@ static int add_ttyless_bridges(struct udev *udev, struct ed_port_list *list)
             }
             fill_usb(p, usb);
             copy(p->syspath, sizeof p->syspath, udev_device_get_syspath(usb));
+            struct udev_device *intf = first_interface(udev, usb);
+            fill_interface(p, intf);
+            if (intf)
+                udev_device_unref(intf);
         }
         udev_device_unref(usb);
     }

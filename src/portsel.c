@@ -1,5 +1,6 @@
 /* Port selection and opening for commands (see portsel.h). */
 #include "portsel.h"
+#include "out.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/transport.h"
@@ -111,4 +112,33 @@ int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32
                      errno ? " - " : "", errno ? strerror(errno) : "");
         return ED_EXIT_PORT;
     }
+}
+
+const char *ed_port_state(const struct ed_port *p)
+{
+    if (!p->devnode[0])
+        return p->driver[0] ? "no serial port" : "no driver bound";
+    if (!p->bridge)
+        return "not a known bridge";
+    return "ready to probe";
+}
+
+json_object *ed_port_json(const struct ed_port *p)
+{
+    char id[10];
+    json_object *o = json_object_new_object();
+    snprintf(id, sizeof id, "%04x:%04x", p->vid, p->pid);
+    json_object_object_add(o, "port", ed_json_str(p->devnode[0] ? p->devnode : NULL));
+    json_object_object_add(o, "by_id", ed_json_str(p->by_id[0] ? p->by_id : NULL));
+    json_object_object_add(o, "usb_id", json_object_new_string(id));
+    json_object_object_add(o, "usb_path", ed_json_str(p->usb_name));
+    json_object_object_add(o, "family",
+                           ed_json_str(p->bridge ? ed_bridge_family_name(p->bridge->family) : NULL));
+    json_object_object_add(o, "bridge", ed_json_str(p->bridge ? p->bridge->chip : NULL));
+    json_object_object_add(o, "serial", ed_json_str(p->serial[0] ? p->serial : NULL));
+    json_object_object_add(o, "manufacturer", ed_json_str(p->manufacturer[0] ? p->manufacturer : NULL));
+    json_object_object_add(o, "product", ed_json_str(p->product[0] ? p->product : NULL));
+    json_object_object_add(o, "driver", ed_json_str(p->driver[0] ? p->driver : NULL));
+    json_object_object_add(o, "state", json_object_new_string(ed_port_state(p)));
+    return o;
 }

@@ -3,6 +3,8 @@
 #ifndef ESPDOCTOR_PORTSEL_H
 #define ESPDOCTOR_PORTSEL_H
 
+#include <json-c/json.h>
+
 #include "cli.h"
 #include "espdoctor/ports.h"
 
@@ -21,5 +23,12 @@ int ed_select_port(struct ed_cli *cli, struct ed_port_choice *choice);
 struct ed_transport;
 int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
                  struct ed_transport **out);
+
+/* "ready to probe", "no driver bound", ... for listings. */
+const char *ed_port_state(const struct ed_port *p);
+
+/* One port as JSON: {"port","by_id","usb_id","usb_path","family","bridge","serial",
+ * "manufacturer","product","driver","state"}. */
+json_object *ed_port_json(const struct ed_port *p);
 
 #endif

@@ -18,6 +18,11 @@ struct ed_port {
     char manufacturer[64];
     char product[64];
     char driver[32];         /* kernel driver bound to the interface, "" if none */
+    char modalias[160];      /* the serial interface's modalias (driver lookup) */
+    char usb_devnode[64];    /* /dev/bus/usb/BBB/DDD: whoever claims it via usbfs opens it */
+    char usb_syspath[256];   /* the USB device in /sys */
+    char power_control[16];  /* power/control of the USB device: "on", "auto", "" */
+    bool mm_ignore;          /* udev set ID_MM_DEVICE_IGNORE on the port or device */
     const struct ed_bridge *bridge;   /* NULL: not a bridge we know */
 };
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include "espdoctor/slip.h"
@@ -172,7 +173,9 @@ static struct sp_port *client_open(const char *name, int baud)
     return port;
 }
 
-/* The classic auto-reset sequence into the bootloader, with separate ioctls. */
+/* The classic auto-reset sequence into the bootloader, one line per ioctl (TIOCMBIS/BIC).
+ * Between "DTR on" and "RTS off" both lines are briefly released: only the EN delay keeps
+ * the chip in reset meanwhile, as on a real board. */
 static void classic_reset(struct sp_port *port)
 {
     sp_set_dtr(port, SP_DTR_OFF);
@@ -182,6 +185,32 @@ static void classic_reset(struct sp_port *port)
     sp_set_rts(port, SP_RTS_OFF);
     usleep(50 * 1000);
     sp_set_dtr(port, SP_DTR_OFF);
+}
+
+static void set_lines(struct sp_port *port, bool dtr, bool rts)
+{
+    int fd;
+    sp_get_port_handle(port, &fd);
+    int bits = (dtr ? TIOCM_DTR : 0) | (rts ? TIOCM_RTS : 0);
+    ioctl(fd, TIOCMSET, &bits);
+}
+
+/* The same with both lines changed at once (TIOCMSET): no timing window. */
+static void tight_reset(struct sp_port *port)
+{
+    set_lines(port, false, true);
+    usleep(100 * 1000);
+    set_lines(port, true, false);
+    usleep(50 * 1000);
+    set_lines(port, false, false);
+}
+
+static void reset_into_bootloader(struct sp_port *port, const char *style)
+{
+    if (strcmp(style, "classic") == 0)
+        classic_reset(port);
+    else
+        tight_reset(port);
 }
 
 static size_t read_for(struct sp_port *port, uint8_t *buf, size_t cap, unsigned ms)
@@ -200,12 +229,12 @@ static size_t read_for(struct sp_port *port, uint8_t *buf, size_t cap, unsigned 
 }
 
 /* Reset into the bootloader at baud and print whatever the board says. */
-static int client_banner(const char *name, int baud)
+static int client_banner(const char *name, int baud, const char *style)
 {
     struct sp_port *port = client_open(name, baud);
     if (!port)
         return 1;
-    classic_reset(port);
+    reset_into_bootloader(port, style);
     uint8_t buf[4096];
     size_t n = read_for(port, buf, sizeof buf, 700);
     fwrite(buf, 1, n, stdout);
@@ -252,7 +281,7 @@ static int client_regs(const char *name, uint32_t reg_a, uint32_t reg_b)
     struct sp_port *port = client_open(name, 115200);
     if (!port)
         return 1;
-    classic_reset(port);
+    tight_reset(port);
     usleep(100 * 1000);
     sp_flush(port, SP_BUF_INPUT);
 
@@ -293,8 +322,8 @@ static int client_main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc >= 1 && strcmp(argv[0], "list") == 0)
         return client_list();
-    if (argc >= 3 && strcmp(argv[0], "banner") == 0)
-        return client_banner(argv[1], atoi(argv[2]));
+    if (argc >= 4 && strcmp(argv[0], "banner") == 0)
+        return client_banner(argv[1], atoi(argv[2]), argv[3]);
     if (argc >= 4 && strcmp(argv[0], "regs") == 0)
         return client_regs(argv[1], (uint32_t)strtoul(argv[2], NULL, 16),
                            (uint32_t)strtoul(argv[3], NULL, 16));
@@ -448,9 +477,11 @@ Test(espsim_board, reset_sequence_enters_download_mode, .timeout = 30)
     int fd = mkstemp(trace);
     cr_assert(fd >= 0);
     close(fd);
-    run_espsim(&r, (const char *[]){ "--fast", "--trace", trace, "--", self_exe(),
-                                     "--espsim-client", "banner", "/dev/ttyUSB0", "115200",
-                                     NULL }, 20);
+    /* A 30 ms EN delay (a bigger capacitor) covers the gap between the classic sequence's
+     * separate ioctls even on a loaded machine. */
+    run_espsim(&r, (const char *[]){ "--fast", "--en-delay", "30", "--trace", trace, "--",
+                                     self_exe(), "--espsim-client", "banner", "/dev/ttyUSB0",
+                                     "115200", "classic", NULL }, 20);
     cr_assert_eq(r.status, 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "boot:0x3 (DOWNLOAD_BOOT") != NULL, "banner: %s", r.out);
     cr_expect(strstr(r.out, "waiting for download") != NULL, "banner: %s", r.out);
@@ -473,7 +504,7 @@ Test(espsim_board, no_autoreset_means_no_download_mode, .timeout = 30)
 {
     run_espsim(&r, (const char *[]){ "--fast", "--no-autoreset", "--", self_exe(),
                                      "--espsim-client", "banner", "/dev/ttyUSB0", "115200",
-                                     NULL }, 20);
+                                     "tight", NULL }, 20);
     cr_assert_eq(r.status, 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "waiting for download") == NULL, "banner: %s", r.out);
 }
@@ -482,7 +513,7 @@ Test(espsim_board, usb_jtag_port_is_ttyACM0, .timeout = 30)
 {
     run_espsim(&r, (const char *[]){ "--fast", "--bridge", "usb-jtag", "--", self_exe(),
                                      "--espsim-client", "banner", "/dev/ttyACM0", "115200",
-                                     NULL }, 20);
+                                     "tight", NULL }, 20);
     cr_assert_eq(r.status, 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "waiting for download") != NULL, "banner: %s", r.out);
 }
@@ -503,13 +534,13 @@ Test(espsim_board, esp8266_banner_needs_74880, .timeout = 30)
 {
     run_espsim(&r, (const char *[]){ "--fast", "--chip", "esp8266", "--", self_exe(),
                                      "--espsim-client", "banner", "/dev/ttyUSB0", "74880",
-                                     NULL }, 20);
+                                     "tight", NULL }, 20);
     cr_assert_eq(r.status, 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "boot mode:(1,") != NULL, "banner at 74880: %s", r.out);
 
     run_espsim(&r, (const char *[]){ "--fast", "--chip", "esp8266", "--", self_exe(),
                                      "--espsim-client", "banner", "/dev/ttyUSB0", "115200",
-                                     NULL }, 20);
+                                     "tight", NULL }, 20);
     cr_assert_eq(r.status, 0, "status %d\nout: %s\nerr: %s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "boot mode:") == NULL, "banner at 115200 must be garbage: %s",
               r.out);

@@ -103,6 +103,7 @@ static bool start_command(struct espsim *s)
     if (!ok) {
         fprintf(stderr, "espsim: cannot run %s: %s\n", s->opts->command[0], err->message);
         g_error_free(err);
+        s->exit_status = 127; /* as a shell reports a command it cannot run */
         return false;
     }
     s->child_running = true;
@@ -215,8 +216,6 @@ int espsim_run(const struct espsim_opts *opts)
     if (setup(&s)) {
         sim_host_pump(&s.host);
         g_main_loop_run(s.loop);
-    } else if (opts->command && s.pty_ready && !s.child_running) {
-        s.exit_status = 127;
     }
     teardown(&s);
     return s.exit_status;

@@ -161,7 +161,12 @@ static inline bool rig_command(struct rig *r, uint8_t op, const uint8_t *data, s
         long n = rig_frame(r, dec, frame, ED_SLIP_MAX_FRAME, timeout_ms);
         if (n < 0)
             break;
-        if (n < 8 || frame[0] != 1 || frame[1] != op)
+        if (n < 8 || frame[0] != 1)
+            continue;
+        /* An unsupported command is answered with status 1/0x05 and another op byte. */
+        bool unsupported = (n >= 10 && frame[n - 2] == 1 && frame[n - 1] == 0x05) ||
+                           (n >= 12 && frame[n - 4] == 1 && frame[n - 3] == 0x05);
+        if (frame[1] != op && !unsupported)
             continue;
         rep->op = frame[1];
         rep->value = le32(frame + 4);

@@ -11,6 +11,7 @@
 #define ROM_SYNC_REPLIES 8
 #define ROM_SYNC_VALUE 0x20120707u
 #define UNSUPPORTED_REPLIES 2             /* real ROMs repeat this reply */
+#define ROM_UNKNOWN_OP_REPLY 0x00         /* the op byte of that reply: not the request's */
 
 static const uint8_t SYNC_PAYLOAD_HEAD[4] = { 0x07, 0x07, 0x12, 0x20 };
 
@@ -316,15 +317,19 @@ static void handle_frame(struct sim_board *b, const uint8_t *f, size_t n, uint64
         rom_fail(b, &rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
     } else if (!supported(b, rq.op)) {
         rom_fail(b, &rp, ROM_BAD_MESSAGE, STUB_NOT_IMPLEMENTED);
-        if (b->mode == MODE_ROM)
+        if (b->mode == MODE_ROM) {
             rp.copies = UNSUPPORTED_REPLIES;
+            /* Real ROMs do not echo an op they do not know: esptool and esptool-js only
+             * recognise "unsupported" on a reply whose op differs from the request. */
+            rp.op_override = true;
+        }
     } else {
         run_command(b, &rq, &rp);
     }
     uint64_t done = t_ns + (board_timed(b) ? COMMAND_NS + rp.work_ns : 0);
     b->busy_until_ns = done;
     if (rp.copies)
-        send_reply(b, rq.op, &rp, done);
+        send_reply(b, rp.op_override ? ROM_UNKNOWN_OP_REPLY : rq.op, &rp, done);
     after_reply(b, &rp, done);
 }
 

@@ -51,6 +51,7 @@ struct rom_reply {
     uint8_t status, error;
     uint64_t work_ns;
     unsigned copies;     /* 0: no reply at all */
+    bool op_override;    /* reply with ROM_UNKNOWN_OP_REPLY instead of the echo */
     enum rom_after after;
     uint32_t after_arg;
 };

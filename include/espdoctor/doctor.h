@@ -1,0 +1,91 @@
+/* The doctor: check families run in order against one context, each appending findings
+ * to the report. A check returns false when deeper checks would be meaningless (no
+ * device, no tty, a port nobody may open...). The table of families is in doctor.c. */
+#ifndef ESPDOCTOR_DOCTOR_H
+#define ESPDOCTOR_DOCTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "espdoctor/bootlog.h"
+#include "espdoctor/chips.h"
+#include "espdoctor/findings.h"
+#include "espdoctor/ports.h"
+#include "espdoctor/sysroot.h"
+#include "espdoctor/transport.h"
+
+#define ED_DOCTOR_MAX_GROUPS 128
+
+struct ed_loader;
+
+/* Who we run as: the real process credentials, or planted ones in tests. */
+struct ed_credentials {
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[ED_DOCTOR_MAX_GROUPS];   /* this login's supplementary groups */
+    int ngroups;
+    char user[64];
+};
+
+struct ed_doctor {
+    struct ed_sysroot sys;
+    struct ed_credentials cred;
+    struct ed_port_list ports;
+    const char *requested_port;   /* -p, NULL: pick */
+    struct ed_port target;        /* the port under examination (valid if has_target) */
+    bool has_target;
+    char port_path[256];          /* what to open */
+    bool interactive;             /* stdin and stderr are terminals: live guidance */
+    unsigned guide_timeout_ms;    /* how long to wait for the BOOT-button dance */
+    struct ed_report report;
+
+    /* Live guidance ("hold BOOT...") goes through this; NULL: none. Not findings. */
+    void (*notify)(void *ctx, const char *message);
+    void *notify_ctx;
+
+    /* Filled by the line, firmware and bootloader checks, for later checks and hand-off. */
+    struct ed_transport *tp;      /* open port, NULL when closed */
+    struct ed_loader *ld;         /* protocol context on tp */
+    struct ed_bootlog boot;       /* what the chip printed after a normal reset */
+    uint32_t log_baud;            /* the baud that boot log was readable at */
+    bool esp8266_log;             /* it was an ESP8266 ROM's log */
+    const struct ed_chip *chip;   /* identified chip, NULL if not reached */
+    bool bootloader_ok;
+    bool micropython;
+    char micropython_version[48];
+    struct ed_finding *firmware_finding;  /* its fix is completed once the chip is known */
+};
+
+/* Fill cred from this process (getuid, getgroups, passwd name). */
+void ed_credentials_from_process(struct ed_credentials *cred);
+
+/* Set up a doctor (sysroot from $ESPDOCTOR_SYSROOT, credentials of this process). */
+void ed_doctor_init(struct ed_doctor *d, const char *requested_port);
+void ed_doctor_free(struct ed_doctor *d);
+
+/* Run every family in order until one says stop. */
+void ed_doctor_run(struct ed_doctor *d);
+
+/* Release the port (leaving the board running its firmware). */
+void ed_doctor_close_port(struct ed_doctor *d);
+
+/* The families, in order. Each appends findings and returns whether to go deeper. */
+bool ed_check_presence(struct ed_doctor *d);
+bool ed_check_driver(struct ed_doctor *d);
+bool ed_check_interference(struct ed_doctor *d);
+bool ed_check_permissions(struct ed_doctor *d);
+bool ed_check_locks(struct ed_doctor *d);
+bool ed_check_power(struct ed_doctor *d);
+bool ed_check_line(struct ed_doctor *d);
+bool ed_check_firmware(struct ed_doctor *d);
+bool ed_check_bootloader(struct ed_doctor *d);
+
+struct ed_check_family {
+    const char *name;
+    bool (*run)(struct ed_doctor *d);
+};
+extern const struct ed_check_family ed_check_families[];
+extern const size_t ed_check_family_count;
+
+#endif

@@ -1,0 +1,127 @@
+/* Bootloader: the reset ladder into the ROM loader, a verdict per attempt, and (on a
+ * terminal) live guidance through the BOOT-button dance when the auto-reset fails. */
+#include "espdoctor/doctor.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/loader.h"
+#include "espdoctor/verdict.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define WATCH_SLICE_MS 200u
+
+static void attempts_text(const struct ed_loader *ld, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < ld->attempt_count && used < len; i++) {
+        char line[256];
+        ed_loader_describe_attempt(&ld->attempts[i], line, sizeof line);
+        int n = snprintf(out + used, len - used, "%s%s", used ? "\n" : "", line);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static void notify(struct ed_doctor *d, const char *message)
+{
+    if (d->notify)
+        d->notify(d->notify_ctx, message);
+}
+
+/* Watch the line while the user holds BOOT and taps EN: sync the moment the download
+ * banner appears. */
+static bool guide_by_hand(struct ed_doctor *d)
+{
+    notify(d, "Hold the BOOT (IO0) button, tap EN (RST), then release BOOT. "
+              "Watching the line...");
+    uint64_t start = ed_tp_now_us(d->tp);
+    uint64_t mark = d->ld->bootlog_total;
+    while (ed_tp_now_us(d->tp) - start < (uint64_t)d->guide_timeout_ms * 1000) {
+        if (ed_loader_listen(d->ld, WATCH_SLICE_MS, WATCH_SLICE_MS) == ED_E_GONE)
+            return false;
+        uint64_t heard = d->ld->bootlog_total - mark;
+        size_t slice = heard < d->ld->bootlog_len ? (size_t)heard : d->ld->bootlog_len;
+        struct ed_bootlog log;
+        ed_bootlog_parse((const uint8_t *)d->ld->bootlog + d->ld->bootlog_len - slice, slice,
+                         &log);
+        if (log.download_mode || heard == 0) {
+            /* Either the banner arrived, or the chip is quiet (maybe already waiting). */
+            if (ed_loader_sync(d->ld) == ED_OK) {
+                notify(d, "Download mode reached: the bootloader answers.");
+                return true;
+            }
+        }
+        mark = d->ld->bootlog_total;
+    }
+    notify(d, "No download banner appeared in time.");
+    return false;
+}
+
+static void report_success(struct ed_doctor *d, bool by_hand)
+{
+    struct ed_loader *ld = d->ld;
+    char attempts[2048];
+    attempts_text(ld, attempts, sizeof attempts);
+    int rc = ed_loader_detect_chip(ld);
+    if (rc == ED_OK)
+        d->chip = ld->chip;
+    uint8_t mac[6];
+    char macs[32] = "";
+    if (d->chip && ed_loader_read_mac(ld, mac) == ED_OK)
+        snprintf(macs, sizeof macs, ", MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+                 mac[2], mac[3], mac[4], mac[5]);
+    d->bootloader_ok = true;
+    struct ed_finding *f = ed_report_add(&d->report, "bootloader.ok", d->port_path);
+    ed_finding_evidence(f, "%s%s answered %s:\n%s", d->chip ? d->chip->name : "an unknown chip",
+                        macs, by_hand ? "after the BOOT-button sequence" : "SYNC", attempts);
+
+    /* Only the long delay worked, and a short one booted from flash: a slow EN. */
+    const struct ed_connect_attempt *win = &ld->attempts[ld->attempt_count - 1];
+    bool short_booted_flash = false;
+    for (size_t i = 0; i + 1 < ld->attempt_count; i++)
+        short_booted_flash = short_booted_flash ||
+                             (ld->attempts[i].delay_ms < win->delay_ms &&
+                              ld->attempts[i].boot == ED_BOOT_FLASH);
+    if (!by_hand && win->delay_ms >= 500 && short_booted_flash) {
+        f = ed_report_add(&d->report, "reset.slow-en", d->port_path);
+        ed_finding_evidence(f, "the %u ms reset delay reached download mode; the 50 ms one "
+                               "let the chip boot from flash (its EN rises slowly)",
+                            win->delay_ms);
+        ed_finding_fix(f, "Nothing to do: espdoctor falls back to the long delay. esptool "
+                          "needs more attempts on this board (--connect-attempts)");
+    }
+}
+
+bool ed_check_bootloader(struct ed_doctor *d)
+{
+    if (!d->tp || !d->ld)
+        return false;
+    struct ed_connect_opts opts = { .style = ED_RESET_AUTO_CIRCUIT };
+    if (d->target.bridge)
+        opts.style = d->target.bridge->reset;
+    if (d->esp8266_log)
+        opts.log_baud = d->log_baud;
+    int rc = ed_loader_connect(d->ld, &opts);
+    if (rc == ED_OK) {
+        report_success(d, false);
+    } else {
+        char advice[768], attempts[2048];
+        const char *id = ed_connect_verdict(d->ld, rc, advice, sizeof advice);
+        attempts_text(d->ld, attempts, sizeof attempts);
+        struct ed_finding *f = ed_report_add(&d->report, id, d->port_path);
+        ed_finding_evidence(f, "%s", attempts);
+        if (strcmp(id, "reset.no-autoreset") == 0)
+            ed_finding_fix(f, "%s A 1-10 uF capacitor from EN to GND makes the auto-reset "
+                              "work on many boards.", advice);
+        else
+            ed_finding_fix(f, "%s", advice);
+        if (d->interactive && rc != ED_E_GONE && guide_by_hand(d))
+            report_success(d, true);
+    }
+    /* Leave the board running its firmware. */
+    ed_loader_hard_reset(d->ld);
+    return d->bootloader_ok;
+}

@@ -1,0 +1,156 @@
+/* Line and boot log: open the port (releasing DTR/RTS), reset the board normally and read
+ * what it prints, at 115200 and, when that is unreadable, at 74880 (ESP8266 ROM). */
+#include "espdoctor/doctor.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/loader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MAX_MS 700u      /* long enough for a ROM log and a MicroPython banner */
+#define LOG_QUIET_MS 150u
+#define ESP8266_LOG_BAUD 74880u
+
+static bool open_failed(struct ed_doctor *d, int rc)
+{
+    const char *id = "port.not-serial";
+    if (rc == ED_E_PERM)
+        id = "perm.denied";
+    else if (rc == ED_E_BUSY)
+        id = "lock.busy";
+    else if (rc == ED_E_NOTFOUND || rc == ED_E_GONE)
+        id = "port.vanished";
+    /* The permission and lock families report these with their evidence already. */
+    if (ed_report_has(&d->report, id))
+        return false;
+    struct ed_finding *f = ed_report_add(&d->report, id, d->port_path);
+    ed_finding_evidence(f, "opening %s failed: %s (%s)", d->port_path, ed_strerror(rc),
+                        strerror(errno));
+    return false;
+}
+
+/* Hard reset at `baud` and collect what the chip prints. */
+static int read_boot_log(struct ed_doctor *d, uint32_t baud, struct ed_bootlog *log,
+                         uint64_t *text_before)
+{
+    int rc = ed_tp_set_baud(d->tp, baud);
+    if (rc == ED_OK)
+        rc = ed_loader_flush(d->ld);
+    *text_before = d->ld->bootlog_total;
+    if (rc == ED_OK)
+        rc = ed_reset_run(d->tp, ED_SEQ_HARD, 0);
+    if (rc == ED_OK)
+        rc = ed_loader_listen(d->ld, LOG_MAX_MS, LOG_QUIET_MS);
+    uint64_t heard = d->ld->bootlog_total - *text_before;
+    size_t slice = heard < d->ld->bootlog_len ? (size_t)heard : d->ld->bootlog_len;
+    ed_bootlog_parse((const uint8_t *)d->ld->bootlog + d->ld->bootlog_len - slice, slice, log);
+    return rc;
+}
+
+static void tail_since(const struct ed_doctor *d, uint64_t text_before, char *out, size_t len)
+{
+    uint64_t heard = d->ld->bootlog_total - text_before;
+    size_t slice = heard < d->ld->bootlog_len ? (size_t)heard : d->ld->bootlog_len;
+    ed_bootlog_tail((const uint8_t *)d->ld->bootlog + d->ld->bootlog_len - slice, slice, 4,
+                    out, len);
+}
+
+static void judge_log(struct ed_doctor *d, const struct ed_bootlog *log, const char *tail)
+{
+    struct ed_finding *f;
+    if (log->brownout) {
+        f = ed_report_add(&d->report, "boot.brownout", d->port_path);
+        ed_finding_evidence(f, "the chip printed \"Brownout detector was triggered\" after "
+                               "a reset:\n%s", tail);
+        ed_finding_fix(f, "Use a short, good USB cable and a USB port or powered hub that "
+                          "gives enough current; if the board is powered from a bridge's "
+                          "3.3 V pin, use a proper 3.3 V regulator");
+    }
+    bool looping = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
+                                        log->flash_read_err || log->brownout);
+    if (looping) {
+        f = ed_report_add(&d->report, "boot.crash-loop", d->port_path);
+        ed_finding_evidence(f, "%u resets in %u ms%s%s%s:\n%s", log->resets, LOG_MAX_MS,
+                            log->invalid_header ? ", \"invalid header\" (nothing bootable "
+                                                  "at the bootloader offset)" : "",
+                            log->guru_meditation ? ", Guru Meditation error" : "",
+                            log->flash_read_err ? ", \"flash read err\"" : "", tail);
+        ed_finding_fix(f, "Flash firmware built for this chip: espdoctor flash FIRMWARE.bin "
+                          "(espdoctor checks that it fits the chip before writing)");
+    }
+    if (!log->esp8266 && log->boot_value >= 0 && (log->boot_value & 0x20) && log->flash_boot &&
+        !log->boot_mode_named) {
+        char straps[128];
+        ed_bootlog_straps(log->boot_value, straps, sizeof straps);
+        f = ed_report_add(&d->report, "boot.strapping", d->port_path);
+        ed_finding_evidence(f, "boot:0x%x: %s; MTDI/GPIO12 high selects 1.8 V flash",
+                            (unsigned)log->boot_value, straps);
+        ed_finding_fix(f, "Disconnect whatever is wired to GPIO12 and retry");
+    }
+}
+
+bool ed_check_line(struct ed_doctor *d)
+{
+    if (!d->has_target || !d->port_path[0])
+        return false;
+    int rc = ed_serial_open(d->port_path, 115200, &d->tp);
+    if (rc != ED_OK)
+        return open_failed(d, rc);
+    d->ld = calloc(1, sizeof *d->ld);
+    if (!d->ld)
+        return false;
+    ed_loader_init(d->ld, d->tp);
+
+    struct ed_bootlog at115200, at74880;
+    uint64_t mark;
+    char tail[1024];
+    rc = read_boot_log(d, 115200, &at115200, &mark);
+    tail_since(d, mark, tail, sizeof tail);
+    d->boot = at115200;
+    d->log_baud = 115200;
+    if (rc == ED_OK && !at115200.readable) {
+        /* Unreadable or silent at 115200: an ESP8266 ROM talks at 74880. */
+        uint64_t mark74;
+        rc = read_boot_log(d, ESP8266_LOG_BAUD, &at74880, &mark74);
+        if (rc == ED_OK && at74880.resets > 0) {
+            d->boot = at74880;
+            d->log_baud = ESP8266_LOG_BAUD;
+            d->esp8266_log = at74880.esp8266;
+            tail_since(d, mark74, tail, sizeof tail);
+        }
+        if (rc == ED_OK)
+            rc = ed_tp_set_baud(d->tp, 115200);
+    }
+    if (rc == ED_E_GONE) {
+        struct ed_finding *f = ed_report_add(&d->report, "port.vanished", d->port_path);
+        ed_finding_evidence(f, "the port went away during a reset");
+        return false;
+    }
+    if (rc != ED_OK && rc != ED_E_TIMEOUT) {
+        struct ed_finding *f = ed_report_add(&d->report, rc == ED_E_UNSUPPORTED
+                                             ? "reset.no-autoreset" : "port.not-serial",
+                                             d->port_path);
+        ed_finding_evidence(f, "resetting the board through DTR/RTS failed: %s",
+                            ed_strerror(rc));
+        return false;
+    }
+
+    if (d->boot.bytes == 0) {
+        struct ed_finding *f = ed_report_add(&d->report, "boot.silent", d->port_path);
+        ed_finding_evidence(f, "nothing arrived within %u ms of a reset, at 115200 or %u baud",
+                            LOG_MAX_MS, ESP8266_LOG_BAUD);
+        ed_finding_fix(f, "Check the board's power LED; if it has no auto-reset circuit, "
+                          "the bootloader check below tells");
+    } else if (!d->boot.readable && d->log_baud == 115200) {
+        struct ed_finding *f = ed_report_add(&d->report, "boot.wrong-baud", d->port_path);
+        ed_finding_evidence(f, "%zu bytes arrived after a reset, unreadable at 115200 and at "
+                               "%u baud", at115200.bytes, ESP8266_LOG_BAUD);
+        ed_finding_fix(f, "The firmware may use another baud rate; reading its log at the "
+                          "right one (e.g. 9600, 57600) tells. The bootloader is reached at "
+                          "115200 regardless");
+    }
+    judge_log(d, &d->boot, tail);
+    return true;
+}

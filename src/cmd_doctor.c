@@ -1,0 +1,117 @@
+/* `espdoctor [doctor]`: find out why the board won't talk. Runs the check families,
+ * renders the findings, and maps the verdict to an exit code.
+ *
+ * --json prints one object:
+ *   {"ports":    [ the same records as `espdoctor list --json` ],
+ *    "findings": [ {"id","severity","subject","evidence","fix"}, ... ]  (in check order),
+ *    "verdict":  {"status": "ready" | "problem" | "no-device",
+ *                 "problem": first error finding id or null,
+ *                 "port": the port examined or null,
+ *                 "chip": "ESP32" or null, "micropython": "v1.24.0" or null}}
+ * Exit: 0 ready, 7 a problem was found, 2 usage. */
+#include "cli.h"
+#include "commands.h"
+#include "out.h"
+#include "portsel.h"
+#include "render.h"
+
+#include "espdoctor/doctor.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void print_guidance(void *ctx, const char *message)
+{
+    struct ed_cli *cli = ctx;
+    fprintf(cli->err, "%s>>> %s%s\n", ed_tone_on(cli->color, ED_TONE_BOLD), message,
+            ed_tone_off(cli->color));
+    fflush(cli->err);
+}
+
+static const char *status_of(const struct ed_doctor *d, const struct ed_finding **problem)
+{
+    *problem = NULL;
+    for (size_t i = 0; i < d->report.count && !*problem; i++)
+        if (d->report.items[i].diag->severity == ED_SEV_ERROR)
+            *problem = &d->report.items[i];
+    if (ed_report_has(&d->report, "device.none"))
+        return "no-device";
+    if (*problem || !d->bootloader_ok)
+        return "problem";
+    return "ready";
+}
+
+static json_object *ports_json(const struct ed_doctor *d)
+{
+    json_object *arr = json_object_new_array();
+    for (size_t i = 0; i < d->ports.count; i++)
+        json_object_array_add(arr, ed_port_json(&d->ports.items[i]));
+    return arr;
+}
+
+static void print_summary(struct ed_cli *cli, const struct ed_doctor *d, const char *status,
+                          const struct ed_finding *problem)
+{
+    FILE *o = cli->out;
+    if (strcmp(status, "ready") == 0) {
+        fprintf(o, "\n%s%s Ready:%s %s on %s answers its bootloader",
+                ed_tone_on(cli->color, ED_TONE_OK), ed_tone_mark(ED_TONE_OK),
+                ed_tone_off(cli->color), d->chip ? d->chip->name : "the chip", d->port_path);
+        if (d->micropython)
+            fprintf(o, "; MicroPython %s is installed", d->micropython_version);
+        fprintf(o, ".\n");
+        if (!d->micropython)
+            fprintf(o, "  To install MicroPython: %s flash FIRMWARE.bin\n", cli->prog);
+    } else if (problem) {
+        fprintf(o, "\n%s%s %s%s [%s]\n", ed_tone_on(cli->color, ED_TONE_ERROR),
+                ed_tone_mark(ED_TONE_ERROR), problem->diag->title, ed_tone_off(cli->color),
+                problem->diag->id);
+        if (problem->fix)
+            fprintf(o, "  fix: %s\n", problem->fix);
+    } else {
+        fprintf(o, "\n%s! The bootloader was not reached; see the findings above.%s\n",
+                ed_tone_on(cli->color, ED_TONE_WARN), ed_tone_off(cli->color));
+    }
+}
+
+int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
+{
+    if (argc > 0) {
+        ed_cli_error(cli, "'doctor' takes no arguments (got '%s'); name the port with -p.",
+                     argv[0]);
+        return ED_EXIT_USAGE;
+    }
+    struct ed_doctor d;
+    ed_doctor_init(&d, cli->port);
+    d.interactive = !cli->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+    d.notify = print_guidance;
+    d.notify_ctx = cli;
+    if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
+        fprintf(cli->err, "Examining %s...\n", cli->port ? cli->port : "USB serial devices");
+
+    ed_doctor_run(&d);
+    ed_doctor_close_port(&d);
+
+    const struct ed_finding *problem;
+    const char *status = status_of(&d, &problem);
+    if (cli->json) {
+        json_object *root = json_object_new_object();
+        json_object_object_add(root, "ports", ports_json(&d));
+        json_object_object_add(root, "findings", ed_render_findings_json(&d.report));
+        json_object *v = json_object_new_object();
+        json_object_object_add(v, "status", json_object_new_string(status));
+        json_object_object_add(v, "problem", problem ? json_object_new_string(problem->diag->id) : NULL);
+        json_object_object_add(v, "port", d.port_path[0] ? json_object_new_string(d.port_path) : NULL);
+        json_object_object_add(v, "chip", d.chip ? json_object_new_string(d.chip->name) : NULL);
+        json_object_object_add(v, "micropython",
+                               d.micropython ? json_object_new_string(d.micropython_version) : NULL);
+        json_object_object_add(root, "verdict", v);
+        ed_out_json(cli->out, root);
+    } else {
+        ed_render_text(cli->out, &d.report, cli->color);
+        print_summary(cli, &d, status, problem);
+    }
+    ed_doctor_free(&d);
+    return strcmp(status, "ready") == 0 ? ED_EXIT_OK : ED_EXIT_PROBLEM;
+}

@@ -1,0 +1,114 @@
+/* Running the real binaries from end-to-end tests: spawn with a time limit, capture stdout
+ * and stderr, and report the exit status. Header-only: each e2e test is its own program. */
+#ifndef ESPDOCTOR_E2E_RUN_H
+#define ESPDOCTOR_E2E_RUN_H
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define E2E_OUT_MAX (256 * 1024)
+
+struct e2e_result {
+    int status;          /* exit code; 128+N if killed by signal N; -1 if timed out */
+    char out[E2E_OUT_MAX];
+    char err[E2E_OUT_MAX];
+    double seconds;
+};
+
+/* The build directory the Makefile exported (ESPDOCTOR_BUILD), else "build". */
+static inline const char *e2e_build(void)
+{
+    const char *b = getenv("ESPDOCTOR_BUILD");
+    return b && *b ? b : "build";
+}
+
+/* "<build>/<name>" in a static buffer per call site slot (up to 8 live at once). */
+static inline const char *e2e_bin(const char *name)
+{
+    static char slots[8][512];
+    static unsigned next;
+    char *s = slots[next++ % 8];
+    snprintf(s, sizeof slots[0], "%s/%s", e2e_build(), name);
+    return s;
+}
+
+static inline void e2e_drain(int fd, char *buf, size_t *len, bool *open)
+{
+    char tmp[4096];
+    ssize_t n = read(fd, tmp, sizeof tmp);
+    if (n <= 0) {
+        if (n == 0 || (errno != EINTR && errno != EAGAIN))
+            *open = false;
+        return;
+    }
+    size_t room = E2E_OUT_MAX - 1 - *len;
+    size_t take = (size_t)n < room ? (size_t)n : room;
+    memcpy(buf + *len, tmp, take);
+    *len += take;
+    buf[*len] = '\0';
+}
+
+/* Run argv (NULL-terminated) with at most limit_s seconds; stdin is /dev/null. */
+static inline void e2e_run(struct e2e_result *r, const char *const *argv, int limit_s)
+{
+    int out[2], err[2];
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    if (pipe(out) || pipe(err))
+        return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        close(out[0]); close(err[0]); close(out[1]); close(err[1]);
+        freopen("/dev/null", "r", stdin);
+        execvp(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    size_t olen = 0, elen = 0;
+    bool oopen = true, eopen = true;
+    while (oopen || eopen) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double spent = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (spent > limit_s) {
+            kill(-pid, SIGKILL);
+            break;
+        }
+        struct pollfd p[2] = { { oopen ? out[0] : -1, POLLIN, 0 }, { eopen ? err[0] : -1, POLLIN, 0 } };
+        if (poll(p, 2, 200) <= 0)
+            continue;
+        if (p[0].revents)
+            e2e_drain(out[0], r->out, &olen, &oopen);
+        if (p[1].revents)
+            e2e_drain(err[0], r->err, &elen, &eopen);
+    }
+    close(out[0]);
+    close(err[0]);
+    int st;
+    bool timed_out = oopen || eopen;
+    waitpid(pid, &st, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (timed_out)
+        r->status = -1;
+    else if (WIFEXITED(st))
+        r->status = WEXITSTATUS(st);
+    else if (WIFSIGNALED(st))
+        r->status = 128 + WTERMSIG(st);
+}
+
+#endif
