@@ -49,8 +49,9 @@ TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(O)/%)
 DEPS_BUILD := $(O)/.deps-build
 DEPS_TEST  := $(O)/.deps-test
 
-.PHONY: regen-rules all demo check check-unit check-e2e bench install uninstall clean deps deps-test lint-tests
-all: $(O)/espdoctor
+.SECONDARY:
+.PHONY: regen-rules all demo check check-unit check-e2e bench install uninstall clean deps deps-test lint-tests lint-man
+all: $(O)/espdoctor $(O)/espdoctor.1
 
 deps: $(DEPS_BUILD)
 deps-test: $(DEPS_TEST)
@@ -98,6 +99,17 @@ $(O)/espdoctor: $(O)/obj/src/main.o $(O)/libespdoctor.a
 $(O)/espsim: $(ESPSIM_OBJ) $(O)/libsimboard.a $(O)/libespdoctor.a
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS) $(SIM_PKGS)) -lutil
 
+# The manual page: template + the program's own tables (finding ids, refusals).
+$(O)/obj/man/%.o: man/%.c | $(DEPS_BUILD)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(call pc,--cflags,$(PKGS)) -MMD -MP -c $< -o $@
+
+$(O)/mkman: $(O)/obj/man/mkman.o $(O)/libespdoctor.a
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS))
+
+$(O)/espdoctor.1: man/espdoctor.1.in $(O)/mkman Makefile
+	$(O)/mkman man/espdoctor.1.in $@ $(VERSION)
+
 # Helper programs for tests and benchmarks (image generator and friends)
 $(O)/%: $(O)/obj/tests/tools/%.o $(O)/libsimboard.a $(O)/libespdoctor.a
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS))
@@ -120,7 +132,10 @@ export ESPDOCTOR_BUILD := $(abspath $(O))
 lint-tests:
 	@if grep -rn 'cr_skip' tests; then echo "check: tests must not skip themselves" >&2; exit 1; fi
 
-check: $(DEPS_TEST) lint-tests $(O)/espdoctor $(O)/espsim $(TOOL_BIN) $(UNIT_BIN) $(E2E_BIN)
+lint-man: $(O)/espdoctor.1 | $(DEPS_TEST)
+	@mandoc -T lint -W warning $(O)/espdoctor.1
+
+check: $(DEPS_TEST) lint-tests lint-man $(O)/espdoctor $(O)/espsim $(O)/mkman $(TOOL_BIN) $(UNIT_BIN) $(E2E_BIN)
 	@sh tests/js/setup.sh
 	@sh tests/run.sh $(O) $(UNIT_BIN) $(E2E_BIN)
 
@@ -138,11 +153,10 @@ DATADIR := $(DESTDIR)$(PREFIX)/share
 MANDIR  := $(DATADIR)/man/man1
 COMPDIR := $(DATADIR)/bash-completion/completions
 
-install: $(O)/espdoctor
+install: $(O)/espdoctor $(O)/espdoctor.1
 	install -d $(BINDIR) $(MANDIR) $(DATADIR)/espdoctor $(COMPDIR)
 	install -m 0755 $(O)/espdoctor $(BINDIR)/espdoctor
-	sed 's/@VERSION@/$(VERSION)/g' man/espdoctor.1 > $(MANDIR)/espdoctor.1
-	chmod 0644 $(MANDIR)/espdoctor.1
+	install -m 0644 $(O)/espdoctor.1 $(MANDIR)/espdoctor.1
 	install -m 0644 rules/70-espdoctor.rules $(DATADIR)/espdoctor/70-espdoctor.rules
 	install -m 0644 completion/espdoctor.bash $(COMPDIR)/espdoctor
 

@@ -5,7 +5,7 @@
 set -eu
 
 build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libmd-dev libjson-c-dev"
-test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc ser2net valgrind"
+test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc man-db ser2net valgrind"
 
 case "${1:-build}" in
   build) wanted="$build_pkgs" ;;

@@ -104,6 +104,13 @@ bool ed_check_bootloader(struct ed_doctor *d)
         opts.style = d->target.bridge->reset;
     if (d->esp8266_log)
         opts.log_baud = d->log_baud;
+    /* The line check's reset pulsed EN, yet the program kept printing without a ROM
+     * banner: EN is not wired to RTS, and every rung of the ladder drives EN the same way.
+     * One attempt for the record, not seven blind ones. */
+    bool reset_unheard = d->boot.readable && d->boot.resets == 0 && !d->boot.download_mode &&
+                         d->boot.boot_value < 0;
+    if (reset_unheard)
+        opts.attempts = 1;
     int rc = ed_loader_connect(d->ld, &opts);
     if (rc == ED_OK) {
         report_success(d, false);
@@ -111,8 +118,13 @@ bool ed_check_bootloader(struct ed_doctor *d)
         char advice[768], attempts[2048];
         const char *id = ed_connect_verdict(d->ld, rc, advice, sizeof advice);
         attempts_text(d->ld, attempts, sizeof attempts);
+        /* The boot-log family may have named this cause already, with its evidence. */
+        if (ed_report_has(&d->report, id))
+            id = "bootloader.unreached";
         struct ed_finding *f = ed_report_add(&d->report, id, d->port_path);
-        ed_finding_evidence(f, "%s", attempts);
+        ed_finding_evidence(f, "%s%s", attempts,
+                            reset_unheard ? "\n(the reset before it did not interrupt the "
+                                            "running program either)" : "");
         if (strcmp(id, "reset.no-autoreset") == 0)
             ed_finding_fix(f, "%s A 1-10 uF capacitor from EN to GND makes the auto-reset "
                               "work on many boards.", advice);

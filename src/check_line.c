@@ -95,7 +95,7 @@ bool ed_check_line(struct ed_doctor *d)
 {
     if (!d->has_target || !d->port_path[0])
         return false;
-    int rc = ed_serial_open(d->port_path, 115200, &d->tp);
+    int rc = ed_doctor_open_port(d, 115200);
     if (rc != ED_OK)
         return open_failed(d, rc);
     d->ld = calloc(1, sizeof *d->ld);

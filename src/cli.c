@@ -23,11 +23,19 @@ struct command {
     const char *summary;
 };
 
-enum { CMD_INFO, CMD_IMAGE, CMD_LIST, CMD_UDEV };
+enum { CMD_DOCTOR, CMD_INFO, CMD_FLASH, CMD_ERASE, CMD_READ, CMD_IMAGE, CMD_LIST, CMD_UDEV };
 
 static const struct command commands[] = {
+    [CMD_DOCTOR] = { "doctor", cmd_doctor, "",
+                     "(the default) find out why the board won't talk, and how to fix it" },
     [CMD_INFO] = { "info", cmd_info, "",
                    "reset into the ROM bootloader and identify the chip, MAC and flash" },
+    [CMD_FLASH] = { "flash", cmd_flash, "[ADDR] FILE [ADDR FILE ...]",
+                    "check firmware against the board, write it, verify it, boot it" },
+    [CMD_ERASE] = { "erase", cmd_erase, "",
+                    "erase the whole flash, or a region with --region ADDR SIZE" },
+    [CMD_READ] = { "read", cmd_read, "ADDR SIZE FILE",
+                   "read flash contents into FILE" },
     [CMD_IMAGE] = { "image", cmd_image, "FILE",
                     "what a firmware file is: chip, flash address, integrity (offline)" },
     [CMD_LIST] = { "list", cmd_list, "",
@@ -50,11 +58,30 @@ struct option_spec {
     const char *help;
 };
 
+#define BOARD_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | CMD_BIT(CMD_FLASH) | \
+                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+#define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+
 static const struct option_spec options[] = {
-    { { "port", required_argument, NULL, 'p' }, CMD_BIT(CMD_INFO), "PORT",
-      "serial port (/dev/ttyUSB0); default: the only board present, or $ESPDOCTOR_PORT" },
-    { { "baud", required_argument, NULL, 'b' }, CMD_BIT(CMD_INFO), "BAUD",
+    { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",
+      "PATH, /dev/serial/by-id/..., VID:PID, serial=XXXX, rfc2217://HOST:PORT or "
+      "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present" },
+    { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS, "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
+    { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
+      "write even though a check refused the image (says what it overrode)" },
+    { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
+      "erase the whole flash before writing" },
+    { { "no-skip", no_argument, NULL, OPT_NO_SKIP }, CMD_BIT(CMD_FLASH), NULL,
+      "write every block, even those the flash already holds" },
+    { { "stub", required_argument, NULL, OPT_STUB }, WRITER_COMMANDS, "FILE|DIR",
+      "flasher stub in esptool's JSON format (default: from an esptool-js install)" },
+    { { "no-stub", no_argument, NULL, OPT_NO_STUB }, WRITER_COMMANDS, NULL,
+      "talk to the ROM loader only" },
+    { { "region", required_argument, NULL, OPT_REGION }, CMD_BIT(CMD_ERASE), "ADDR",
+      "erase ADDR and the SIZE that follows it (4 KB multiples) instead of everything" },
+    { { "flash", required_argument, NULL, OPT_FLASH }, CMD_BIT(CMD_DOCTOR), "FILE",
+      "when the board is ready, flash FILE (with the same checks as 'flash')" },
     { { "dry-run", no_argument, NULL, OPT_DRY_RUN }, CMD_BIT(CMD_UDEV), NULL,
       "say what would change, change nothing" },
     { { "root", required_argument, NULL, OPT_ROOT }, CMD_BIT(CMD_UDEV), "DIR",
@@ -172,6 +199,13 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         }
         return true;
     case OPT_JSON: cli->json = true; return true;
+    case OPT_FORCE: cli->force = true; return true;
+    case OPT_ERASE_ALL: cli->erase_all = true; return true;
+    case OPT_NO_SKIP: cli->no_skip = true; return true;
+    case OPT_STUB: cli->stub = arg; return true;
+    case OPT_NO_STUB: cli->no_stub = true; return true;
+    case OPT_REGION: cli->region_addr = arg; return true;
+    case OPT_FLASH: cli->flash_file = arg; return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
@@ -259,7 +293,7 @@ int ed_cli_main(int argc, char **argv)
     init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
 
     /* Take the command name out, so options may stand on either side of it. */
-    size_t index = CMD_INFO;   /* the default command until the doctor lands */
+    size_t index = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
     int cmd_at = find_command_index(argc, argv);
     char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args) {

@@ -39,8 +39,7 @@ struct ed_cli {
     bool dry_run;            /* --dry-run */
     const char *root;        /* --root DIR */
     const char *flash_file;  /* doctor --flash FILE */
-    const char *region_addr; /* erase --region ADDR SIZE */
-    const char *region_size;
+    const char *region_addr; /* erase --region ADDR (SIZE is the next argument) */
     FILE *out;               /* stdout */
     FILE *err;               /* stderr */
 };

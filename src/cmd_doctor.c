@@ -8,7 +8,10 @@
  *                 "problem": first error finding id or null,
  *                 "port": the port examined or null,
  *                 "chip": "ESP32" or null, "micropython": "v1.24.0" or null}}
- * Exit: 0 ready, 7 a problem was found, 2 usage. */
+ * With --flash FILE and a ready board, `flash FILE` runs next on the same port (its output
+ * follows the doctor's; with --json, its document is a second line) and its exit code is
+ * the result.
+ * Exit: 0 ready, 7 a problem was found, 2 usage, 4 no device. */
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
@@ -75,6 +78,24 @@ static void print_summary(struct ed_cli *cli, const struct ed_doctor *d, const c
     }
 }
 
+/* --flash FILE: flash the board the doctor just found ready, on the same port. */
+static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int doctor_rc)
+{
+    if (doctor_rc != ED_EXIT_OK) {
+        if (!cli->json)
+            fprintf(cli->err, "%s: not flashing %s: fix the problem above first.\n",
+                    cli->prog, cli->flash_file);
+        return doctor_rc;
+    }
+    if (!cli->json)
+        fprintf(cli->out, "\nFlashing %s to %s...\n", cli->flash_file, d->port_path);
+    char file[4096];
+    snprintf(file, sizeof file, "%s", cli->flash_file);
+    char *args[] = { file, NULL };
+    cli->port = d->port_path;
+    return cmd_flash(cli, 1, args);
+}
+
 int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
 {
     if (argc > 0) {
@@ -82,13 +103,26 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
                      argv[0]);
         return ED_EXIT_USAGE;
     }
+    /* VID:PID and serial=XXXX name a board; the doctor examines the port it has. */
+    struct ed_port_spec spec;
+    struct ed_port_choice choice;
+    const char *requested = cli->port;
+    if (cli->port) {
+        ed_port_spec_parse(cli->port, &spec);
+        if (spec.kind == ED_SPEC_USB_ID || spec.kind == ED_SPEC_SERIAL) {
+            int rc = ed_select_port(cli, &choice);
+            if (rc != ED_EXIT_OK)
+                return rc;
+            requested = choice.path;
+        }
+    }
     struct ed_doctor d;
-    ed_doctor_init(&d, cli->port);
+    ed_doctor_init(&d, requested);
     d.interactive = !cli->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
     d.notify = print_guidance;
     d.notify_ctx = cli;
     if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
-        fprintf(cli->err, "Examining %s...\n", cli->port ? cli->port : "USB serial devices");
+        fprintf(cli->err, "Examining %s...\n", requested ? requested : "USB serial devices");
 
     ed_doctor_run(&d);
     ed_doctor_close_port(&d);
@@ -112,6 +146,11 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         ed_render_text(cli->out, &d.report, cli->color);
         print_summary(cli, &d, status, problem);
     }
+    int rc = strcmp(status, "ready") == 0       ? ED_EXIT_OK
+             : strcmp(status, "no-device") == 0 ? ED_EXIT_NODEV
+                                                : ED_EXIT_PROBLEM;
+    if (cli->flash_file)
+        rc = hand_off_to_flash(cli, &d, rc);
     ed_doctor_free(&d);
-    return strcmp(status, "ready") == 0 ? ED_EXIT_OK : ED_EXIT_PROBLEM;
+    return rc;
 }

@@ -52,6 +52,9 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
         json_object *err = json_object_new_object();
         json_object_object_add(err, "id", json_object_new_string(v.id));
         json_object_object_add(err, "message", json_object_new_string(v.text));
+        char doctor[300];
+        snprintf(doctor, sizeof doctor, "%s -p %s", cli->prog, pc->path);
+        json_object_object_add(err, "diagnose", json_object_new_string(doctor));
         json_object_object_add(o, "error", err);
         json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
         json_object_object_add(o, "boot_log",
@@ -78,6 +81,7 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
             p += n + (p[n] == '\n');
         }
     }
+    fprintf(cli->err, "To find out why, run: %s -p %s\n", cli->prog, pc->path);
 }
 
 int ed_connect_and_detect(struct ed_cli *cli, const struct ed_port_choice *pc,

@@ -11,7 +11,7 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Use a data-capable USB cable, another USB port, and check the board's power LED." },
     { "device.found", ED_SEV_OK, "Presence", "USB serial bridge present",
       "A known USB-UART bridge (or the chip's own USB) is connected.", NULL },
-    { "device.no-tty", ED_SEV_ERROR, "Presence", "The bridge has no serial port",
+    { "device.no-tty", ED_SEV_WARN, "Presence", "The bridge has no serial port",
       "The USB device is there but no /dev/tty node was created for it.",
       "See the driver findings for why; replugging after the fix creates the port." },
     { "device.several", ED_SEV_WARN, "Presence", "Several boards are connected",
@@ -43,6 +43,11 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "The braille display daemon brltty is installed and its udev rules match this USB id; "
       "it grabs the device as soon as it is plugged in.",
       "sudo apt remove brltty   (or: sudo systemctl mask brltty-udev.service brltty.service)" },
+    { "interference.brltty-running", ED_SEV_INFO, "Interference", "brltty is running",
+      "The braille display daemon brltty runs; none of its udev rules names this bridge, but "
+      "it can still take a serial port it is configured for.",
+      "If no braille display is used: sudo systemctl mask --now brltty.service "
+      "brltty-udev.service" },
     { "interference.modemmanager", ED_SEV_WARN, "Interference", "ModemManager may probe the port",
       "ModemManager is running and the device is not marked ID_MM_DEVICE_IGNORE: it sends AT "
       "commands to new ports, which garbles the first seconds of a connection.",
@@ -116,6 +121,10 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "reset.slow-en", ED_SEV_WARN, "Bootloader", "The board needs the long reset delay",
       "Only the long (550 ms) reset delay reaches download mode: the EN capacitor is large.",
       "Nothing to do: espdoctor uses the long delay for this board." },
+    { "bootloader.unreached", ED_SEV_ERROR, "Bootloader", "The ROM bootloader did not answer",
+      "No reset sequence brought the chip into download mode; the findings above say what "
+      "the board did instead.",
+      "Hold BOOT (IO0), tap EN (RST), release BOOT, then run the command again." },
     { "bootloader.no-sync", ED_SEV_ERROR, "Bootloader", "Download mode, but no answer to SYNC",
       "The chip printed the download banner but did not answer the sync packets.",
       "Check the TX/RX wiring, lower the baud, and try another cable." },
@@ -126,8 +135,11 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "The board resets and boots, but no MicroPython banner or >>> prompt answered Ctrl-C. "
       "This is the usual meaning of uPyCraft's \"open serial error\".",
       "espdoctor flash FIRMWARE.bin   (download it for your chip from micropython.org)" },
-    { "firmware.other", ED_SEV_INFO, "Firmware", "Another firmware is running",
-      "The board boots an application that is not MicroPython.", NULL },
+    { "firmware.micropython-busy", ED_SEV_WARN, "Firmware", "MicroPython is busy",
+      "MicroPython started, but its REPL did not answer Ctrl-C: a program (boot.py or "
+      "main.py) holds the console or has crashed it.",
+      "Open the console (screen PORT 115200) and press Ctrl-C; if it never answers, "
+      "reflash: espdoctor flash FIRMWARE.bin" },
     /* Port */
     { "port.vanished", ED_SEV_ERROR, "Port", "The port disappeared",
       "The serial port went away while in use (unplugged, or a native-USB chip reset).",

@@ -3,6 +3,7 @@
 
 #include "espdoctor/error.h"
 #include "espdoctor/loader.h"
+#include "espdoctor/netport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,32 @@ void ed_doctor_init(struct ed_doctor *d, const char *requested_port)
     ed_credentials_from_process(&d->cred);
     d->requested_port = requested_port;
     d->guide_timeout_ms = 30000;
+}
+
+int ed_doctor_open_port(struct ed_doctor *d, uint32_t baud)
+{
+    struct ed_port_url url;
+    if (ed_port_url_parse(d->port_path, &url) == ED_OK && url.scheme == ED_PORT_RFC2217)
+        return ed_rfc2217_open(url.host, url.port, baud, &d->tp);
+    if (ed_port_url_parse(d->port_path, &url) == ED_OK && url.scheme == ED_PORT_SOCKET)
+        return ed_socket_open(url.host, url.port, baud, &d->tp);
+    return ed_serial_open(d->port_path, baud, &d->tp);
+}
+
+/* A network port: nothing on this machine to examine but the line itself. */
+static bool presence_of_remote(struct ed_doctor *d, const struct ed_port_url *url)
+{
+    memset(&d->target, 0, sizeof d->target);
+    snprintf(d->port_path, sizeof d->port_path, "%s", d->requested_port);
+    d->has_target = true;
+    d->remote = true;
+    struct ed_finding *f = ed_report_add(&d->report, "device.found", d->requested_port);
+    ed_finding_evidence(f, "network port %s:%u (%s)%s", url->host, url->port,
+                        ed_port_scheme_name(url->scheme),
+                        url->scheme == ED_PORT_SOCKET ? "; raw TCP carries no DTR/RTS, so "
+                                                        "the board cannot be reset from here"
+                                                      : "");
+    return true;
 }
 
 void ed_doctor_close_port(struct ed_doctor *d)
@@ -105,6 +132,10 @@ bool ed_check_presence(struct ed_doctor *d)
 {
     if (!d->ports.items && ed_ports_enumerate(&d->ports) != ED_OK)
         d->ports.count = 0;
+    struct ed_port_url url;
+    if (d->requested_port && ed_port_url_parse(d->requested_port, &url) == ED_OK &&
+        url.scheme != ED_PORT_LOCAL)
+        return presence_of_remote(d, &url);
     if (d->requested_port)
         return presence_of_requested(d);
 
@@ -168,6 +199,25 @@ static void run_system_checks_for_each(struct ed_doctor *d)
     d->has_target = false;
 }
 
+/* "No MicroPython" and "nothing bootable" are worth more with the download for the chip
+ * that answered, which is known only after the bootloader check. */
+static void complete_firmware_fixes(struct ed_doctor *d)
+{
+    if (!d->chip)
+        return;
+    char url[160];
+    ed_chip_download_hint(d->chip, url, sizeof url);
+    for (size_t i = 0; i < d->report.count; i++) {
+        struct ed_finding *f = &d->report.items[i];
+        if (strcmp(f->diag->id, "firmware.none") != 0 &&
+            strcmp(f->diag->id, "boot.crash-loop") != 0)
+            continue;
+        ed_finding_fix(f, "Download MicroPython for the %s from %s, then: espdoctor -p %s "
+                          "flash FIRMWARE.bin (espdoctor checks that it fits the chip before "
+                          "writing)", d->chip->name, url, d->port_path);
+    }
+}
+
 void ed_doctor_run(struct ed_doctor *d)
 {
     if (!ed_check_presence(d))
@@ -179,7 +229,8 @@ void ed_doctor_run(struct ed_doctor *d)
         run_system_checks_for_each(d);
         return;
     }
-    for (size_t k = 1; k < ed_check_family_count; k++)
+    for (size_t k = d->remote ? SYSTEM_FAMILIES : 1; k < ed_check_family_count; k++)
         if (!ed_check_families[k].run(d))
             break;
+    complete_firmware_fixes(d);
 }

@@ -146,7 +146,11 @@ static int run_attempt(struct ed_loader *ld, const struct ed_connect_opts *opts,
     struct ed_bootlog provoked;
     attempt_log(ld, text_before, &provoked);
     bool booted_from_flash = provoked.flash_boot && !provoked.download_mode;
-    if (rc == ED_OK && booted_from_flash && a->reset_done)
+    /* Readable text and no ROM banner: a program kept running through the "reset", so
+     * the reset did not reach the chip and its ROM loader is not listening either. */
+    bool app_kept_running = provoked.readable && provoked.resets == 0 &&
+                            !provoked.download_mode && provoked.boot_value < 0;
+    if (rc == ED_OK && (booted_from_flash || app_kept_running) && a->reset_done)
         rc = ED_E_TIMEOUT;
     else if (rc == ED_OK) {
         rc = ED_E_TIMEOUT;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void copy(char *dst, size_t len, const char *src)
 {
@@ -205,20 +206,29 @@ void ed_ports_free(struct ed_port_list *list)
     list->count = 0;
 }
 
-const struct ed_port *ed_ports_find(const struct ed_port_list *list, const char *path)
+static const struct ed_port *find_exact(const struct ed_port_list *list, const char *path)
 {
-    char want[PATH_MAX];
-    if (!realpath(path, want))
-        copy(want, sizeof want, path);
     for (size_t i = 0; i < list->count; i++) {
         const struct ed_port *p = &list->items[i];
-        if (!p->devnode[0])
-            continue;
-        if (strcmp(p->devnode, path) == 0 || strcmp(p->devnode, want) == 0 ||
-            (p->by_id[0] && strcmp(p->by_id, path) == 0))
+        if (p->devnode[0] && (strcmp(p->devnode, path) == 0 ||
+                              (p->by_id[0] && strcmp(p->by_id, path) == 0)))
             return p;
     }
     return NULL;
+}
+
+const struct ed_port *ed_ports_find(const struct ed_port_list *list, const char *path)
+{
+    const struct ed_port *p = find_exact(list, path);
+    if (p)
+        return p;
+    /* Resolve only real symlinks (another by-path name): umockdev's testbed cannot serve
+     * realpath() on /dev paths. */
+    struct stat st;
+    char want[PATH_MAX];
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode) || !realpath(path, want))
+        return NULL;
+    return find_exact(list, want);
 }
 
 size_t ed_ports_count_boards(const struct ed_port_list *list)

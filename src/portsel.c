@@ -3,67 +3,260 @@
 #include "out.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/netport.h"
 #include "espdoctor/transport.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+static bool is_board(const struct ed_port *p)
+{
+    return p->devnode[0] && p->bridge;
+}
+
+static bool parse_hex16(const char *text, size_t len, uint16_t *out)
+{
+    if (len == 0 || len > 4)
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)text[i];
+        if (!isxdigit(c))
+            return false;
+        v = v * 16 + (unsigned)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
+    }
+    *out = (uint16_t)v;
+    return true;
+}
+
+void ed_port_spec_parse(const char *text, struct ed_port_spec *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->kind = ED_SPEC_PATH;
+    spec->text = text;
+    struct ed_port_url url;
+    const char *colon = strchr(text, ':');
+    if (strncmp(text, "serial=", 7) == 0) {
+        spec->kind = ED_SPEC_SERIAL;
+        spec->serial = text + 7;
+    } else if (ed_port_url_parse(text, &url) != ED_OK || url.scheme != ED_PORT_LOCAL) {
+        spec->kind = ED_SPEC_URL;
+    } else if (colon && parse_hex16(text, (size_t)(colon - text), &spec->vid) &&
+               parse_hex16(colon + 1, strlen(colon + 1), &spec->pid)) {
+        spec->kind = ED_SPEC_USB_ID;
+    }
+}
+
+static bool spec_matches(const struct ed_port_spec *spec, const struct ed_port *p)
+{
+    switch (spec->kind) {
+    case ED_SPEC_USB_ID:
+        return p->vid == spec->vid && p->pid == spec->pid;
+    case ED_SPEC_SERIAL:
+        return spec->serial[0] && strcmp(p->serial, spec->serial) == 0;
+    default:
+        return false;
+    }
+}
+
+size_t ed_ports_match(const struct ed_port_list *list, const struct ed_port_spec *spec,
+                      bool with_tty, size_t *idx, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        const struct ed_port *p = &list->items[i];
+        if ((with_tty && !p->devnode[0]) || !spec_matches(spec, p))
+            continue;
+        if (n < cap)
+            idx[n] = i;
+        n++;
+    }
+    return n;
+}
+
+/* "10c4:ea60 CP2102, serial 0001" */
+static void describe(const struct ed_port *p, char *buf, size_t len)
+{
+    const char *what = p->bridge ? p->bridge->chip : p->product[0] ? p->product : "USB serial";
+    snprintf(buf, len, "%04x:%04x %s%s%s", p->vid, p->pid, what,
+             p->serial[0] ? ", serial " : "", p->serial);
+}
+
+int ed_port_pick(FILE *in, FILE *err, const struct ed_port *items, const size_t *idx,
+                 size_t n)
+{
+    char line[64], what[160];
+    for (size_t i = 0; i < n; i++) {
+        describe(&items[idx[i]], what, sizeof what);
+        fprintf(err, "  %zu) %-14s %s\n", i + 1, items[idx[i]].devnode, what);
+    }
+    fprintf(err, "Which one? [1-%zu, Enter cancels] ", n);
+    fflush(err);
+    if (!fgets(line, sizeof line, in))
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long choice = strtoul(line, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+        end++;
+    if (end == line || *end || errno || line[0] == '-' || choice < 1 || choice > n)
+        return -1;
+    return (int)(choice - 1);
+}
+
+static void take(struct ed_port_choice *choice, const struct ed_port *p)
+{
+    choice->known = true;
+    choice->info = *p;
+    snprintf(choice->path, sizeof choice->path, "%s", p->devnode);
+}
+
+/* Several ports fit: ask at a terminal, else list the -p values and stop. */
+static int choose_one(struct ed_cli *cli, const struct ed_port_list *ports, const size_t *idx,
+                      size_t n, const char *why, struct ed_port_choice *choice)
+{
+    if (!cli->json && isatty(STDIN_FILENO)) {
+        fprintf(cli->err, "%s: %s:\n", cli->prog, why);
+        int at = ed_port_pick(stdin, cli->err, ports->items, idx, n);
+        if (at < 0) {
+            ed_cli_error(cli, "no port chosen; name one with -p PORT.");
+            return ED_EXIT_USAGE;
+        }
+        take(choice, &ports->items[idx[at]]);
+        return ED_EXIT_OK;
+    }
+    ed_cli_error(cli, "%s; say which one with -p PORT:", why);
+    char what[160];
+    for (size_t i = 0; i < n; i++) {
+        const struct ed_port *p = &ports->items[idx[i]];
+        describe(p, what, sizeof what);
+        fprintf(cli->err, "  -p %-14s %s\n", p->devnode, what);
+    }
+    return ED_EXIT_USAGE;
+}
+
+/* -p VID:PID or serial=XXXX */
+static int select_matching(struct ed_cli *cli, const struct ed_port_list *ports,
+                           const struct ed_port_spec *spec, struct ed_port_choice *choice)
+{
+    if (spec->kind == ED_SPEC_SERIAL && !spec->serial[0]) {
+        ed_cli_error(cli, "'serial=' needs the USB serial number after it (see '%s list').",
+                     cli->prog);
+        return ED_EXIT_USAGE;
+    }
+    size_t idx[32];
+    size_t n = ed_ports_match(ports, spec, true, idx, sizeof idx / sizeof idx[0]);
+    if (n > sizeof idx / sizeof idx[0])
+        n = sizeof idx / sizeof idx[0];
+    if (n == 1) {
+        take(choice, &ports->items[idx[0]]);
+        return ED_EXIT_OK;
+    }
+    if (n > 1) {
+        char why[128];
+        snprintf(why, sizeof why, "%zu ports match %s", n, spec->text);
+        return choose_one(cli, ports, idx, n, why, choice);
+    }
+    if (ed_ports_match(ports, spec, false, NULL, 0) > 0) {
+        ed_cli_error(cli, "the USB device %s names is plugged in but has no serial port "
+                          "(driver missing, or the device claimed by another program). "
+                          "Run '%s doctor' for why.", spec->text, cli->prog);
+        return ED_EXIT_NODEV;
+    }
+    size_t boards = ed_ports_count_boards(ports);
+    ed_cli_error(cli, "no connected port matches %s%s", spec->text,
+                 boards ? "; these are here:" : " (no ESP board is connected).");
+    char what[160];
+    for (size_t i = 0; i < ports->count; i++) {
+        const struct ed_port *p = &ports->items[i];
+        if (is_board(p)) {
+            describe(p, what, sizeof what);
+            fprintf(cli->err, "  -p %-14s %s\n", p->devnode, what);
+        }
+    }
+    return ED_EXIT_NODEV;
+}
+
+static int select_automatically(struct ed_cli *cli, const struct ed_port_list *ports,
+                                struct ed_port_choice *choice)
+{
+    size_t idx[32], n = 0;
+    for (size_t i = 0; i < ports->count && n < sizeof idx / sizeof idx[0]; i++)
+        if (is_board(&ports->items[i]))
+            idx[n++] = i;
+    if (n == 1) {
+        take(choice, &ports->items[idx[0]]);
+        return ED_EXIT_OK;
+    }
+    if (n > 1) {
+        char why[64];
+        snprintf(why, sizeof why, "%zu boards are connected", n);
+        return choose_one(cli, ports, idx, n, why, choice);
+    }
+    size_t ttyless = 0;
+    for (size_t i = 0; i < ports->count; i++)
+        ttyless += !ports->items[i].devnode[0];
+    if (ttyless)
+        ed_cli_error(cli, "a USB serial bridge is plugged in but has no serial port "
+                          "(driver missing or the device claimed by another program). "
+                          "Run '%s list' to see it, and '%s doctor' for why.",
+                     cli->prog, cli->prog);
+    else
+        ed_cli_error(cli, "no ESP board found: no known USB serial bridge is connected. "
+                          "Plug the board in with a data-capable cable (charge-only "
+                          "cables are common), or name the port with -p.");
+    return ED_EXIT_NODEV;
+}
+
+/* The port a path names: the node or by-id link exactly as listed, else whatever the
+ * link resolves to. The exact match needs no realpath(), which umockdev's testbed
+ * cannot serve for /dev paths. */
+static const struct ed_port *find_listed(const struct ed_port_list *ports, const char *path)
+{
+    for (size_t i = 0; i < ports->count; i++) {
+        const struct ed_port *p = &ports->items[i];
+        if (p->devnode[0] && (strcmp(p->devnode, path) == 0 || strcmp(p->by_id, path) == 0))
+            return p;
+    }
+    return ed_ports_find(ports, path);
+}
 
 int ed_select_port(struct ed_cli *cli, struct ed_port_choice *choice)
 {
     memset(choice, 0, sizeof *choice);
+    struct ed_port_spec spec;
+    if (cli->port) {
+        ed_port_spec_parse(cli->port, &spec);
+        if (spec.kind == ED_SPEC_URL) {
+            /* A network port: nothing local to look up. */
+            snprintf(choice->path, sizeof choice->path, "%s", cli->port);
+            return ED_EXIT_OK;
+        }
+    }
     struct ed_port_list ports;
     if (ed_ports_enumerate(&ports) != ED_OK)
         ports.count = 0, ports.items = NULL;
 
-    if (cli->port) {
+    int rc = ED_EXIT_OK;
+    if (cli->port && spec.kind == ED_SPEC_PATH) {
         snprintf(choice->path, sizeof choice->path, "%s", cli->port);
-        const struct ed_port *p = ed_ports_find(&ports, cli->port);
+        const struct ed_port *p = find_listed(&ports, cli->port);
         if (p) {
             choice->known = true;
             choice->info = *p;
         }
-        ed_ports_free(&ports);
-        return ED_EXIT_OK;
-    }
-
-    size_t boards = ed_ports_count_boards(&ports);
-    if (boards == 1) {
-        for (size_t i = 0; i < ports.count; i++)
-            if (ports.items[i].devnode[0] && ports.items[i].bridge) {
-                choice->known = true;
-                choice->info = ports.items[i];
-                snprintf(choice->path, sizeof choice->path, "%s", ports.items[i].devnode);
-            }
-        ed_ports_free(&ports);
-        return ED_EXIT_OK;
-    }
-    if (boards == 0) {
-        size_t ttyless = 0;
-        for (size_t i = 0; i < ports.count; i++)
-            ttyless += !ports.items[i].devnode[0];
-        if (ttyless)
-            ed_cli_error(cli, "a USB serial bridge is plugged in but has no serial port "
-                              "(driver missing or the device claimed by another program). "
-                              "Run '%s list' to see it, and '%s doctor' for why.",
-                         cli->prog, cli->prog);
-        else
-            ed_cli_error(cli, "no ESP board found: no known USB serial bridge is connected. "
-                              "Plug the board in with a data-capable cable (charge-only "
-                              "cables are common), or name the port with -p.");
-        ed_ports_free(&ports);
-        return ED_EXIT_NODEV;
-    }
-    ed_cli_error(cli, "%zu boards are connected; say which one with -p PORT:", boards);
-    for (size_t i = 0; i < ports.count; i++) {
-        const struct ed_port *p = &ports.items[i];
-        if (p->devnode[0] && p->bridge)
-            fprintf(cli->err, "  -p %-14s %04x:%04x %s%s%s\n", p->devnode, p->vid, p->pid,
-                    p->bridge->chip, p->serial[0] ? ", serial " : "", p->serial);
+    } else if (cli->port) {
+        rc = select_matching(cli, &ports, &spec, choice);
+    } else {
+        rc = select_automatically(cli, &ports, choice);
     }
     ed_ports_free(&ports);
-    return ED_EXIT_USAGE;
+    return rc;
 }
 
 /* Name the group that owns the node, for permission advice. */
@@ -77,10 +270,84 @@ static void node_group(const char *path, char *out, size_t len)
         snprintf(out, len, "dialout");
 }
 
+/* Explain why a network port could not be opened; returns the exit code. */
+static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *url, int rc,
+                                  int err)
+{
+    char where[300];
+    bool v6 = strchr(url->host, ':') != NULL;
+    snprintf(where, sizeof where, "%s%s%s:%u", v6 ? "[" : "", url->host, v6 ? "]" : "",
+             url->port);
+    const char *server = url->scheme == ED_PORT_RFC2217 ? "the RFC 2217 server (ser2net, "
+                                                          "esp_rfc2217_server)"
+                                                        : "the serial server (ser2net, ...)";
+    switch (rc) {
+    case ED_E_NOTFOUND:
+        if (err == ECONNREFUSED)
+            ed_cli_error(cli, "nothing listens on %s; is %s running, and on that port?",
+                         where, server);
+        else if (err == ENOENT)
+            ed_cli_error(cli, "the host name '%s' does not resolve; check the spelling, or "
+                              "give its IP address.", url->host);
+        else
+            ed_cli_error(cli, "%s cannot be reached (%s): check the address and the "
+                              "network.", where, strerror(err));
+        return ED_EXIT_NODEV;
+    case ED_E_TIMEOUT:
+        ed_cli_error(cli, "%s did not answer within %u s: the host is down, or a firewall "
+                          "drops the connection.", where, ED_NET_CONNECT_MS / 1000);
+        return ED_EXIT_NODEV;
+    case ED_E_BUSY:
+        ed_cli_error(cli, "%s accepted the connection and closed it at once: the server "
+                          "probably has another client on this port (most serve one at a "
+                          "time). Close the other client and retry.", where);
+        return ED_EXIT_PORT;
+    case ED_E_UNSUPPORTED:
+        ed_cli_error(cli, "%s answered, but not as an RFC 2217 server (it did not agree to "
+                          "the COM-PORT-OPTION). If it is a raw TCP serial bridge, use "
+                          "socket://%s (no reset possible); for ser2net, configure the "
+                          "accepter as telnet(rfc2217),tcp,...", where, where);
+        return ED_EXIT_PORT;
+    default:
+        ed_cli_error(cli, "cannot use %s: %s%s%s.", where, ed_strerror(rc),
+                     err ? " - " : "", err ? strerror(err) : "");
+        return ED_EXIT_PORT;
+    }
+}
+
+static int open_remote(struct ed_cli *cli, const struct ed_port_url *url, uint32_t baud,
+                       struct ed_transport **out)
+{
+    int rc = url->scheme == ED_PORT_RFC2217 ? ed_rfc2217_open(url->host, url->port, baud, out)
+                                            : ed_socket_open(url->host, url->port, baud, out);
+    if (rc != ED_OK)
+        return explain_remote_failure(cli, url, rc, errno);
+    if (url->scheme == ED_PORT_SOCKET && !cli->quiet)
+        fprintf(cli->err, "%s: socket:// has no DTR/RTS: espdoctor cannot reset the board; "
+                          "put it in download mode by hand (hold BOOT, tap EN).\n",
+                cli->prog);
+    return ED_EXIT_OK;
+}
+
 int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
                  struct ed_transport **out)
 {
-    int rc = ed_serial_open(choice->path, baud, out);
+    *out = NULL;
+    struct ed_port_url url;
+    int urc = ed_port_url_parse(choice->path, &url);
+    if (urc != ED_OK) {
+        ed_cli_error(cli, "'%s' is not a port espdoctor can open: %s.", choice->path,
+                     url.problem);
+        return ED_EXIT_USAGE;
+    }
+    if (url.scheme != ED_PORT_LOCAL)
+        return open_remote(cli, &url, baud, out);
+
+    /* A known port opens through the node the enumeration found (a by-id link is only
+     * another name for it); errors still name what the user typed. */
+    const char *node = choice->known && choice->info.devnode[0] ? choice->info.devnode
+                                                                 : choice->path;
+    int rc = ed_serial_open(node, baud, out);
     if (rc == ED_OK)
         return ED_EXIT_OK;
     char group[64];

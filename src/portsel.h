@@ -14,12 +14,46 @@ struct ed_port_choice {
     struct ed_port info;
 };
 
-/* ED_EXIT_OK with *choice filled, or an exit code after explaining the problem
- * (no board: ED_EXIT_NODEV; several: ED_EXIT_USAGE with the list). */
+/* What -p (or $ESPDOCTOR_PORT) names. */
+enum ed_port_spec_kind {
+    ED_SPEC_PATH,        /* /dev/ttyUSB0, /dev/serial/by-id/... */
+    ED_SPEC_URL,         /* rfc2217://HOST:PORT, socket://HOST:PORT */
+    ED_SPEC_USB_ID,      /* VID:PID in hex, e.g. 10c4:ea60 */
+    ED_SPEC_SERIAL,      /* serial=XXXX: the USB serial number */
+};
+
+struct ed_port_spec {
+    enum ed_port_spec_kind kind;
+    const char *text;    /* the whole value as given */
+    uint16_t vid, pid;   /* ED_SPEC_USB_ID */
+    const char *serial;  /* ED_SPEC_SERIAL: points into text */
+};
+
+/* Classify text; never fails (anything unrecognised is a path). */
+void ed_port_spec_parse(const char *text, struct ed_port_spec *spec);
+
+/* The ports of list that spec (USB_ID or SERIAL) names, as indices into list->items,
+ * at most cap of them; with_tty: only those that have a serial device node. Returns the
+ * number of matches, which may exceed cap. */
+size_t ed_ports_match(const struct ed_port_list *list, const struct ed_port_spec *spec,
+                      bool with_tty, size_t *idx, size_t cap);
+
+/* Show the ports items[idx[0..n)] numbered from 1 on err, ask, and read one line from in.
+ * Returns the chosen position in idx (0-based), or -1: empty answer, not a number in
+ * range, or end of input. */
+int ed_port_pick(FILE *in, FILE *err, const struct ed_port *items, const size_t *idx,
+                 size_t n);
+
+/* ED_EXIT_OK with *choice filled, or an exit code after explaining the problem.
+ * cli->port may be a path, a URL (no lookup: choice->known is false), VID:PID or
+ * serial=XXXX (the one matching board). Without it: the only board present. When several
+ * boards fit, a terminal on stdin (and no --json) gets a numbered choice; otherwise the
+ * list of -p values is printed and ED_EXIT_USAGE returned. No board: ED_EXIT_NODEV. */
 int ed_select_port(struct ed_cli *cli, struct ed_port_choice *choice);
 
 /* Open the chosen port at baud, explaining failures (permission, busy, vanished, not a
- * tty) in one paragraph. Returns ED_EXIT_OK or an exit code. */
+ * tty, nothing listening) in one paragraph; a socket:// port also gets the note that the
+ * board cannot be reset from here. Returns ED_EXIT_OK or an exit code. */
 struct ed_transport;
 int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
                  struct ed_transport **out);

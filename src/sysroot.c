@@ -3,9 +3,14 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 void ed_sysroot_init(struct ed_sysroot *s, const char *root)
 {
@@ -96,4 +101,238 @@ bool ed_sysroot_process_running(const struct ed_sysroot *s, const char *name, pi
     }
     closedir(d);
     return found;
+}
+
+void ed_sysroot_kernel_release(const struct ed_sysroot *s, char *out, size_t len)
+{
+    char *text = ed_sysroot_read(s, "/proc/sys/kernel/osrelease", 256);
+    if (text) {
+        text[strcspn(text, "\n")] = '\0';
+        snprintf(out, len, "%s", text);
+        free(text);
+        if (out[0])
+            return;
+    }
+    struct utsname u;
+    snprintf(out, len, "%s", uname(&u) == 0 ? u.release : "");
+}
+
+bool ed_sysroot_process_exists(const struct ed_sysroot *s, pid_t pid, uid_t *owner)
+{
+    char rel[64], path[1024];
+    snprintf(rel, sizeof rel, "/proc/%d", (int)pid);
+    struct stat st;
+    if (pid <= 0 || !ed_sysroot_path(s, rel, path, sizeof path) || stat(path, &st) != 0)
+        return false;
+    if (owner)
+        *owner = st.st_uid;
+    return true;
+}
+
+void ed_sysroot_describe_process(const struct ed_sysroot *s, pid_t pid, char *out, size_t len)
+{
+    char comm[64];
+    ed_sysroot_comm(s, pid, comm, sizeof comm);
+    if (comm[0])
+        snprintf(out, len, "%s (PID %d)", comm, (int)pid);
+    else
+        snprintf(out, len, "PID %d", (int)pid);
+}
+
+void ed_sysroot_describe_processes(const struct ed_sysroot *s, const pid_t *pids, size_t n,
+                                   char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        char who[96];
+        ed_sysroot_describe_process(s, pids[i], who, sizeof who);
+        int w = snprintf(out + used, len - used, "%s%s", i ? ", " : "", who);
+        if (w > 0)
+            used += (size_t)w;
+    }
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    if (a->st_dev == b->st_dev && a->st_ino == b->st_ino)
+        return true;
+    return S_ISCHR(a->st_mode) && S_ISCHR(b->st_mode) && a->st_rdev == b->st_rdev;
+}
+
+/* A link under /proc/PID/fd names the node: same file when it can be followed, else the
+ * same text. */
+static bool link_names_node(const char *link, const struct stat *node, const char *node_path)
+{
+    struct stat st;
+    if (stat(link, &st) == 0)
+        return node && same_file(&st, node);
+    char text[512];
+    ssize_t n = node_path ? readlink(link, text, sizeof text - 1) : -1;
+    if (n <= 0)
+        return false;
+    text[n] = '\0';
+    return strcmp(text, node_path) == 0;
+}
+
+static bool process_has_open(const char *fd_dir, const struct stat *node,
+                             const char *node_path, bool *readable)
+{
+    DIR *d = opendir(fd_dir);
+    *readable = d != NULL || errno == ENOENT;   /* gone is not hidden */
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char link[1600];
+        snprintf(link, sizeof link, "%s/%s", fd_dir, e->d_name);
+        found = link_names_node(link, node, node_path);
+    }
+    closedir(d);
+    return found;
+}
+
+size_t ed_sysroot_holders(const struct ed_sysroot *s, const struct stat *node,
+                          const char *node_path, pid_t *pids, size_t max, size_t *hidden)
+{
+    size_t stored = 0;
+    if (hidden)
+        *hidden = 0;
+    char proc[1024];
+    if (!ed_sysroot_path(s, "/proc", proc, sizeof proc))
+        return 0;
+    DIR *d = opendir(proc);
+    if (!d)
+        return 0;
+    pid_t self = getpid();
+    struct dirent *e;
+    while (stored < max && (e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid == self)
+            continue;
+        char fd_dir[1300];
+        snprintf(fd_dir, sizeof fd_dir, "%s/%s/fd", proc, e->d_name);
+        bool readable;
+        if (process_has_open(fd_dir, node, node_path, &readable))
+            pids[stored++] = pid;
+        else if (!readable && hidden)
+            (*hidden)++;
+    }
+    closedir(d);
+    return stored;
+}
+
+/* The first line of <root>/REL whose field `key_index` (colon-separated) equals key.
+ * Fields point into *text, which the caller frees. Returns the number of fields, 0 if no
+ * line matched. */
+static int colon_record(const struct ed_sysroot *s, const char *rel, int key_index,
+                        const char *key, char **text, char **fields, int max_fields)
+{
+    *text = ed_sysroot_read(s, rel, 4u << 20);
+    if (!*text)
+        return 0;
+    char *rest = *text;
+    while (rest && *rest) {
+        char *line = rest;
+        char *nl = strchr(rest, '\n');
+        rest = nl ? nl + 1 : NULL;
+        if (nl)
+            *nl = '\0';
+        int n = 0;
+        char *field;
+        while (n < max_fields && (field = strsep(&line, ":")) != NULL)
+            fields[n++] = field;
+        if (n > key_index && strcmp(fields[key_index], key) == 0)
+            return n;
+    }
+    return 0;
+}
+
+static bool use_name_services(const struct ed_sysroot *s)
+{
+    return s->root[0] == '\0';
+}
+
+bool ed_sysroot_user_name(const struct ed_sysroot *s, uid_t uid, char *out, size_t len)
+{
+    char key[24], *text, *fields[7];
+    snprintf(key, sizeof key, "%u", (unsigned)uid);
+    bool found = colon_record(s, "/etc/passwd", 2, key, &text, fields, 7) > 2;
+    if (found)
+        snprintf(out, len, "%s", fields[0]);
+    free(text);
+    if (!found && use_name_services(s)) {
+        struct passwd *pw = getpwuid(uid);
+        found = pw != NULL;
+        if (found)
+            snprintf(out, len, "%s", pw->pw_name);
+    }
+    return found;
+}
+
+bool ed_sysroot_group_name(const struct ed_sysroot *s, gid_t gid, char *out, size_t len)
+{
+    char key[24], *text, *fields[4];
+    snprintf(key, sizeof key, "%u", (unsigned)gid);
+    bool found = colon_record(s, "/etc/group", 2, key, &text, fields, 4) > 2;
+    if (found)
+        snprintf(out, len, "%s", fields[0]);
+    free(text);
+    if (!found && use_name_services(s)) {
+        struct group *gr = getgrgid(gid);
+        found = gr != NULL;
+        if (found)
+            snprintf(out, len, "%s", gr->gr_name);
+    }
+    return found;
+}
+
+bool ed_sysroot_user_primary_gid(const struct ed_sysroot *s, const char *user, gid_t *gid)
+{
+    char *text, *fields[7];
+    bool found = colon_record(s, "/etc/passwd", 0, user, &text, fields, 7) > 3;
+    if (found)
+        *gid = (gid_t)strtoul(fields[3], NULL, 10);
+    free(text);
+    if (!found && use_name_services(s)) {
+        struct passwd *pw = getpwnam(user);
+        found = pw != NULL;
+        if (found)
+            *gid = pw->pw_gid;
+    }
+    return found;
+}
+
+static bool list_names(const char *list, const char *user)
+{
+    size_t n = strlen(user);
+    while (list && *list) {
+        size_t item = strcspn(list, ",");
+        if (item == n && strncmp(list, user, n) == 0)
+            return true;
+        list += item;
+        if (*list == ',')
+            list++;
+    }
+    return false;
+}
+
+bool ed_sysroot_group_lists_member(const struct ed_sysroot *s, gid_t gid, const char *user)
+{
+    char key[24], *text, *fields[4];
+    snprintf(key, sizeof key, "%u", (unsigned)gid);
+    int n = colon_record(s, "/etc/group", 2, key, &text, fields, 4);
+    bool member = n > 3 && list_names(fields[3], user);
+    free(text);
+    if (!member && n == 0 && use_name_services(s)) {
+        struct group *gr = getgrgid(gid);
+        for (char **m = gr ? gr->gr_mem : NULL; m && *m && !member; m++)
+            member = strcmp(*m, user) == 0;
+    }
+    return member;
 }

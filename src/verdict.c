@@ -52,8 +52,8 @@ const char *ed_connect_verdict(const struct ed_loader *ld, int rc, char *text, s
                  "baud; 'espdoctor doctor' reads the log at both rates.");
         return "boot.wrong-baud";
     }
-    snprintf(text, len, "the port answered with text but never with an ESP boot banner or a "
-             "bootloader reply: a program is running on the other side and the resets did "
-             "not reach the chip, or this is not an ESP board. " RETRY_BY_HAND ".");
-    return "device.unknown-port";
+    snprintf(text, len, "the board kept printing text through every reset and never showed "
+             "an ESP boot banner or a bootloader reply: DTR/RTS do not reach EN/GPIO0 (no "
+             "auto-reset circuit), or this is not an ESP board. " RETRY_BY_HAND ".");
+    return "reset.no-autoreset";
 }

@@ -54,8 +54,11 @@ struct ed_doctor {
     bool bootloader_ok;
     bool micropython;
     char micropython_version[48];
-    struct ed_finding *firmware_finding;  /* its fix is completed once the chip is known */
+    bool remote;                  /* -p rfc2217:// or socket://: no local system checks */
 };
+
+/* Open port_path: a tty, or an rfc2217:// / socket:// URL. */
+int ed_doctor_open_port(struct ed_doctor *d, uint32_t baud);
 
 /* Fill cred from this process (getuid, getgroups, passwd name). */
 void ed_credentials_from_process(struct ed_credentials *cred);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 struct ed_sysroot {
@@ -27,5 +28,37 @@ void ed_sysroot_comm(const struct ed_sysroot *s, pid_t pid, char *out, size_t le
 
 /* True if a process with this name runs (scans /proc/NNN/comm). *pid gets the first. */
 bool ed_sysroot_process_running(const struct ed_sysroot *s, const char *name, pid_t *pid);
+
+/* The running kernel's release ("6.1.0-18-amd64"): <root>/proc/sys/kernel/osrelease,
+ * else uname(). */
+void ed_sysroot_kernel_release(const struct ed_sysroot *s, char *out, size_t len);
+
+/* True if <root>/proc/PID exists; *owner (when non-NULL) gets the uid owning it. */
+bool ed_sysroot_process_exists(const struct ed_sysroot *s, pid_t pid, uid_t *owner);
+
+/* "minicom (PID 812)", or "PID 812" when the name is hidden. */
+void ed_sysroot_describe_process(const struct ed_sysroot *s, pid_t pid, char *out, size_t len);
+
+/* "minicom (PID 812), screen (PID 901)": the same for several. */
+void ed_sysroot_describe_processes(const struct ed_sysroot *s, const pid_t *pids, size_t n,
+                                   char *out, size_t len);
+
+/* Other processes (never this one) that have a node open: /proc/PID/fd links whose target
+ * is the same file as *node (st_dev, st_ino) or the same character device (st_rdev); or,
+ * when the link cannot be followed (a planted /proc, another mount namespace), whose text
+ * is node_path (NULL: none). The text alone never decides otherwise: under umockdev the
+ * links of a mocked tty read /dev/pts/N. node may be NULL when the node cannot be stat'ed.
+ * Stores at most max PIDs and returns how many it stored; *hidden (when non-NULL) counts
+ * processes whose fd directory we may not read (other users' when not root). */
+size_t ed_sysroot_holders(const struct ed_sysroot *s, const struct stat *node,
+                          const char *node_path, pid_t *pids, size_t max, size_t *hidden);
+
+/* The account database: <root>/etc/passwd and <root>/etc/group, and with the real root
+ * also the system's name services (LDAP, systemd-userdb...). False when not found. */
+bool ed_sysroot_user_name(const struct ed_sysroot *s, uid_t uid, char *out, size_t len);
+bool ed_sysroot_group_name(const struct ed_sysroot *s, gid_t gid, char *out, size_t len);
+bool ed_sysroot_user_primary_gid(const struct ed_sysroot *s, const char *user, gid_t *gid);
+/* True if the group's member list names the user. */
+bool ed_sysroot_group_lists_member(const struct ed_sysroot *s, gid_t gid, const char *user);
 
 #endif

@@ -113,6 +113,7 @@ void sim_host_set_baud(struct sim_host *h, uint32_t baud)
 
 void sim_host_write(struct sim_host *h, const uint8_t *data, size_t len)
 {
+    h->bytes_out += len;
     sim_board_host_write(h->board, data, len, sim_host_now(h));
     sim_host_pump(h);
 }
@@ -143,6 +144,7 @@ void sim_host_pump(struct sim_host *h)
         size_t n = sim_board_host_read(h->board, buf, room, sim_host_now(h));
         if (n == 0)
             break;
+        h->bytes_in += n;
         for (size_t i = 0; i < h->endpoint_count; i++) {
             struct sim_endpoint *ep = h->endpoints[i];
             if (ep->open)

@@ -42,6 +42,8 @@ struct sim_host {
     bool dtr, rts;
     uint32_t baud;
     GSource *timer;        /* wakes the pump at the board's next event */
+    uint64_t bytes_out;    /* the hosts wrote to the board */
+    uint64_t bytes_in;     /* the board's output the hosts took */
 };
 
 void sim_host_init(struct sim_host *h, struct sim_board *board, FILE *trace,

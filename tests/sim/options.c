@@ -3,27 +3,34 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The chips the board models, and which of them have a USB-Serial/JTAG peripheral. */
+/* The chips the board models, and which of them have a USB-Serial/JTAG peripheral;
+ * "none" is a serial device that is not an ESP. */
 static const struct {
     const char *key;
     bool usb_jtag;
 } chips[] = {
     { "esp8266", false }, { "esp32", false },  { "esp32s2", false },
-    { "esp32s3", true },  { "esp32c3", true }, { "esp32c6", true },
+    { "esp32s3", true },  { "esp32c3", true }, { "esp32c6", true }, { "none", false },
 };
 
-/* A MAC in Espressif's range for usb-jtag boards started without --mac: the USB serial
- * string of that peripheral is the chip's MAC, so both must agree. */
-static const uint8_t usb_jtag_default_mac[6] = { 0x34, 0x85, 0x18, 0x5e, 0x00, 0x01 };
+static const char *const firmware_names[] = {
+    [SIM_FW_BLANK] = "blank", [SIM_FW_APP] = "app", [SIM_FW_MICROPYTHON] = "micropython",
+    [SIM_FW_CRASH] = "crash", [SIM_FW_BROWNOUT] = "brownout",
+};
 
 enum {
     OPT_BRIDGE = 256, OPT_CHIP, OPT_MAC, OPT_FLASH, OPT_FLASH_SIZE, OPT_NO_AUTORESET,
     OPT_BOOT_HELD, OPT_EN_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
+    OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
+    OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
+    OPT_GROUP_MEMBER, OPT_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -37,7 +44,21 @@ static const struct option long_opts[] = {
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
     { "fast", no_argument, NULL, OPT_FAST },
     { "usb-latency", required_argument, NULL, OPT_USB_LATENCY },
+    { "firmware", required_argument, NULL, OPT_FIRMWARE },
+    { "driver", required_argument, NULL, OPT_DRIVER },
+    { "autosuspend", no_argument, NULL, OPT_AUTOSUSPEND },
+    { "mm-ignore", no_argument, NULL, OPT_MM_IGNORE },
+    { "node-mode", required_argument, NULL, OPT_NODE_MODE },
+    { "node-group", required_argument, NULL, OPT_NODE_GROUP },
+    { "node-owner", required_argument, NULL, OPT_NODE_OWNER },
+    { "sysroot", required_argument, NULL, OPT_SYSROOT },
+    { "real-proc", no_argument, NULL, OPT_REAL_PROC },
+    { "brltty", no_argument, NULL, OPT_BRLTTY },
+    { "modemmanager", no_argument, NULL, OPT_MODEMMANAGER },
+    { "uucp-lock", required_argument, NULL, OPT_UUCP_LOCK },
+    { "group-member", required_argument, NULL, OPT_GROUP_MEMBER },
     { "trace", required_argument, NULL, OPT_TRACE },
+    { "stats", required_argument, NULL, OPT_STATS },
     { "rfc2217", required_argument, NULL, OPT_RFC2217 },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -54,10 +75,17 @@ void espsim_usage(FILE *out)
 "and udev records of the real bridge; espsim exits with COMMAND's exit status.\n"
 "\n"
 "Board:\n"
-"  --chip NAME          esp32 (default), esp8266, esp32s2, esp32s3, esp32c3, esp32c6\n"
+"  --chip NAME          esp32 (default), esp8266, esp32s2, esp32s3, esp32c3, esp32c6;\n"
+"                       none: not an ESP, a device that prints NMEA text every 100 ms\n"
+"                       at 9600 baud and ignores DTR, RTS and what it is sent\n"
 "  --mac MAC            the chip's MAC, AA:BB:CC:DD:EE:FF\n"
 "  --flash FILE         keep the flash contents in FILE (raw image of the whole chip)\n"
 "  --flash-size SIZE    4MB (default), 2MB, 16MB, 4M, or a number of bytes\n"
+"  --firmware KIND      what a blank flash holds at start: blank (default: nothing, the\n"
+"                       ROM loops on \"invalid header\"), app (ESP-IDF log, then a line\n"
+"                       every second), micropython (banner and REPL), crash (panics and\n"
+"                       reboots, in a loop), brownout (the app's supply sags: brown-out\n"
+"                       reset at every start)\n"
 "  --no-autoreset       DTR/RTS are not wired to EN/GPIO0\n"
 "  --boot-held          the BOOT button is held: every reset enters download mode\n"
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
@@ -67,10 +95,34 @@ void espsim_usage(FILE *out)
 "USB side:\n"
 "  --bridge NAME        cp2102 (default, 10c4:ea60), ch340 (1a86:7523), ftdi (0403:6001),\n"
 "                       usb-jtag (303a:1001, cdc_acm; default chip esp32c3)\n"
+"  --driver STATE       bound (default: driver bound, tty present); none (no driver, its\n"
+"                       module is missing); unbound (module present, not loaded); usbfs\n"
+"                       (interface claimed from user space, as brltty does). Only\n"
+"                       bound has a tty\n"
+"  --autosuspend        the USB device's power/control is \"auto\" (default \"on\")\n"
+"  --mm-ignore          udev tagged the device ID_MM_DEVICE_IGNORE=1\n"
+"  --node-mode MODE     the tty node's mode as stat() shows it, in octal (0660)\n"
+"  --node-group GROUP   its group: a name (looked up in /etc/group) or a number\n"
+"  --node-owner USER    its owner: a name (looked up in /etc/passwd) or a number\n"
+"\n"
+"System root (ESPDOCTOR_SYSROOT for COMMAND; /proc, /etc, /lib/modules, /usr/lib/udev\n"
+"and /var/lock as the scenario needs them):\n"
+"  --sysroot DIR        plant it in DIR and keep it (default: a temporary directory,\n"
+"                       removed at exit)\n"
+"  --real-proc          plant nothing and leave ESPDOCTOR_SYSROOT unset: COMMAND sees\n"
+"                       the real /proc (lock holders that really run)\n"
+"  --brltty             brltty runs (PID 4242) and its udev rules match the bridge;\n"
+"                       with --driver usbfs it holds the bridge's usb device open\n"
+"  --modemmanager       ModemManager runs (PID 4343)\n"
+"  --uucp-lock STATE    /var/lock/LCK..<tty> exists: live (its PID runs: minicom) or\n"
+"                       stale (its PID does not exist)\n"
+"  --group-member GROUP:USER\n"
+"                       the planted /etc/group lists USER in GROUP (repeatable)\n"
 "\n"
 "Front end:\n"
 "  --trace FILE         write line changes, opens, baud changes and decoded commands\n"
 "                       to FILE (- for stderr)\n"
+"  --stats FILE         at exit, write the session's figures as one JSON object\n"
 "  --rfc2217 PORT       also serve the board on rfc2217://127.0.0.1:PORT (0: any free\n"
 "                       port); without COMMAND, serve until SIGINT or SIGTERM\n"
 "  -h, --help           show this help\n", out);
@@ -144,6 +196,40 @@ static bool parse_mac(const char *text, uint8_t mac[6])
     return *text == '\0';
 }
 
+/* A user or group: a number, or a name from the real account files. -1 if neither. */
+static long parse_account(const char *text, bool group)
+{
+    uint64_t v;
+    if (parse_uint(text, 0x7FFFFFFF, &v))
+        return (long)v;
+    if (group) {
+        struct group *g = getgrnam(text);
+        return g ? (long)g->gr_gid : -1;
+    }
+    struct passwd *pw = getpwnam(text);
+    return pw ? (long)pw->pw_uid : -1;
+}
+
+static bool parse_mode(const char *text, int *mode)
+{
+    errno = 0;
+    char *end;
+    if (!isdigit((unsigned char)text[0]))
+        return false;
+    unsigned long v = strtoul(text, &end, 8);
+    if (errno || *end || v > 07777)
+        return false;
+    *mode = (int)v;
+    return true;
+}
+
+/* "GROUP:USER", both parts non-empty. */
+static bool valid_member(const char *text)
+{
+    const char *colon = strchr(text, ':');
+    return colon && colon != text && colon[1] && !strchr(colon + 1, ':');
+}
+
 /* "ESP32-C3" and "esp32c3" are the same chip. */
 static int find_chip(const char *name, char *key, size_t keylen)
 {
@@ -172,7 +258,7 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
     case OPT_CHIP:
         if (find_chip(arg, o->chip, sizeof o->chip) < 0)
             return fail(err, errlen, "unknown chip \"%s\"; espsim models esp8266, esp32, "
-                        "esp32s2, esp32s3, esp32c3 and esp32c6.", arg);
+                        "esp32s2, esp32s3, esp32c3 and esp32c6 (none: not an ESP).", arg);
         *chip_given = true;
         return true;
     case OPT_MAC:
@@ -212,6 +298,75 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
                         "not \"%s\".", arg);
         o->board.usb_latency_us = (unsigned)v;
         return true;
+    case OPT_FIRMWARE:
+        for (size_t i = 0; i < sizeof firmware_names / sizeof firmware_names[0]; i++)
+            if (strcmp(arg, firmware_names[i]) == 0) {
+                o->board.firmware = (enum sim_firmware)i;
+                return true;
+            }
+        return fail(err, errlen, "unknown firmware \"%s\"; give blank, app, micropython, "
+                    "crash or brownout.", arg);
+    case OPT_DRIVER:
+        if (!sim_driver_state_find(arg, &o->usb.driver))
+            return fail(err, errlen, "unknown driver state \"%s\"; give bound, none (module "
+                        "missing), unbound (module not loaded) or usbfs (claimed from user "
+                        "space).", arg);
+        return true;
+    case OPT_AUTOSUSPEND:
+        o->usb.autosuspend = true;
+        return true;
+    case OPT_MM_IGNORE:
+        o->usb.mm_ignore = true;
+        return true;
+    case OPT_NODE_MODE:
+        if (!parse_mode(arg, &o->node.mode))
+            return fail(err, errlen, "--node-mode wants an octal mode like 0660, not \"%s\".",
+                        arg);
+        return true;
+    case OPT_NODE_GROUP:
+        o->node.gid = parse_account(arg, true);
+        if (o->node.gid < 0)
+            return fail(err, errlen, "--node-group: no group \"%s\" in /etc/group; give a "
+                        "group name or a number.", arg);
+        return true;
+    case OPT_NODE_OWNER:
+        o->node.uid = parse_account(arg, false);
+        if (o->node.uid < 0)
+            return fail(err, errlen, "--node-owner: no user \"%s\" in /etc/passwd; give a "
+                        "user name or a number.", arg);
+        return true;
+    case OPT_SYSROOT:
+        o->sysroot.dir = arg;
+        return true;
+    case OPT_REAL_PROC:
+        o->sysroot.real = true;
+        return true;
+    case OPT_BRLTTY:
+        o->sysroot.brltty = true;
+        return true;
+    case OPT_MODEMMANAGER:
+        o->sysroot.modemmanager = true;
+        return true;
+    case OPT_UUCP_LOCK:
+        if (strcmp(arg, "live") == 0)
+            o->sysroot.uucp_lock = UUCP_LOCK_LIVE;
+        else if (strcmp(arg, "stale") == 0)
+            o->sysroot.uucp_lock = UUCP_LOCK_STALE;
+        else
+            return fail(err, errlen, "--uucp-lock wants live or stale, not \"%s\".", arg);
+        return true;
+    case OPT_GROUP_MEMBER:
+        if (!valid_member(arg))
+            return fail(err, errlen, "--group-member wants GROUP:USER, like dialout:alice, "
+                        "not \"%s\".", arg);
+        if (o->sysroot.group_member_count == ESPSIM_MAX_GROUP_MEMBERS)
+            return fail(err, errlen, "--group-member \"%s\": at most %d are taken.", arg,
+                        ESPSIM_MAX_GROUP_MEMBERS);
+        o->sysroot.group_members[o->sysroot.group_member_count++] = arg;
+        return true;
+    case OPT_STATS:
+        o->stats_path = arg;
+        return true;
     case OPT_TRACE:
         o->trace_path = arg;
         return true;
@@ -241,14 +396,20 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
             return fail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
                         "inside the chip, and %s has none; use it with esp32s3, esp32c3 or "
                         "esp32c6, or pick an external bridge (cp2102, ch340, ftdi).", o->chip);
-        if (!o->board.mac_given) {
-            memcpy(o->board.mac, usb_jtag_default_mac, sizeof usb_jtag_default_mac);
-            o->board.mac_given = true;
-        }
-        const uint8_t *m = o->board.mac;
-        snprintf(o->serial, sizeof o->serial, "%02X:%02X:%02X:%02X:%02X:%02X", m[0], m[1],
-                 m[2], m[3], m[4], m[5]);
     }
+    if (strcmp(o->chip, "none") == 0 && o->board.firmware != SIM_FW_BLANK)
+        return fail(err, errlen, "--chip none is not an ESP and runs no firmware; drop "
+                    "--firmware %s.", firmware_names[o->board.firmware]);
+    bool node_given = o->node.mode >= 0 || o->node.uid >= 0 || o->node.gid >= 0;
+    if (node_given && o->usb.driver != SIM_DRIVER_BOUND)
+        return fail(err, errlen, "--node-mode, --node-group and --node-owner set the tty node, "
+                    "and with --driver other than bound there is none.");
+    const struct espsim_sysroot *r = &o->sysroot;
+    if (r->real && (r->dir || r->brltty || r->modemmanager || r->uucp_lock ||
+                    r->group_member_count))
+        return fail(err, errlen, "--real-proc leaves the real system root in place: it "
+                    "cannot be combined with --sysroot, --brltty, --modemmanager, --uucp-lock "
+                    "or --group-member.");
     if (!o->command && o->rfc2217_port < 0)
         return fail(err, errlen, "nothing to do: give a COMMAND to run inside the testbed "
                     "(after --), or --rfc2217 PORT to serve the board over TCP.");
@@ -258,7 +419,8 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
 bool espsim_parse_args(int argc, char **argv, struct espsim_opts *o, char *err,
                        size_t errlen)
 {
-    *o = (struct espsim_opts){ .rfc2217_port = -1, .bridge = sim_bridge_find("cp2102") };
+    *o = (struct espsim_opts){ .rfc2217_port = -1, .bridge = sim_bridge_find("cp2102"),
+                               .node = { .mode = -1, .uid = -1, .gid = -1 } };
     sim_board_opts_default(&o->board);
     snprintf(o->chip, sizeof o->chip, "esp32");
     bool chip_given = false;

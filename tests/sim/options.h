@@ -8,12 +8,37 @@
 #include "board/board.h"
 #include "usbrec.h"
 
+#include <sys/types.h>
+
+#define ESPSIM_MAX_GROUP_MEMBERS 8
+
+enum espsim_uucp_lock { UUCP_LOCK_NONE, UUCP_LOCK_LIVE, UUCP_LOCK_STALE };
+
+/* The tty node's owner, group and mode as stat() shows them; -1: leave the pty's. */
+struct espsim_node {
+    int mode;
+    long uid, gid;
+};
+
+/* What goes into the planted system root ($ESPDOCTOR_SYSROOT for the command). */
+struct espsim_sysroot {
+    const char *dir;            /* --sysroot DIR: plant there and keep it; NULL: a temp dir */
+    bool real;                  /* --real-proc: plant nothing, leave ESPDOCTOR_SYSROOT unset */
+    bool brltty, modemmanager;
+    enum espsim_uucp_lock uucp_lock;
+    const char *group_members[ESPSIM_MAX_GROUP_MEMBERS];   /* "GROUP:USER" */
+    size_t group_member_count;
+};
+
 struct espsim_opts {
     struct sim_board_opts board;
     const struct sim_bridge_model *bridge;
     char chip[16];              /* normalised --chip, board.chip points here */
-    char serial[32];            /* USB serial string when it is derived (usb-jtag: the MAC) */
+    struct sim_usb_setup usb;   /* driver state, power/control, ModemManager tag */
+    struct espsim_node node;
+    struct espsim_sysroot sysroot;
     const char *trace_path;     /* --trace FILE ("-": stderr) */
+    const char *stats_path;     /* --stats FILE: the session's figures as JSON at exit */
     int rfc2217_port;           /* -1: no RFC 2217 server; 0: any free port */
     char **command;             /* NULL-terminated; NULL: none */
     bool help;

@@ -7,6 +7,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include <glib-unix.h>
 
@@ -273,6 +274,16 @@ bool sim_pty_start(struct sim_pty *p, struct sim_host *host, UMockdevTestbed *tb
 
     sim_host_add_endpoint(host, &p->ep);
     p->in_watch = g_unix_fd_add(p->master, G_IO_IN, on_master_readable, p);
+    return true;
+}
+
+bool sim_pty_set_node(struct sim_pty *p, int mode, long uid, long gid, GError **err)
+{
+    if ((uid >= 0 || gid >= 0) &&
+        fchown(p->slave, uid >= 0 ? (uid_t)uid : (uid_t)-1, gid >= 0 ? (gid_t)gid : (gid_t)-1))
+        return fail_errno(err, "cannot change the owner of", p->devnode);
+    if (mode >= 0 && fchmod(p->slave, (mode_t)mode) != 0)
+        return fail_errno(err, "cannot change the mode of", p->devnode);
     return true;
 }
 

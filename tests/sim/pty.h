@@ -29,4 +29,8 @@ bool sim_pty_start(struct sim_pty *p, struct sim_host *host, UMockdevTestbed *tb
                    const char *devnode, uint32_t baud, GError **err);
 void sim_pty_stop(struct sim_pty *p, UMockdevTestbed *tb);
 
+/* Give the node the owner, group and mode stat() shows inside the testbed (that of the pty
+ * behind it); -1 leaves one as it is. */
+bool sim_pty_set_node(struct sim_pty *p, int mode, long uid, long gid, GError **err);
+
 #endif

@@ -1,16 +1,21 @@
 #include "run.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <glib-unix.h>
 #include <umockdev.h>
 
 #include "host.h"
+#include "plant.h"
 #include "pty.h"
 #include "rfc2217.h"
+#include "stats.h"
 
 #define PRELOAD_LIB "libumockdev-preload.so.0"
 /* What a USB serial driver starts at. */
@@ -28,6 +33,9 @@ struct espsim {
     struct sim_rfc2217 rfc;
     bool rfc_ready;
     GMainLoop *loop;
+    struct sim_usb_setup usb;
+    char usb_serial[32];           /* usb-jtag: the chip's MAC */
+    struct sim_plant plant;
     GPid child;
     bool child_running;
     unsigned close_wait_ms;
@@ -80,10 +88,13 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 }
 
 /* The command sees the testbed through the preload library and UMOCKDEV_DIR (which the
- * testbed has put into our environment), like umockdev-wrapper sets up. */
-static char **command_environment(void)
+ * testbed has put into our environment), like umockdev-wrapper sets up, and the planted
+ * system root through ESPDOCTOR_SYSROOT. */
+static char **command_environment(const struct espsim *s)
 {
     char **env = g_get_environ();
+    env = s->plant.dir ? g_environ_setenv(env, "ESPDOCTOR_SYSROOT", s->plant.dir, TRUE)
+                       : g_environ_unsetenv(env, "ESPDOCTOR_SYSROOT");
     const char *old = g_environ_getenv(env, "LD_PRELOAD");
     char *preload = old && *old ? g_strdup_printf(PRELOAD_LIB ":%s", old)
                                 : g_strdup(PRELOAD_LIB);
@@ -95,7 +106,7 @@ static char **command_environment(void)
 static bool start_command(struct espsim *s)
 {
     GError *err = NULL;
-    char **env = command_environment();
+    char **env = command_environment(s);
     bool ok = g_spawn_async(NULL, s->opts->command, env,
                             G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
                             G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &s->child, &err);
@@ -111,23 +122,80 @@ static bool start_command(struct espsim *s)
     return true;
 }
 
+/* A command that drops its privileges must still reach the testbed: its directories
+ * readable, the ioctl sockets writable by anyone (umockdev makes them for its owner). */
+static int open_up_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (type == FTW_D)
+        chmod(path, 0755);
+    else if (type == FTW_F && S_ISSOCK(st->st_mode))
+        chmod(path, 0777);
+    return 0;
+}
+
+static void open_up_testbed(UMockdevTestbed *tb)
+{
+    char *root = umockdev_testbed_get_root_dir(tb);
+    chmod(root, 0755);
+    char *ioctl_dir = g_strdup_printf("%s/ioctl", root);
+    nftw(ioctl_dir, open_up_entry, 16, FTW_PHYS);
+    g_free(ioctl_dir);
+    g_free(root);
+}
+
+static bool start_tty(struct espsim *s, GError **err)
+{
+    const struct espsim_opts *o = s->opts;
+    const char *devnode = sim_bridge_devnode(o->bridge);
+    if (!sim_pty_start(&s->pty, &s->host, s->testbed, devnode, INITIAL_BAUD, err))
+        return false;
+    s->pty_ready = true;
+    return sim_pty_set_node(&s->pty, o->node.mode, o->node.uid, o->node.gid, err);
+}
+
 static bool start_testbed(struct espsim *s)
 {
     GError *err = NULL;
     const struct espsim_opts *o = s->opts;
     s->testbed = umockdev_testbed_new();
-    const char *devnode = sim_bridge_devnode(o->bridge);
-    if (!sim_usb_add(s->testbed, o->bridge, o->serial[0] ? o->serial : NULL, &err) ||
-        !sim_pty_start(&s->pty, &s->host, s->testbed, devnode, INITIAL_BAUD, &err)) {
+    bool has_tty = s->usb.driver == SIM_DRIVER_BOUND;
+    if (!sim_usb_add(s->testbed, o->bridge, &s->usb, &err) || (has_tty && !start_tty(s, &err))) {
         fprintf(stderr, "espsim: cannot build the %s testbed: %s\n", o->bridge->name,
                 err->message);
         g_error_free(err);
         return false;
     }
-    s->pty_ready = true;
+    open_up_testbed(s->testbed);
     sim_host_trace(&s->host, "%s %04x:%04x on %s", o->bridge->name, o->bridge->vid,
-                   o->bridge->pid, devnode);
+                   o->bridge->pid, has_tty ? sim_bridge_devnode(o->bridge) : "no tty");
     return true;
+}
+
+static bool plant_sysroot(struct espsim *s)
+{
+    GError *err = NULL;
+    if (!sim_plant_build(&s->plant, s->opts, (int)getpid(), &err)) {
+        fprintf(stderr, "espsim: cannot plant the system root: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
+    if (s->plant.dir)
+        sim_host_trace(&s->host, "system root %s", s->plant.dir);
+    return true;
+}
+
+/* The USB side: the usb-jtag serial string is the chip's MAC. */
+static void usb_setup(struct espsim *s)
+{
+    s->usb = s->opts->usb;
+    if (s->opts->bridge->cdc_acm) {
+        uint8_t m[6];
+        sim_board_mac(s->board, m);
+        snprintf(s->usb_serial, sizeof s->usb_serial, "%02X:%02X:%02X:%02X:%02X:%02X", m[0],
+                 m[1], m[2], m[3], m[4], m[5]);
+        s->usb.serial = s->usb_serial;
+    }
 }
 
 static bool start_rfc2217(struct espsim *s)
@@ -162,12 +230,26 @@ static bool open_trace(struct espsim *s)
     return true;
 }
 
+static void write_stats(struct espsim *s)
+{
+    char err[512];
+    if (!s->opts->stats_path || !s->host_ready)
+        return;
+    if (!sim_stats_write(s->opts->stats_path, &s->host, err, sizeof err)) {
+        fprintf(stderr, "espsim: %s\n", err);
+        if (s->exit_status == 0)
+            s->exit_status = 1;
+    }
+}
+
 static void teardown(struct espsim *s)
 {
     if (s->child_running) {
         kill(s->child, SIGTERM);
         g_spawn_close_pid(s->child);
     }
+    write_stats(s);
+    sim_plant_remove(&s->plant);
     if (s->rfc_ready)
         sim_rfc2217_stop(&s->rfc);
     if (s->pty_ready)
@@ -198,11 +280,12 @@ static bool setup(struct espsim *s)
     }
     sim_host_init(&s->host, s->board, s->trace, INITIAL_BAUD);
     s->host_ready = true;
+    usb_setup(s);
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGINT, on_sigint, s);
     g_unix_signal_add(SIGTERM, on_sigterm, s);
 
-    if (s->opts->command && !start_testbed(s))
+    if (s->opts->command && (!start_testbed(s) || !plant_sysroot(s)))
         return false;
     if (s->opts->rfc2217_port >= 0 && !start_rfc2217(s))
         return false;

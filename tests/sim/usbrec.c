@@ -73,6 +73,30 @@ const char *sim_bridge_devnode(const struct sim_bridge_model *m)
     return m->cdc_acm ? "/dev/ttyACM0" : "/dev/ttyUSB0";
 }
 
+/* The bridge is device 2 on bus 1 (the root hub is device 1). */
+#define BRIDGE_DEVNUM 2
+
+const char *sim_bridge_usb_devnode(void)
+{
+    return "/dev/bus/usb/001/002";
+}
+
+const char *sim_bridge_module(const struct sim_bridge_model *m)
+{
+    return m->ifaces[0].driver;
+}
+
+bool sim_driver_state_find(const char *name, enum sim_driver_state *out)
+{
+    static const char *const names[] = { "bound", "none", "unbound", "usbfs" };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        if (strcmp(names[i], name) == 0) {
+            *out = (enum sim_driver_state)i;
+            return true;
+        }
+    return false;
+}
+
 /* ---- strings the way udev spells them --------------------------------------------- */
 
 /* ID_SERIAL and friends: whitespace becomes '_', anything outside udev's safe set too. */
@@ -213,7 +237,8 @@ static void usb_id_props(GString *rec, const struct sim_bridge_model *m, const c
 
 static void usb_device_record(GString *rec, const char *path, const struct sim_bridge_model *m,
                               const char *serial, unsigned devnum, const char *port_path,
-                              unsigned speed, unsigned maxchild)
+                              unsigned speed, unsigned maxchild, const char *power_control,
+                              bool mm_ignore)
 {
     GByteArray *desc = descriptors(m);
     g_string_append_printf(rec, "P: %s\nN: bus/usb/001/%03u\n", path, devnum);
@@ -224,6 +249,8 @@ static void usb_device_record(GString *rec, const char *path, const struct sim_b
         devnum, m->vid, m->pid, m->bcd_device, m->dev_class, m->dev_subclass,
         m->dev_protocol, devnum, devnum - 1);
     usb_id_props(rec, m, serial);
+    if (mm_ignore)
+        g_string_append(rec, "E: ID_MM_DEVICE_IGNORE=1\n");
     g_string_append_printf(rec, "E: ID_PATH=" PCI_ID_PATH "-usb-0:%s\n", port_path);
     g_string_append_printf(rec, "E: ID_PATH_TAG=" PCI_ID_PATH_TAG "-usb-0_%s\n", port_path);
     g_string_append_printf(rec,
@@ -241,6 +268,8 @@ static void usb_device_record(GString *rec, const char *path, const struct sim_b
     g_string_append_printf(rec, "A: product=%s\n", m->product);
     if (serial)
         g_string_append_printf(rec, "A: serial=%s\n", serial);
+    g_string_append_printf(rec, "A: power/control=%s\nA: power/autosuspend_delay_ms=2000\n",
+                           power_control);
     g_string_append(rec, "H: descriptors=");
     for (guint i = 0; i < desc->len; i++)
         g_string_append_printf(rec, "%02X", desc->data[i]);
@@ -251,7 +280,7 @@ static void usb_device_record(GString *rec, const char *path, const struct sim_b
 }
 
 static void usb_iface_record(GString *rec, const char *dev_path, const char *port_path,
-                             const struct sim_bridge_model *m, uint8_t n)
+                             const struct sim_bridge_model *m, uint8_t n, const char *driver)
 {
     const struct sim_usb_iface *f = &m->ifaces[n];
     char modalias[96];
@@ -261,8 +290,8 @@ static void usb_iface_record(GString *rec, const char *dev_path, const char *por
              f->subclass, f->protocol, n);
     char *path = g_strdup_printf("%s/1-%s:1.%u", dev_path, port_path, n);
     g_string_append_printf(rec, "P: %s\nE: DEVTYPE=usb_interface\n", path);
-    if (f->driver)
-        g_string_append_printf(rec, "E: DRIVER=%s\n", f->driver);
+    if (driver)
+        g_string_append_printf(rec, "E: DRIVER=%s\n", driver);
     g_string_append_printf(rec,
         "E: PRODUCT=%x/%x/%x\nE: TYPE=%u/%u/%u\nE: INTERFACE=%u/%u/%u\nE: MODALIAS=%s\n"
         "E: SUBSYSTEM=usb\nA: bInterfaceClass=%02x\nA: bInterfaceSubClass=%02x\n"
@@ -271,8 +300,8 @@ static void usb_iface_record(GString *rec, const char *dev_path, const char *por
         m->vid, m->pid, m->bcd_device, m->dev_class, m->dev_subclass, m->dev_protocol,
         f->cls, f->subclass, f->protocol, modalias, f->cls, f->subclass, f->protocol, n,
         f->endpoint_count, modalias);
-    if (f->driver)
-        add_driver_link(rec, path, "usb", f->driver);
+    if (driver)
+        add_driver_link(rec, path, "usb", driver);
     g_string_append_c(rec, '\n');
     g_free(path);
 }
@@ -294,7 +323,8 @@ static void by_id_name(GString *out, const struct sim_bridge_model *m, const cha
 }
 
 static void tty_record(GString *rec, const char *iface_path, const struct sim_bridge_model *m,
-                       const char *serial, const char *by_id, const char *by_path)
+                       const char *serial, const char *by_id, const char *by_path,
+                       bool mm_ignore)
 {
     const char *name = m->cdc_acm ? "ttyACM0" : "ttyUSB0";
     char *port_path = g_strdup_printf("%s/%s", iface_path, name);
@@ -313,6 +343,8 @@ static void tty_record(GString *rec, const char *iface_path, const struct sim_br
     g_string_append_printf(rec, "E: DEVLINKS=/dev/serial/by-id/%s /dev/serial/by-path/%s\n",
                            by_id, by_path);
     usb_id_props(rec, m, serial);
+    if (mm_ignore)
+        g_string_append(rec, "E: ID_MM_DEVICE_IGNORE=1\n");
     g_string_append_printf(rec,
         "E: ID_USB_INTERFACE_NUM=00\nE: ID_USB_DRIVER=%s\nE: ID_TYPE=generic\n"
         "E: ID_PATH=" PCI_ID_PATH "-usb-0:2:1.0\nE: ID_PATH_TAG=" PCI_ID_PATH_TAG
@@ -327,19 +359,25 @@ static void tty_record(GString *rec, const char *iface_path, const struct sim_br
 /* The /dev/serial links as udev makes them, and the driver directories the driver links
  * point at, so that readlink() and realpath() answer as on a real system. */
 static bool make_links(UMockdevTestbed *tb, const struct sim_bridge_model *m,
-                       const char *by_id, const char *by_path, GError **err)
+                       const struct sim_usb_setup *setup, const char *by_id,
+                       const char *by_path, GError **err)
 {
     char *root = umockdev_testbed_get_root_dir(tb);
     char *sys = umockdev_testbed_get_sys_dir(tb);
     const char *name = m->cdc_acm ? "ttyACM0" : "ttyUSB0";
+    bool bound = setup->driver == SIM_DRIVER_BOUND;
     bool ok = true;
+    /* A driver's directory exists once its module is loaded. */
+    const char *module = setup->driver == SIM_DRIVER_USBFS ? "usbfs"
+                         : bound ? m->ifaces[0].driver : "hub";
     char *dirs[] = {
         g_strdup_printf("%s/dev/serial/by-id", root),
         g_strdup_printf("%s/dev/serial/by-path", root),
         g_strdup_printf("%s/bus/usb/drivers/usb", sys),
         g_strdup_printf("%s/bus/usb/drivers/hub", sys),
-        g_strdup_printf("%s/bus/usb/drivers/%s", sys, m->ifaces[0].driver),
-        g_strdup_printf("%s/bus/usb-serial/drivers/%s", sys, m->ifaces[0].driver),
+        g_strdup_printf("%s/bus/usb/drivers/%s", sys, module),
+        g_strdup_printf("%s/bus/usb-serial/drivers/%s", sys,
+                        bound ? m->ifaces[0].driver : "generic"),
     };
     for (size_t i = 0; i < G_N_ELEMENTS(dirs) && ok; i++)
         if (g_mkdir_with_parents(dirs[i], 0755) != 0) {
@@ -348,7 +386,7 @@ static bool make_links(UMockdevTestbed *tb, const struct sim_bridge_model *m,
             ok = false;
         }
     const char *links[2][2] = { { "by-id", by_id }, { "by-path", by_path } };
-    for (size_t i = 0; i < 2 && ok; i++) {
+    for (size_t i = 0; i < 2 && ok && bound; i++) {
         char *link = g_strdup_printf("%s/dev/serial/%s/%s", root, links[i][0], links[i][1]);
         char *target = g_strdup_printf("../../%s", name);
         /* Relative, as udev makes them (umockdev's own are absolute testbed paths). */
@@ -367,25 +405,41 @@ static bool make_links(UMockdevTestbed *tb, const struct sim_bridge_model *m,
     return ok;
 }
 
-bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m, const char *serial,
-                 GError **err)
+/* The driver interface n is bound to in this setup, or NULL. */
+static const char *iface_driver(const struct sim_bridge_model *m, uint8_t n,
+                                const struct sim_usb_setup *setup)
 {
-    if (!serial)
-        serial = m->serial;
+    switch (setup->driver) {
+    case SIM_DRIVER_BOUND:
+        return m->ifaces[n].driver;
+    case SIM_DRIVER_USBFS:
+        return n == 0 ? "usbfs" : NULL;
+    default:
+        return NULL;
+    }
+}
+
+bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,
+                 const struct sim_usb_setup *setup, GError **err)
+{
+    const char *serial = setup->serial ? setup->serial : m->serial;
     GString *rec = g_string_new(NULL);
     GString *by_id = g_string_new(NULL);
     by_id_name(by_id, m, serial);
     char *by_path = g_strdup_printf(PCI_ID_PATH "-usb-0:2:1.0%s", m->cdc_acm ? "" : "-port0");
 
-    usb_device_record(rec, HUB_PATH, &root_hub, root_hub.serial, 1, "0", 480, 12);
-    usb_iface_record(rec, HUB_PATH, "0", &root_hub, 0);
-    usb_device_record(rec, DEV_PATH, m, serial, 2, "2", 12, 0);
+    usb_device_record(rec, HUB_PATH, &root_hub, root_hub.serial, 1, "0", 480, 12, "auto",
+                      false);
+    usb_iface_record(rec, HUB_PATH, "0", &root_hub, 0, root_hub.ifaces[0].driver);
+    usb_device_record(rec, DEV_PATH, m, serial, BRIDGE_DEVNUM, "2", 12, 0,
+                      setup->autosuspend ? "auto" : "on", setup->mm_ignore);
     for (uint8_t i = 0; i < m->iface_count; i++)
-        usb_iface_record(rec, DEV_PATH, "2", m, i);
-    tty_record(rec, DEV_PATH "/1-2:1.0", m, serial, by_id->str, by_path);
+        usb_iface_record(rec, DEV_PATH, "2", m, i, iface_driver(m, i, setup));
+    if (setup->driver == SIM_DRIVER_BOUND)
+        tty_record(rec, DEV_PATH "/1-2:1.0", m, serial, by_id->str, by_path, setup->mm_ignore);
 
     bool ok = umockdev_testbed_add_from_string(tb, rec->str, err) &&
-              make_links(tb, m, by_id->str, by_path, err);
+              make_links(tb, m, setup, by_id->str, by_path, err);
     g_string_free(rec, TRUE);
     g_string_free(by_id, TRUE);
     g_free(by_path);

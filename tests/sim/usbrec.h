@@ -49,9 +49,33 @@ const char *sim_bridge_names(void);
 /* "/dev/ttyUSB0" or "/dev/ttyACM0". */
 const char *sim_bridge_devnode(const struct sim_bridge_model *m);
 
-/* Add the bridge (and the root hub it hangs off) to the testbed. serial, if not NULL,
- * replaces the model's serial number string. */
-bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m, const char *serial,
-                 GError **err);
+/* What the kernel made of the bridge's interface. */
+enum sim_driver_state {
+    SIM_DRIVER_BOUND,     /* its driver bound it and made the tty */
+    SIM_DRIVER_NONE,      /* no driver: the module is missing */
+    SIM_DRIVER_UNBOUND,   /* no driver: the module exists but is not loaded */
+    SIM_DRIVER_USBFS,     /* claimed from user space (usbfs), as brltty does: no tty */
+};
+
+struct sim_usb_setup {
+    const char *serial;            /* replaces the model's serial string; NULL: keep it */
+    enum sim_driver_state driver;
+    bool autosuspend;              /* power/control of the USB device is "auto", not "on" */
+    bool mm_ignore;                /* udev tagged the device ID_MM_DEVICE_IGNORE=1 */
+};
+
+/* False if name is not a driver state espsim models ("bound", "none", "unbound",
+ * "usbfs"). */
+bool sim_driver_state_find(const char *name, enum sim_driver_state *out);
+
+/* The kernel module that drives this bridge ("cp210x"). */
+const char *sim_bridge_module(const struct sim_bridge_model *m);
+
+/* The usb device node: "/dev/bus/usb/001/002". */
+const char *sim_bridge_usb_devnode(void);
+
+/* Add the bridge (and the root hub it hangs off) to the testbed. */
+bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,
+                 const struct sim_usb_setup *setup, GError **err);
 
 #endif

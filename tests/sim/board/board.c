@@ -44,6 +44,11 @@ void board_trace(const struct sim_board *b, uint64_t t_ns, const char *fmt, ...)
 struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, size_t errlen)
 {
     const char *key = opts->chip ? opts->chip : "esp32";
+    /* Not an ESP: the board keeps an ESP32's tables so that nothing is missing, but the
+     * chip never runs a ROM. */
+    bool text_only = strcmp(key, "none") == 0;
+    if (text_only)
+        key = "esp32";
     const struct ed_chip *chip = ed_chip_by_key(key);
     const struct sim_chip *sim = sim_chip_by_key(key);
     if (!chip || !sim) {
@@ -74,10 +79,16 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     b->gpio0_low = opts->boot_held;
     ed_slip_reset(&b->slip);
     regs_reset(b);
-    board_trace(b, 0, "power on: %s, flash %zu KiB%s%s, en_delay %u ms%s", chip->name,
-                b->flash.size / 1024, opts->flash_path ? " in " : "",
+    b->text_only = text_only;
+    board_trace(b, 0, "power on: %s, flash %zu KiB%s%s, en_delay %u ms%s",
+                sim_board_chip_name(b), b->flash.size / 1024, opts->flash_path ? " in " : "",
                 opts->flash_path ? opts->flash_path : "", opts->en_delay_ms,
                 opts->fast ? ", timing off" : "");
+    firmware_seed(b);
+    if (text_only) {
+        b->leave_reset_ns = NO_TIME;
+        app_start_text(b, 0);
+    }
     return b;
 }
 
@@ -162,11 +173,11 @@ static void leave_reset(struct sim_board *b, uint64_t t_ns)
 
 static void update_circuit(struct sim_board *b, uint64_t t_ns)
 {
-    bool wired = !b->opts.no_autoreset;
+    bool wired = !b->opts.no_autoreset && !b->text_only;
     /* Two transistors: RTS pulls EN low only while DTR is released, DTR pulls GPIO0 low
      * only while RTS is released; equal lines release both. */
     bool en_low = wired && b->rts && !b->dtr;
-    bool gpio0_low = b->opts.boot_held || (wired && b->dtr && !b->rts);
+    bool gpio0_low = (b->opts.boot_held && !b->text_only) || (wired && b->dtr && !b->rts);
     b->gpio0_low = gpio0_low;
     if (en_low && !b->en_low) {
         chip_stop(b, t_ns);
@@ -334,7 +345,7 @@ const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size)
 
 const char *sim_board_chip_name(const struct sim_board *b)
 {
-    return b->chip->name;
+    return b->text_only ? "a serial device that is not an ESP" : b->chip->name;
 }
 
 bool sim_board_in_download_mode(const struct sim_board *b)
@@ -360,4 +371,17 @@ bool sim_board_timing(const struct sim_board *b)
 bool sim_board_stub_running(const struct sim_board *b)
 {
     return b->mode == MODE_STUB;
+}
+
+void sim_board_mac(const struct sim_board *b, uint8_t mac[6])
+{
+    memcpy(mac, b->mac, sizeof b->mac);
+}
+
+void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out)
+{
+    *out = b->stats;
+    out->model_min_flash_ns = 0;
+    if (b->flash_phase && b->flash_phase_to_ns > b->flash_phase_from_ns)
+        out->model_min_flash_ns = b->flash_phase_to_ns - b->flash_phase_from_ns;
 }

@@ -13,9 +13,21 @@
 
 struct sim_board;
 
+/* What the flash holds when the board is made (only written over a blank flash, so a
+ * kept flash file or a test's own image wins). */
+enum sim_firmware {
+    SIM_FW_BLANK,        /* nothing: the ROM finds no image and loops */
+    SIM_FW_APP,          /* an ESP-IDF style app: boot log, then a line every second */
+    SIM_FW_MICROPYTHON,  /* MicroPython: banner and REPL */
+    SIM_FW_CRASH,        /* an app that panics right after start, then reboots (loop) */
+    SIM_FW_BROWNOUT,     /* the app, on a supply that sags when it starts (reset loop) */
+};
+
 struct sim_board_opts {
     const char *chip;          /* "esp32" (default), "esp8266", "esp32s2", "esp32s3",
-                                  "esp32c3", "esp32c6" */
+                                  "esp32c3", "esp32c6"; "none": not an ESP at all, a
+                                  device that prints NMEA text at 9600 baud and ignores
+                                  DTR, RTS and everything it is sent */
     uint8_t mac[6];
     bool mac_given;            /* false: a fixed default MAC for the chip */
     const char *flash_path;    /* raw file of the whole flash, kept between runs; NULL: RAM */
@@ -26,6 +38,20 @@ struct sim_board_opts {
     bool fast;                 /* timing model off: bytes and flash operations take no time */
     unsigned usb_latency_us;   /* added to every host->chip transfer (timing model) */
     FILE *trace;               /* line changes, decoded commands and replies; NULL: none */
+    enum sim_firmware firmware;
+};
+
+/* What one session cost, for benchmarks (see tests/sim/README.md, "Statistics"). All
+ * times are 0 with the timing model off. */
+struct sim_board_stats {
+    uint64_t commands;          /* requests the loader decoded and acted on */
+    uint64_t blocks_written;    /* FLASH_DATA and FLASH_DEFL_DATA blocks accepted */
+    uint64_t flash_busy_ns;     /* erasing, programming, reading and hashing the flash */
+    uint64_t wire_ns;           /* those requests and their replies on the UART */
+    uint64_t latency_ns;        /* USB latency, once per request */
+    uint64_t model_min_ns;      /* the floor for a client that waits for each reply */
+    uint64_t model_min_flash_ns;/* the same from the first FLASH_(DEFL_)BEGIN to the last
+                                   SPI_FLASH_MD5 reply; 0 if there was none */
 };
 
 /* Fill opts with the defaults (ESP32, 4 MiB, autoreset wired, timing on, 1 ms latency). */
@@ -71,5 +97,10 @@ uint32_t sim_board_chip_baud(const struct sim_board *b);
 bool sim_board_timing(const struct sim_board *b);
 /* Whether an uploaded flasher stub is running (after MEM_END and "OHAI"). */
 bool sim_board_stub_running(const struct sim_board *b);
+
+/* The chip's MAC (the given one, or the chip's default). */
+void sim_board_mac(const struct sim_board *b, uint8_t mac[6]);
+
+void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out);
 
 #endif

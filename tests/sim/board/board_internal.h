@@ -1,6 +1,7 @@
 /* The virtual board's private state, shared by the model's files (board.c: time and the
  * reset circuit; wire.c: the UART line; nor.c: the flash chip; rom*.c: the serial
- * protocol; regs.c: registers; boot.c: what the chip prints; chipsim.c: per-chip texts). */
+ * protocol; regs.c: registers; boot.c: what the ROM prints and boots; app.c: what the
+ * booted app does; firmware.c: images for a blank flash; chipsim.c: per-chip texts). */
 #ifndef ESPSIM_BOARD_INTERNAL_H
 #define ESPSIM_BOARD_INTERNAL_H
 
@@ -72,6 +73,11 @@ struct sim_chip {
     bool esp8266_style;        /* "ets Jan  8 2013,rst cause:2, boot mode:(x,y)" banner */
     const char *rom_head;      /* first lines of the banner */
     const char *cause_poweron, *cause_wdt, *cause_sw;
+    const char *cause_panic;   /* the reset after an app's panic */
+    const char *cause_brownout;/* NULL: no brown-out detector message (ESP8266) */
+    uint32_t sync_value;       /* the value field of the ROM's SYNC replies */
+    bool riscv;                /* RISC-V core: its panic names differ from Xtensa's */
+    const char *mpy_board;     /* MicroPython's "<board> with <chip>" */
     const char *boot_download; /* "boot:0x3 (DOWNLOAD_BOOT(...))" */
     const char *boot_flash;
     bool hex_load_len;         /* "len:0x1a2b" (later ROMs) instead of decimal */
@@ -85,7 +91,27 @@ const struct sim_chip *sim_chip_by_key(const char *key);
 /* ---- the chip's state -------------------------------------------------------------- */
 
 enum chip_mode { MODE_RESET, MODE_ROM, MODE_STUB, MODE_APP };
-enum app_kind { APP_SILENT, APP_STARTING, APP_REPL, APP_RESET_LOOP, APP_RESTARTING };
+enum app_kind {
+    APP_SILENT, APP_STARTING, APP_REPL, APP_RESET_LOOP, APP_RESTARTING,
+    APP_HELLO,       /* prints its line once a second */
+    APP_PANIC,       /* about to crash */
+    APP_BROWNOUT,    /* the supply is about to sag */
+    APP_TEXT,        /* the non-ESP device's periodic text */
+};
+
+/* Texts the seeded test apps print (firmware.c puts them in the image, app.c recognises
+ * the image by them). */
+#define APP_HELLO_TEXT "Hello from espsim app"
+#define APP_PANIC_TEXT "Guru Meditation Error"
+#define MICROPYTHON_VERSION "MicroPython v1.24.0 on 2024-10-25"
+
+/* A blank flash: "invalid header" this often, this many times, then the RTC watchdog
+ * resets the chip. */
+#define INVALID_HEADER_EVERY_NS (10 * NS_PER_MS)
+#define INVALID_HEADER_LINES 30
+
+/* What the image in flash turns out to be when it starts. */
+enum app_image { IMAGE_SILENT, IMAGE_MICROPYTHON, IMAGE_HELLO, IMAGE_PANIC };
 
 struct flash_job {
     bool active, compressed;
@@ -138,12 +164,22 @@ struct sim_board {
     uint32_t reg_addr[REG_SLOTS], reg_val[REG_SLOTS];
     size_t reg_count;
 
+    bool text_only;                /* chip "none": a serial device that only prints text */
+    bool weak_supply;              /* the supply sags when an app starts */
+
     enum app_kind app;
+    enum app_image image;
     uint64_t app_next_ns;
     unsigned app_ticks;
+    const char *restart_cause;     /* APP_RESTARTING resets with this cause */
     uint32_t bad_header;           /* what "invalid header:" prints */
     char banner[192];              /* MicroPython's banner, "" for another app */
     size_t line_len;               /* characters typed at the REPL prompt */
+
+    struct sim_board_stats stats;
+    bool flash_phase;              /* a FLASH_(DEFL_)BEGIN was seen */
+    uint64_t flash_phase_from_ns;  /* model_min_ns when it came */
+    uint64_t flash_phase_to_ns;    /* model_min_ns after the last SPI_FLASH_MD5 since */
 };
 
 /* board.c */
@@ -159,12 +195,24 @@ void chip_restart(struct sim_board *b, uint64_t t_ns, const char *cause, bool do
 /* boot.c */
 void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool download);
 void boot_run_app(struct sim_board *b, uint64_t t_ns);
+void boot_emitf(struct sim_board *b, uint64_t t_ns, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* app.c: the image in [from, to) of the flash starts at t_ns. */
+void app_start(struct sim_board *b, uint64_t t_ns, uint32_t from, uint32_t to);
+/* The non-ESP text device starts printing. */
+void app_start_text(struct sim_board *b, uint64_t t_ns);
 void app_tick(struct sim_board *b, uint64_t t_ns);
 void app_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns);
+
+/* firmware.c: write the chosen firmware if the flash is blank where it goes. */
+void firmware_seed(struct sim_board *b);
 
 /* rom.c */
 void rom_reset(struct sim_board *b);
 void rom_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns);
+/* Bytes a SLIP frame of this payload takes on the wire. */
+size_t slip_wire_len(const uint8_t *payload, size_t n);
 
 /* rom_flash.c: drop any flash, RAM or read job in progress. */
 void flash_jobs_end(struct sim_board *b);

@@ -1,5 +1,8 @@
 /* What each chip's ROM prints and the few facts the client's chip table does not hold.
- * Banners as real boards print them (Espressif docs "Boot Mode Selection", forum logs). */
+ * Banners as real boards print them (Espressif docs "Boot Mode Selection", forum logs).
+ * The SYNC reply's value is whatever the ROM left in its value register: esptool traces
+ * show 07 07 12 20 from ESP8266, ESP32-S3 and later ROMs and 07 20 55 55 from ESP32
+ * ROMs (esptool issues #352, #808); clients only check that it is not 0. */
 #include "board_internal.h"
 
 #include <string.h>
@@ -7,6 +10,8 @@
 static const struct sim_chip sim_chips[] = {
     {
         .key = "esp8266", .esp8266_style = true,
+        .cause_panic = "rst cause:2", .sync_value = 0x20120707,
+        .mpy_board = "ESP module with ESP8266",
         .rom_head = "\r\n ets Jan  8 2013,",
         .cause_poweron = "rst cause:1", .cause_wdt = "rst cause:4", .cause_sw = "rst cause:2",
         .boot_download = "boot mode:(1,7)", .boot_flash = "boot mode:(3,6)",
@@ -15,6 +20,9 @@ static const struct sim_chip sim_chips[] = {
     },
     {
         .key = "esp32",
+        .cause_panic = "rst:0xc (SW_CPU_RESET)",
+        .cause_brownout = "rst:0xf (RTCWDT_BROWN_OUT_RESET)", .sync_value = 0x55552007,
+        .mpy_board = "Generic ESP32 module with ESP32",
         .rom_head = "ets Jun  8 2016 00:22:57\r\n\r\n",
         .cause_poweron = "rst:0x1 (POWERON_RESET)", .cause_wdt = "rst:0x10 (RTCWDT_RTC_RESET)",
         .cause_sw = "rst:0xc (SW_CPU_RESET)",
@@ -25,6 +33,8 @@ static const struct sim_chip sim_chips[] = {
     },
     {
         .key = "esp32s2",
+        .cause_panic = "rst:0xc (RTC_SW_CPU_RST)", .cause_brownout = "rst:0xf (BROWN_OUT_RST)",
+        .sync_value = 0x20120707, .mpy_board = "ESP32S2 module with ESP32S2",
         .rom_head = "ESP-ROM:esp32s2-rc4-20191025\r\nBuild:Oct 25 2019\r\n",
         .cause_poweron = "rst:0x1 (POWERON)", .cause_wdt = "rst:0x10 (RTCWDT_RTC_RST)",
         .cause_sw = "rst:0x3 (RTC_SW_SYS_RST)",
@@ -36,6 +46,8 @@ static const struct sim_chip sim_chips[] = {
     },
     {
         .key = "esp32s3",
+        .cause_panic = "rst:0xc (RTC_SW_CPU_RST)", .cause_brownout = "rst:0xf (BROWN_OUT_RST)",
+        .sync_value = 0x20120707, .mpy_board = "Generic ESP32S3 module with ESP32S3",
         .rom_head = "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n",
         .cause_poweron = "rst:0x1 (POWERON)", .cause_wdt = "rst:0x10 (RTCWDT_RTC_RST)",
         .cause_sw = "rst:0x3 (RTC_SW_SYS_RST)",
@@ -47,6 +59,8 @@ static const struct sim_chip sim_chips[] = {
     },
     {
         .key = "esp32c3",
+        .cause_panic = "rst:0xc (RTC_SW_CPU_RST)", .cause_brownout = "rst:0xf (BROWN_OUT_RST)",
+        .sync_value = 0x20120707, .riscv = true, .mpy_board = "ESP32C3 module with ESP32C3",
         .rom_head = "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n",
         .cause_poweron = "rst:0x1 (POWERON)", .cause_wdt = "rst:0x10 (RTCWDT_RTC_RST)",
         .cause_sw = "rst:0x3 (RTC_SW_SYS_RST)",
@@ -58,6 +72,8 @@ static const struct sim_chip sim_chips[] = {
     },
     {
         .key = "esp32c6",
+        .cause_panic = "rst:0xc (SW_CPU)", .cause_brownout = "rst:0xf (LP_BOD_SYS)",
+        .sync_value = 0x20120707, .riscv = true, .mpy_board = "ESP32C6 module with ESP32C6",
         .rom_head = "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\n",
         .cause_poweron = "rst:0x1 (POWERON)", .cause_wdt = "rst:0x10 (LP_WDT_SYS)",
         .cause_sw = "rst:0x3 (LP_SW_HPSYS)",

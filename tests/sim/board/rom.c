@@ -9,7 +9,6 @@
 #define COMMAND_NS (30 * NS_PER_US)       /* decoding and answering a command */
 #define STUB_START_NS (2 * NS_PER_MS)     /* from the jump to "OHAI" */
 #define ROM_SYNC_REPLIES 8
-#define ROM_SYNC_VALUE 0x20120707u
 #define UNSUPPORTED_REPLIES 2             /* real ROMs repeat this reply */
 #define ROM_UNKNOWN_OP_REPLY 0x00         /* the op byte of that reply: not the request's */
 
@@ -113,7 +112,7 @@ static void cmd_sync(struct sim_board *b, const struct rom_request *rq, struct r
     if (b->mode == MODE_STUB)
         return;   /* the stub answers once, value 0 */
     rp->copies = ROM_SYNC_REPLIES;
-    rp->value = ROM_SYNC_VALUE;
+    rp->value = b->sim->sync_value;
     b->synced = true;
 }
 
@@ -217,8 +216,18 @@ static void run_command(struct sim_board *b, const struct rom_request *rq,
     }
 }
 
-static void send_reply(struct sim_board *b, uint8_t op, const struct rom_reply *rp,
-                       uint64_t t_ns)
+size_t slip_wire_len(const uint8_t *payload, size_t n)
+{
+    size_t len = n + 2;   /* the two END bytes */
+    for (size_t i = 0; i < n; i++)
+        if (payload[i] == ED_SLIP_END || payload[i] == ED_SLIP_ESC)
+            len++;
+    return len;
+}
+
+/* Bytes one copy of the reply takes on the wire. */
+static size_t send_reply(struct sim_board *b, uint8_t op, const struct rom_reply *rp,
+                         uint64_t t_ns)
 {
     unsigned status_len = b->mode == MODE_STUB ? 2 : b->chip->rom_status_bytes;
     uint8_t frame[8 + sizeof rp->data + 4];
@@ -238,6 +247,50 @@ static void send_reply(struct sim_board *b, uint8_t op, const struct rom_reply *
     board_trace(b, t_ns, "  reply %s: value 0x%08X, %zu data bytes, status %u error 0x%02X%s",
                 op_name(op), rp->value, rp->len, rp->status, rp->error,
                 rp->copies > 1 ? " (repeated)" : "");
+    return slip_wire_len(frame, 8 + size);
+}
+
+/* The statistics (board.h): what this command costs a client that sends it, waits for
+ * the first copy of its reply and sends the next at once. */
+static void account_command(struct sim_board *b, const struct rom_request *rq,
+                            size_t request_wire_bytes, const struct rom_reply *rp,
+                            size_t reply_wire_bytes)
+{
+    struct sim_board_stats *st = &b->stats;
+    st->commands++;
+    bool data = rq->op == OP_FLASH_DATA || rq->op == OP_FLASH_DEFL_DATA;
+    if (data && rp->status == 0)
+        st->blocks_written++;
+    bool begin = rq->op == OP_FLASH_BEGIN || rq->op == OP_FLASH_DEFL_BEGIN;
+    if (begin && !b->flash_phase) {
+        b->flash_phase = true;
+        b->flash_phase_from_ns = st->model_min_ns;
+    }
+    if (board_timed(b)) {
+        uint64_t wire = (request_wire_bytes + reply_wire_bytes) * wire_byte_ns(b->chip_baud);
+        uint64_t latency = (uint64_t)b->opts.usb_latency_us * NS_PER_US;
+        st->wire_ns += wire;
+        st->latency_ns += latency;
+        if (rq->op != OP_WRITE_REG)   /* its work is the delay the host asked for */
+            st->flash_busy_ns += rp->work_ns;
+        st->model_min_ns += wire + latency + COMMAND_NS + rp->work_ns;
+    }
+    if (rq->op == OP_SPI_FLASH_MD5 && b->flash_phase)
+        b->flash_phase_to_ns = st->model_min_ns;
+}
+
+/* Output the chip sends on its own after a command (OHAI, READ_FLASH data) that a client
+ * must wait for. */
+void account_output(struct sim_board *b, size_t wire_bytes, uint64_t work_ns, bool flash)
+{
+    if (!board_timed(b))
+        return;
+    struct sim_board_stats *st = &b->stats;
+    uint64_t wire = wire_bytes * wire_byte_ns(b->chip_baud);
+    st->wire_ns += wire;
+    if (flash)
+        st->flash_busy_ns += work_ns;
+    st->model_min_ns += wire + work_ns;
 }
 
 static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_t t_ns)
@@ -252,6 +305,7 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
         ed_slip_reset(&b->slip);
         t_ns += board_timed(b) ? STUB_START_NS : 0;
         chip_emit_frame(b, ohai, sizeof ohai, t_ns);
+        account_output(b, slip_wire_len(ohai, sizeof ohai), STUB_START_NS, false);
         b->busy_until_ns = t_ns;
         board_trace(b, t_ns, "stub running: OHAI");
         break;
@@ -328,8 +382,10 @@ static void handle_frame(struct sim_board *b, const uint8_t *f, size_t n, uint64
     }
     uint64_t done = t_ns + (board_timed(b) ? COMMAND_NS + rp.work_ns : 0);
     b->busy_until_ns = done;
+    size_t reply_bytes = 0;
     if (rp.copies)
-        send_reply(b, rp.op_override ? ROM_UNKNOWN_OP_REPLY : rq.op, &rp, done);
+        reply_bytes = send_reply(b, rp.op_override ? ROM_UNKNOWN_OP_REPLY : rq.op, &rp, done);
+    account_command(b, &rq, slip_wire_len(f, n), &rp, reply_bytes);
     after_reply(b, &rp, done);
 }
 

@@ -402,6 +402,7 @@ void read_flash_pump(struct sim_board *b, uint64_t t_ns)
         if (board_timed(b))
             t += nor_read_ns(n);
         chip_emit_frame(b, p, n, t);
+        account_output(b, slip_wire_len(p, n), nor_read_ns(n), true);
         r->sent += n;
     }
     b->busy_until_ns = t;
@@ -409,6 +410,7 @@ void read_flash_pump(struct sim_board *b, uint64_t t_ns)
         uint8_t digest[16];
         MD5Final(digest, &r->md5);
         chip_emit_frame(b, digest, sizeof digest, t);
+        account_output(b, slip_wire_len(digest, sizeof digest), 0, false);
         board_trace(b, t, "  READ_FLASH done: %u bytes and their MD5 sent", r->length);
         r->active = false;
     }

@@ -73,6 +73,9 @@ void cmd_read_flash_slow(struct sim_board *b, const struct rom_request *rq,
 void cmd_erase_flash(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp);
 void cmd_erase_region(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp);
 void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp);
+/* Statistics for output the chip sends on its own (work_ns counted as flash work if
+ * flash): see account_command in rom.c. */
+void account_output(struct sim_board *b, size_t wire_bytes, uint64_t work_ns, bool flash);
 /* The stub's READ_FLASH: send what the host's acknowledgements allow, then the MD5. */
 void read_flash_pump(struct sim_board *b, uint64_t t_ns);
 

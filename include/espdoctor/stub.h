@@ -1,0 +1,72 @@
+/* The flasher stub: a small program uploaded to the chip's RAM at run time that speaks a
+ * faster, richer version of the ROM protocol (16 KiB blocks, compression and MD5 on every
+ * chip, READ_FLASH, ERASE_*). espdoctor ships no stub: it loads the JSON files that
+ * esptool and esptool-js carry (keys entry, text, text_start, data, data_start,
+ * bss_start; text and data base64).
+ *
+ * Where a stub is looked for, in order (the first that has <chip>.json, e.g. esp32.json):
+ *   1. --stub FILE|DIR
+ *   2. $ESPDOCTOR_STUB_DIR
+ *   3. ./node_modules/esptool-js/lib/targets/stub_flasher
+ *   4. $HOME/.local/lib/node_modules/esptool-js/lib/targets/stub_flasher
+ *   5. /usr/local/lib/node_modules/esptool-js/lib/targets/stub_flasher
+ *   6. /usr/lib/node_modules/esptool-js/lib/targets/stub_flasher
+ * A DIR (1, 2) may be the stub_flasher directory itself, an esptool-js package, or a
+ * node_modules directory holding one. */
+#ifndef ESPDOCTOR_STUB_H
+#define ESPDOCTOR_STUB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "espdoctor/chips.h"
+#include "espdoctor/loader.h"
+
+#define ED_STUB_PATH_MAX 1024
+#define ED_STUB_OHAI_TIMEOUT_MS 3000u
+
+struct ed_stub {
+    char path[ED_STUB_PATH_MAX];
+    uint32_t entry;
+    uint32_t text_start, data_start;
+    uint8_t *text, *data;       /* heap; data may be NULL */
+    size_t text_len, data_len;
+};
+
+/* Decode base64 (RFC 4648, '=' padding optional, whitespace ignored). Returns the decoded
+ * length, or -1 on a character outside the alphabet or when out (cap bytes) is too small. */
+long ed_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
+
+/* Find the stub file for chip. where: the --stub argument (file or directory), or NULL
+ * for the places listed above. ED_OK with the path, ED_E_NOTFOUND (err says where it
+ * looked when `where` was given). */
+int ed_stub_find(const char *where, const struct ed_chip *chip, char *path, size_t len,
+                 char *err, size_t errlen);
+
+/* Read and decode a stub JSON file. ED_E_NOTFOUND/ED_E_IO when unreadable, ED_E_IMAGE when
+ * it is not a stub file; a sentence in err. */
+int ed_stub_load(const char *path, struct ed_stub *stub, char *err, size_t errlen);
+void ed_stub_free(struct ed_stub *stub);
+
+/* Upload through MEM_BEGIN/DATA/END, start it and wait for its "OHAI". Afterwards
+ * ld->stub is true and replies carry 2 status bytes. */
+int ed_stub_upload(struct ed_loader *ld, const struct ed_stub *stub);
+
+/* ---- commands only a stub has --------------------------------------------------------- */
+
+int ed_loader_erase_flash(struct ed_loader *ld);
+/* addr and size 4 KiB aligned. */
+int ed_loader_erase_region(struct ed_loader *ld, uint32_t addr, uint32_t size);
+
+/* READ_FLASH: the stub streams packets of ED_STUB_READ_PACKET bytes, the host acknowledges
+ * what it has, and the stub ends with the MD5 of what it sent (checked: ED_E_VERIFY).
+ * sink gets the data in order; cancel (may be NULL) is polled between packets. */
+#define ED_STUB_READ_PACKET 0x1000u
+#define ED_STUB_READ_INFLIGHT 64u
+typedef int (*ed_stub_read_sink)(void *ctx, const uint8_t *data, size_t len);
+int ed_loader_read_flash(struct ed_loader *ld, uint32_t addr, uint32_t size,
+                         ed_stub_read_sink sink, void *ctx,
+                         const volatile sig_atomic_t *cancel);
+
+#endif

@@ -1,0 +1,72 @@
+/* Firmware: after the line check's normal reset, is MicroPython answering? Pokes the REPL
+ * with Ctrl-C (and Ctrl-B for the banner) and names what runs instead when it is not. */
+#include "espdoctor/doctor.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/fwprobe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The line check already listened to the boot; only its last words are left to hear. */
+#define FIRMWARE_LISTEN_MS 150u
+
+static void report_none(struct ed_doctor *d, const char *evidence)
+{
+    struct ed_finding *f = ed_report_add(&d->report, "firmware.none", d->port_path);
+    ed_finding_evidence(f, "%s", evidence);
+}
+
+bool ed_check_firmware(struct ed_doctor *d)
+{
+    if (!d->tp)
+        return false;
+    /* A boot the line check already judged broken, or a chip waiting in download mode,
+     * has no firmware to ask; the findings so far say why. */
+    if (ed_report_has(&d->report, "boot.crash-loop") || d->boot.download_mode)
+        return true;
+    if (!d->tp->has_modem_lines && d->boot.bytes == 0)
+        return true;   /* socket://: no reset happened, nothing to go on */
+
+    struct ed_fwprobe *probe = calloc(1, sizeof *probe);
+    if (!probe)
+        return true;
+    struct ed_fwprobe_opts opts = { .reset = false, .poke = true,
+                                    .listen_ms = FIRMWARE_LISTEN_MS };
+    int rc = ed_fwprobe_run(d->tp, &opts, probe);
+    if (rc == ED_E_GONE) {
+        struct ed_finding *f = ed_report_add(&d->report, "port.vanished", d->port_path);
+        ed_finding_evidence(f, "the port went away while talking to the firmware");
+        free(probe);
+        return false;
+    }
+    char described[768];
+    const char *version = probe->version[0] ? probe->version : d->boot.micropython_version;
+    if (rc != ED_OK) {
+        snprintf(described, sizeof described, "the console could not be read: %s",
+                 ed_strerror(rc));
+        report_none(d, described);
+    } else if (probe->state == ED_FW_MICROPYTHON) {
+        d->micropython = true;
+        snprintf(d->micropython_version, sizeof d->micropython_version, "%s",
+                 version[0] ? version : "(version not shown)");
+        struct ed_finding *f = ed_report_add(&d->report, "firmware.micropython", d->port_path);
+        ed_finding_evidence(f, "Ctrl-C got the >>> prompt%s%s", probe->banner[0] ? "; " : "",
+                            probe->banner);
+    } else if (probe->state == ED_FW_MICROPYTHON_MUTE || d->boot.micropython) {
+        struct ed_finding *f = ed_report_add(&d->report, "firmware.micropython-busy",
+                                             d->port_path);
+        ed_finding_evidence(f, "MicroPython %s printed its banner at boot, but Ctrl-C got no "
+                               ">>> prompt within %u ms", version[0] ? version : "",
+                            ED_FWPROBE_ANSWER_MS);
+    } else {
+        char seen[160];
+        ed_bootlog_describe(&d->boot, seen, sizeof seen);
+        snprintf(described, sizeof described, "no >>> prompt answered Ctrl-C at %u baud; "
+                 "after a reset the board showed: %s", ED_FWPROBE_BAUD, seen);
+        report_none(d, described);
+    }
+    free(probe);
+    return true;
+}

@@ -1,0 +1,337 @@
+/* Permissions: may this user open the port read-write? The node's mode, owner and group
+ * (names from the sysroot's account files), its POSIX ACL (udev's uaccess grants one to
+ * the user at the seat), and a real open() that confirms. A denial is explained by the
+ * group database: not in the group, in it but not in this login yet, or a sandbox. */
+#include "espdoctor/doctor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_XATTR_VERSION 2u
+#define ACL_MAX_ENTRIES 64
+#define OVERFLOW_ID 65534u   /* what a user namespace shows for ids it cannot map */
+
+/* Entry tags of the xattr format (linux/posix_acl_xattr.h). */
+enum acl_tag {
+    TAG_USER_OBJ = 0x01,
+    TAG_USER = 0x02,
+    TAG_GROUP_OBJ = 0x04,
+    TAG_GROUP = 0x08,
+    TAG_MASK = 0x10,
+    TAG_OTHER = 0x20,
+};
+#define PERM_RW 6u
+
+struct acl_entry {
+    uint16_t tag, perm;
+    uint32_t id;
+};
+
+struct node_facts {
+    const char *path;
+    struct stat st;
+    char owner[64], group[64];
+    char mode[11];                       /* "crw-rw----" */
+    struct acl_entry acl[ACL_MAX_ENTRIES];
+    size_t acl_count;
+};
+
+/* What the mode and ACL say for our credentials. */
+struct access_view {
+    bool allowed;         /* read and write */
+    char via[160];        /* "owner", "group dialout", "ACL entry for user alice" */
+};
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t le16(const unsigned char *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* The access ACL in its xattr form: a little-endian version word (2), then entries of
+ * tag u16, perm u16, id u32. None (no xattr, no ACL support) reads as zero entries. */
+static size_t read_acl(const char *path, struct acl_entry *out, size_t max)
+{
+    unsigned char buf[4 + 8 * ACL_MAX_ENTRIES];
+    ssize_t n = getxattr(path, ACL_XATTR, buf, sizeof buf);
+    if (n < 4 || le32(buf) != ACL_XATTR_VERSION)
+        return 0;
+    size_t count = 0;
+    for (size_t at = 4; at + 8 <= (size_t)n && count < max; at += 8) {
+        out[count].tag = le16(buf + at);
+        out[count].perm = le16(buf + at + 2);
+        out[count].id = le32(buf + at + 4);
+        count++;
+    }
+    return count;
+}
+
+static void mode_string(mode_t mode, char out[11])
+{
+    const char *bits = "rwxrwxrwx";
+    out[0] = S_ISCHR(mode) ? 'c' : S_ISBLK(mode) ? 'b' : S_ISDIR(mode) ? 'd'
+           : S_ISFIFO(mode) ? 'p' : S_ISLNK(mode) ? 'l' : '-';
+    for (int i = 0; i < 9; i++)
+        out[1 + i] = (mode & (0400u >> i)) ? bits[i] : '-';
+    out[10] = '\0';
+}
+
+static void user_label(const struct ed_sysroot *s, uid_t uid, char *out, size_t len)
+{
+    if (!ed_sysroot_user_name(s, uid, out, len))
+        snprintf(out, len, "%u", (unsigned)uid);
+}
+
+static void group_label(const struct ed_sysroot *s, gid_t gid, char *out, size_t len)
+{
+    if (!ed_sysroot_group_name(s, gid, out, len))
+        snprintf(out, len, "%u", (unsigned)gid);
+}
+
+static bool in_login_groups(const struct ed_credentials *c, gid_t gid)
+{
+    if (c->gid == gid)
+        return true;
+    for (int i = 0; i < c->ngroups; i++)
+        if (c->groups[i] == gid)
+            return true;
+    return false;
+}
+
+static const struct acl_entry *acl_find(const struct node_facts *n, uint16_t tag)
+{
+    for (size_t i = 0; i < n->acl_count; i++)
+        if (n->acl[i].tag == tag)
+            return &n->acl[i];
+    return NULL;
+}
+
+/* The owning group's permission bits: the ACL's group entry when there is an ACL (the
+ * mode's group bits then hold the mask). */
+static unsigned group_obj_perm(const struct node_facts *n)
+{
+    const struct acl_entry *g = acl_find(n, TAG_GROUP_OBJ);
+    const struct acl_entry *m = acl_find(n, TAG_MASK);
+    unsigned perm = g ? g->perm : (n->st.st_mode >> 3) & 7u;
+    return m ? perm & m->perm : perm;
+}
+
+/* The access check of acl(5): owner, named users, then every matching group entry, then
+ * others. */
+static void evaluate(const struct ed_doctor *d, const struct node_facts *n,
+                     struct access_view *v)
+{
+    const struct ed_credentials *c = &d->cred;
+    const struct acl_entry *m = acl_find(n, TAG_MASK);
+    unsigned mask = m ? m->perm : 7u;
+    if (c->uid == n->st.st_uid) {
+        v->allowed = ((n->st.st_mode >> 6) & PERM_RW) == PERM_RW;
+        snprintf(v->via, sizeof v->via, "owner %s", n->owner);
+        return;
+    }
+    for (size_t i = 0; i < n->acl_count; i++) {
+        if (n->acl[i].tag == TAG_USER && n->acl[i].id == (uint32_t)c->uid) {
+            v->allowed = (n->acl[i].perm & mask & PERM_RW) == PERM_RW;
+            snprintf(v->via, sizeof v->via, "ACL entry for user %s (uaccess)",
+                     c->user[0] ? c->user : "you");
+            return;
+        }
+    }
+    bool matched = false;
+    if (in_login_groups(c, n->st.st_gid)) {
+        matched = true;
+        v->allowed = (group_obj_perm(n) & PERM_RW) == PERM_RW;
+        snprintf(v->via, sizeof v->via, "group %s", n->group);
+    }
+    for (size_t i = 0; i < n->acl_count && !v->allowed; i++) {
+        if (n->acl[i].tag == TAG_GROUP && in_login_groups(c, (gid_t)n->acl[i].id)) {
+            matched = true;
+            v->allowed = (n->acl[i].perm & mask & PERM_RW) == PERM_RW;
+            char name[64];
+            group_label(&d->sys, (gid_t)n->acl[i].id, name, sizeof name);
+            snprintf(v->via, sizeof v->via, "ACL entry for group %s", name);
+        }
+    }
+    if (matched)
+        return;
+    v->allowed = (n->st.st_mode & PERM_RW) == PERM_RW;
+    snprintf(v->via, sizeof v->via, "others");
+}
+
+/* Open read-write at once and close: errno, or 0 when it opened. */
+static int probe_open(const char *path)
+{
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    close(fd);
+    return 0;
+}
+
+static bool is_overflow_name(const char *name)
+{
+    return strcmp(name, "nobody") == 0 || strcmp(name, "nogroup") == 0 ||
+           strcmp(name, "nfsnobody") == 0;
+}
+
+static bool in_group_database(const struct ed_doctor *d, gid_t gid)
+{
+    const char *user = d->cred.user;
+    gid_t primary;
+    if (!user[0])
+        return false;
+    if (ed_sysroot_user_primary_gid(&d->sys, user, &primary) && primary == gid)
+        return true;
+    return ed_sysroot_group_lists_member(&d->sys, gid, user);
+}
+
+static void perm_bits(unsigned perm, char out[4])
+{
+    out[0] = perm & 4u ? 'r' : '-';
+    out[1] = perm & 2u ? 'w' : '-';
+    out[2] = perm & 1u ? 'x' : '-';
+    out[3] = '\0';
+}
+
+/* "/dev/ttyUSB0 is crw-rw---- root:dialout", plus the ACL's named entries. */
+static void describe_node(const struct ed_sysroot *s, const struct node_facts *n, char *out,
+                          size_t len)
+{
+    int used = snprintf(out, len, "%s is %s %s:%s", n->path, n->mode, n->owner, n->group);
+    const char *separator = ", ACL ";
+    for (size_t i = 0; i < n->acl_count && used > 0 && (size_t)used < len; i++) {
+        const struct acl_entry *e = &n->acl[i];
+        char name[64], bits[4];
+        perm_bits(e->perm, bits);
+        if (e->tag == TAG_USER)
+            user_label(s, (uid_t)e->id, name, sizeof name);
+        else if (e->tag == TAG_GROUP)
+            group_label(s, (gid_t)e->id, name, sizeof name);
+        else if (e->tag != TAG_MASK)
+            continue;
+        int w = snprintf(out + used, len - (size_t)used, "%s%s:%s:%s", separator,
+                         e->tag == TAG_USER ? "user" : e->tag == TAG_GROUP ? "group" : "mask",
+                         e->tag == TAG_MASK ? "" : name, bits);
+        if (w > 0)
+            used += w;
+        separator = " ";
+    }
+}
+
+/* The open was refused: say why, from the group database's point of view. */
+static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
+                           const struct access_view *v, int err)
+{
+    char node[400];
+    describe_node(&d->sys, n, node, sizeof node);
+    const char *user = d->cred.user[0] ? d->cred.user : "$USER";
+    struct ed_finding *f;
+    if (v->allowed) {
+        f = ed_report_add(&d->report, "perm.denied", n->path);
+        ed_finding_evidence(f, "%s, which grants read and write through %s, but open() failed: "
+                               "%s",
+                            node, v->via, strerror(err));
+        ed_finding_fix(f, "A security module or sandbox refuses it: run espdoctor outside a "
+                          "Snap/Flatpak, or look for AppArmor/SELinux denials: sudo dmesg | "
+                          "grep -i denied");
+        return;
+    }
+    if (n->st.st_gid == OVERFLOW_ID || is_overflow_name(n->group)) {
+        f = ed_report_add(&d->report, "perm.sandboxed", n->path);
+        ed_finding_evidence(f, "%s: the group shows as %s (gid %u), the id a sandbox shows for "
+                               "a group it cannot map; open() failed: %s",
+                            node, n->group, (unsigned)n->st.st_gid, strerror(err));
+        ed_finding_fix(f, "Run espdoctor outside the sandbox, or give the app the device (e.g. "
+                          "flatpak override --user --device=all APP)");
+        return;
+    }
+    bool group_rw = (group_obj_perm(n) & PERM_RW) == PERM_RW;
+    if (group_rw && in_group_database(d, n->st.st_gid) &&
+        !in_login_groups(&d->cred, n->st.st_gid)) {
+        f = ed_report_add(&d->report, "perm.relogin-needed", n->path);
+        ed_finding_evidence(f, "%s; the group database lists %s in %s, but this login's groups "
+                               "do not include it (it was added after logging in); open() "
+                               "failed: %s",
+                            node, user, n->group, strerror(err));
+        ed_finding_fix(f, "Log out and back in (or run: newgrp %s); %s is already in %s, no "
+                          "need to add it again",
+                       n->group, user, n->group);
+        return;
+    }
+    if (group_rw) {
+        f = ed_report_add(&d->report, "perm.not-in-group", n->path);
+        ed_finding_evidence(f, "%s; %s is not in group %s; open() failed: %s", node, user,
+                            n->group, strerror(err));
+        ed_finding_fix(f, "sudo usermod -aG %s %s, then log out and back in (or: sudo "
+                          "espdoctor udev install, then unplug and replug the board)",
+                       n->group, user);
+        return;
+    }
+    f = ed_report_add(&d->report, "perm.denied", n->path);
+    ed_finding_evidence(f, "%s: neither its group nor others may read and write it; open() "
+                           "failed: %s",
+                        node, strerror(err));
+    ed_finding_fix(f, "sudo espdoctor udev install, then unplug and replug the board");
+}
+
+static const char *port_path(const struct ed_doctor *d)
+{
+    return d->port_path[0] ? d->port_path : d->target.devnode;
+}
+
+bool ed_check_permissions(struct ed_doctor *d)
+{
+    struct node_facts n;
+    memset(&n, 0, sizeof n);
+    n.path = port_path(d);
+    if (!d->has_target || !n.path[0])
+        return false;
+    if (stat(n.path, &n.st) != 0) {
+        struct ed_finding *f = ed_report_add(&d->report, "port.vanished", n.path);
+        ed_finding_evidence(f, "stat(%s) failed: %s", n.path, strerror(errno));
+        return false;
+    }
+    user_label(&d->sys, n.st.st_uid, n.owner, sizeof n.owner);
+    group_label(&d->sys, n.st.st_gid, n.group, sizeof n.group);
+    mode_string(n.st.st_mode, n.mode);
+    n.acl_count = read_acl(n.path, n.acl, ACL_MAX_ENTRIES);
+
+    struct access_view view = { 0 };
+    evaluate(d, &n, &view);
+    int err = probe_open(n.path);
+    char node[400];
+    describe_node(&d->sys, &n, node, sizeof node);
+
+    bool refused = err == EACCES || err == EPERM;
+    if (refused) {
+        explain_denial(d, &n, &view, err);
+        return false;
+    }
+    char opened[160] = "";
+    if (err)
+        snprintf(opened, sizeof opened, "; open() failed with another error: %s", strerror(err));
+    struct ed_finding *f;
+    if (d->cred.uid == 0) {
+        f = ed_report_add(&d->report, "perm.root", n.path);
+        ed_finding_evidence(f, "%s; running as root, which may open any port%s", node, opened);
+    } else if (view.allowed) {
+        f = ed_report_add(&d->report, "perm.ok", n.path);
+        ed_finding_evidence(f, "%s; read and write through %s%s", node, view.via, opened);
+    } else {
+        f = ed_report_add(&d->report, "perm.ok", n.path);
+        ed_finding_evidence(f, "%s; the mode does not grant you read and write, yet open() %s",
+                            node, err ? "failed with no permission error" : "worked");
+    }
+    return true;
+}

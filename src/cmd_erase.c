@@ -1,0 +1,148 @@
+/* `espdoctor erase [--region ADDR SIZE]`: erase the whole flash, or a 4 KB-aligned region.
+ * A stub has commands for both; a ROM erases through FLASH_BEGIN, before it answers, which
+ * takes a while (up to 40 s per MB). Asks nothing: a whole-chip erase says what it will do
+ * first.
+ *
+ * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
+ * erased: {address, size, whole_chip}, error: null or {message}, seconds}. */
+#include "cli.h"
+#include "commands.h"
+#include "flash_session.h"
+#include "out.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/flash.h"
+
+#include <string.h>
+#include <time.h>
+
+
+struct erase_args {
+    bool whole;
+    uint32_t addr, size;
+};
+
+static int parse_args(struct ed_cli *cli, int argc, char **argv, struct erase_args *a)
+{
+    memset(a, 0, sizeof *a);
+    if (!cli->region_addr) {
+        if (argc > 0) {
+            ed_cli_error(cli, "'erase' erases the whole flash, or a region with --region ADDR "
+                         "SIZE; '%s' is neither", argv[0]);
+            return ED_EXIT_USAGE;
+        }
+        a->whole = true;
+        return ED_EXIT_OK;
+    }
+    const char *size_text = NULL;
+    int used = 0;
+    if (argc > 0)
+        size_text = argv[used++];
+    if (!size_text || argc > used) {
+        ed_cli_error(cli, "--region takes an address and a size: %s erase --region 0x10000 "
+                     "0x1000", cli->prog);
+        return ED_EXIT_USAGE;
+    }
+    if (!ed_cli_parse_size(cli->region_addr, &a->addr) ||
+        !ed_cli_parse_size(size_text, &a->size) || a->size == 0) {
+        ed_cli_error(cli, "--region %s %s: the address and the size must be numbers (0x10000, "
+                     "64K), the size above 0", cli->region_addr, size_text);
+        return ED_EXIT_USAGE;
+    }
+    if (a->addr % ED_FLASH_SECTOR || a->size % ED_FLASH_SECTOR) {
+        ed_cli_error(cli, "--region %s %s: flash is erased in 4 KB sectors, so both must be "
+                     "multiples of 0x1000 (e.g. --region 0x%x 0x%x)", cli->region_addr,
+                     size_text, a->addr / ED_FLASH_SECTOR * ED_FLASH_SECTOR,
+                     (a->size + ED_FLASH_SECTOR - 1) / ED_FLASH_SECTOR * ED_FLASH_SECTOR);
+        return ED_EXIT_USAGE;
+    }
+    return ED_EXIT_OK;
+}
+
+static int report(struct ed_flash_session *s, const struct erase_args *a, int rc,
+                  const char *result, const char *error, const struct timespec *t0)
+{
+    if (s->cli->json && !s->reported_json) {
+        json_object *o = s->ld && s->ld->chip ? ed_session_json(s) : json_object_new_object();
+        json_object *e = json_object_new_object();
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        json_object_object_add(o, "result", json_object_new_string(result));
+        json_object_object_add(e, "address", json_object_new_int64(a->addr));
+        json_object_object_add(e, "size", json_object_new_int64(a->size));
+        json_object_object_add(e, "whole_chip", json_object_new_boolean(a->whole));
+        json_object_object_add(o, "erased", e);
+        json_object *err = NULL;
+        if (error) {
+            err = json_object_new_object();
+            json_object_object_add(err, "message", json_object_new_string(error));
+        }
+        json_object_object_add(o, "error", err);
+        json_object_object_add(o, "seconds", json_object_new_double(
+                                                 (double)(t1.tv_sec - t0->tv_sec) +
+                                                 (double)(t1.tv_nsec - t0->tv_nsec) / 1e9));
+        ed_out_json(s->cli->out, o);
+    }
+    return rc;
+}
+
+static int erase_on_board(struct ed_flash_session *s, struct erase_args *a,
+                          const struct timespec *t0)
+{
+    struct ed_cli *cli = s->cli;
+    char size[32], why[400];
+    if (!a->whole && s->flash_size && (uint64_t)a->addr + a->size > s->flash_size) {
+        ed_session_format_size(s->flash_size, size, sizeof size);
+        snprintf(why, sizeof why, "--region 0x%x 0x%x ends at 0x%llx, past the end of the "
+                 "board's %s flash. Nothing was erased.", a->addr, a->size,
+                 (unsigned long long)a->addr + a->size, size);
+        ed_cli_error(cli, "%s", why);
+        return report(s, a, ED_EXIT_REFUSED, "refused", why, t0);
+    }
+    int rc = ed_session_stub(s);
+    if (rc != ED_EXIT_OK)
+        return report(s, a, rc, "failed", "the flasher stub could not be used", t0);
+    int lrc = ed_flash_prepare(s->ld, s->flash_size);
+    if (a->whole) {
+        a->size = s->flash_size ? s->flash_size : ED_FLASH_DEFAULT_SIZE;
+        ed_session_format_size(a->size, size, sizeof size);
+        ed_session_say(s, "Erasing the whole %s flash of the %s on %s: everything on it goes, "
+                       "firmware and files included.", size, s->ld->chip->name, s->pc.path);
+    } else {
+        ed_session_format_size(a->size, size, sizeof size);
+        ed_session_say(s, "Erasing %s at 0x%x on %s.", size, a->addr, s->pc.path);
+    }
+    if (!s->ld->stub)
+        ed_session_say(s, "The ROM loader erases everything before it answers; this can take "
+                       "up to %u s.", ed_timeout_for_size(ED_RATE_ERASE_MS_PER_MB, a->size) / 1000);
+    if (lrc == ED_OK)
+        lrc = ed_flash_erase(s->ld, a->whole, a->addr, a->size, s->flash_size);
+    if (lrc != ED_OK) {
+        char detail[320];
+        ed_session_describe_error(s->ld, lrc, detail, sizeof detail);
+        snprintf(why, sizeof why, "erasing failed: %s", detail);
+        ed_cli_error(cli, "%s", why);
+        return report(s, a, ED_EXIT_FAIL, "failed", why, t0);
+    }
+    ed_session_say(s, "Erased.");
+    ed_loader_hard_reset(s->ld);
+    return report(s, a, ED_EXIT_OK, "ok", NULL, t0);
+}
+
+int cmd_erase(struct ed_cli *cli, int argc, char **argv)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct erase_args a;
+    int rc = parse_args(cli, argc, argv, &a);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    struct ed_flash_session s;
+    rc = ed_session_open(cli, &s);
+    if (rc == ED_EXIT_OK)
+        rc = erase_on_board(&s, &a, &t0);
+    else
+        rc = report(&s, &a, rc, "failed", "could not reach the board", &t0);
+    ed_session_close(&s, false);
+    return rc;
+}

@@ -1,0 +1,329 @@
+/* Writing regions: compare, write what differs (compressed where the loader inflates),
+ * verify. See flash.h for the contract and flash_stream.c for why the compressed stream
+ * is produced twice. */
+#include "flash_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "espdoctor/error.h"
+
+/* READ_REG of this register answers on every chip; after the last block it is a barrier:
+ * a stub acknowledges a block before writing it, and answers the read only after. */
+#define BARRIER_REG 0x40001000u
+
+bool ed_flash_can_compress(const struct ed_loader *ld)
+{
+    return ld->stub || (ld->chip && ld->chip->rom_compressed);
+}
+
+bool ed_flash_can_md5(const struct ed_loader *ld)
+{
+    return ld->stub || (ld->chip && ld->chip->rom_md5);
+}
+
+bool ed_flash_can_read(const struct ed_loader *ld)
+{
+    return ld->stub || (ld->chip && ld->chip->rom_read_flash_slow);
+}
+
+/* One ed_flash_write call. */
+struct engine {
+    struct ed_loader *ld;
+    const struct ed_flash_opts *opts;
+    size_t index;
+    uint64_t total_before;      /* sizes of the regions already done */
+    uint64_t total;
+};
+
+static void report(struct engine *e, const struct ed_flash_region *r, const char *phase)
+{
+    if (!e->opts || !e->opts->progress)
+        return;
+    struct ed_flash_progress p = {
+        .region = e->index, .region_done = r->done, .region_size = r->size,
+        .total_done = e->total_before + r->done, .total = e->total, .phase = phase,
+    };
+    e->opts->progress(e->opts->progress_ctx, &p);
+}
+
+/* ---- compressed runs ---------------------------------------------------------------- */
+
+struct defl_send {
+    struct engine *e;
+    struct ed_flash_region *r;
+    uint8_t *block;
+    uint32_t block_size, fill, seq;
+    uint32_t sent, total;       /* compressed bytes */
+    uint32_t run_len, done_base;
+};
+
+static int count_sink(void *ctx, const uint8_t *data, size_t len)
+{
+    (void)data;
+    uint64_t *count = ctx;
+    *count += len;
+    return *count > UINT32_MAX ? ED_E_ARG : ED_OK;
+}
+
+static int send_block(struct defl_send *s)
+{
+    if (ed_flash_cancelled(s->e->opts))
+        return ED_E_CANCELLED;
+    /* The timeout scales with what the block inflates to; the share of the run it stands
+     * for is a fair estimate (and never below the default). */
+    uint32_t share = (uint32_t)((uint64_t)s->run_len * s->fill / (s->total ? s->total : 1));
+    int rc = ed_loader_flash_defl_data(s->e->ld, s->block, s->fill, s->seq, share);
+    if (rc != ED_OK)
+        return rc;
+    s->seq++;
+    s->sent += s->fill;
+    s->fill = 0;
+    s->r->done = s->done_base + (uint32_t)((uint64_t)s->run_len * s->sent / s->total);
+    report(s->e, s->r, "writing");
+    return ED_OK;
+}
+
+static int send_sink(void *ctx, const uint8_t *data, size_t len)
+{
+    struct defl_send *s = ctx;
+    while (len) {
+        size_t take = s->block_size - s->fill;
+        if (take > len)
+            take = len;
+        memcpy(s->block + s->fill, data, take);
+        s->fill += (uint32_t)take;
+        data += take;
+        len -= take;
+        if (s->fill == s->block_size) {
+            int rc = send_block(s);
+            if (rc != ED_OK)
+                return rc;
+        }
+    }
+    return ED_OK;
+}
+
+static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uint32_t off,
+                                uint32_t len)
+{
+    uint64_t compressed = 0;
+    int rc = ed_flash_deflate(r->fd, off, len, count_sink, &compressed);
+    if (rc != ED_OK)
+        return rc;
+    if (ed_flash_cancelled(e->opts))
+        return ED_E_CANCELLED;
+    rc = ed_loader_flash_defl_begin(e->ld, len, (uint32_t)compressed, r->addr + off);
+    if (rc != ED_OK)
+        return rc;
+    struct defl_send s = {
+        .e = e, .r = r, .block_size = ed_loader_flash_block(e->ld),
+        .total = (uint32_t)compressed, .run_len = len, .done_base = r->done,
+    };
+    s.block = malloc(s.block_size);
+    if (!s.block)
+        return ED_E_NOMEM;
+    rc = ed_flash_deflate(r->fd, off, len, send_sink, &s);
+    if (rc == ED_OK && s.fill)
+        rc = send_block(&s);
+    free(s.block);
+    if (rc == ED_OK && s.sent != s.total)
+        rc = ED_E_PROTOCOL;   /* the second pass must match the first, byte for byte */
+    if (rc == ED_OK)
+        r->compressed_size += s.sent;
+    return rc;
+}
+
+/* ---- uncompressed runs -------------------------------------------------------------- */
+
+static int write_run_plain(struct engine *e, struct ed_flash_region *r, uint32_t off,
+                           uint32_t len)
+{
+    /* FLASH_BEGIN erases the run up front on a ROM (with the ESP8266's erase-size
+     * workaround applied by the loader). */
+    int rc = ed_loader_flash_begin(e->ld, len, r->addr + off);
+    if (rc != ED_OK)
+        return rc;
+    uint32_t block = ed_loader_flash_block(e->ld);
+    uint8_t *buf = malloc(block);
+    if (!buf)
+        return ED_E_NOMEM;
+    uint32_t done_base = r->done;
+    for (uint32_t pos = 0, seq = 0; pos < len && rc == ED_OK; seq++) {
+        uint32_t n = len - pos < block ? len - pos : block;
+        if (ed_flash_cancelled(e->opts)) {
+            rc = ED_E_CANCELLED;
+            break;
+        }
+        rc = ed_flash_pread(r->fd, buf, n, (uint64_t)off + pos);
+        if (rc == ED_OK)
+            rc = ed_loader_flash_data(e->ld, buf, n, seq);
+        if (rc == ED_OK) {
+            pos += n;
+            r->done = done_base + pos;
+            report(e, r, "writing");
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static int write_run(struct engine *e, struct ed_flash_region *r, uint32_t off, uint32_t len)
+{
+    int rc = r->compressed ? write_run_compressed(e, r, off, len)
+                           : write_run_plain(e, r, off, len);
+    if (rc == ED_OK && e->ld->stub) {
+        uint32_t ignored;
+        rc = ed_loader_read_reg(e->ld, BARRIER_REG, &ignored);
+    }
+    if (rc == ED_OK)
+        r->written += len;
+    return rc;
+}
+
+/* ---- regions ------------------------------------------------------------------------ */
+
+/* Mark in dirty[] the chunks whose flash MD5 differs from the file's; the rest count as
+ * skipped. Returns true in *all_same when the whole region already matches. */
+static int compare(struct engine *e, struct ed_flash_region *r, uint32_t chunk, bool *dirty,
+                   size_t chunks, bool *all_same)
+{
+    uint8_t flash_md5[16], file_md5[16];
+    *all_same = false;
+    report(e, r, "comparing");
+    int rc = ed_loader_flash_md5(e->ld, r->addr, r->size, flash_md5);
+    if (rc != ED_OK)
+        return rc;
+    if (memcmp(flash_md5, r->file_md5, 16) == 0) {
+        *all_same = true;
+        memcpy(r->flash_md5, flash_md5, 16);
+        return ED_OK;
+    }
+    for (size_t i = 0; i < chunks; i++) {
+        if (ed_flash_cancelled(e->opts))
+            return ED_E_CANCELLED;
+        uint32_t off = (uint32_t)(i * chunk);
+        uint32_t n = r->size - off < chunk ? r->size - off : chunk;
+        rc = ed_flash_md5_file(r->fd, off, n, file_md5);
+        if (rc == ED_OK)
+            rc = ed_loader_flash_md5(e->ld, r->addr + off, n, flash_md5);
+        if (rc != ED_OK)
+            return rc;
+        dirty[i] = memcmp(file_md5, flash_md5, 16) != 0;
+        if (!dirty[i]) {
+            r->skipped += n;
+            r->done += n;
+        }
+    }
+    report(e, r, "comparing");
+    return ED_OK;
+}
+
+static int verify(struct engine *e, struct ed_flash_region *r)
+{
+    report(e, r, "verifying");
+    int rc = ed_loader_flash_md5(e->ld, r->addr, r->size, r->flash_md5);
+    if (rc != ED_OK)
+        return rc;
+    r->verify = memcmp(r->flash_md5, r->file_md5, 16) == 0 ? ED_VERIFY_OK : ED_VERIFY_MISMATCH;
+    return r->verify == ED_VERIFY_OK ? ED_OK : ED_E_VERIFY;
+}
+
+static int write_region(struct engine *e, struct ed_flash_region *r)
+{
+    uint32_t chunk = e->opts && e->opts->skip_chunk ? e->opts->skip_chunk : ED_FLASH_SKIP_CHUNK;
+    size_t chunks = r->size ? (r->size - 1) / chunk + 1 : 0;
+    bool md5 = ed_flash_can_md5(e->ld);
+    bool skip = md5 && e->opts && e->opts->skip_unchanged && r->size > 0;
+    r->compressed = ed_flash_can_compress(e->ld);
+
+    int rc = ed_flash_md5_file(r->fd, 0, r->size, r->file_md5);
+    if (rc != ED_OK)
+        return rc;
+    bool *dirty = malloc(chunks ? chunks : 1);
+    if (!dirty)
+        return ED_E_NOMEM;
+    memset(dirty, 1, chunks);
+    bool all_same = false;
+    if (skip)
+        rc = compare(e, r, chunk, dirty, chunks, &all_same);
+    if (rc == ED_OK && all_same) {
+        r->skipped = r->done = r->size;
+        r->verify = ED_VERIFY_OK;
+        report(e, r, "verifying");
+        free(dirty);
+        return ED_OK;
+    }
+    /* Write each run of consecutive differing chunks as one session. */
+    for (size_t i = 0; i < chunks && rc == ED_OK;) {
+        if (!dirty[i]) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < chunks && dirty[j])
+            j++;
+        uint32_t off = (uint32_t)(i * chunk);
+        uint64_t end = (uint64_t)j * chunk < r->size ? (uint64_t)j * chunk : r->size;
+        rc = write_run(e, r, off, (uint32_t)(end - off));
+        i = j;
+    }
+    free(dirty);
+    if (rc != ED_OK)
+        return rc;
+    if (!md5) {
+        r->verify = ED_VERIFY_NONE;
+        return ED_OK;
+    }
+    return verify(e, r);
+}
+
+int ed_flash_write(struct ed_loader *ld, struct ed_flash_region *regions, size_t count,
+                   const struct ed_flash_opts *opts, size_t *failed_at)
+{
+    struct engine e = { .ld = ld, .opts = opts };
+    for (size_t i = 0; i < count; i++)
+        e.total += regions[i].size;
+    for (size_t i = 0; i < count; i++) {
+        struct ed_flash_region *r = &regions[i];
+        r->compressed_size = r->written = r->skipped = r->done = 0;
+        r->verify = ED_VERIFY_NONE;
+        e.index = i;
+        uint64_t t0 = ed_tp_now_us(ld->tp);
+        int rc = ed_flash_cancelled(opts) ? ED_E_CANCELLED : write_region(&e, r);
+        r->seconds = (double)(ed_tp_now_us(ld->tp) - t0) / 1e6;
+        /* A transfer broken by the interrupt (EINTR, a short read) is a cancellation. */
+        if (rc != ED_OK && rc != ED_E_VERIFY && ed_flash_cancelled(opts))
+            rc = ED_E_CANCELLED;
+        if (rc != ED_OK) {
+            if (failed_at)
+                *failed_at = i;
+            return rc;
+        }
+        e.total_before += r->size;
+    }
+    if (failed_at)
+        *failed_at = count;
+    return ED_OK;
+}
+
+int ed_flash_prepare(struct ed_loader *ld, uint32_t flash_size)
+{
+    int rc = ED_OK;
+    if (!ld->spi_attached)
+        rc = ed_loader_spi_attach(ld);
+    if (rc == ED_OK && (ld->stub || (ld->chip && ld->chip->rom_spi_attach)))
+        rc = ed_loader_spi_set_params(ld, flash_size ? flash_size : ED_FLASH_DEFAULT_SIZE);
+    return rc;
+}
+
+int ed_flash_finish(struct ed_loader *ld)
+{
+    if (!ld->stub)
+        return ED_OK;
+    /* An empty session, closed with "stay in the loader": the stub flushes and stays. */
+    int rc = ed_loader_flash_begin(ld, 0, 0);
+    if (rc == ED_OK)
+        rc = ed_loader_flash_end(ld, false);
+    return rc;
+}

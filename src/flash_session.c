@@ -1,0 +1,230 @@
+/* Getting a board ready for flash work (see flash_session.h). */
+#include "flash_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connect.h"
+#include "out.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/flash.h"
+#include "espdoctor/image.h"
+
+void ed_session_note(struct ed_flash_session *s, const char *fmt, ...)
+{
+    if (s->note_count == ED_SESSION_NOTES)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->notes[s->note_count++], ED_SESSION_NOTE_MAX, fmt, ap);
+    va_end(ap);
+}
+
+void ed_session_say(const struct ed_flash_session *s, const char *fmt, ...)
+{
+    if (s->cli->json || s->cli->quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(s->cli->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', s->cli->out);
+    fflush(s->cli->out);
+}
+
+void ed_session_format_size(uint64_t bytes, char *out, size_t len)
+{
+    const uint64_t mb = 1024 * 1024;
+    if (bytes >= mb && bytes % mb == 0)
+        snprintf(out, len, "%llu MB", (unsigned long long)(bytes / mb));
+    else if (bytes >= mb)
+        snprintf(out, len, "%.1f MB", (double)bytes / (double)mb);
+    else if (bytes >= 1024 && bytes % 1024 == 0)
+        snprintf(out, len, "%llu KB", (unsigned long long)(bytes / 1024));
+    else if (bytes >= 1024)
+        snprintf(out, len, "%.1f KB", (double)bytes / 1024.0);
+    else
+        snprintf(out, len, "%llu bytes", (unsigned long long)bytes);
+}
+
+void ed_session_describe_error(const struct ed_loader *ld, int rc, char *out, size_t len)
+{
+    const char *op = ed_proto_op_name(ld->last_op);
+    char opbuf[16];
+    if (!op) {
+        snprintf(opbuf, sizeof opbuf, "command 0x%02x", ld->last_op);
+        op = opbuf;
+    }
+    if (rc == ED_E_ROM || rc == ED_E_UNSUPPORTED) {
+        const char *meaning = ed_proto_error_name(ld->last_error);
+        char raw[24] = "";
+        for (unsigned i = 0; i < ld->last_status_len && i < 4; i++)
+            snprintf(raw + strlen(raw), sizeof raw - strlen(raw), "%s%02x", i ? " " : "",
+                     ld->last_status[i]);
+        snprintf(out, len, "%s failed: the %s answered error 0x%02x%s%s%s (status bytes %s)",
+                 op, ld->stub ? "stub" : "ROM", ld->last_error, meaning ? " (" : "",
+                 meaning ? meaning : "", meaning ? ")" : "", raw);
+    } else {
+        snprintf(out, len, "%s: %s", op, ed_strerror(rc));
+    }
+}
+
+int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
+{
+    memset(s, 0, sizeof *s);
+    s->cli = cli;
+    int rc = ed_select_port(cli, &s->pc);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    rc = ed_open_port(cli, &s->pc, 115200, &s->tp);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    s->ld = calloc(1, sizeof *s->ld);
+    if (!s->ld) {
+        ed_cli_error(cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    ed_loader_init(s->ld, s->tp);
+    rc = ed_connect_and_detect(cli, &s->pc, s->ld);
+    if (rc != ED_EXIT_OK) {
+        /* Only a failed connect prints a JSON document; a failed detection prints text. */
+        bool connected = false;
+        for (size_t i = 0; i < s->ld->attempt_count; i++)
+            connected = connected || s->ld->attempts[i].result == ED_OK;
+        s->reported_json = cli->json && !connected;
+        return rc;
+    }
+    s->baud = s->tp->baud;
+
+    uint32_t size = 0;
+    int frc = ed_loader_flash_id(s->ld, &s->jedec, &size);
+    if (frc == ED_OK) {
+        s->flash_size = size;
+    } else if (frc == ED_E_NOTFOUND) {
+        ed_session_note(s, "the flash chip did not answer its ID command (JEDEC id 0x%06x): "
+                        "the size check was skipped", s->jedec);
+    } else {
+        ed_session_note(s, "the flash size could not be read (%s): the size check was "
+                        "skipped", ed_strerror(frc));
+    }
+    uint32_t rev;
+    int rrc = ed_flash_chip_revision(s->ld, &rev);
+    if (rrc == ED_OK) {
+        s->revision_known = true;
+        s->revision = rev;
+    }
+    return ED_EXIT_OK;
+}
+
+/* The places searched, for the note that says none had a stub. */
+static const char SEARCHED[] = "$ESPDOCTOR_STUB_DIR, ./node_modules, "
+                               "~/.local/lib/node_modules, /usr/local/lib/node_modules, "
+                               "/usr/lib/node_modules";
+
+int ed_session_stub(struct ed_flash_session *s)
+{
+    struct ed_cli *cli = s->cli;
+    const struct ed_chip *chip = s->ld->chip;
+    if (cli->no_stub) {
+        ed_session_note(s, "the ROM loader does the work (--no-stub)");
+        return ED_EXIT_OK;
+    }
+    char path[ED_STUB_PATH_MAX], err[ED_STUB_PATH_MAX + 256];
+    if (ed_stub_find(cli->stub, chip, path, sizeof path, err, sizeof err) != ED_OK) {
+        if (cli->stub) {
+            ed_cli_error(cli, "--stub: %s", err);
+            return ED_EXIT_INPUT;
+        }
+        ed_session_note(s, "no flasher stub found for the %s (esptool-js's stub_flasher/%s.json "
+                        "in %s): the ROM loader does the work", chip->name, chip->key,
+                        SEARCHED);
+        return ED_EXIT_OK;
+    }
+    struct ed_stub stub;
+    if (ed_stub_load(path, &stub, err, sizeof err) != ED_OK) {
+        if (cli->stub) {
+            ed_cli_error(cli, "--stub: %s", err);
+            return ED_EXIT_INPUT;
+        }
+        ed_session_note(s, "the flasher stub found was not usable (%s): the ROM loader does "
+                        "the work", err);
+        return ED_EXIT_OK;
+    }
+    int rc = ed_stub_upload(s->ld, &stub);
+    ed_stub_free(&stub);
+    if (rc != ED_OK) {
+        char why[256];
+        ed_session_describe_error(s->ld, rc, why, sizeof why);
+        ed_cli_error(cli, "uploading the flasher stub %s failed: %s. Nothing was written to "
+                     "flash; retry, or use the ROM loader with --no-stub.", path, why);
+        return ED_EXIT_FAIL;
+    }
+    snprintf(s->stub_path, sizeof s->stub_path, "%s", path);
+    return ED_EXIT_OK;
+}
+
+int ed_session_ready(struct ed_flash_session *s)
+{
+    struct ed_cli *cli = s->cli;
+    uint32_t target = cli->baud;
+    if (!target)
+        target = s->pc.known && s->pc.info.bridge ? s->pc.info.bridge->max_baud
+                                                  : ED_FLASH_DEFAULT_BAUD;
+    uint32_t reached = s->tp->baud;
+    int rc = ed_flash_set_baud(s->ld, target, &reached);
+    if (rc == ED_E_UNSUPPORTED) {
+        ed_session_note(s, "the %s ROM cannot change its baud: %u baud throughout (a stub "
+                        "can)", s->ld->chip->name, reached);
+    } else if (rc != ED_OK) {
+        ed_cli_error(cli, "lost the board while switching to %u baud: %s. Retry with a lower "
+                     "speed, e.g. -b 115200.", target, ed_strerror(rc));
+        return ED_EXIT_FAIL;
+    } else if (reached < target) {
+        ed_session_note(s, "%u baud did not work on this link: stepped down to %u", target,
+                        reached);
+    }
+    s->baud = s->tp->baud;
+    rc = ed_flash_prepare(s->ld, s->flash_size);
+    if (rc != ED_OK) {
+        char why[256];
+        ed_session_describe_error(s->ld, rc, why, sizeof why);
+        ed_cli_error(cli, "could not attach the flash chip: %s", why);
+        return ED_EXIT_FAIL;
+    }
+    return ED_EXIT_OK;
+}
+
+void ed_session_close(struct ed_flash_session *s, bool reset)
+{
+    if (s->ld && reset)
+        ed_loader_hard_reset(s->ld);
+    ed_tp_close(s->tp);
+    free(s->ld);
+    s->tp = NULL;
+    s->ld = NULL;
+}
+
+json_object *ed_session_json(const struct ed_flash_session *s)
+{
+    json_object *o = json_object_new_object();
+    const struct ed_chip *chip = s->ld ? s->ld->chip : NULL;
+    char rev[16];
+    json_object_object_add(o, "port", json_object_new_string(s->pc.path));
+    json_object_object_add(o, "bridge", ed_connect_bridge_json(&s->pc));
+    json_object_object_add(o, "chip", ed_json_str(chip ? chip->name : NULL));
+    json_object_object_add(o, "chip_key", ed_json_str(chip ? chip->key : NULL));
+    json_object_object_add(o, "flash_size",
+                           s->flash_size ? json_object_new_int64(s->flash_size) : NULL);
+    snprintf(rev, sizeof rev, "v%u.%u", s->revision / 100, s->revision % 100);
+    json_object_object_add(o, "chip_revision", s->revision_known ? json_object_new_string(rev)
+                                                                 : NULL);
+    json_object_object_add(o, "stub", ed_json_str(s->stub_path[0] ? s->stub_path : NULL));
+    json_object_object_add(o, "baud", json_object_new_int64(s->baud));
+    json_object *notes = json_object_new_array();
+    for (size_t i = 0; i < s->note_count; i++)
+        json_object_array_add(notes, json_object_new_string(s->notes[i]));
+    json_object_object_add(o, "notes", notes);
+    return o;
+}

@@ -1,0 +1,507 @@
+/* espdoctor flash, erase and read through the real binaries: build/espsim runs the board,
+ * build/mkimage makes the firmware, and the flash file espsim keeps is the ground truth. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <sys/stat.h>
+
+#include "e2e_run.h"
+
+#define FLASH_SIZE (4u << 20)
+#define LIMIT_S 120
+
+static struct e2e_result r;
+static char dir[64];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ed_e2e_flash.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* "<dir>/<name>" in one of a few static slots. */
+static const char *in_dir(const char *name)
+{
+    static char slots[8][160];
+    static unsigned next;
+    char *s = slots[next++ % 8];
+    snprintf(s, sizeof slots[0], "%s/%s", dir, name);
+    return s;
+}
+
+/* build/mkimage ARGS... -o <dir>/name */
+static const char *mkimage(const char *name, const char *const *args)
+{
+    const char *argv[24];
+    size_t n = 0;
+    argv[n++] = e2e_bin("mkimage");
+    for (size_t i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    const char *out = in_dir(name);
+    argv[n++] = "-o";
+    argv[n++] = out;
+    argv[n] = NULL;
+    struct e2e_result *m = malloc(sizeof *m);
+    e2e_run(m, argv, 60);
+    cr_assert_eq(m->status, 0, "mkimage failed: %s", m->err);
+    free(m);
+    return out;
+}
+
+static int pattern_at(uint32_t addr)
+{
+    return (int)((addr * 31u) >> 7 & 0xFF) ^ 0x5A;
+}
+
+/* A flash file of 4 MiB with a pattern in every byte, so any write or erase shows. */
+static const char *patterned_flash(const char *name)
+{
+    const char *path = in_dir(name);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    for (uint32_t i = 0; i < FLASH_SIZE; i++)
+        fputc(pattern_at(i), f);
+    cr_assert_eq(fclose(f), 0);
+    return path;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static bool same_files(const char *a, const char *b)
+{
+    size_t na, nb;
+    uint8_t *x = slurp(a, &na), *y = slurp(b, &nb);
+    bool same = na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* build/espsim --chip CHIP --flash FLASH [--fast] -- build/espdoctor ARGS... */
+static void run_sim(const char *chip, const char *flash, bool fast, const char *const *args)
+{
+    const char *argv[40];
+    size_t n = 0;
+    argv[n++] = e2e_bin("espsim");
+    argv[n++] = "--chip";
+    argv[n++] = chip;
+    argv[n++] = "--flash";
+    argv[n++] = flash;
+    if (fast)
+        argv[n++] = "--fast";
+    argv[n++] = "--";
+    argv[n++] = e2e_bin("espdoctor");
+    for (size_t i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    e2e_run(&r, argv, LIMIT_S);
+}
+
+static json_object *output_json(void)
+{
+    json_object *o = json_tokener_parse(r.out);
+    cr_assert_not_null(o, "no JSON on stdout (exit %d)\nstdout:\n%s\nstderr:\n%s", r.status,
+                       r.out, r.err);
+    return o;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    cr_assert(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+              json_object_to_json_string(o));
+    return v;
+}
+
+static json_object *region0(json_object *o)
+{
+    json_object *regions = get(o, "regions");
+    cr_assert_eq(json_object_array_length(regions), 1);
+    return json_object_array_get_idx(regions, 0);
+}
+
+static bool flash_holds(const char *flash, const char *file, uint32_t addr)
+{
+    size_t nf, ni;
+    uint8_t *f = slurp(flash, &nf), *img = slurp(file, &ni);
+    bool ok = addr + ni <= nf && memcmp(f + addr, img, ni) == 0;
+    free(f);
+    free(img);
+    return ok;
+}
+
+static const char *stub_dir(void)
+{
+    static char path[512];
+    char cwd[256];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    snprintf(path, sizeof path, "%s/tests/js/node_modules/esptool-js/lib/targets/stub_flasher",
+             cwd);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0, "%s is missing: run tests/js/setup.sh (the stub tests "
+                 "need esptool-js)", path);
+    return path;
+}
+
+#define SIZE_1_5M "1.5M"
+
+/* ---- acceptance ---------------------------------------------------------------------- */
+
+Test(flash, merged_esp32_without_address_lands_at_0x1000_verified_and_boots,
+     .init = make_dir, .fini = remove_dir)
+{
+    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                              "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
+    const char *flash = in_dir("flash.bin");
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", "--no-stub", img, NULL });
+    cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    json_object *o = output_json();
+    cr_assert_str_eq(json_object_get_string(get(o, "result")), "ok");
+    json_object *reg = region0(o);
+    cr_assert_eq(json_object_get_int64(get(reg, "address")), 0x1000);
+    cr_assert(json_object_get_boolean(get(reg, "verified")));
+    cr_assert_eq(json_object_get_int64(get(reg, "written")) +
+                     json_object_get_int64(get(reg, "skipped")),
+                 json_object_get_int64(get(reg, "size")));
+    cr_assert_gt(json_object_get_int64(get(reg, "compressed_size")), 0);
+    json_object *fw = get(o, "firmware");
+    cr_assert_str_eq(json_object_get_string(get(fw, "state")), "micropython");
+    cr_assert_str_eq(json_object_get_string(get(fw, "micropython_version")), "v1.24.0");
+    cr_assert(json_object_get_boolean(get(fw, "answered")));
+    json_object_put(o);
+    cr_assert(flash_holds(flash, img, 0x1000), "the image is not byte for byte at 0x1000");
+}
+
+Test(flash, esp32_image_on_esp8266_is_refused, .init = make_dir, .fini = remove_dir)
+{
+    const char *img = mkimage("esp32spiram-20190913-v1.11-312-g22099ab88.bin",
+                              (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                                                "--size", SIZE_1_5M, "--micropython",
+                                                "v1.11", NULL });
+    const char *flash = patterned_flash("flash.bin");
+    const char *before = patterned_flash("before.bin");
+    run_sim("esp8266", flash, true, (const char *[]){ "flash", img, NULL });
+    cr_assert_eq(r.status, 3, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert(same_files(flash, before), "the flash changed");
+    cr_assert_not_null(strstr(r.err, "esp32spiram-20190913-v1.11-312-g22099ab88.bin"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "for the ESP32"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "ESP8266"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "micropython.org/download/ESP8266_GENERIC"), "%s", r.err);
+}
+
+Test(flash, esp8266_image_on_esp32_is_refused, .init = make_dir, .fini = remove_dir)
+{
+    const char *img = mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
+                              "v1", "--micropython", "v1.24.0", NULL });
+    const char *flash = patterned_flash("flash.bin");
+    const char *before = patterned_flash("before.bin");
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", img, NULL });
+    cr_assert_eq(r.status, 3, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert(same_files(flash, before), "the flash changed");
+    json_object *o = output_json();
+    cr_assert_str_eq(json_object_get_string(get(o, "result")), "refused");
+    json_object *p = json_object_array_get_idx(get(o, "problems"), 0);
+    cr_assert_str_eq(json_object_get_string(get(p, "id")), "image.wrong-chip");
+    const char *msg = json_object_get_string(get(p, "message"));
+    cr_assert_not_null(strstr(msg, "ESP8266"), "%s", msg);
+    cr_assert_not_null(strstr(msg, "ESP32"), "%s", msg);
+    cr_assert_not_null(strstr(json_object_get_string(get(p, "fix")), "ESP32_GENERIC"));
+    json_object_put(o);
+}
+
+Test(flash, merged_esp32_at_0x0_is_refused, .init = make_dir, .fini = remove_dir)
+{
+    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                              "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
+    const char *flash = patterned_flash("flash.bin");
+    const char *before = patterned_flash("before.bin");
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "0x0", img, NULL });
+    cr_assert_eq(r.status, 3, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert(same_files(flash, before), "the flash changed");
+    cr_assert_not_null(strstr(r.err, "0x1000"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "Nothing was written"), "%s", r.err);
+}
+
+Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = make_dir,
+     .fini = remove_dir)
+{
+    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                              "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
+    const char *flash = in_dir("flash.bin");
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "--no-stub", img, NULL });
+    cr_assert_eq(r.status, 0, "first write: exit %d\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.out, "MD5 verified"), "%s", r.out);
+    cr_assert_not_null(strstr(r.out, "MicroPython v1.24.0 is answering"), "%s", r.out);
+
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", "--no-stub", img, NULL });
+    cr_assert_eq(r.status, 0, "second write: exit %d\n%s", r.status, r.err);
+    json_object *o = output_json();
+    json_object *reg = region0(o);
+    cr_assert_eq(json_object_get_int64(get(reg, "written")), 0);
+    cr_assert_eq(json_object_get_int64(get(reg, "skipped")),
+                 json_object_get_int64(get(reg, "size")));
+    cr_assert(json_object_get_boolean(get(reg, "verified")));
+    json_object_put(o);
+
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", "--no-stub", "--no-skip",
+                                                     img, NULL });
+    cr_assert_eq(r.status, 0, "--no-skip: exit %d\n%s", r.status, r.err);
+    o = output_json();
+    reg = region0(o);
+    cr_assert_eq(json_object_get_int64(get(reg, "written")),
+                 json_object_get_int64(get(reg, "size")));
+    cr_assert_eq(json_object_get_int64(get(reg, "skipped")), 0);
+    cr_assert(json_object_get_boolean(get(reg, "verified")));
+    json_object_put(o);
+    cr_assert(flash_holds(flash, img, 0x1000));
+}
+
+Test(flash, esp8266_rom_is_unverified_and_the_stub_verifies, .init = make_dir,
+     .fini = remove_dir)
+{
+    const char *img = mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
+                              "v1", "--micropython", "v1.24.0", NULL });
+    const char *flash = in_dir("flash.bin");
+    run_sim("esp8266", flash, true, (const char *[]){ "flash", "--no-stub", img, NULL });
+    cr_assert_eq(r.status, 0, "ROM: exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert_not_null(strstr(r.out, "unverified"), "%s", r.out);
+    cr_assert(flash_holds(flash, img, 0x0));
+
+    const char *flash2 = in_dir("flash2.bin");
+    run_sim("esp8266", flash2, true, (const char *[]){ "flash", "--json", "--stub", stub_dir(),
+                                                        img, NULL });
+    cr_assert_eq(r.status, 0, "stub: exit %d\n%s\n%s", r.status, r.out, r.err);
+    json_object *o = output_json();
+    cr_assert_not_null(json_object_get_string(get(o, "stub")));
+    json_object *reg = region0(o);
+    cr_assert(json_object_get_boolean(get(reg, "verified")));
+    cr_assert_gt(json_object_get_int64(get(reg, "compressed_size")), 0);
+    cr_assert_str_eq(json_object_get_string(get(get(o, "firmware"), "state")), "micropython");
+    json_object_put(o);
+    cr_assert(flash_holds(flash2, img, 0x0));
+}
+
+Test(flash, erase_region_and_read_round_trip, .init = make_dir, .fini = remove_dir)
+{
+    const char *flash = patterned_flash("flash.bin");
+    run_sim("esp32", flash, true, (const char *[]){ "erase", "--no-stub", "--region", "0x10000",
+                                                     "0x2000", NULL });
+    cr_assert_eq(r.status, 0, "ROM erase: exit %d\n%s\n%s", r.status, r.out, r.err);
+    run_sim("esp32", flash, true, (const char *[]){ "erase", "--stub", stub_dir(), "--region",
+                                                     "0x20000", "0x1000", NULL });
+    cr_assert_eq(r.status, 0, "stub erase: exit %d\n%s\n%s", r.status, r.out, r.err);
+    size_t n;
+    uint8_t *f = slurp(flash, &n);
+    for (uint32_t a = 0x10000; a < 0x12000; a++)
+        cr_assert_eq(f[a], 0xFF, "0x%x not erased", a);
+    for (uint32_t a = 0x20000; a < 0x21000; a++)
+        cr_assert_eq(f[a], 0xFF, "0x%x not erased", a);
+    static const uint32_t kept[] = { 0xFFFF, 0x12000, 0x1FFFF, 0x21000 };
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        cr_assert_eq(f[kept[i]], pattern_at(kept[i]), "0x%x was erased too", kept[i]);
+
+    const char *rom_out = in_dir("rom-read.bin"), *stub_out = in_dir("stub-read.bin");
+    run_sim("esp32", flash, true, (const char *[]){ "read", "--no-stub", "0xF000", "0x4000",
+                                                     rom_out, NULL });
+    cr_assert_eq(r.status, 0, "ROM read: exit %d\n%s\n%s", r.status, r.out, r.err);
+    run_sim("esp32", flash, true, (const char *[]){ "read", "--stub", stub_dir(), "0xF000",
+                                                     "0x14000", stub_out, NULL });
+    cr_assert_eq(r.status, 0, "stub read: exit %d\n%s\n%s", r.status, r.out, r.err);
+    size_t n1, n2;
+    uint8_t *a = slurp(rom_out, &n1), *b = slurp(stub_out, &n2);
+    cr_assert_eq(n1, 0x4000);
+    cr_assert_eq(n2, 0x14000);
+    cr_assert_arr_eq(a, f + 0xF000, n1, "ROM read differs from the flash file");
+    cr_assert_arr_eq(b, f + 0xF000, n2, "stub read differs from the flash file");
+    free(a);
+    free(b);
+    free(f);
+}
+
+Test(flash, esp8266_rom_cannot_read_and_says_so, .init = make_dir, .fini = remove_dir)
+{
+    const char *flash = in_dir("flash.bin");
+    const char *out = in_dir("out.bin");
+    run_sim("esp8266", flash, true, (const char *[]){ "read", "--no-stub", "0", "4096", out,
+                                                       NULL });
+    cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "ESP8266 ROM has no command to read flash"), "%s", r.err);
+    cr_assert_neq(access(out, F_OK), 0, "a file was left behind");
+}
+
+/* ---- bad input ------------------------------------------------------------------------ */
+
+static void expect_untouched(const char *const *args, int status, const char *needle)
+{
+    const char *flash = patterned_flash("flash.bin");
+    const char *before = patterned_flash("before.bin");
+    run_sim("esp32", flash, true, args);
+    cr_assert_eq(r.status, status, "exit %d (want %d)\n%s\n%s", r.status, status, r.out, r.err);
+    cr_assert(same_files(flash, before), "the flash changed");
+    cr_assert_not_null(strstr(r.err, needle), "no \"%s\" in:\n%s", needle, r.err);
+}
+
+Test(flash, missing_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
+{
+    expect_untouched((const char *[]){ "flash", in_dir("nope.bin"), NULL }, 6,
+                     "Nothing was written");
+}
+
+Test(flash, directory_is_an_input_error, .init = make_dir, .fini = remove_dir)
+{
+    expect_untouched((const char *[]){ "flash", dir, NULL }, 6, "directory");
+}
+
+Test(flash, empty_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
+{
+    const char *empty = in_dir("empty.bin");
+    FILE *f = fopen(empty, "wb");
+    fclose(f);
+    expect_untouched((const char *[]){ "flash", empty, NULL }, 6, "empty");
+}
+
+Test(flash, html_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
+{
+    const char *html = in_dir("firmware.bin");
+    FILE *f = fopen(html, "wb");
+    fputs("<!DOCTYPE html>\n<html><head><title>Download</title></head><body>"
+          "<a href=\"x.bin\">firmware</a></body></html>\n", f);
+    fclose(f);
+    expect_untouched((const char *[]){ "flash", html, NULL }, 6, "web page");
+}
+
+Test(flash, unaligned_address_is_refused, .init = make_dir, .fini = remove_dir)
+{
+    const char *app = mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
+                              "--size", "200K", NULL });
+    expect_untouched((const char *[]){ "flash", "0x10800", app, NULL }, 3, "4 KB");
+    expect_untouched((const char *[]){ "flash", "--force", "0x10800", app, NULL }, 3,
+                     "--force cannot override");
+}
+
+Test(flash, address_past_the_flash_end_is_refused, .init = make_dir, .fini = remove_dir)
+{
+    const char *app = mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
+                              "--size", "200K", NULL });
+    expect_untouched((const char *[]){ "flash", "0x3F0000", app, NULL }, 3, "past the end");
+}
+
+Test(flash, odd_number_of_arguments_is_a_usage_error, .init = make_dir, .fini = remove_dir)
+{
+    expect_untouched((const char *[]){ "flash", "0x1000", "a.bin", "0x20000", NULL }, 2,
+                     "ADDR FILE pairs");
+}
+
+/* ---- interruption --------------------------------------------------------------------- */
+
+/* The first `len` bytes of the image are in the flash file (espsim maps it shared). */
+static bool written_so_far(const char *flash, const char *img, uint32_t addr, size_t len)
+{
+    FILE *f = fopen(flash, "rb"), *g = fopen(img, "rb");
+    bool same = f && g && fseek(f, (long)addr, SEEK_SET) == 0;
+    for (size_t i = 0; same && i < len; i++)
+        same = fgetc(f) == fgetc(g);
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    return same;
+}
+
+/* Run argv with stdout/stderr to files; once `len` bytes of img are at addr in the flash
+ * file, SIGINT the process group's leader (espsim passes it on); returns the exit status. */
+static int run_and_interrupt(const char *const *argv, const char *flash, const char *img,
+                             uint32_t addr, size_t len, unsigned limit_s)
+{
+    const char *out = in_dir("stdout.txt"), *err = in_dir("stderr.txt");
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(o, 1);
+        dup2(e, 2);
+        freopen("/dev/null", "r", stdin);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    for (unsigned waited = 0; !written_so_far(flash, img, addr, len); waited++) {
+        if (waited > limit_s * 10 || waitpid(pid, &st, WNOHANG) != 0) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        usleep(100000);
+    }
+    kill(pid, SIGINT);
+    for (unsigned waited = 0; waitpid(pid, &st, WNOHANG) == 0; waited++) {
+        if (waited > limit_s * 10) {
+            kill(-pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        usleep(100000);
+    }
+    size_t n;
+    uint8_t *text = slurp(err, &n);
+    snprintf(r.err, sizeof r.err, "%.*s", (int)n, (const char *)text);
+    free(text);
+    text = slurp(out, &n);
+    snprintf(r.out, sizeof r.out, "%.*s", (int)n, (const char *)text);
+    free(text);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+Test(flash, ctrl_c_stops_between_blocks_and_the_next_run_resumes, .init = make_dir,
+     .fini = remove_dir)
+{
+    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                              "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
+    const char *flash = in_dir("flash.bin");
+    /* Through the timing model the ROM erases for seconds, then writes for tens of seconds:
+     * interrupt once two 64 KiB chunks are in place. */
+    const char *argv[] = { e2e_bin("espsim"), "--chip", "esp32", "--flash", flash, "--",
+                           e2e_bin("espdoctor"), "flash", "--no-stub", "-b", "460800",
+                           "--json", img, NULL };
+    int status = run_and_interrupt(argv, flash, img, 0x1000, 0x20000, 60);
+    cr_assert_eq(status, 130, "exit %d\n%s\n%s", status, r.out, r.err);
+    cr_assert_not_null(strstr(r.err, "interrupted: stopped at region 1 of 1"), "%s", r.err);
+    json_object *o = output_json();
+    cr_assert_str_eq(json_object_get_string(get(o, "result")), "interrupted");
+    json_object *e = get(o, "error");
+    int64_t done = json_object_get_int64(get(e, "done"));
+    int64_t size = json_object_get_int64(get(e, "size"));
+    cr_assert_gt(done, 0, "nothing was written before the interrupt");
+    cr_assert_lt(done, size);
+    json_object_put(o);
+
+    run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", "--no-stub", img, NULL });
+    cr_assert_eq(r.status, 0, "resume: exit %d\n%s", r.status, r.err);
+    o = output_json();
+    json_object *reg = region0(o);
+    cr_assert_gt(json_object_get_int64(get(reg, "skipped")), 0, "the first part was rewritten");
+    cr_assert_lt(json_object_get_int64(get(reg, "written")), size);
+    cr_assert(json_object_get_boolean(get(reg, "verified")));
+    json_object_put(o);
+    cr_assert(flash_holds(flash, img, 0x1000));
+}
