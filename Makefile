@@ -4,7 +4,10 @@
 #   make demo       build everything and run espdoctor against the virtual board
 #   make check      build and run every test (SANITIZE=1: under ASan+UBSan)
 #   make bench      timing figures through the virtual board's timing model
+#   make faults     the fault matrix: 1,000 flashes through injected faults (mk/faults.mk)
+#   make check-valgrind  the end-to-end flash/doctor/info/bad-input tests under memcheck
 #   make install    PREFIX=/usr/local (PREFIX=$HOME/.local works without root), DESTDIR honoured
+#   make install-files  the same copies without building (as a user who cannot write build/)
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -50,7 +53,7 @@ DEPS_BUILD := $(O)/.deps-build
 DEPS_TEST  := $(O)/.deps-test
 
 .SECONDARY:
-.PHONY: regen-rules all demo check check-unit check-e2e bench install uninstall clean deps deps-test lint-tests lint-man
+.PHONY: regen-rules all demo check check-unit check-e2e bench check-valgrind install install-files uninstall clean deps deps-test lint-tests lint-man
 all: $(O)/espdoctor $(O)/espdoctor.1
 
 deps: $(DEPS_BUILD)
@@ -145,6 +148,14 @@ demo: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN)
 bench: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN)
 	@sh tests/bench.sh $(O)
 
+# The end-to-end flash, doctor, info and bad-input tests with every espdoctor they start
+# under valgrind memcheck: zero errors and zero definite leaks (tests/valgrind.sh).
+VALGRIND_BIN := $(filter $(O)/tests/test_flash% $(O)/tests/test_doctor% $(O)/tests/test_info% \
+                         $(O)/tests/test_bad_input,$(E2E_BIN))
+check-valgrind: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN) $(VALGRIND_BIN)
+	@sh tests/js/setup.sh
+	@sh tests/valgrind.sh $(O) $(VALGRIND_BIN)
+
 # ---- install -----------------------------------------------------------------
 # System udev rules cannot go under a user PREFIX: the rules ship as data, and
 # `espdoctor udev install` writes /etc/udev/rules.d for the system's serial group.
@@ -153,12 +164,23 @@ DATADIR := $(DESTDIR)$(PREFIX)/share
 MANDIR  := $(DATADIR)/man/man1
 COMPDIR := $(DATADIR)/bash-completion/completions
 
-install: $(O)/espdoctor $(O)/espdoctor.1
+define install_files
 	install -d $(BINDIR) $(MANDIR) $(DATADIR)/espdoctor $(COMPDIR)
 	install -m 0755 $(O)/espdoctor $(BINDIR)/espdoctor
 	install -m 0644 $(O)/espdoctor.1 $(MANDIR)/espdoctor.1
 	install -m 0644 rules/70-espdoctor.rules $(DATADIR)/espdoctor/70-espdoctor.rules
 	install -m 0644 completion/espdoctor.bash $(COMPDIR)/espdoctor
+endef
+
+install: $(O)/espdoctor $(O)/espdoctor.1
+	$(install_files)
+
+# Only copies: never builds, so a user who cannot write the build tree can install what
+# another one built (make; then, as that user, make install-files PREFIX=$$HOME/.local).
+install-files:
+	@test -x $(O)/espdoctor -a -f $(O)/espdoctor.1 || \
+	  { echo "install-files: $(O)/espdoctor is not built yet; run make first" >&2; exit 1; }
+	$(install_files)
 
 uninstall:
 	rm -f $(BINDIR)/espdoctor $(MANDIR)/espdoctor.1 $(COMPDIR)/espdoctor
@@ -173,3 +195,5 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+include mk/fuzz.mk
+include mk/faults.mk

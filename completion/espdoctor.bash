@@ -17,12 +17,12 @@ _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 _espdoctor_command_options()
 {
     case $1 in
-        info | read) echo "--stub --no-stub" ;;
-        flash) echo "--force --erase-all --no-skip --stub --no-stub" ;;
-        erase) echo "--force --region --stub --no-stub" ;;
+        read) echo "--stub --no-stub" ;;
+        flash) echo "--force --erase-all --no-skip --stub --no-stub --all" ;;
+        erase) echo "--region --stub --no-stub" ;;
         doctor) echo "--flash" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--force --erase-all --no-skip --stub --no-stub --region --flash --dry-run --root" ;;
+        "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root" ;;
     esac
 }
 

@@ -1,16 +1,19 @@
 #!/bin/sh
 # Make sure the Debian packages a build needs are present.
-# Usage: mk/deps.sh build|test
+# Usage: mk/deps.sh build|test|fuzz
 # As root, installs what is missing with apt-get; otherwise names the exact command and fails.
 set -eu
 
 build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libmd-dev libjson-c-dev"
 test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc man-db ser2net valgrind"
+# libFuzzer and the sanitizer runtimes come with clang's compiler-rt (libclang-rt-dev).
+fuzz_pkgs="clang libclang-rt-dev umockdev libumockdev-dev libglib2.0-dev"
 
 case "${1:-build}" in
   build) wanted="$build_pkgs" ;;
   test)  wanted="$build_pkgs $test_pkgs" ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  fuzz)  wanted="$build_pkgs $fuzz_pkgs" ;;
+  *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
 esac
 
 # Node.js is needed by the esptool-js test; a Node from elsewhere on PATH is fine.

@@ -70,7 +70,14 @@ static void report_success(struct ed_doctor *d, bool by_hand)
         d->chip = ld->chip;
     uint8_t mac[6];
     char macs[32] = "";
-    if (d->chip && ed_loader_read_mac(ld, mac) == ED_OK)
+    int mac_rc = d->chip ? ed_loader_read_mac(ld, mac) : ED_E_ARG;
+    if (rc == ED_E_GONE || mac_rc == ED_E_GONE) {   /* a board that is gone is not "ready" */
+        struct ed_finding *f = ed_report_add(&d->report, "port.vanished", d->port_path);
+        ed_finding_evidence(f, "the port went away right after the bootloader answered:\n%s",
+                            attempts);
+        return;
+    }
+    if (mac_rc == ED_OK)
         snprintf(macs, sizeof macs, ", MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
                  mac[2], mac[3], mac[4], mac[5]);
     d->bootloader_ok = true;
@@ -107,8 +114,7 @@ bool ed_check_bootloader(struct ed_doctor *d)
     /* The line check's reset pulsed EN, yet the program kept printing without a ROM
      * banner: EN is not wired to RTS, and every rung of the ladder drives EN the same way.
      * One attempt for the record, not seven blind ones. */
-    bool reset_unheard = d->boot.readable && d->boot.resets == 0 && !d->boot.download_mode &&
-                         d->boot.boot_value < 0;
+    bool reset_unheard = d->reset_unheard;
     if (reset_unheard)
         opts.attempts = 1;
     int rc = ed_loader_connect(d->ld, &opts);

@@ -88,8 +88,10 @@ static void claimed_by_userspace(struct ed_doctor *d, const char *subject)
                                    : "",
                             brltty_runs ? "; brltty is running" : "");
     if (brltty_runs)
-        ed_finding_fix(f, "sudo systemctl mask --now brltty-udev.service brltty.service (or: "
-                          "sudo apt remove brltty), then unplug and replug the board");
+        ed_finding_fix(f, "Stop brltty (PID %d) for good: sudo systemctl mask --now "
+                          "brltty-udev.service brltty.service (or: sudo apt remove brltty), "
+                          "then unplug and replug the board",
+                       (int)brltty);
     else if (n > 0)
         ed_finding_fix(f, "Close %s (or: sudo kill %d), then unplug and replug the board",
                        holders, (int)pids[0]);

@@ -32,8 +32,11 @@ bool ed_check_firmware(struct ed_doctor *d)
     struct ed_fwprobe *probe = calloc(1, sizeof *probe);
     if (!probe)
         return true;
+    /* A second Ctrl-C helps a MicroPython busy in boot.py; a boot that showed no banner
+     * and whose reset never reached the chip is worth one try only. */
     struct ed_fwprobe_opts opts = { .reset = false, .poke = true,
-                                    .listen_ms = FIRMWARE_LISTEN_MS };
+                                    .listen_ms = FIRMWARE_LISTEN_MS,
+                                    .pokes = d->boot.micropython || !d->reset_unheard ? 2 : 1 };
     int rc = ed_fwprobe_run(d->tp, &opts, probe);
     if (rc == ED_E_GONE) {
         struct ed_finding *f = ed_report_add(&d->report, "port.vanished", d->port_path);
@@ -41,6 +44,12 @@ bool ed_check_firmware(struct ed_doctor *d)
         free(probe);
         return false;
     }
+    /* A program that talks between our reset and our keys, without a ROM banner: the reset
+     * never reached the chip (its own output may simply have come after the line check's
+     * listening window). */
+    if (rc == ED_OK && d->boot.resets == 0 && d->boot.boot_value < 0 && probe->log.readable &&
+        probe->log.resets == 0 && !probe->log.download_mode)
+        d->reset_unheard = true;
     char described[768];
     const char *version = probe->version[0] ? probe->version : d->boot.micropython_version;
     if (rc != ED_OK) {

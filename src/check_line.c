@@ -11,6 +11,7 @@
 
 #define LOG_MAX_MS 700u      /* long enough for a ROM log and a MicroPython banner */
 #define LOG_QUIET_MS 150u
+#define LOG_FIRST_BYTE_MS 700u   /* a large EN capacitor starts the chip this late */
 #define ESP8266_LOG_BAUD 74880u
 
 static bool open_failed(struct ed_doctor *d, int rc)
@@ -41,6 +42,11 @@ static int read_boot_log(struct ed_doctor *d, uint32_t baud, struct ed_bootlog *
     *text_before = d->ld->bootlog_total;
     if (rc == ED_OK)
         rc = ed_reset_run(d->tp, ED_SEQ_HARD, 0);
+    /* Quiet ends the log only once it has begun: a slow EN starts the chip late. */
+    uint64_t reset_at = ed_tp_now_us(d->tp);
+    while (rc == ED_OK && d->ld->bootlog_total == *text_before &&
+           ed_tp_now_us(d->tp) - reset_at < LOG_FIRST_BYTE_MS * 1000ull)
+        rc = ed_loader_listen(d->ld, LOG_QUIET_MS, LOG_QUIET_MS);
     if (rc == ED_OK)
         rc = ed_loader_listen(d->ld, LOG_MAX_MS, LOG_QUIET_MS);
     uint64_t heard = d->ld->bootlog_total - *text_before;
@@ -110,8 +116,9 @@ bool ed_check_line(struct ed_doctor *d)
     tail_since(d, mark, tail, sizeof tail);
     d->boot = at115200;
     d->log_baud = 115200;
-    if (rc == ED_OK && !at115200.readable) {
-        /* Unreadable or silent at 115200: an ESP8266 ROM talks at 74880. */
+    if (rc == ED_OK && !at115200.readable && at115200.bytes > 0) {
+        /* Unreadable at 115200: an ESP8266 ROM talks at 74880. (Silence is silence at
+         * any rate: a log at another one would have arrived as garbage.) */
         uint64_t mark74;
         rc = read_boot_log(d, ESP8266_LOG_BAUD, &at74880, &mark74);
         if (rc == ED_OK && at74880.resets > 0) {
@@ -139,8 +146,9 @@ bool ed_check_line(struct ed_doctor *d)
 
     if (d->boot.bytes == 0) {
         struct ed_finding *f = ed_report_add(&d->report, "boot.silent", d->port_path);
-        ed_finding_evidence(f, "nothing arrived within %u ms of a reset, at 115200 or %u baud",
-                            LOG_MAX_MS, ESP8266_LOG_BAUD);
+        ed_finding_evidence(f, "nothing arrived within %u ms of a reset (output at any baud "
+                               "rate would have arrived, if garbled)",
+                            LOG_FIRST_BYTE_MS + LOG_QUIET_MS);
         ed_finding_fix(f, "Check the board's power LED; if it has no auto-reset circuit, "
                           "the bootloader check below tells");
     } else if (!d->boot.readable && d->log_baud == 115200) {
@@ -152,5 +160,7 @@ bool ed_check_line(struct ed_doctor *d)
                           "115200 regardless");
     }
     judge_log(d, &d->boot, tail);
+    d->reset_unheard = d->boot.bytes > 0 && d->boot.resets == 0 && !d->boot.download_mode &&
+                       d->boot.boot_value < 0;
     return true;
 }

@@ -48,7 +48,7 @@ static const struct command commands[] = {
 /* Long-only options get codes above the char range. */
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
-    OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION,
+    OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
 };
 
 struct option_spec {
@@ -74,6 +74,8 @@ static const struct option_spec options[] = {
       "erase the whole flash before writing" },
     { { "no-skip", no_argument, NULL, OPT_NO_SKIP }, CMD_BIT(CMD_FLASH), NULL,
       "write every block, even those the flash already holds" },
+    { { "all", no_argument, NULL, OPT_ALL }, CMD_BIT(CMD_FLASH), NULL,
+      "flash every connected board whose chip matches the image, all at once" },
     { { "stub", required_argument, NULL, OPT_STUB }, WRITER_COMMANDS, "FILE|DIR",
       "flasher stub in esptool's JSON format (default: from an esptool-js install)" },
     { { "no-stub", no_argument, NULL, OPT_NO_STUB }, WRITER_COMMANDS, NULL,
@@ -112,7 +114,10 @@ void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
 
 bool ed_cli_parse_size(const char *text, uint32_t *out)
 {
-    if (!text || !*text || *text == '-')
+    /* A digit first (no sign, no blank), and no C octal: "010000" would quietly be 0x1000,
+     * where its writer surely meant 0x10000 or 10000 (esptool refuses it too). */
+    if (!text || !isdigit((unsigned char)text[0]) ||
+        (text[0] == '0' && isdigit((unsigned char)text[1])))
         return false;
     errno = 0;
     char *end;
@@ -190,7 +195,14 @@ static bool parse_baud(const char *text, uint32_t *baud)
 static bool apply_option(struct ed_cli *cli, int code, const char *arg)
 {
     switch (code) {
-    case 'p': cli->port = arg; return true;
+    case 'p':
+        if (!*arg) {   /* `-p ""` (an unset variable in a script) names no port at all */
+            ed_cli_error(cli, "--port needs a port name (e.g. /dev/ttyUSB0); it was given "
+                              "an empty one");
+            return false;
+        }
+        cli->port = arg;
+        return true;
     case 'b':
         if (!parse_baud(arg, &cli->baud)) {
             ed_cli_error(cli, "--baud takes a line speed between 300 and 12000000, "
@@ -202,6 +214,7 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
     case OPT_FORCE: cli->force = true; return true;
     case OPT_ERASE_ALL: cli->erase_all = true; return true;
     case OPT_NO_SKIP: cli->no_skip = true; return true;
+    case OPT_ALL: cli->all = true; return true;
     case OPT_STUB: cli->stub = arg; return true;
     case OPT_NO_STUB: cli->no_stub = true; return true;
     case OPT_REGION: cli->region_addr = arg; return true;
@@ -213,6 +226,21 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
     case 'q': cli->quiet = true; return true;
     }
     return false;
+}
+
+/* Options that cannot both be meant: refuse rather than guess which one wins. */
+static bool check_contradictions(const struct ed_cli *cli)
+{
+    if (cli->stub && cli->no_stub) {
+        ed_cli_error(cli, "--stub %s and --no-stub contradict each other: give one of them",
+                     cli->stub);
+        return false;
+    }
+    if (cli->quiet && cli->verbose) {
+        ed_cli_error(cli, "--quiet and --verbose contradict each other: give one of them");
+        return false;
+    }
+    return true;
 }
 
 static const struct option_spec *spec_for(int code)
@@ -347,6 +375,10 @@ int ed_cli_main(int argc, char **argv)
             rc = ED_EXIT_USAGE;
             goto out;
         }
+    }
+    if (!check_contradictions(&cli)) {
+        rc = ED_EXIT_USAGE;
+        goto out;
     }
     if (want_version) {
         fprintf(cli.out, "espdoctor %s\n", ESPDOCTOR_VERSION);

@@ -34,6 +34,7 @@ struct ed_cli {
     bool force;              /* --force */
     bool erase_all;          /* --erase-all */
     bool no_skip;            /* --no-skip */
+    bool all;                /* flash --all: every connected board whose chip matches */
     bool no_stub;            /* --no-stub */
     const char *stub;        /* --stub FILE|DIR */
     bool dry_run;            /* --dry-run */
@@ -55,7 +56,8 @@ int ed_cli_main(int argc, char **argv);
 void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Parse "0x1000", "4096", "4K", "4M" into *out. False if it is not a number. */
+/* Parse "0x1000", "4096", "4K", "4M" into *out. False if it is not a number (or is C octal,
+ * "010000": ambiguous). */
 bool ed_cli_parse_size(const char *text, uint32_t *out);
 
 #endif

@@ -5,12 +5,15 @@
  *   {"ports":    [ the same records as `espdoctor list --json` ],
  *    "findings": [ {"id","severity","subject","evidence","fix"}, ... ]  (in check order),
  *    "verdict":  {"status": "ready" | "problem" | "no-device",
- *                 "problem": first error finding id or null,
+ *                 "problem": the error to fix first or null: the first error finding,
+ *                            but a crash loop (fixed by flashing) after the error that
+ *                            keeps the bootloader out of reach,
  *                 "port": the port examined or null,
  *                 "chip": "ESP32" or null, "micropython": "v1.24.0" or null}}
- * With --flash FILE and a ready board, `flash FILE` runs next on the same port (its output
- * follows the doctor's; with --json, its document is a second line) and its exit code is
- * the result.
+ * With --flash FILE and a ready board (or one whose only problem is a crash loop, which
+ * flashing fixes, with the bootloader answering), `flash FILE` runs next on the same port
+ * (its output follows the doctor's; with --json, its document is a second line) and its
+ * exit code is the result.
  * Exit: 0 ready, 7 a problem was found, 2 usage, 4 no device. */
 #include "cli.h"
 #include "commands.h"
@@ -19,6 +22,8 @@
 #include "render.h"
 
 #include "espdoctor/doctor.h"
+#include "espdoctor/error.h"
+#include "espdoctor/image.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,12 +37,19 @@ static void print_guidance(void *ctx, const char *message)
     fflush(cli->err);
 }
 
+/* Every error found is one that flashing fixes, and the bootloader answers. */
+static bool flashing_fixes_all(const struct ed_doctor *d)
+{
+    for (size_t i = 0; i < d->report.count; i++)
+        if (d->report.items[i].diag->severity == ED_SEV_ERROR &&
+            !ed_fixed_by_flashing(&d->report.items[i]))
+            return false;
+    return d->bootloader_ok;
+}
+
 static const char *status_of(const struct ed_doctor *d, const struct ed_finding **problem)
 {
-    *problem = NULL;
-    for (size_t i = 0; i < d->report.count && !*problem; i++)
-        if (d->report.items[i].diag->severity == ED_SEV_ERROR)
-            *problem = &d->report.items[i];
+    *problem = ed_first_problem(&d->report);
     if (ed_report_has(&d->report, "device.none"))
         return "no-device";
     if (*problem || !d->bootloader_ok)
@@ -78,10 +90,11 @@ static void print_summary(struct ed_cli *cli, const struct ed_doctor *d, const c
     }
 }
 
-/* --flash FILE: flash the board the doctor just found ready, on the same port. */
+/* --flash FILE: flash the board the doctor just found ready (or whose only problem is
+ * what is in its flash), on the same port. */
 static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int doctor_rc)
 {
-    if (doctor_rc != ED_EXIT_OK) {
+    if (doctor_rc != ED_EXIT_OK && !(doctor_rc == ED_EXIT_PROBLEM && flashing_fixes_all(d))) {
         if (!cli->json)
             fprintf(cli->err, "%s: not flashing %s: fix the problem above first.\n",
                     cli->prog, cli->flash_file);
@@ -96,6 +109,24 @@ static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int 
     return cmd_flash(cli, 1, args);
 }
 
+/* --flash FILE that no board could take (missing, a directory, a web page...): say so
+ * before the board is examined, not after. The full checks run in 'flash'. */
+static bool flash_file_usable(struct ed_cli *cli)
+{
+    struct ed_image_info info;
+    char err[512];
+    if (ed_image_open(cli->flash_file, &info, err, sizeof err) != ED_OK) {
+        ed_cli_error(cli, "--flash: %s. Nothing was examined or written.", err);
+        return false;
+    }
+    if (!ed_image_kind_is_firmware(info.kind) && info.kind != ED_IMAGE_TRUNCATED) {
+        fprintf(cli->err, "%s: --flash: ", cli->prog);
+        ed_image_explain_unusable(cli->err, &info);
+        return false;
+    }
+    return true;
+}
+
 int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
 {
     if (argc > 0) {
@@ -103,6 +134,8 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
                      argv[0]);
         return ED_EXIT_USAGE;
     }
+    if (cli->flash_file && !flash_file_usable(cli))
+        return ED_EXIT_INPUT;
     /* VID:PID and serial=XXXX name a board; the doctor examines the port it has. */
     struct ed_port_spec spec;
     struct ed_port_choice choice;
@@ -143,7 +176,7 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         json_object_object_add(root, "verdict", v);
         ed_out_json(cli->out, root);
     } else {
-        ed_render_text(cli->out, &d.report, cli->color);
+        ed_render_text(cli->out, &d.report, problem, cli->color);
         print_summary(cli, &d, status, problem);
     }
     int rc = strcmp(status, "ready") == 0       ? ED_EXIT_OK

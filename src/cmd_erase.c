@@ -143,6 +143,9 @@ int cmd_erase(struct ed_cli *cli, int argc, char **argv)
         rc = erase_on_board(&s, &a, &t0);
     else
         rc = report(&s, &a, rc, "failed", "could not reach the board", &t0);
+    bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(s.ld);
     ed_session_close(&s, false);
+    if (diagnose)
+        ed_cli_diagnose(cli, s.pc.path);
     return rc;
 }

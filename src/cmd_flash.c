@@ -10,18 +10,22 @@
  *
  * JSON (--json): one object on stdout at the end, whatever happened (except a failed
  * connect, which prints the connect report instead):
- *   result         "ok", "refused", "input-error", "failed", "interrupted"
+ *   result         "ok", "refused", "input-error", "failed", "interrupted"; "skipped"
+ *                  (a board of another chip, under flash --all)
  *   port, bridge, chip, chip_key, flash_size, chip_revision ("v1.0" or null), stub (path or
  *   null), baud (the data phase's), notes [strings]: from the session; null before connect
  *   regions        [{file, address, size, compressed_size (null: written uncompressed),
  *                    written, skipped, seconds, verified (true, false, or null when the
- *                    loader cannot hash flash), baud, md5 (of the file)}]
+ *                    loader cannot hash flash), baud, md5 (of the file), resent (blocks
+ *                    sent again after the loader refused them as damaged), recoveries
+ *                    (times the link was brought back while writing it)}]
  *   problems       [{file, id, blocking, forced, message, fix}]
  *   error          null or {message, region (index), file, address, done, size}
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
 #include "cli.h"
 #include "commands.h"
+#include "flash_all.h"
 #include "flash_session.h"
 #include "out.h"
 #include "progress.h"
@@ -57,6 +61,7 @@ struct flash_run {
     json_object *firmware;
     struct ed_progress bar;
     size_t bar_region;
+    const struct ed_flash_hooks *hooks;   /* flash --all's; NULL for a plain flash */
 };
 
 static double elapsed(const struct flash_run *run)
@@ -102,6 +107,8 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
                                                                             ED_VERIFY_OK));
         json_object_object_add(o, "baud", json_object_new_int64(run->s.baud));
         json_object_object_add(o, "md5", json_object_new_string(md5));
+        json_object_object_add(o, "resent", json_object_new_int64(r->resent));
+        json_object_object_add(o, "recoveries", json_object_new_int64(r->recoveries));
         json_object_array_add(arr, o);
     }
     return arr;
@@ -217,6 +224,8 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
         run->bar_region = p->region;
     }
     ed_progress_update(&run->bar, p->region_done);
+    if (run->hooks && run->hooks->progress)
+        run->hooks->progress(run->hooks->ctx, p);
 }
 
 static void say_region(struct flash_run *run, const struct ed_flash_region *r)
@@ -259,13 +268,16 @@ static int report_failure(struct flash_run *run, int rc, size_t at)
         snprintf(why, sizeof why, "interrupted");
     else if (rc == ED_E_VERIFY)
         snprintf(why, sizeof why, "the flash does not hold what was written (MD5 differs "
-                 "after writing)");
+                 "after writing, and again after rewriting what differed: the flash chip may "
+                 "be failing)");
     else
         ed_session_describe_error(run->s.ld, rc, why, sizeof why);
     snprintf(msg, sizeof msg, "%s: stopped at region %zu of %zu (%s at 0x%x), %u of %u bytes "
-             "in place. The board is still in its bootloader; run the same command again: "
-             "only what does not verify is rewritten.", why, at + 1, run->plan.count,
-             base_name(r->path), r->addr, r->done, r->size);
+             "in place. %s; run the same command again: only what does not verify is "
+             "rewritten.", why, at + 1, run->plan.count, base_name(r->path), r->addr, r->done,
+             r->size, rc == ED_E_GONE ? "The port vanished and did not come back: plug the "
+                                        "board back in"
+                                      : "The board is still in its bootloader");
     ed_cli_error(cli, "%s", msg);
     set_error(run, msg);
     json_object_object_add(run->error, "region", json_object_new_int64((int64_t)at));
@@ -289,16 +301,24 @@ static int write_all(struct flash_run *run)
     }
     struct ed_flash_opts o = {
         .skip_unchanged = !cli->no_skip, .cancel = &interrupted, .progress = on_progress,
-        .progress_ctx = run,
+        .progress_ctx = run, .recover = ed_session_recover, .recover_ctx = &run->s,
     };
     run->bar_region = SIZE_MAX;
+    /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
+    bool own_sigint = !(run->hooks && run->hooks->cancel);
     struct sigaction sa = { .sa_handler = on_sigint }, old;
     sigemptyset(&sa.sa_mask);
-    interrupted = 0;
-    sigaction(SIGINT, &sa, &old);
+    if (own_sigint) {
+        interrupted = 0;
+        sigaction(SIGINT, &sa, &old);
+    } else {
+        o.cancel = run->hooks->cancel;
+    }
+    run->s.cancel = o.cancel;
     size_t at = 0;
     int rc = ed_flash_write(run->s.ld, run->regions, run->plan.count, &o, &at);
-    sigaction(SIGINT, &old, NULL);
+    if (own_sigint)
+        sigaction(SIGINT, &old, NULL);
     ed_progress_end(&run->bar);
     if (rc != ED_OK)
         return report_failure(run, rc, at);
@@ -380,6 +400,8 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         judge(run, blocking, hard);
         return finish(run, ED_EXIT_REFUSED, "refused", 0);
     }
+    if (run->hooks && run->hooks->files && !run->hooks->files(run->hooks->ctx, &run->plan))
+        return finish(run, ED_EXIT_OK, "checked", 0);
 
     rc = ed_session_open(cli, &run->s);
     run->connected = run->s.ld && run->s.ld->chip;
@@ -389,6 +411,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     const struct ed_chip *chip = run->s.ld->chip;
     uint32_t rev = run->s.revision_known ? run->s.revision : ED_IMAGE_REVISION_UNKNOWN;
     blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
+    if (run->hooks && run->hooks->board &&
+        !run->hooks->board(run->hooks->ctx, &run->s, &run->plan)) {
+        ed_loader_hard_reset(run->s.ld);   /* not this board's image: leave it as it was */
+        return finish(run, ED_EXIT_OK, "skipped", 0);
+    }
     if (judge(run, blocking, hard)) {
         ed_loader_hard_reset(run->s.ld);   /* back to its old firmware, untouched */
         return finish(run, ED_EXIT_REFUSED, "refused", 0);
@@ -426,7 +453,7 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     return finish(run, ED_EXIT_OK, "ok", run->plan.count);
 }
 
-int cmd_flash(struct ed_cli *cli, int argc, char **argv)
+int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flash_hooks *hooks)
 {
     struct flash_run *run = calloc(1, sizeof *run);
     if (!run) {
@@ -434,14 +461,23 @@ int cmd_flash(struct ed_cli *cli, int argc, char **argv)
         return ED_EXIT_FAIL;
     }
     run->cli = cli;
+    run->hooks = hooks;
     clock_gettime(CLOCK_MONOTONIC, &run->t0);
     ed_flash_plan_init(&run->plan);
     int rc = run_flash(run, argc, argv);
+    bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(run->s.ld);
     ed_session_close(&run->s, false);
+    if (diagnose)
+        ed_cli_diagnose(cli, run->s.pc.path);
     ed_flash_plan_close(&run->plan);
     json_object_put(run->problems);
     json_object_put(run->error);
     json_object_put(run->firmware);
     free(run);
     return rc;
+}
+
+int cmd_flash(struct ed_cli *cli, int argc, char **argv)
+{
+    return cli->all ? cmd_flash_all(cli, argc, argv) : ed_flash_one(cli, argc, argv, NULL);
 }

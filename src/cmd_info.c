@@ -23,6 +23,7 @@ struct chip_facts {
 
 static void read_facts(struct ed_loader *ld, struct chip_facts *f)
 {
+    memset(f, 0, sizeof *f);   /* a failed read leaves its fields alone */
     f->mac_rc = ed_loader_read_mac(ld, f->mac);
     f->xtal_rc = ed_loader_crystal_mhz(ld, &f->xtal_mhz, &f->xtal_raw_x10);
     f->flash_rc = ed_loader_flash_id(ld, &f->jedec, &f->flash_size);
@@ -111,7 +112,8 @@ static json_object *info_json(const struct ed_port_choice *pc, const struct ed_l
                            f->xtal_rc == ED_OK ? json_object_new_int((int)f->xtal_mhz) : NULL);
     json_object *flash = json_object_new_object();
     snprintf(buf, sizeof buf, "0x%06x", f->jedec);
-    json_object_object_add(flash, "jedec_id", f->flash_rc == ED_E_IO ? NULL : json_object_new_string(buf));
+    json_object_object_add(flash, "jedec_id", f->flash_rc == ED_OK || f->flash_rc == ED_E_NOTFOUND
+                                                  ? json_object_new_string(buf) : NULL);
     json_object_object_add(flash, "size",
                            f->flash_rc == ED_OK ? json_object_new_int64(f->flash_size) : NULL);
     json_object_object_add(o, "flash", flash);
@@ -119,6 +121,29 @@ static json_object *info_json(const struct ed_port_choice *pc, const struct ed_l
     json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
     json_object_object_add(o, "boot_log", json_object_new_string_len(ld->bootlog, (int)ld->bootlog_len));
     return o;
+}
+
+/* The port went away between connecting and reading the facts: say so, never print a
+ * half-read board as if it were fine. */
+static bool vanished(struct ed_cli *cli, const struct ed_port_choice *pc,
+                     const struct chip_facts *f)
+{
+    if (f->mac_rc != ED_E_GONE && f->xtal_rc != ED_E_GONE && f->flash_rc != ED_E_GONE)
+        return false;
+    char text[sizeof pc->path + 120];
+    snprintf(text, sizeof text, "%s vanished while the chip was being read (unplugged, or a "
+             "loose cable). Plug the board back in and retry.", pc->path);
+    if (cli->json) {
+        json_object *o = json_object_new_object(), *err = json_object_new_object();
+        json_object_object_add(o, "port", json_object_new_string(pc->path));
+        json_object_object_add(err, "id", json_object_new_string("port.vanished"));
+        json_object_object_add(err, "message", json_object_new_string(text));
+        json_object_object_add(o, "error", err);
+        ed_out_json(cli->out, o);
+    } else {
+        ed_cli_error(cli, "%s", text);
+    }
+    return true;
 }
 
 int cmd_info(struct ed_cli *cli, int argc, char **argv)
@@ -149,14 +174,20 @@ int cmd_info(struct ed_cli *cli, int argc, char **argv)
     if (rc == ED_EXIT_OK) {
         struct chip_facts facts;
         read_facts(ld, &facts);
-        if (cli->json)
-            ed_out_json(cli->out, info_json(&pc, ld, &facts));
-        else
-            print_text(cli, &pc, ld, &facts);
-        /* Leave the board running its firmware, as esptool does after reading. */
-        ed_loader_hard_reset(ld);
+        if (vanished(cli, &pc, &facts)) {
+            rc = ED_EXIT_FAIL;
+        } else {
+            if (cli->json)
+                ed_out_json(cli->out, info_json(&pc, ld, &facts));
+            else
+                print_text(cli, &pc, ld, &facts);
+            /* Leave the board running its firmware, as esptool does after reading. */
+            ed_loader_hard_reset(ld);
+        }
     }
     ed_tp_close(tp);
+    if (rc != ED_EXIT_OK && ed_connect_failed(ld))
+        ed_cli_diagnose(cli, pc.path);
     free(ld);
     return rc;
 }

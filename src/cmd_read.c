@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,26 +103,39 @@ static int read_from_board(struct read_run *r)
         ed_cli_error(cli, "%s", why);
         return report(r, ED_EXIT_INPUT, "failed", why);
     }
+    /* Only a file this command made may be removed on failure: never /dev/null or a FIFO. */
+    struct stat st;
+    bool regular = fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode);
     ed_progress_start(&r->bar, cli->err, cli->progress, "reading", r->size);
     struct ed_flash_opts o = { .progress = on_progress, .progress_ctx = r };
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     int lrc = ed_flash_read(s->ld, r->addr, r->size, r->fd, &o, &r->done);
+    int read_errno = errno;
     r->seconds = since(&t);
     ed_progress_end(&r->bar);
-    if (close(r->fd) != 0 && lrc == ED_OK)
+    if (close(r->fd) != 0 && lrc == ED_OK) {
         lrc = ED_E_IO;
+        read_errno = errno;
+    }
     r->fd = -1;
     if (lrc != ED_OK) {
         char detail[320];
         if (lrc == ED_E_VERIFY)
             snprintf(detail, sizeof detail, "the data's MD5 differs from the one the stub "
                      "computed (a transfer error)");
+        else if (lrc == ED_E_IO && (read_errno == ENOSPC || read_errno == EDQUOT ||
+                                    read_errno == EFBIG || read_errno == EROFS))
+            /* errors only a file gives: the board was fine, the output was not */
+            snprintf(detail, sizeof detail, "writing %s failed: %s", r->path,
+                     strerror(read_errno));
         else
             ed_session_describe_error(s->ld, lrc, detail, sizeof detail);
-        unlink(r->path);
-        snprintf(why, sizeof why, "reading stopped after %u of %u bytes: %s; %s was removed",
-                 r->done, r->size, detail, r->path);
+        if (regular)
+            unlink(r->path);
+        snprintf(why, sizeof why, "reading stopped after %u of %u bytes: %s%s%s%s", r->done,
+                 r->size, detail, regular ? "; " : "", regular ? r->path : "",
+                 regular ? " was removed" : "");
         ed_cli_error(cli, "%s", why);
         return report(r, ED_EXIT_FAIL, "failed", why);
     }
@@ -158,7 +172,10 @@ int cmd_read(struct ed_cli *cli, int argc, char **argv)
         rc = rc == ED_EXIT_OK ? read_from_board(r)
                               : report(r, rc, "failed", "could not reach the board");
     }
+    bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(r->s.ld);
     ed_session_close(&r->s, false);
+    if (diagnose)
+        ed_cli_diagnose(cli, r->s.pc.path);
     free(r);
     return rc;
 }

@@ -4,6 +4,14 @@
 
 #include "cli.h"
 
+struct ed_loader;
+
+/* True when ld tried to reach the bootloader and no attempt got an answer. */
+bool ed_connect_failed(const struct ed_loader *ld);
+
+/* Run the doctor on port and print its findings (not with --json or -q). */
+void ed_cli_diagnose(struct ed_cli *cli, const char *port);
+
 int cmd_doctor(struct ed_cli *cli, int argc, char **argv);
 int cmd_erase(struct ed_cli *cli, int argc, char **argv);
 int cmd_flash(struct ed_cli *cli, int argc, char **argv);

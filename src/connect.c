@@ -81,7 +81,6 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
             p += n + (p[n] == '\n');
         }
     }
-    fprintf(cli->err, "To find out why, run: %s -p %s\n", cli->prog, pc->path);
 }
 
 int ed_connect_and_detect(struct ed_cli *cli, const struct ed_port_choice *pc,
@@ -99,7 +98,10 @@ int ed_connect_and_detect(struct ed_cli *cli, const struct ed_port_choice *pc,
     }
     rc = ed_loader_detect_chip(ld);
     if (rc != ED_OK) {
-        if (rc == ED_E_UNSUPPORTED)
+        if (rc == ED_E_GONE)
+            ed_cli_error(cli, "%s vanished right after its bootloader answered (unplugged, "
+                              "or a loose cable). Plug the board back in and retry.", pc->path);
+        else if (rc == ED_E_UNSUPPORTED)
             ed_cli_error(cli, "the bootloader on %s answered, but as a chip espdoctor does "
                               "not know (detection register 0x%08x). Please report it.",
                          pc->path, ld->magic);

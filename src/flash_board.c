@@ -118,3 +118,56 @@ int ed_flash_set_baud(struct ed_loader *ld, uint32_t target, uint32_t *reached)
     *reached = ld->tp->baud;
     return ED_OK;
 }
+
+/* ---- getting the link back ------------------------------------------------------------ */
+
+#define RESYNC_TRIES 4
+#define REBOOT_GARBAGE_BYTES 64u
+#define RESYNC_GAP_MS 100u
+#define LATE_REPLY_MS 50u
+
+/* The chip printed a boot banner since `before` (or, at a speed other than its ROM's,
+ * a screenful of garbage): it reset, and its loader state is gone. */
+static bool rebooted_since(const struct ed_loader *ld, uint64_t before)
+{
+    uint64_t heard = ld->bootlog_total - before;
+    size_t n = heard < ld->bootlog_len ? (size_t)heard : ld->bootlog_len;
+    struct ed_bootlog log;
+    ed_bootlog_parse((const uint8_t *)ld->bootlog + ld->bootlog_len - n, n, &log);
+    return log.resets > 0 || log.boot_value >= 0 || log.esp8266_boot_mode >= 0 ||
+           (log.garbage && n >= REBOOT_GARBAGE_BYTES);
+}
+
+int ed_flash_resync(struct ed_loader *ld, uint32_t flash_size)
+{
+    bool stub = ld->stub;
+    unsigned status_bytes = ld->status_bytes;
+    uint64_t text_before = ld->bootlog_total;
+    int rc = ED_E_TIMEOUT;
+    for (unsigned i = 0; i < RESYNC_TRIES; i++) {
+        if (i)
+            ed_tp_sleep_ms(ld->tp, RESYNC_GAP_MS);
+        rc = ed_loader_flush(ld);
+        if (rc == ED_OK)
+            rc = ed_loader_sync(ld);
+        if (rc == ED_OK || rc == ED_E_GONE || rc == ED_E_NOTFOUND)
+            break;
+        if (rebooted_since(ld, text_before))
+            return ED_E_PROTOCOL;   /* no SYNC will bring the loader back: reconnect */
+    }
+    if (rc != ED_OK)
+        return rc;
+    /* A ROM answering where the stub ran (or the reverse) means the chip reset: its
+     * loader state, speed and stub are gone, and only a full reconnect restores them. */
+    if (ld->stub != stub)
+        return ED_E_PROTOCOL;
+    ld->status_bytes = status_bytes;
+    /* Replies to what was sent before the resync may still arrive: let them, then drop
+     * them, so that none is taken for the answer to the next command. */
+    ed_tp_sleep_ms(ld->tp, LATE_REPLY_MS);
+    rc = ed_loader_flush(ld);
+    if (rc != ED_OK)
+        return rc;
+    ld->spi_attached = false;
+    return ed_flash_prepare(ld, flash_size);
+}

@@ -1,16 +1,14 @@
 /* Writing regions: compare, write what differs (compressed where the loader inflates),
- * verify. See flash.h for the contract and flash_stream.c for why the compressed stream
- * is produced twice. */
+ * verify; when the link fails, get it back (the caller's recover hook) and resume from
+ * what verifies. See flash.h for the contract, flash_retry.c for the loader calls that
+ * ride out a flaky line, and flash_stream.c for why the compressed stream is produced
+ * twice. */
 #include "flash_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "espdoctor/error.h"
-
-/* READ_REG of this register answers on every chip; after the last block it is a barrier:
- * a stub acknowledges a block before writing it, and answers the read only after. */
-#define BARRIER_REG 0x40001000u
 
 bool ed_flash_can_compress(const struct ed_loader *ld)
 {
@@ -34,6 +32,9 @@ struct engine {
     size_t index;
     uint64_t total_before;      /* sizes of the regions already done */
     uint64_t total;
+    unsigned recoveries;        /* of the link, over the whole call */
+    struct ed_flash_link link;  /* the loader, through a line that may be flaky */
+    struct ed_flash_pieces pieces;   /* kept from run to run */
 };
 
 static void report(struct engine *e, const struct ed_flash_region *r, const char *phase)
@@ -68,15 +69,12 @@ static int count_sink(void *ctx, const uint8_t *data, size_t len)
 
 static int send_block(struct defl_send *s)
 {
-    if (ed_flash_cancelled(s->e->opts))
-        return ED_E_CANCELLED;
-    /* The timeout scales with what the block inflates to; the share of the run it stands
-     * for is a fair estimate (and never below the default). */
-    uint32_t share = (uint32_t)((uint64_t)s->run_len * s->fill / (s->total ? s->total : 1));
-    int rc = ed_loader_flash_defl_data(s->e->ld, s->block, s->fill, s->seq, share);
+    /* The timeouts scale with what a piece inflates to; its share of the run is a fair
+     * estimate. */
+    int rc = ed_flash_link_deflated(&s->e->link, &s->e->pieces, s->block, s->fill, &s->seq,
+                                    s->run_len, s->total);
     if (rc != ED_OK)
         return rc;
-    s->seq++;
     s->sent += s->fill;
     s->fill = 0;
     s->r->done = s->done_base + (uint32_t)((uint64_t)s->run_len * s->sent / s->total);
@@ -113,7 +111,8 @@ static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uin
         return rc;
     if (ed_flash_cancelled(e->opts))
         return ED_E_CANCELLED;
-    rc = ed_loader_flash_defl_begin(e->ld, len, (uint32_t)compressed, r->addr + off);
+    e->link.resent = &r->resent;
+    rc = ed_flash_link_begin(&e->link, true, len, (uint32_t)compressed, r->addr + off);
     if (rc != ED_OK)
         return rc;
     struct defl_send s = {
@@ -141,7 +140,8 @@ static int write_run_plain(struct engine *e, struct ed_flash_region *r, uint32_t
 {
     /* FLASH_BEGIN erases the run up front on a ROM (with the ESP8266's erase-size
      * workaround applied by the loader). */
-    int rc = ed_loader_flash_begin(e->ld, len, r->addr + off);
+    e->link.resent = &r->resent;
+    int rc = ed_flash_link_begin(&e->link, false, len, 0, r->addr + off);
     if (rc != ED_OK)
         return rc;
     uint32_t block = ed_loader_flash_block(e->ld);
@@ -157,7 +157,7 @@ static int write_run_plain(struct engine *e, struct ed_flash_region *r, uint32_t
         }
         rc = ed_flash_pread(r->fd, buf, n, (uint64_t)off + pos);
         if (rc == ED_OK)
-            rc = ed_loader_flash_data(e->ld, buf, n, seq);
+            rc = ed_flash_link_data(&e->link, buf, n, seq);
         if (rc == ED_OK) {
             pos += n;
             r->done = done_base + pos;
@@ -172,10 +172,8 @@ static int write_run(struct engine *e, struct ed_flash_region *r, uint32_t off, 
 {
     int rc = r->compressed ? write_run_compressed(e, r, off, len)
                            : write_run_plain(e, r, off, len);
-    if (rc == ED_OK && e->ld->stub) {
-        uint32_t ignored;
-        rc = ed_loader_read_reg(e->ld, BARRIER_REG, &ignored);
-    }
+    if (rc == ED_OK && e->ld->stub)
+        rc = ed_flash_link_barrier(&e->link);
     if (rc == ED_OK)
         r->written += len;
     return rc;
@@ -191,7 +189,7 @@ static int compare(struct engine *e, struct ed_flash_region *r, uint32_t chunk, 
     uint8_t flash_md5[16], file_md5[16];
     *all_same = false;
     report(e, r, "comparing");
-    int rc = ed_loader_flash_md5(e->ld, r->addr, r->size, flash_md5);
+    int rc = ed_flash_link_md5(&e->link, r->addr, r->size, flash_md5);
     if (rc != ED_OK)
         return rc;
     if (memcmp(flash_md5, r->file_md5, 16) == 0) {
@@ -206,7 +204,7 @@ static int compare(struct engine *e, struct ed_flash_region *r, uint32_t chunk, 
         uint32_t n = r->size - off < chunk ? r->size - off : chunk;
         rc = ed_flash_md5_file(r->fd, off, n, file_md5);
         if (rc == ED_OK)
-            rc = ed_loader_flash_md5(e->ld, r->addr + off, n, flash_md5);
+            rc = ed_flash_link_md5(&e->link, r->addr + off, n, flash_md5);
         if (rc != ED_OK)
             return rc;
         dirty[i] = memcmp(file_md5, flash_md5, 16) != 0;
@@ -222,24 +220,28 @@ static int compare(struct engine *e, struct ed_flash_region *r, uint32_t chunk, 
 static int verify(struct engine *e, struct ed_flash_region *r)
 {
     report(e, r, "verifying");
-    int rc = ed_loader_flash_md5(e->ld, r->addr, r->size, r->flash_md5);
+    int rc = ed_flash_link_md5(&e->link, r->addr, r->size, r->flash_md5);
     if (rc != ED_OK)
         return rc;
     r->verify = memcmp(r->flash_md5, r->file_md5, 16) == 0 ? ED_VERIFY_OK : ED_VERIFY_MISMATCH;
     return r->verify == ED_VERIFY_OK ? ED_OK : ED_E_VERIFY;
 }
 
-static int write_region(struct engine *e, struct ed_flash_region *r)
+/* One pass over a region: compare (always when resuming after a failure, so that what
+ * already verifies is kept), write what differs, verify. */
+static int write_region_once(struct engine *e, struct ed_flash_region *r, bool resume)
 {
     uint32_t chunk = e->opts && e->opts->skip_chunk ? e->opts->skip_chunk : ED_FLASH_SKIP_CHUNK;
+    if (resume)
+        chunk = ED_FLASH_RESUME_CHUNK;
     size_t chunks = r->size ? (r->size - 1) / chunk + 1 : 0;
     bool md5 = ed_flash_can_md5(e->ld);
-    bool skip = md5 && e->opts && e->opts->skip_unchanged && r->size > 0;
+    bool skip = md5 && (resume || (e->opts && e->opts->skip_unchanged)) && r->size > 0;
     r->compressed = ed_flash_can_compress(e->ld);
+    r->compressed_size = r->written = r->skipped = r->done = 0;
+    r->verify = ED_VERIFY_NONE;
 
-    int rc = ed_flash_md5_file(r->fd, 0, r->size, r->file_md5);
-    if (rc != ED_OK)
-        return rc;
+    int rc = ED_OK;
     bool *dirty = malloc(chunks ? chunks : 1);
     if (!dirty)
         return ED_E_NOMEM;
@@ -278,20 +280,64 @@ static int write_region(struct engine *e, struct ed_flash_region *r)
     return verify(e, r);
 }
 
+/* A region, as often as it takes: a mismatch after writing is written once more (line
+ * noise can slip through the blocks' checksums; a flash that does not program will not
+ * match twice), a failed link is handed to the recover hook and the region resumes. The
+ * recoveries are bounded by how many come in a row without the region getting further,
+ * and in all by four times that. */
+static int write_region(struct engine *e, struct ed_flash_region *r)
+{
+    unsigned max = e->opts && e->opts->max_recoveries ? e->opts->max_recoveries
+                                                      : ED_FLASH_RECOVERIES;
+    bool recover = e->opts && e->opts->recover;
+    int rc = ed_flash_md5_file(r->fd, 0, r->size, r->file_md5);
+    if (rc != ED_OK)
+        return rc;
+    uint32_t furthest = 0;
+    unsigned stuck = 0;
+    for (unsigned mismatches = 0, attempt = 0;; attempt++) {
+        e->link.failed = false;
+        rc = write_region_once(e, r, attempt > 0);
+        if (rc == ED_OK || ed_flash_cancelled(e->opts))
+            return rc;
+        if (rc == ED_E_VERIFY) {
+            if (++mismatches > 1)
+                return rc;
+            continue;
+        }
+        if (!recover || !e->link.failed || !ed_flash_link_recoverable(rc))
+            return rc;
+        if (r->done > furthest) {
+            furthest = r->done;
+            stuck = 0;
+        }
+        if (++stuck > max || e->recoveries >= 4 * max)
+            return rc;
+        e->recoveries++;
+        r->recoveries++;
+        int why = rc;
+        rc = e->opts->recover(e->opts->recover_ctx, e->ld, why);
+        if (rc != ED_OK)
+            return ed_flash_cancelled(e->opts) ? ED_E_CANCELLED : rc;
+    }
+}
+
 int ed_flash_write(struct ed_loader *ld, struct ed_flash_region *regions, size_t count,
                    const struct ed_flash_opts *opts, size_t *failed_at)
 {
-    struct engine e = { .ld = ld, .opts = opts };
+    struct engine e = { .ld = ld, .opts = opts, .link = { .ld = ld, .opts = opts } };
     for (size_t i = 0; i < count; i++)
         e.total += regions[i].size;
     for (size_t i = 0; i < count; i++) {
         struct ed_flash_region *r = &regions[i];
         r->compressed_size = r->written = r->skipped = r->done = 0;
+        r->resent = r->recoveries = 0;
         r->verify = ED_VERIFY_NONE;
         e.index = i;
         uint64_t t0 = ed_tp_now_us(ld->tp);
         int rc = ed_flash_cancelled(opts) ? ED_E_CANCELLED : write_region(&e, r);
-        r->seconds = (double)(ed_tp_now_us(ld->tp) - t0) / 1e6;
+        /* A recovery that could not reopen a vanished port leaves no transport. */
+        r->seconds = ld->tp ? (double)(ed_tp_now_us(ld->tp) - t0) / 1e6 : 0;
         /* A transfer broken by the interrupt (EINTR, a short read) is a cancellation. */
         if (rc != ED_OK && rc != ED_E_VERIFY && ed_flash_cancelled(opts))
             rc = ED_E_CANCELLED;

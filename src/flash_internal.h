@@ -1,5 +1,6 @@
-/* Between the flasher's files (flash_engine.c, flash_stream.c, flash_read.c): reading a
- * file region in blocks, compressing it, and the checks every loop makes. */
+/* Between the flasher's files (flash_engine.c, flash_stream.c, flash_access.c,
+ * flash_retry.c): reading a file region in blocks, compressing it, the checks every loop
+ * makes, and which failures a retry cures. */
 #ifndef ESPDOCTOR_FLASH_INTERNAL_H
 #define ESPDOCTOR_FLASH_INTERNAL_H
 
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 #include "espdoctor/flash.h"
+#include "espdoctor/loader.h"
 
 #define ED_FLASH_IO_BLOCK 0x4000u   /* file reads and compressor buffers */
 
@@ -21,6 +23,43 @@ int ed_flash_deflate(int fd, uint64_t off, uint32_t len, ed_flash_sink sink, voi
 
 /* MD5 of [off, off + len) of fd. */
 int ed_flash_md5_file(int fd, uint64_t off, uint32_t len, uint8_t md5[16]);
+
+/* ---- flash_retry.c: loader calls that ride out a flaky line ---------------------------- */
+
+/* A failure of the link (not of the file, not the user) that getting the loader talking
+ * again may cure. */
+bool ed_flash_link_recoverable(int rc);
+
+/* The write in progress, as the calls below see it. */
+struct ed_flash_link {
+    struct ed_loader *ld;
+    const struct ed_flash_opts *opts;   /* for its cancel flag */
+    unsigned *resent;                   /* counts blocks sent again (NULL: not counted) */
+    bool failed;                        /* a call failed: the link's fault, not the file's */
+};
+
+/* How a compressed stream is cut into FLASH_DEFL_DATA blocks; zero: whole blocks. */
+struct ed_flash_pieces {
+    uint32_t size;
+    unsigned clean;             /* pieces in a row that went through */
+};
+
+/* SPI_FLASH_MD5, FLASH_(DEFL_)BEGIN and the barrier register read: asked again (up to 3
+ * times) when the exchange was lost or garbled. */
+int ed_flash_link_md5(struct ed_flash_link *l, uint32_t addr, uint32_t size, uint8_t md5[16]);
+int ed_flash_link_begin(struct ed_flash_link *l, bool compressed, uint32_t len,
+                        uint32_t compressed_len, uint32_t addr);
+int ed_flash_link_barrier(struct ed_flash_link *l);
+
+/* One FLASH_DATA block, sent again while the loader refuses it as damaged. */
+int ed_flash_link_data(struct ed_flash_link *l, const uint8_t *data, size_t len,
+                       uint32_t seq);
+
+/* len bytes of a compressed run (of run_compressed bytes for run_len of image), in pieces
+ * that shrink while the loader refuses them as damaged; *seq counts the blocks sent. */
+int ed_flash_link_deflated(struct ed_flash_link *l, struct ed_flash_pieces *p,
+                           const uint8_t *block, uint32_t len, uint32_t *seq,
+                           uint32_t run_len, uint32_t run_compressed);
 
 /* True when the caller asked to stop. */
 static inline bool ed_flash_cancelled(const struct ed_flash_opts *o)

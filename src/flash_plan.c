@@ -121,7 +121,7 @@ static void check_raw(struct ed_flash_item *it, uint32_t flash_size)
                  "--force.", it->addr);
     }
     if (flash_size && (uint64_t)it->addr + it->img.file_size > flash_size &&
-        (is = add_issue(it, "image.too-large", true)) != NULL) {
+        (is = add_issue(it, "image.too-large", false)) != NULL) {
         snprintf(is->message, sizeof is->message, "%s is %llu bytes; written at 0x%x it would "
                  "end past the board's %u KB of flash.", name,
                  (unsigned long long)it->img.file_size, it->addr, flash_size / 1024);
@@ -138,7 +138,9 @@ static void check_image(struct ed_flash_item *it, const struct ed_chip *chip,
         it->addr = v.addr;
     for (size_t k = 0; k < v.count; k++) {
         const struct ed_image_problem *p = &v.problems[k];
-        struct ed_flash_issue *is = add_issue(it, p->rule->id, true);
+        /* Past the flash end no --force helps: the chip has nowhere to put the bytes. */
+        struct ed_flash_issue *is = add_issue(it, p->rule->id,
+                                              p->rule->code != ED_IMAGE_P_TOO_LARGE);
         if (!is)
             break;
         is->blocking = p->rule->blocking;

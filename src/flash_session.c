@@ -6,11 +6,15 @@
 #include <string.h>
 
 #include "connect.h"
+#include "flash_internal.h"
 #include "out.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/image.h"
+
+/* Setup steps that fail on a flaky link are tried this often (with a reconnect between). */
+#define SETUP_TRIES 3u
 
 void ed_session_note(struct ed_flash_session *s, const char *fmt, ...)
 {
@@ -71,6 +75,42 @@ void ed_session_describe_error(const struct ed_loader *ld, int rc, char *out, si
     }
 }
 
+static bool synced(const struct ed_loader *ld)
+{
+    for (size_t i = 0; i < ld->attempt_count; i++)
+        if (ld->attempts[i].result == ED_OK)
+            return true;
+    return false;
+}
+
+/* The explaining connect prints as it fails. Hold its words back until they are final: a
+ * chip that answered SYNC but whose identification came back garbled (a noisy line) gets
+ * quiet tries from a fresh reset first, and its earlier complaint is dropped if one works. */
+static int connect_and_identify(struct ed_flash_session *s)
+{
+    struct ed_cli *cli = s->cli;
+    FILE *real_err = cli->err;
+    char *held = NULL;
+    size_t held_len = 0;
+    FILE *hold = open_memstream(&held, &held_len);
+    if (hold)
+        cli->err = hold;
+    int rc = ed_connect_and_detect(cli, &s->pc, s->ld);
+    cli->err = real_err;
+    if (hold)
+        fclose(hold);
+    bool retried = false;
+    if (rc != ED_EXIT_OK && synced(s->ld) && s->ld->chip == NULL) {
+        retried = ed_session_connect_quietly(s) == ED_OK;
+        if (retried)
+            rc = ED_EXIT_OK;
+    }
+    if (held && !retried)
+        fputs(held, real_err);
+    free(held);
+    return rc;
+}
+
 int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
 {
     memset(s, 0, sizeof *s);
@@ -87,7 +127,7 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
         return ED_EXIT_FAIL;
     }
     ed_loader_init(s->ld, s->tp);
-    rc = ed_connect_and_detect(cli, &s->pc, s->ld);
+    rc = connect_and_identify(s);
     if (rc != ED_EXIT_OK) {
         /* Only a failed connect prints a JSON document; a failed detection prints text. */
         bool connected = false;
@@ -97,9 +137,16 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
         return rc;
     }
     s->baud = s->tp->baud;
+    s->chip = s->ld->chip;
 
     uint32_t size = 0;
-    int frc = ed_loader_flash_id(s->ld, &s->jedec, &size);
+    int frc = ED_E_TIMEOUT;
+    for (unsigned i = 0; i < SETUP_TRIES; i++) {
+        frc = ed_loader_flash_id(s->ld, &s->jedec, &size);
+        if (frc == ED_OK || frc == ED_E_NOTFOUND || !ed_flash_link_recoverable(frc))
+            break;
+        ed_loader_flush(s->ld);   /* a garbled reply: ask again */
+    }
     if (frc == ED_OK) {
         s->flash_size = size;
     } else if (frc == ED_E_NOTFOUND) {
@@ -110,7 +157,13 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
                         "skipped", ed_strerror(frc));
     }
     uint32_t rev;
-    int rrc = ed_flash_chip_revision(s->ld, &rev);
+    int rrc = ED_E_TIMEOUT;
+    for (unsigned i = 0; i < SETUP_TRIES; i++) {
+        rrc = ed_flash_chip_revision(s->ld, &rev);
+        if (rrc == ED_OK || rrc == ED_E_UNSUPPORTED || !ed_flash_link_recoverable(rrc))
+            break;
+        ed_loader_flush(s->ld);
+    }
     if (rrc == ED_OK) {
         s->revision_known = true;
         s->revision = rev;
@@ -152,7 +205,13 @@ int ed_session_stub(struct ed_flash_session *s)
                         "the work", err);
         return ED_EXIT_OK;
     }
+    /* A damaged upload: get the ROM answering again (SYNC, or a reset) and upload again. */
     int rc = ed_stub_upload(s->ld, &stub);
+    for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++) {
+        rc = ed_session_recover(s, s->ld, rc);
+        if (rc == ED_OK)
+            rc = ed_stub_upload(s->ld, &stub);
+    }
     ed_stub_free(&stub);
     if (rc != ED_OK) {
         char why[256];
@@ -174,6 +233,13 @@ int ed_session_ready(struct ed_flash_session *s)
                                                   : ED_FLASH_DEFAULT_BAUD;
     uint32_t reached = s->tp->baud;
     int rc = ed_flash_set_baud(s->ld, target, &reached);
+    /* Lost at every speed, or the flash would not attach: start over from a reset. */
+    for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && rc != ED_E_UNSUPPORTED &&
+                         ed_flash_link_recoverable(rc); i++) {
+        s->baud = target;
+        rc = ed_session_recover(s, s->ld, rc);
+        reached = s->ld->tp ? s->ld->tp->baud : 0;
+    }
     if (rc == ED_E_UNSUPPORTED) {
         ed_session_note(s, "the %s ROM cannot change its baud: %u baud throughout (a stub "
                         "can)", s->ld->chip->name, reached);
@@ -187,6 +253,8 @@ int ed_session_ready(struct ed_flash_session *s)
     }
     s->baud = s->tp->baud;
     rc = ed_flash_prepare(s->ld, s->flash_size);
+    for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++)
+        rc = ed_session_recover(s, s->ld, rc);
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);

@@ -6,6 +6,7 @@
 #define ESPDOCTOR_FLASH_SESSION_H
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdarg.h>
 
 #include "cli.h"
@@ -28,6 +29,9 @@ struct ed_flash_session {
     uint32_t revision;           /* major * 100 + minor */
     char stub_path[ED_STUB_PATH_MAX];   /* "" when the ROM does the work */
     uint32_t baud;               /* the data phase's speed */
+    const struct ed_chip *chip;  /* the chip that answered first: a reconnect must find it */
+    const volatile sig_atomic_t *cancel;   /* the command's Ctrl-C flag, or NULL */
+    unsigned resyncs, reconnects;          /* link recoveries, for reports */
     /* Things worth saying that are not errors ("unverified", "no stub found"). */
     size_t note_count;
     char notes[ED_SESSION_NOTES][ED_SESSION_NOTE_MAX];
@@ -45,6 +49,18 @@ int ed_session_stub(struct ed_flash_session *s);
 /* Switch to -b BAUD or the bridge's fastest (stepping down on errors), then attach the
  * flash and set its parameters. */
 int ed_session_ready(struct ed_flash_session *s);
+
+/* Reach the ROM loader and identify the chip without printing anything: the reset
+ * ladder once, and the identification again (after a fresh reset) when its replies
+ * came back garbled. ED_OK or the loader's error. */
+int ed_session_connect_quietly(struct ed_flash_session *s);
+
+/* The flash engine's recover hook (ed_flash_recover_fn; ctx is the session): SYNC again
+ * on the same port; failing that, reconnect from scratch, reopening the port when it
+ * vanished (it is waited for, up to 15 s, under the same name), resetting into the ROM
+ * loader, checking the same chip answers, reloading the stub and restoring the speed and
+ * the flash set-up. Quiet; ED_OK or why the board could not be brought back. */
+int ed_session_recover(void *ctx, struct ed_loader *ld, int why);
 
 /* Hard-reset the board (when reset) and release everything. */
 void ed_session_close(struct ed_flash_session *s, bool reset);

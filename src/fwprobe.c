@@ -140,7 +140,8 @@ int ed_fwprobe_run(struct ed_transport *tp, const struct ed_fwprobe_opts *opts,
     if (rc == ED_OK)
         rc = listen(tp, r, opts && opts->listen_ms ? opts->listen_ms : ED_FWPROBE_LISTEN_MS,
                     ED_FWPROBE_QUIET_MS, &mark);
-    for (unsigned i = 0; rc == ED_OK && opts && opts->poke && i < POKE_TRIES && !r->answered;
+    unsigned tries = opts && opts->pokes ? opts->pokes : POKE_TRIES;
+    for (unsigned i = 0; rc == ED_OK && opts && opts->poke && i < tries && !r->answered;
          i++) {
         rc = poke(tp, r, CTRL_C, &mark);
         r->answered = rc == ED_OK && seen_since(r, mark, PROMPT);

@@ -427,7 +427,9 @@ int ed_image_open(const char *path, struct ed_image_info *info, char *err, size_
         return ED_E_ARG;
     memset(info, 0, sizeof *info);
     snprintf(info->path, sizeof info->path, "%s", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever; it changes
+     * nothing for the regular files that get past the check below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return open_error(path, errno, err, errlen);
     struct stat st;

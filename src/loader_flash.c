@@ -11,6 +11,7 @@
 #define BAUD_SETTLE_MS 50u
 #define MEM_END_ROM_TIMEOUT_MS 200u
 #define READ_FLASH_SLOW_MAX 64u
+#define MEM_DATA_TRIES 5u
 
 unsigned ed_timeout_for_size(unsigned rate_ms_per_mb, uint32_t size)
 {
@@ -241,9 +242,34 @@ int ed_loader_mem_begin(struct ed_loader *ld, uint32_t size, uint32_t blocks,
     return ed_loader_command(ld, ED_OP_MEM_BEGIN, d, sizeof d, ED_TIMEOUT_DEFAULT_MS, NULL);
 }
 
+/* Error bytes meaning "the request arrived damaged and was not acted on": the ROM's
+ * invalid message and checksum errors, the stub's bad length, checksum and block size. */
+static const uint8_t damaged_request_errors[] = { 0x05, 0x07, 0xC0, 0xC1, 0xC2 };
+
+bool ed_loader_refused_as_damaged(const struct ed_loader *ld, int rc)
+{
+    /* A request whose op byte was garbled comes back as "unsupported" (status 1, error
+     * 0x05, another op): the loader did nothing with it either. */
+    if (rc == ED_E_UNSUPPORTED)
+        return true;
+    if (rc != ED_E_ROM)
+        return false;
+    for (size_t i = 0; i < sizeof damaged_request_errors; i++)
+        if (ld->last_error == damaged_request_errors[i])
+            return true;
+    return false;
+}
+
 int ed_loader_mem_data(struct ed_loader *ld, const uint8_t *data, size_t len, uint32_t seq)
 {
-    return send_block(ld, ED_OP_MEM_DATA, data, len, seq, 0, ED_TIMEOUT_DEFAULT_MS);
+    int rc = ED_OK;
+    for (unsigned tries = 1; tries <= MEM_DATA_TRIES; tries++) {
+        rc = send_block(ld, ED_OP_MEM_DATA, data, len, seq, 0, ED_TIMEOUT_DEFAULT_MS);
+        if (rc == ED_OK || !ed_loader_refused_as_damaged(ld, rc))
+            break;
+        ed_loader_flush(ld);
+    }
+    return rc;
 }
 
 int ed_loader_mem_end(struct ed_loader *ld, bool jump, uint32_t entry)

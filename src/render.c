@@ -46,16 +46,38 @@ static void print_finding(FILE *f, const struct ed_finding *x, bool color, bool 
     }
 }
 
-void ed_render_text(FILE *f, const struct ed_report *r, bool color)
+bool ed_fixed_by_flashing(const struct ed_finding *f)
 {
-    const struct ed_finding *worst = ed_report_worst(r);
+    return strcmp(f->diag->id, "boot.crash-loop") == 0;
+}
+
+const struct ed_finding *ed_first_problem(const struct ed_report *r)
+{
+    const struct ed_finding *first = NULL, *blocking = NULL;
+    for (size_t i = 0; i < r->count; i++) {
+        const struct ed_finding *f = &r->items[i];
+        if (f->diag->severity != ED_SEV_ERROR)
+            continue;
+        if (!first)
+            first = f;
+        if (!blocking && !ed_fixed_by_flashing(f))
+            blocking = f;
+    }
+    if (first && ed_fixed_by_flashing(first) && blocking && !ed_report_has(r, "bootloader.ok"))
+        return blocking;
+    return first;
+}
+
+void ed_render_text(FILE *f, const struct ed_report *r, const struct ed_finding *problem,
+                    bool color)
+{
     size_t problems = 0;
     for (size_t i = 0; i < r->count; i++)
         if (r->items[i].diag->severity == ED_SEV_ERROR)
             problems++;
-    if (worst && worst->diag->severity == ED_SEV_ERROR) {
+    if (problem) {
         fprintf(f, "%sProblem:%s\n", ed_tone_on(color, ED_TONE_ERROR), ed_tone_off(color));
-        print_finding(f, worst, color, true);
+        print_finding(f, problem, color, true);
         fputc('\n', f);
     }
     /* Families in the order the diagnosis table first names them. */
@@ -79,7 +101,7 @@ void ed_render_text(FILE *f, const struct ed_report *r, bool color)
                         ed_tone_off(color));
                 header = true;
             }
-            print_finding(f, x, color, x != worst || worst->diag->severity != ED_SEV_ERROR);
+            print_finding(f, x, color, x != problem);
         }
     }
     if (problems > 1)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "espdoctor/error.h"
 
@@ -109,7 +110,9 @@ int ed_stub_find(const char *where, const struct ed_chip *chip, char *path, size
         if (err)
             snprintf(err, errlen, "%s %s, so there is no %s.json stub in it (give the "
                      "esptool-js stub_flasher directory or a stub .json file)", where,
-                     is_dir(where) ? "has no stub for this chip" : "does not exist",
+                     is_dir(where)              ? "has no stub for this chip"
+                     : access(where, F_OK) == 0 ? "is neither a file nor a directory"
+                                                : "does not exist",
                      chip->key);
         return ED_E_NOTFOUND;
     }
@@ -201,8 +204,9 @@ int ed_stub_load(const char *path, struct ed_stub *stub, char *err, size_t errle
     }
     json_object *o = json_object_from_file(path);
     if (!o) {
-        snprintf(err, errlen, "%s is not JSON (%s): not a flasher stub file", path,
-                 json_util_get_last_err() ? json_util_get_last_err() : "parse error");
+        /* json-c's own reason ("continue", with a newline) would only puzzle people */
+        snprintf(err, errlen, "%s is %s: not a flasher stub file", path,
+                 st.st_size == 0 ? "empty" : "not JSON");
         return ED_E_IMAGE;
     }
     int rc = ED_E_IMAGE;

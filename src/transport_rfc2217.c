@@ -334,6 +334,10 @@ static int handshake(struct ed_transport *t)
         return rc;
     uint64_t deadline = deadline_after(t, HANDSHAKE_MS);
     while (r->opts.us[ED_TN_OPT_COM_PORT] == ED_TN_ASKED) {
+        /* Data from before the port is set up answers nothing, and a full rx would stop
+         * us reading the server's agreement behind it. */
+        if (r->rx_len == sizeof r->rx)
+            r->rx_pos = r->rx_len = 0;
         int left = ms_left(t, deadline);
         rc = left ? pump(t, (unsigned)left) : ED_E_TIMEOUT;
         if (rc == ED_E_GONE)

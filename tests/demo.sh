@@ -12,7 +12,9 @@ doc="$build/espdoctor"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings only on a terminal, and never with NO_COLOR set.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold='\033[1m'; plain='\033[0m'; else bold=; plain=; fi
+step() { printf "\n${bold}== %s${plain}\n" "$*"; }
 expect() {   # expect CODE COMMAND...: run, show, and insist on the exit code
   want=$1; shift
   printf '$ %s\n' "$*" | sed "s|$build/||g; s|$work/||g"
@@ -23,6 +25,12 @@ expect() {   # expect CODE COMMAND...: run, show, and insist on the exit code
     exit 1
   fi
 }
+
+# The flasher stub is read from an esptool-js install, as on a user's machine; the tests'
+# pinned copy serves here. Without it the ROM loader does the work, more slowly.
+if sh tests/js/setup.sh >/dev/null 2>&1; then
+  export ESPDOCTOR_STUB_DIR="$PWD/tests/js/node_modules/esptool-js/lib/targets/stub_flasher"
+fi
 
 "$build/mkimage" --chip esp32 --kind merged --size 1.5M --micropython v1.24.0 \
   -o "$work/ESP32_GENERIC-v1.24.0.bin" || exit 1

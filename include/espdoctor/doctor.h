@@ -51,6 +51,9 @@ struct ed_doctor {
     uint32_t log_baud;            /* the baud that boot log was readable at */
     bool esp8266_log;             /* it was an ESP8266 ROM's log */
     const struct ed_chip *chip;   /* identified chip, NULL if not reached */
+    bool reset_unheard;           /* program output (text, or bytes no ROM log at either
+                                     rate) after the line check's reset, but no ROM
+                                     banner: EN did not reach the chip */
     bool bootloader_ok;
     bool micropython;
     char micropython_version[48];

@@ -8,7 +8,13 @@
  *
  * Failures leave the board in the loader (no FLASH_END, no reset) and the region's `done`
  * says how far it got; running again rewrites only what does not verify. Cancellation is
- * a flag the caller owns (set from a signal handler), polled between blocks. */
+ * a flag the caller owns (set from a signal handler), polled between blocks.
+ *
+ * A flaky link costs retries, not the flash: a block the loader refused as damaged
+ * (checksum, length) is sent again; any other failure of the link (no answer, garbage,
+ * the port vanishing, the chip resetting) hands the loader to the caller's recover hook
+ * to get it talking again, and the region resumes from what verifies by MD5. "Verified"
+ * only ever means the flash's MD5 matched the file's after writing. */
 #ifndef ESPDOCTOR_FLASH_H
 #define ESPDOCTOR_FLASH_H
 
@@ -24,6 +30,10 @@
 #define ED_FLASH_SKIP_CHUNK 0x10000u    /* skip-unchanged compares MD5s per 64 KiB */
 #define ED_FLASH_DEFAULT_BAUD 460800u   /* when the bridge is unknown */
 #define ED_FLASH_DEFAULT_SIZE (4u << 20) /* when the flash chip did not say its size */
+#define ED_FLASH_RESUME_CHUNK 0x4000u   /* after a failure, what verifies is kept per 16 KiB */
+#define ED_FLASH_BLOCK_TRIES 16u        /* refusals in a row (damaged in transit) before the
+                                           block counts as failed */
+#define ED_FLASH_RECOVERIES 6u          /* default: link recoveries in one ed_flash_write */
 
 /* ---- what the loader on the other end can do --------------------------------------- */
 
@@ -111,6 +121,8 @@ struct ed_flash_region {
     uint32_t done;              /* how far it got: skipped + written (+ partial run) */
     enum ed_flash_verify verify;
     double seconds;
+    unsigned resent;            /* blocks sent again after the loader refused them */
+    unsigned recoveries;        /* times the link was brought back while writing it */
 };
 
 /* Progress: called after every block and at the start of each region. */
@@ -123,20 +135,29 @@ struct ed_flash_progress {
 
 typedef void (*ed_flash_progress_fn)(void *ctx, const struct ed_flash_progress *p);
 
+/* Get the loader answering again, flash attached, after the link failed with `why` (a
+ * timeout, garbage, ED_E_GONE for a vanished port, ...). It may reconnect from scratch
+ * (reopen the port, reset, reload the stub) but must keep using ld. ED_OK, or the reason
+ * it could not. */
+typedef int (*ed_flash_recover_fn)(void *ctx, struct ed_loader *ld, int why);
+
 struct ed_flash_opts {
     bool skip_unchanged;        /* compare MD5s first (only where the loader hashes) */
     uint32_t skip_chunk;        /* 0: ED_FLASH_SKIP_CHUNK */
     const volatile sig_atomic_t *cancel;   /* polled between blocks; NULL: none */
     ed_flash_progress_fn progress;
     void *progress_ctx;
+    ed_flash_recover_fn recover;   /* NULL: a failed link ends the write */
+    void *recover_ctx;
+    unsigned max_recoveries;    /* 0: ED_FLASH_RECOVERIES */
 };
 
 /* Attach the SPI flash and tell the loader its size, as this loader needs it. */
 int ed_flash_prepare(struct ed_loader *ld, uint32_t flash_size);
 
 /* Write the regions in order. Returns ED_OK, ED_E_VERIFY (a region's MD5 differs after
- * writing), ED_E_CANCELLED, or the loader's error; *failed_at is the region it stopped in
- * (count on success). */
+ * writing, and again after rewriting it), ED_E_CANCELLED, or the loader's error once
+ * recovery gave up; *failed_at is the region it stopped in (count on success). */
 int ed_flash_write(struct ed_loader *ld, struct ed_flash_region *regions, size_t count,
                    const struct ed_flash_opts *opts, size_t *failed_at);
 
@@ -161,6 +182,11 @@ int ed_flash_read(struct ed_loader *ld, uint32_t addr, uint32_t size, int fd,
 /* The chip revision as major * 100 + minor (ESP32: from eFuse and the APB date
  * register). ED_E_UNSUPPORTED for chips where espdoctor does not read it. */
 int ed_flash_chip_revision(struct ed_loader *ld, uint32_t *revision);
+
+/* After a failed command: drop what is in flight, SYNC again at the current speed and
+ * re-attach the flash. ED_E_PROTOCOL when the chip answers as another loader than before
+ * (it reset: a ROM where the stub ran), so the caller must reconnect from scratch. */
+int ed_flash_resync(struct ed_loader *ld, uint32_t flash_size);
 
 /* Switch to target baud, confirmed by a register read; on failure step down
  * (921600 -> 460800 -> 230400 -> 115200) and find the chip again. *reached is the baud in

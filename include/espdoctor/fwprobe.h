@@ -33,6 +33,7 @@ struct ed_fwprobe_opts {
     bool poke;                /* send Ctrl-C / Ctrl-B to the REPL */
     unsigned listen_ms;       /* how long to wait for boot output before poking;
                                  0: ED_FWPROBE_LISTEN_MS */
+    unsigned pokes;           /* Ctrl-C tries before giving up; 0: two */
 };
 
 struct ed_fwprobe {

@@ -208,8 +208,13 @@ int ed_loader_flash_defl_end(struct ed_loader *ld, bool reboot);
 /* MD5 of a flash region (ROM: 32 hex chars; stub: 16 raw bytes; both become raw). */
 int ed_loader_flash_md5(struct ed_loader *ld, uint32_t addr, uint32_t size, uint8_t md5[16]);
 
+/* The last command was refused because it arrived damaged (bad checksum or length, a
+ * garbled op) and the loader did nothing with it: sending it again is safe. */
+bool ed_loader_refused_as_damaged(const struct ed_loader *ld, int rc);
+
 /* Download to RAM and run (stub upload). mem_end with jump=true starts `entry`; a ROM may
- * jump before it answers, so a missing reply then is not an error. */
+ * jump before it answers, so a missing reply then is not an error. mem_data sends a block
+ * again (a few times) while the loader refuses it as damaged. */
 int ed_loader_mem_begin(struct ed_loader *ld, uint32_t size, uint32_t blocks,
                         uint32_t block_size, uint32_t addr);
 int ed_loader_mem_data(struct ed_loader *ld, const uint8_t *data, size_t len, uint32_t seq);

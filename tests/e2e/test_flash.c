@@ -6,34 +6,16 @@
 #include <sys/stat.h>
 
 #include "e2e_run.h"
+#include "e2e_dir.h"
 
 #define FLASH_SIZE (4u << 20)
 #define LIMIT_S 120
 
 static struct e2e_result r;
-static char dir[64];
 
 static void make_dir(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/ed_e2e_flash.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-/* "<dir>/<name>" in one of a few static slots. */
-static const char *in_dir(const char *name)
-{
-    static char slots[8][160];
-    static unsigned next;
-    char *s = slots[next++ % 8];
-    snprintf(s, sizeof slots[0], "%s/%s", dir, name);
-    return s;
+    scratch_make("flash");
 }
 
 /* build/mkimage ARGS... -o <dir>/name */
@@ -44,7 +26,7 @@ static const char *mkimage(const char *name, const char *const *args)
     argv[n++] = e2e_bin("mkimage");
     for (size_t i = 0; args[i]; i++)
         argv[n++] = args[i];
-    const char *out = in_dir(name);
+    const char *out = scratch_path(name);
     argv[n++] = "-o";
     argv[n++] = out;
     argv[n] = NULL;
@@ -63,7 +45,7 @@ static int pattern_at(uint32_t addr)
 /* A flash file of 4 MiB with a pattern in every byte, so any write or erase shows. */
 static const char *patterned_flash(const char *name)
 {
-    const char *path = in_dir(name);
+    const char *path = scratch_path(name);
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);
     for (uint32_t i = 0; i < FLASH_SIZE; i++)
@@ -167,11 +149,11 @@ static const char *stub_dir(void)
 /* ---- acceptance ---------------------------------------------------------------------- */
 
 Test(flash, merged_esp32_without_address_lands_at_0x1000_verified_and_boots,
-     .init = make_dir, .fini = remove_dir)
+     .init = make_dir, .fini = scratch_remove)
 {
     const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
-    const char *flash = in_dir("flash.bin");
+    const char *flash = scratch_path("flash.bin");
     run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", "--no-stub", img, NULL });
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
     json_object *o = output_json();
@@ -191,7 +173,7 @@ Test(flash, merged_esp32_without_address_lands_at_0x1000_verified_and_boots,
     cr_assert(flash_holds(flash, img, 0x1000), "the image is not byte for byte at 0x1000");
 }
 
-Test(flash, esp32_image_on_esp8266_is_refused, .init = make_dir, .fini = remove_dir)
+Test(flash, esp32_image_on_esp8266_is_refused, .init = make_dir, .fini = scratch_remove)
 {
     const char *img = mkimage("esp32spiram-20190913-v1.11-312-g22099ab88.bin",
                               (const char *[]){ "--chip", "esp32", "--kind", "merged",
@@ -208,7 +190,7 @@ Test(flash, esp32_image_on_esp8266_is_refused, .init = make_dir, .fini = remove_
     cr_assert_not_null(strstr(r.err, "micropython.org/download/ESP8266_GENERIC"), "%s", r.err);
 }
 
-Test(flash, esp8266_image_on_esp32_is_refused, .init = make_dir, .fini = remove_dir)
+Test(flash, esp8266_image_on_esp32_is_refused, .init = make_dir, .fini = scratch_remove)
 {
     const char *img = mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
                               "v1", "--micropython", "v1.24.0", NULL });
@@ -228,7 +210,7 @@ Test(flash, esp8266_image_on_esp32_is_refused, .init = make_dir, .fini = remove_
     json_object_put(o);
 }
 
-Test(flash, merged_esp32_at_0x0_is_refused, .init = make_dir, .fini = remove_dir)
+Test(flash, merged_esp32_at_0x0_is_refused, .init = make_dir, .fini = scratch_remove)
 {
     const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
@@ -242,11 +224,11 @@ Test(flash, merged_esp32_at_0x0_is_refused, .init = make_dir, .fini = remove_dir
 }
 
 Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = make_dir,
-     .fini = remove_dir)
+     .fini = scratch_remove)
 {
     const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
-    const char *flash = in_dir("flash.bin");
+    const char *flash = scratch_path("flash.bin");
     run_sim("esp32", flash, true, (const char *[]){ "flash", "--no-stub", img, NULL });
     cr_assert_eq(r.status, 0, "first write: exit %d\n%s", r.status, r.err);
     cr_assert_not_null(strstr(r.out, "MD5 verified"), "%s", r.out);
@@ -276,17 +258,17 @@ Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = mak
 }
 
 Test(flash, esp8266_rom_is_unverified_and_the_stub_verifies, .init = make_dir,
-     .fini = remove_dir)
+     .fini = scratch_remove)
 {
     const char *img = mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
                               "v1", "--micropython", "v1.24.0", NULL });
-    const char *flash = in_dir("flash.bin");
+    const char *flash = scratch_path("flash.bin");
     run_sim("esp8266", flash, true, (const char *[]){ "flash", "--no-stub", img, NULL });
     cr_assert_eq(r.status, 0, "ROM: exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.out, "unverified"), "%s", r.out);
     cr_assert(flash_holds(flash, img, 0x0));
 
-    const char *flash2 = in_dir("flash2.bin");
+    const char *flash2 = scratch_path("flash2.bin");
     run_sim("esp8266", flash2, true, (const char *[]){ "flash", "--json", "--stub", stub_dir(),
                                                         img, NULL });
     cr_assert_eq(r.status, 0, "stub: exit %d\n%s\n%s", r.status, r.out, r.err);
@@ -300,7 +282,7 @@ Test(flash, esp8266_rom_is_unverified_and_the_stub_verifies, .init = make_dir,
     cr_assert(flash_holds(flash2, img, 0x0));
 }
 
-Test(flash, erase_region_and_read_round_trip, .init = make_dir, .fini = remove_dir)
+Test(flash, erase_region_and_read_round_trip, .init = make_dir, .fini = scratch_remove)
 {
     const char *flash = patterned_flash("flash.bin");
     run_sim("esp32", flash, true, (const char *[]){ "erase", "--no-stub", "--region", "0x10000",
@@ -319,7 +301,7 @@ Test(flash, erase_region_and_read_round_trip, .init = make_dir, .fini = remove_d
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
         cr_assert_eq(f[kept[i]], pattern_at(kept[i]), "0x%x was erased too", kept[i]);
 
-    const char *rom_out = in_dir("rom-read.bin"), *stub_out = in_dir("stub-read.bin");
+    const char *rom_out = scratch_path("rom-read.bin"), *stub_out = scratch_path("stub-read.bin");
     run_sim("esp32", flash, true, (const char *[]){ "read", "--no-stub", "0xF000", "0x4000",
                                                      rom_out, NULL });
     cr_assert_eq(r.status, 0, "ROM read: exit %d\n%s\n%s", r.status, r.out, r.err);
@@ -337,10 +319,10 @@ Test(flash, erase_region_and_read_round_trip, .init = make_dir, .fini = remove_d
     free(f);
 }
 
-Test(flash, esp8266_rom_cannot_read_and_says_so, .init = make_dir, .fini = remove_dir)
+Test(flash, esp8266_rom_cannot_read_and_says_so, .init = make_dir, .fini = scratch_remove)
 {
-    const char *flash = in_dir("flash.bin");
-    const char *out = in_dir("out.bin");
+    const char *flash = scratch_path("flash.bin");
+    const char *out = scratch_path("out.bin");
     run_sim("esp8266", flash, true, (const char *[]){ "read", "--no-stub", "0", "4096", out,
                                                        NULL });
     cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
@@ -360,28 +342,28 @@ static void expect_untouched(const char *const *args, int status, const char *ne
     cr_assert_not_null(strstr(r.err, needle), "no \"%s\" in:\n%s", needle, r.err);
 }
 
-Test(flash, missing_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
+Test(flash, missing_file_is_an_input_error, .init = make_dir, .fini = scratch_remove)
 {
-    expect_untouched((const char *[]){ "flash", in_dir("nope.bin"), NULL }, 6,
+    expect_untouched((const char *[]){ "flash", scratch_path("nope.bin"), NULL }, 6,
                      "Nothing was written");
 }
 
-Test(flash, directory_is_an_input_error, .init = make_dir, .fini = remove_dir)
+Test(flash, directory_is_an_input_error, .init = make_dir, .fini = scratch_remove)
 {
-    expect_untouched((const char *[]){ "flash", dir, NULL }, 6, "directory");
+    expect_untouched((const char *[]){ "flash", scratch_dir, NULL }, 6, "directory");
 }
 
-Test(flash, empty_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
+Test(flash, empty_file_is_an_input_error, .init = make_dir, .fini = scratch_remove)
 {
-    const char *empty = in_dir("empty.bin");
+    const char *empty = scratch_path("empty.bin");
     FILE *f = fopen(empty, "wb");
     fclose(f);
     expect_untouched((const char *[]){ "flash", empty, NULL }, 6, "empty");
 }
 
-Test(flash, html_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
+Test(flash, html_file_is_an_input_error, .init = make_dir, .fini = scratch_remove)
 {
-    const char *html = in_dir("firmware.bin");
+    const char *html = scratch_path("firmware.bin");
     FILE *f = fopen(html, "wb");
     fputs("<!DOCTYPE html>\n<html><head><title>Download</title></head><body>"
           "<a href=\"x.bin\">firmware</a></body></html>\n", f);
@@ -389,7 +371,7 @@ Test(flash, html_file_is_an_input_error, .init = make_dir, .fini = remove_dir)
     expect_untouched((const char *[]){ "flash", html, NULL }, 6, "web page");
 }
 
-Test(flash, unaligned_address_is_refused, .init = make_dir, .fini = remove_dir)
+Test(flash, unaligned_address_is_refused, .init = make_dir, .fini = scratch_remove)
 {
     const char *app = mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
                               "--size", "200K", NULL });
@@ -398,14 +380,14 @@ Test(flash, unaligned_address_is_refused, .init = make_dir, .fini = remove_dir)
                      "--force cannot override");
 }
 
-Test(flash, address_past_the_flash_end_is_refused, .init = make_dir, .fini = remove_dir)
+Test(flash, address_past_the_flash_end_is_refused, .init = make_dir, .fini = scratch_remove)
 {
     const char *app = mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
                               "--size", "200K", NULL });
     expect_untouched((const char *[]){ "flash", "0x3F0000", app, NULL }, 3, "past the end");
 }
 
-Test(flash, odd_number_of_arguments_is_a_usage_error, .init = make_dir, .fini = remove_dir)
+Test(flash, odd_number_of_arguments_is_a_usage_error, .init = make_dir, .fini = scratch_remove)
 {
     expect_untouched((const char *[]){ "flash", "0x1000", "a.bin", "0x20000", NULL }, 2,
                      "ADDR FILE pairs");
@@ -432,7 +414,7 @@ static bool written_so_far(const char *flash, const char *img, uint32_t addr, si
 static int run_and_interrupt(const char *const *argv, const char *flash, const char *img,
                              uint32_t addr, size_t len, unsigned limit_s)
 {
-    const char *out = in_dir("stdout.txt"), *err = in_dir("stderr.txt");
+    const char *out = scratch_path("stdout.txt"), *err = scratch_path("stderr.txt");
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
@@ -473,11 +455,11 @@ static int run_and_interrupt(const char *const *argv, const char *flash, const c
 }
 
 Test(flash, ctrl_c_stops_between_blocks_and_the_next_run_resumes, .init = make_dir,
-     .fini = remove_dir)
+     .fini = scratch_remove)
 {
     const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
-    const char *flash = in_dir("flash.bin");
+    const char *flash = scratch_path("flash.bin");
     /* Through the timing model the ROM erases for seconds, then writes for tens of seconds:
      * interrupt once two 64 KiB chunks are in place. */
     const char *argv[] = { e2e_bin("espsim"), "--chip", "esp32", "--flash", flash, "--",

@@ -1,22 +1,26 @@
-/* espsim: a virtual ESP board behind a USB serial bridge, for running espdoctor (or any
- * serial client) without hardware. See tests/sim/README.md. */
+/* espsim: virtual ESP boards behind simulated USB serial bridges, for running espdoctor (or
+ * any serial client) without hardware. See tests/sim/README.md. */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "options.h"
+#include "boards.h"
 #include "run.h"
 
 int main(int argc, char **argv)
 {
-    struct espsim_opts opts;
     char err[512];
-    if (!espsim_parse_args(argc, argv, &opts, err, sizeof err)) {
+    struct espsim_board_set *set = espsim_boards_parse(argc, argv, err, sizeof err);
+    if (!set) {
         fprintf(stderr, "espsim: %s\nTry 'espsim --help' for the options.\n", err);
         exit(2);
     }
-    if (opts.help) {
+    if (set->boards[0].help) {
         espsim_usage(stdout);
+        espsim_boards_usage(stdout);
+        espsim_boards_free(set);
         exit(0);
     }
-    exit(espsim_run(&opts));
+    int status = espsim_run(set);
+    espsim_boards_free(set);
+    exit(status);
 }

@@ -1,14 +1,16 @@
 #include "options.h"
+#include "board/optfail.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "board/fault_spec.h"
 
 /* The chips the board models, and which of them have a USB-Serial/JTAG peripheral;
  * "none" is a serial device that is not an ESP. */
@@ -61,6 +63,7 @@ static const struct option long_opts[] = {
     { "stats", required_argument, NULL, OPT_STATS },
     { "rfc2217", required_argument, NULL, OPT_RFC2217 },
     { "help", no_argument, NULL, 'h' },
+    SIM_FAULT_LONG_OPTIONS,
     { NULL, 0, NULL, 0 },
 };
 
@@ -126,19 +129,10 @@ void espsim_usage(FILE *out)
 "  --rfc2217 PORT       also serve the board on rfc2217://127.0.0.1:PORT (0: any free\n"
 "                       port); without COMMAND, serve until SIGINT or SIGTERM\n"
 "  -h, --help           show this help\n", out);
+    fputc('\n', out);
+    sim_fault_usage(out);
 }
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static bool parse_uint(const char *text, uint64_t max, uint64_t *out)
 {
@@ -252,18 +246,18 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
     case OPT_BRIDGE:
         o->bridge = sim_bridge_find(arg);
         if (!o->bridge)
-            return fail(err, errlen, "unknown bridge \"%s\"; espsim models %s.", arg,
+            return sim_optfail(err, errlen, "unknown bridge \"%s\"; espsim models %s.", arg,
                         sim_bridge_names());
         return true;
     case OPT_CHIP:
         if (find_chip(arg, o->chip, sizeof o->chip) < 0)
-            return fail(err, errlen, "unknown chip \"%s\"; espsim models esp8266, esp32, "
+            return sim_optfail(err, errlen, "unknown chip \"%s\"; espsim models esp8266, esp32, "
                         "esp32s2, esp32s3, esp32c3 and esp32c6 (none: not an ESP).", arg);
         *chip_given = true;
         return true;
     case OPT_MAC:
         if (!parse_mac(arg, o->board.mac))
-            return fail(err, errlen, "\"%s\" is not a MAC address; write six hex bytes "
+            return sim_optfail(err, errlen, "\"%s\" is not a MAC address; write six hex bytes "
                         "separated by colons, like 24:0A:C4:12:34:56.", arg);
         o->board.mac_given = true;
         return true;
@@ -274,7 +268,7 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         if (!parse_size(arg, &o->board.flash_size) ||
             (o->board.flash_size & (o->board.flash_size - 1)) != 0 ||
             o->board.flash_size < 256 * 1024 || o->board.flash_size > 128 * 1024 * 1024)
-            return fail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
+            return sim_optfail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
                         "power of two from 256KB to 128MB, like 4MB, 16M or 4194304.", arg);
         return true;
     case OPT_NO_AUTORESET:
@@ -285,7 +279,7 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         return true;
     case OPT_EN_DELAY:
         if (!parse_uint(arg, 60000, &v))
-            return fail(err, errlen, "--en-delay wants milliseconds from 0 to 60000, not "
+            return sim_optfail(err, errlen, "--en-delay wants milliseconds from 0 to 60000, not "
                         "\"%s\".", arg);
         o->board.en_delay_ms = (unsigned)v;
         return true;
@@ -294,7 +288,7 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         return true;
     case OPT_USB_LATENCY:
         if (!parse_uint(arg, 1000000, &v))
-            return fail(err, errlen, "--usb-latency wants microseconds from 0 to 1000000, "
+            return sim_optfail(err, errlen, "--usb-latency wants microseconds from 0 to 1000000, "
                         "not \"%s\".", arg);
         o->board.usb_latency_us = (unsigned)v;
         return true;
@@ -304,11 +298,11 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
                 o->board.firmware = (enum sim_firmware)i;
                 return true;
             }
-        return fail(err, errlen, "unknown firmware \"%s\"; give blank, app, micropython, "
+        return sim_optfail(err, errlen, "unknown firmware \"%s\"; give blank, app, micropython, "
                     "crash or brownout.", arg);
     case OPT_DRIVER:
         if (!sim_driver_state_find(arg, &o->usb.driver))
-            return fail(err, errlen, "unknown driver state \"%s\"; give bound, none (module "
+            return sim_optfail(err, errlen, "unknown driver state \"%s\"; give bound, none (module "
                         "missing), unbound (module not loaded) or usbfs (claimed from user "
                         "space).", arg);
         return true;
@@ -320,19 +314,19 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         return true;
     case OPT_NODE_MODE:
         if (!parse_mode(arg, &o->node.mode))
-            return fail(err, errlen, "--node-mode wants an octal mode like 0660, not \"%s\".",
+            return sim_optfail(err, errlen, "--node-mode wants an octal mode like 0660, not \"%s\".",
                         arg);
         return true;
     case OPT_NODE_GROUP:
         o->node.gid = parse_account(arg, true);
         if (o->node.gid < 0)
-            return fail(err, errlen, "--node-group: no group \"%s\" in /etc/group; give a "
+            return sim_optfail(err, errlen, "--node-group: no group \"%s\" in /etc/group; give a "
                         "group name or a number.", arg);
         return true;
     case OPT_NODE_OWNER:
         o->node.uid = parse_account(arg, false);
         if (o->node.uid < 0)
-            return fail(err, errlen, "--node-owner: no user \"%s\" in /etc/passwd; give a "
+            return sim_optfail(err, errlen, "--node-owner: no user \"%s\" in /etc/passwd; give a "
                         "user name or a number.", arg);
         return true;
     case OPT_SYSROOT:
@@ -353,14 +347,14 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         else if (strcmp(arg, "stale") == 0)
             o->sysroot.uucp_lock = UUCP_LOCK_STALE;
         else
-            return fail(err, errlen, "--uucp-lock wants live or stale, not \"%s\".", arg);
+            return sim_optfail(err, errlen, "--uucp-lock wants live or stale, not \"%s\".", arg);
         return true;
     case OPT_GROUP_MEMBER:
         if (!valid_member(arg))
-            return fail(err, errlen, "--group-member wants GROUP:USER, like dialout:alice, "
+            return sim_optfail(err, errlen, "--group-member wants GROUP:USER, like dialout:alice, "
                         "not \"%s\".", arg);
         if (o->sysroot.group_member_count == ESPSIM_MAX_GROUP_MEMBERS)
-            return fail(err, errlen, "--group-member \"%s\": at most %d are taken.", arg,
+            return sim_optfail(err, errlen, "--group-member \"%s\": at most %d are taken.", arg,
                         ESPSIM_MAX_GROUP_MEMBERS);
         o->sysroot.group_members[o->sysroot.group_member_count++] = arg;
         return true;
@@ -372,7 +366,7 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         return true;
     case OPT_RFC2217:
         if (!parse_uint(arg, 65535, &v))
-            return fail(err, errlen, "--rfc2217 wants a TCP port from 0 to 65535 (0: any "
+            return sim_optfail(err, errlen, "--rfc2217 wants a TCP port from 0 to 65535 (0: any "
                         "free port), not \"%s\".", arg);
         o->rfc2217_port = (int)v;
         return true;
@@ -380,7 +374,9 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         o->help = true;
         return true;
     default:
-        return fail(err, errlen, "internal error: option %d has no handler.", c);
+        if (sim_fault_option(c))
+            return sim_fault_parse(c, arg, &o->board.faults, err, errlen);
+        return sim_optfail(err, errlen, "internal error: option %d has no handler.", c);
     }
 }
 
@@ -393,25 +389,25 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
             snprintf(o->chip, sizeof o->chip, "esp32c3");
         int i = find_chip(o->chip, o->chip, sizeof o->chip);
         if (!chips[i].usb_jtag)
-            return fail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
+            return sim_optfail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
                         "inside the chip, and %s has none; use it with esp32s3, esp32c3 or "
                         "esp32c6, or pick an external bridge (cp2102, ch340, ftdi).", o->chip);
     }
     if (strcmp(o->chip, "none") == 0 && o->board.firmware != SIM_FW_BLANK)
-        return fail(err, errlen, "--chip none is not an ESP and runs no firmware; drop "
+        return sim_optfail(err, errlen, "--chip none is not an ESP and runs no firmware; drop "
                     "--firmware %s.", firmware_names[o->board.firmware]);
     bool node_given = o->node.mode >= 0 || o->node.uid >= 0 || o->node.gid >= 0;
     if (node_given && o->usb.driver != SIM_DRIVER_BOUND)
-        return fail(err, errlen, "--node-mode, --node-group and --node-owner set the tty node, "
+        return sim_optfail(err, errlen, "--node-mode, --node-group and --node-owner set the tty node, "
                     "and with --driver other than bound there is none.");
     const struct espsim_sysroot *r = &o->sysroot;
     if (r->real && (r->dir || r->brltty || r->modemmanager || r->uucp_lock ||
                     r->group_member_count))
-        return fail(err, errlen, "--real-proc leaves the real system root in place: it "
+        return sim_optfail(err, errlen, "--real-proc leaves the real system root in place: it "
                     "cannot be combined with --sysroot, --brltty, --modemmanager, --uucp-lock "
                     "or --group-member.");
     if (!o->command && o->rfc2217_port < 0)
-        return fail(err, errlen, "nothing to do: give a COMMAND to run inside the testbed "
+        return sim_optfail(err, errlen, "nothing to do: give a COMMAND to run inside the testbed "
                     "(after --), or --rfc2217 PORT to serve the board over TCP.");
     return true;
 }
@@ -432,11 +428,11 @@ bool espsim_parse_args(int argc, char **argv, struct espsim_opts *o, char *err,
     while ((c = getopt_long(argc, argv, "+:h", long_opts, NULL)) != -1) {
         if (c == '?') {
             if (optopt)
-                return fail(err, errlen, "unknown option \"-%c\".", optopt);
-            return fail(err, errlen, "unknown option \"%s\".", argv[optind - 1]);
+                return sim_optfail(err, errlen, "unknown option \"-%c\".", optopt);
+            return sim_optfail(err, errlen, "unknown option \"%s\".", argv[optind - 1]);
         }
         if (c == ':')
-            return fail(err, errlen, "option \"%s\" needs a value.", argv[optind - 1]);
+            return sim_optfail(err, errlen, "option \"%s\" needs a value.", argv[optind - 1]);
         if (!parse_one(c, optarg, o, &chip_given, err, errlen))
             return false;
     }
@@ -446,4 +442,22 @@ bool espsim_parse_args(int argc, char **argv, struct espsim_opts *o, char *err,
         o->command = &argv[optind];
     o->board.chip = o->chip;
     return check_combination(o, chip_given, err, errlen);
+}
+
+/* For espsim's multi-board front end (boards.c), which must find where COMMAND starts
+ * without knowing every option: does --name take a value? As getopt_long does, a unique
+ * abbreviation names its option. */
+bool espsim_option_takes_value(const char *name, size_t len)
+{
+    const struct option *found = NULL;
+    size_t matches = 0;
+    for (const struct option *o = long_opts; o->name; o++) {
+        if (strncmp(o->name, name, len) != 0)
+            continue;
+        if (strlen(o->name) == len)
+            return o->has_arg == required_argument;
+        found = o;
+        matches++;
+    }
+    return matches == 1 && found->has_arg == required_argument;
 }

@@ -50,4 +50,8 @@ bool espsim_parse_args(int argc, char **argv, struct espsim_opts *opts, char *er
 
 void espsim_usage(FILE *out);
 
+/* True if the long option --name (len characters of name, or a unique abbreviation of
+ * one, as getopt_long takes it) takes a value. */
+bool espsim_option_takes_value(const char *name, size_t len);
+
 #endif

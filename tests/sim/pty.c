@@ -11,6 +11,7 @@
 
 #include <glib-unix.h>
 
+#include "loop_lock.h"
 #include "ttymode.h"
 
 /* The client may have changed the line settings with tcsetattr(), which bypasses the
@@ -82,7 +83,10 @@ static gboolean on_master_readable(gint fd, GIOCondition cond, gpointer data)
     ssize_t n = read(fd, buf, sizeof buf);
     if (n > 0) {
         refresh_mode(p);
-        sim_host_write(p->host, buf, (size_t)n);
+        if (p->deliver)
+            p->deliver(p->deliver_ctx, buf, (size_t)n);
+        else
+            sim_host_write(p->host, buf, (size_t)n);
     }
     return G_SOURCE_CONTINUE;
 }
@@ -116,6 +120,9 @@ static gboolean poll_clients(gpointer data)
         if (!umockdev_ioctl_client_get_connected(client))
             g_ptr_array_remove_index_fast(p->clients, i);
     }
+    for (guint i = p->cut->len; i-- > 0;)
+        if (!umockdev_ioctl_client_get_connected(g_ptr_array_index(p->cut, i)))
+            g_ptr_array_remove_index_fast(p->cut, i);
     if (p->clients->len > 0)
         return G_SOURCE_CONTINUE;
     p->client_poll = 0;
@@ -124,11 +131,8 @@ static gboolean poll_clients(gpointer data)
 }
 
 /* Every open() of the device inside the testbed connects to the ioctl socket. */
-static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client,
-                                gpointer data)
+static void client_connected(struct sim_pty *p, UMockdevIoctlClient *client)
 {
-    (void)base;
-    struct sim_pty *p = data;
     g_ptr_array_add(p->clients, g_object_ref(client));
     if (p->client_poll == 0) {
         discard_queued(p);
@@ -136,6 +140,36 @@ static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *cl
         sim_host_open(p->host, &p->ep);
         p->client_poll = g_timeout_add(CLIENT_POLL_MS, poll_clients, p);
     }
+}
+
+/* ---- a pulled cable ----------------------------------------------------------------- */
+
+static bool is_cut(const struct sim_pty *p, UMockdevIoctlClient *client)
+{
+    return p->cut && g_ptr_array_find(p->cut, client, NULL);
+}
+
+/* What a hung-up tty answers to a read, a write or an ioctl. */
+static gboolean fail_cut(UMockdevIoctlClient *client)
+{
+    umockdev_ioctl_client_complete(client, -1, EIO);
+    return TRUE;
+}
+
+void sim_pty_cut_clients(struct sim_pty *p)
+{
+    for (guint i = 0; i < p->clients->len; i++)
+        g_ptr_array_add(p->cut, g_object_ref(g_ptr_array_index(p->clients, i)));
+    /* A client waiting in poll() for input wakes, reads, and gets EIO. */
+    static const uint8_t wake = 0;
+    if (write(p->master, &wake, 1) < 0)
+        sim_host_trace(p->host, "cannot wake the readers: %s", g_strerror(errno));
+    p->out_len = 0;
+}
+
+void sim_pty_replugged(struct sim_pty *p)
+{
+    discard_queued(p);
 }
 
 /* ---- ioctls ------------------------------------------------------------------------- */
@@ -199,10 +233,10 @@ static void run_on_client(struct sim_pty *p, UMockdevIoctlClient *client, gulong
     refresh_mode(p);
 }
 
-static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer data)
+static gboolean handle_ioctl(struct sim_pty *p, UMockdevIoctlClient *client)
 {
-    (void)base;
-    struct sim_pty *p = data;
+    if (is_cut(p, client))
+        return fail_cut(client);
     gulong request = umockdev_ioctl_client_get_request(client);
     refresh_mode(p);
     switch (request) {
@@ -220,13 +254,41 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
 }
 
 /* Reads and writes go to the pty itself; only look at the line settings first. */
+static gboolean handle_read_or_write(struct sim_pty *p, UMockdevIoctlClient *client)
+{
+    if (is_cut(p, client))
+        return fail_cut(client);
+    refresh_mode(p);
+    return FALSE;
+}
+
+/* umockdev emits these on its own worker thread: each runs under the loop lock. */
+static void on_client_connected(UMockdevIoctlBase *base, UMockdevIoctlClient *client,
+                                gpointer data)
+{
+    (void)base;
+    sim_loop_enter();
+    client_connected(data, client);
+    sim_loop_leave();
+}
+
+static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, gpointer data)
+{
+    (void)base;
+    sim_loop_enter();
+    gboolean handled = handle_ioctl(data, client);
+    sim_loop_leave();
+    return handled;
+}
+
 static gboolean on_read_or_write(UMockdevIoctlBase *base, UMockdevIoctlClient *client,
                                  gpointer data)
 {
     (void)base;
-    (void)client;
-    refresh_mode(data);
-    return FALSE;
+    sim_loop_enter();
+    gboolean handled = handle_read_or_write(data, client);
+    sim_loop_leave();
+    return handled;
 }
 
 /* ---- setup -------------------------------------------------------------------------- */
@@ -264,6 +326,7 @@ bool sim_pty_start(struct sim_pty *p, struct sim_host *host, UMockdevTestbed *tb
         return fail_errno(err, "cannot make non-blocking:", devnode);
 
     p->clients = g_ptr_array_new_with_free_func(g_object_unref);
+    p->cut = g_ptr_array_new_with_free_func(g_object_unref);
     p->ioctl = umockdev_ioctl_base_new();
     g_signal_connect(p->ioctl, "handle-ioctl", G_CALLBACK(on_ioctl), p);
     g_signal_connect(p->ioctl, "handle-read", G_CALLBACK(on_read_or_write), p);
@@ -299,6 +362,9 @@ void sim_pty_stop(struct sim_pty *p, UMockdevTestbed *tb)
     if (p->clients)
         g_ptr_array_unref(p->clients);
     p->clients = NULL;
+    if (p->cut)
+        g_ptr_array_unref(p->cut);
+    p->cut = NULL;
     if (p->ioctl) {
         umockdev_testbed_detach_ioctl(tb, p->devnode, NULL);
         g_object_unref(p->ioctl);

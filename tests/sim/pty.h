@@ -19,6 +19,11 @@ struct sim_pty {
     guint in_watch, out_watch, client_poll;
     UMockdevIoctlBase *ioctl;
     GPtrArray *clients;      /* UMockdevIoctlClient: opens of the device inside the testbed */
+    GPtrArray *cut;          /* clients whose cable was pulled: everything they do fails */
+    /* Hands the host's bytes to the board (NULL: sim_host_write); unplug.h's stops them
+     * where the cable is pulled. */
+    void (*deliver)(void *ctx, const uint8_t *data, size_t n);
+    void *deliver_ctx;
     uint8_t out[SIM_OUTBUF_SIZE];
     size_t out_len;
     char devnode[32];
@@ -28,6 +33,12 @@ struct sim_pty {
 bool sim_pty_start(struct sim_pty *p, struct sim_host *host, UMockdevTestbed *tb,
                    const char *devnode, uint32_t baud, GError **err);
 void sim_pty_stop(struct sim_pty *p, UMockdevTestbed *tb);
+
+/* The cable is pulled: every open of the device so far fails from now on (reads, writes
+ * and ioctls give EIO, as a hung-up tty does), and a reader blocked in poll() wakes. */
+void sim_pty_cut_clients(struct sim_pty *p);
+/* The cable is back: nothing queued from before reaches the next open. */
+void sim_pty_replugged(struct sim_pty *p);
 
 /* Give the node the owner, group and mode stat() shows inside the testbed (that of the pty
  * behind it); -1 leaves one as it is. */

@@ -12,29 +12,42 @@
 #include <umockdev.h>
 
 #include "host.h"
+#include "loop_lock.h"
 #include "plant.h"
 #include "pty.h"
 #include "rfc2217.h"
 #include "stats.h"
+#include "unplug.h"
 
 #define PRELOAD_LIB "libumockdev-preload.so.0"
 /* What a USB serial driver starts at. */
 #define INITIAL_BAUD 9600
 
-struct espsim {
+/* One board: its model, the port as hosts see it, and its tty in the testbed. */
+struct espsim_slot {
     const struct espsim_opts *opts;
+    const struct sim_usb_place *place;
     FILE *trace;
     struct sim_board *board;
     struct sim_host host;
     bool host_ready;
-    UMockdevTestbed *testbed;
     struct sim_pty pty;
     bool pty_ready;
+    struct sim_unplug unplug;      /* --unplug-at */
+    bool unplug_ready;
+    struct sim_usb_setup usb;
+    char usb_serial[32];           /* usb-jtag: the chip's MAC */
+    char devnode[32];              /* "/dev/ttyUSB1" */
+};
+
+struct espsim {
+    const struct espsim_opts *opts;    /* the session's: board 0's */
+    struct espsim_slot slots[ESPSIM_MAX_BOARDS];
+    size_t slot_count;
+    UMockdevTestbed *testbed;
     struct sim_rfc2217 rfc;
     bool rfc_ready;
     GMainLoop *loop;
-    struct sim_usb_setup usb;
-    char usb_serial[32];           /* usb-jtag: the chip's MAC */
     struct sim_plant plant;
     GPid child;
     bool child_running;
@@ -62,11 +75,27 @@ static gboolean on_sigterm(gpointer data) { return on_signal(data, SIGTERM); }
 #define CLOSE_GRACE_MS 250
 #define CLOSE_POLL_MS 5
 
+static bool any_port_open(const struct espsim *s)
+{
+    for (size_t i = 0; i < s->slot_count; i++)
+        if (s->slots[i].pty_ready && s->slots[i].pty.clients->len > 0)
+            return true;
+    return false;
+}
+
+/* The command's end concerns every board: it goes into each one's trace. */
+static void trace_exit(const struct espsim *s)
+{
+    for (size_t i = 0; i < s->slot_count; i++)
+        if (s->slots[i].host_ready)
+            sim_host_trace(&s->slots[i].host, "command exited with status %d", s->exit_status);
+}
+
 static gboolean quit_when_closed(gpointer data)
 {
     struct espsim *s = data;
     s->close_wait_ms += CLOSE_POLL_MS;
-    if (s->pty_ready && s->pty.clients->len > 0 && s->close_wait_ms < CLOSE_GRACE_MS)
+    if (any_port_open(s) && s->close_wait_ms < CLOSE_GRACE_MS)
         return G_SOURCE_CONTINUE;
     g_main_loop_quit(s->loop);
     return G_SOURCE_REMOVE;
@@ -82,7 +111,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
         s->exit_status = 128 + WTERMSIG(status);
     else
         s->exit_status = 1;
-    sim_host_trace(&s->host, "command exited with status %d", s->exit_status);
+    trace_exit(s);
     g_spawn_close_pid(pid);
     g_timeout_add(CLOSE_POLL_MS, quit_when_closed, s);
 }
@@ -144,31 +173,52 @@ static void open_up_testbed(UMockdevTestbed *tb)
     g_free(root);
 }
 
-static bool start_tty(struct espsim *s, GError **err)
+static bool start_tty(struct espsim *s, struct espsim_slot *slot, GError **err)
 {
-    const struct espsim_opts *o = s->opts;
-    const char *devnode = sim_bridge_devnode(o->bridge);
-    if (!sim_pty_start(&s->pty, &s->host, s->testbed, devnode, INITIAL_BAUD, err))
+    const struct espsim_opts *o = slot->opts;
+    if (!sim_pty_start(&slot->pty, &slot->host, s->testbed, slot->devnode, INITIAL_BAUD, err))
         return false;
-    s->pty_ready = true;
-    return sim_pty_set_node(&s->pty, o->node.mode, o->node.uid, o->node.gid, err);
+    slot->pty_ready = true;
+    if (o->board.faults.unplug) {
+        if (!sim_unplug_start(&slot->unplug, &slot->pty, s->testbed, &o->board.faults, err))
+            return false;
+        slot->unplug_ready = true;
+    }
+    return sim_pty_set_node(&slot->pty, o->node.mode, o->node.uid, o->node.gid, err);
 }
 
-static bool start_testbed(struct espsim *s)
+static bool add_board(struct espsim *s, struct espsim_slot *slot)
 {
     GError *err = NULL;
-    const struct espsim_opts *o = s->opts;
-    s->testbed = umockdev_testbed_new();
-    bool has_tty = s->usb.driver == SIM_DRIVER_BOUND;
-    if (!sim_usb_add(s->testbed, o->bridge, &s->usb, &err) || (has_tty && !start_tty(s, &err))) {
+    const struct espsim_opts *o = slot->opts;
+    bool has_tty = slot->usb.driver == SIM_DRIVER_BOUND;
+    if (!sim_usb_add(s->testbed, o->bridge, &slot->usb, slot->place, &err) ||
+        (has_tty && !start_tty(s, slot, &err))) {
         fprintf(stderr, "espsim: cannot build the %s testbed: %s\n", o->bridge->name,
                 err->message);
         g_error_free(err);
         return false;
     }
+    sim_host_trace(&slot->host, "%s %04x:%04x%s%s on hub port %u, %s", o->bridge->name,
+                   o->bridge->vid, o->bridge->pid, slot->usb.serial ? " serial " : "",
+                   slot->usb.serial ? slot->usb.serial : "", slot->place->hub_port,
+                   has_tty ? slot->devnode : "no tty");
+    return true;
+}
+
+static bool start_testbed(struct espsim *s)
+{
+    GError *err = NULL;
+    s->testbed = umockdev_testbed_new();
+    if (!sim_usb_add_hub(s->testbed, &err)) {
+        fprintf(stderr, "espsim: cannot build the testbed: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
+    for (size_t i = 0; i < s->slot_count; i++)
+        if (!add_board(s, &s->slots[i]))
+            return false;
     open_up_testbed(s->testbed);
-    sim_host_trace(&s->host, "%s %04x:%04x on %s", o->bridge->name, o->bridge->vid,
-                   o->bridge->pid, has_tty ? sim_bridge_devnode(o->bridge) : "no tty");
     return true;
 }
 
@@ -181,61 +231,65 @@ static bool plant_sysroot(struct espsim *s)
         return false;
     }
     if (s->plant.dir)
-        sim_host_trace(&s->host, "system root %s", s->plant.dir);
+        for (size_t i = 0; i < s->slot_count; i++)
+            sim_host_trace(&s->slots[i].host, "system root %s", s->plant.dir);
     return true;
 }
 
 /* The USB side: the usb-jtag serial string is the chip's MAC. */
-static void usb_setup(struct espsim *s)
+static void usb_setup(struct espsim_slot *slot)
 {
-    s->usb = s->opts->usb;
-    if (s->opts->bridge->cdc_acm) {
+    slot->usb = slot->opts->usb;
+    snprintf(slot->devnode, sizeof slot->devnode, "/dev/%s", slot->place->tty);
+    if (slot->opts->bridge->cdc_acm) {
         uint8_t m[6];
-        sim_board_mac(s->board, m);
-        snprintf(s->usb_serial, sizeof s->usb_serial, "%02X:%02X:%02X:%02X:%02X:%02X", m[0],
-                 m[1], m[2], m[3], m[4], m[5]);
-        s->usb.serial = s->usb_serial;
+        sim_board_mac(slot->board, m);
+        snprintf(slot->usb_serial, sizeof slot->usb_serial, "%02X:%02X:%02X:%02X:%02X:%02X",
+                 m[0], m[1], m[2], m[3], m[4], m[5]);
+        slot->usb.serial = slot->usb_serial;
     }
 }
 
+/* RFC 2217 serves board 0, the only one (boards.c refuses it with several). */
 static bool start_rfc2217(struct espsim *s)
 {
     GError *err = NULL;
-    if (!sim_rfc2217_start(&s->rfc, &s->host, (uint16_t)s->opts->rfc2217_port, &err)) {
+    struct espsim_slot *slot = &s->slots[0];
+    if (!sim_rfc2217_start(&s->rfc, &slot->host, (uint16_t)s->opts->rfc2217_port, &err)) {
         fprintf(stderr, "espsim: cannot serve RFC 2217: %s\n", err->message);
         g_error_free(err);
         return false;
     }
     s->rfc_ready = true;
     fprintf(stderr, "espsim: serving %s on rfc2217://127.0.0.1:%u\n",
-            sim_board_chip_name(s->board), s->rfc.port);
-    sim_host_trace(&s->host, "serving on rfc2217://127.0.0.1:%u", s->rfc.port);
+            sim_board_chip_name(slot->board), s->rfc.port);
+    sim_host_trace(&slot->host, "serving on rfc2217://127.0.0.1:%u", s->rfc.port);
     return true;
 }
 
-static bool open_trace(struct espsim *s)
+static bool open_trace(struct espsim_slot *slot)
 {
-    const char *path = s->opts->trace_path;
+    const char *path = slot->opts->trace_path;
     if (!path)
         return true;
     if (strcmp(path, "-") == 0) {
-        s->trace = stderr;
+        slot->trace = stderr;
         return true;
     }
-    s->trace = fopen(path, "w");
-    if (!s->trace) {
+    slot->trace = fopen(path, "w");
+    if (!slot->trace) {
         fprintf(stderr, "espsim: cannot write the trace to %s: %s\n", path, strerror(errno));
         return false;
     }
     return true;
 }
 
-static void write_stats(struct espsim *s)
+static void write_stats(struct espsim *s, struct espsim_slot *slot)
 {
     char err[512];
-    if (!s->opts->stats_path || !s->host_ready)
+    if (!slot->opts->stats_path || !slot->host_ready)
         return;
-    if (!sim_stats_write(s->opts->stats_path, &s->host, err, sizeof err)) {
+    if (!sim_stats_write(slot->opts->stats_path, &slot->host, err, sizeof err)) {
         fprintf(stderr, "espsim: %s\n", err);
         if (s->exit_status == 0)
             s->exit_status = 1;
@@ -248,39 +302,59 @@ static void teardown(struct espsim *s)
         kill(s->child, SIGTERM);
         g_spawn_close_pid(s->child);
     }
-    write_stats(s);
+    for (size_t i = 0; i < s->slot_count; i++)
+        write_stats(s, &s->slots[i]);
     sim_plant_remove(&s->plant);
     if (s->rfc_ready)
         sim_rfc2217_stop(&s->rfc);
-    if (s->pty_ready)
-        sim_pty_stop(&s->pty, s->testbed);
+    for (size_t i = 0; i < s->slot_count; i++) {
+        if (s->slots[i].unplug_ready)
+            sim_unplug_stop(&s->slots[i].unplug);
+        if (s->slots[i].pty_ready)
+            sim_pty_stop(&s->slots[i].pty, s->testbed);
+    }
     if (s->testbed)
         g_object_unref(s->testbed);
-    if (s->host_ready)
-        sim_host_cleanup(&s->host);
-    if (s->board)
-        sim_board_free(s->board);
-    if (s->trace && s->trace != stderr)
-        fclose(s->trace);
+    for (size_t i = 0; i < s->slot_count; i++) {
+        struct espsim_slot *slot = &s->slots[i];
+        if (slot->host_ready)
+            sim_host_cleanup(&slot->host);
+        if (slot->board)
+            sim_board_free(slot->board);
+        if (slot->trace && slot->trace != stderr)
+            fclose(slot->trace);
+    }
     if (s->loop)
         g_main_loop_unref(s->loop);
 }
 
-static bool setup(struct espsim *s)
+static bool make_board(struct espsim *s, struct espsim_slot *slot)
 {
-    if (!open_trace(s))
+    if (!open_trace(slot))
         return false;
-    struct sim_board_opts board_opts = s->opts->board;
-    board_opts.trace = s->trace;
+    struct sim_board_opts board_opts = slot->opts->board;
+    board_opts.trace = slot->trace;
     char err[256];
-    s->board = sim_board_new(&board_opts, err, sizeof err);
-    if (!s->board) {
-        fprintf(stderr, "espsim: cannot build the board: %s\n", err);
+    slot->board = sim_board_new(&board_opts, err, sizeof err);
+    if (!slot->board) {
+        if (s->slot_count > 1)
+            fprintf(stderr, "espsim: cannot build board %zu: %s\n", (size_t)(slot - s->slots),
+                    err);
+        else
+            fprintf(stderr, "espsim: cannot build the board: %s\n", err);
         return false;
     }
-    sim_host_init(&s->host, s->board, s->trace, INITIAL_BAUD);
-    s->host_ready = true;
-    usb_setup(s);
+    sim_host_init(&slot->host, slot->board, slot->trace, INITIAL_BAUD);
+    slot->host_ready = true;
+    usb_setup(slot);
+    return true;
+}
+
+static bool setup(struct espsim *s)
+{
+    for (size_t i = 0; i < s->slot_count; i++)
+        if (!make_board(s, &s->slots[i]))
+            return false;
     s->loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGINT, on_sigint, s);
     g_unix_signal_add(SIGTERM, on_sigterm, s);
@@ -292,14 +366,26 @@ static bool setup(struct espsim *s)
     return !s->opts->command || start_command(s);
 }
 
-int espsim_run(const struct espsim_opts *opts)
+int espsim_run(const struct espsim_board_set *set)
 {
-    struct espsim s = { .opts = opts, .exit_status = 1 };
-    signal(SIGPIPE, SIG_IGN);
-    if (setup(&s)) {
-        sim_host_pump(&s.host);
-        g_main_loop_run(s.loop);
+    struct espsim *s = g_new0(struct espsim, 1);
+    s->opts = &set->boards[0];
+    s->exit_status = 1;
+    s->slot_count = set->count;
+    for (size_t i = 0; i < set->count; i++) {
+        s->slots[i].opts = &set->boards[i];
+        s->slots[i].place = &set->places[i];
     }
-    teardown(&s);
-    return s.exit_status;
+    signal(SIGPIPE, SIG_IGN);
+    sim_loop_lock_install();   /* before the command starts: its ioctls wait for the loop */
+    if (setup(s)) {
+        for (size_t i = 0; i < s->slot_count; i++)
+            sim_host_pump(&s->slots[i].host);
+        g_main_loop_run(s->loop);
+    }
+    sim_loop_lock_release();
+    teardown(s);
+    int status = s->exit_status;
+    g_free(s);
+    return status;
 }

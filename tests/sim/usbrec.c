@@ -7,10 +7,11 @@
 
 #include <glib/gstdio.h>
 
-/* Where the board is plugged in: port 2 of the first xHCI root hub, as on most PCs. */
+/* Where the boards are plugged in: the first xHCI root hub, as on most PCs; board 0 on
+ * its port 2, board i on port 2 + i (sim_usb_place). */
 #define PCI_PATH "/devices/pci0000:00/0000:00:14.0"
 #define HUB_PATH PCI_PATH "/usb1"
-#define DEV_PATH HUB_PATH "/1-2"
+#define HUB_PORTS 12
 #define PCI_ID_PATH "pci-0000:00:14.0"
 #define PCI_ID_PATH_TAG "pci-0000_00_14_0"
 
@@ -73,9 +74,21 @@ const char *sim_bridge_devnode(const struct sim_bridge_model *m)
     return m->cdc_acm ? "/dev/ttyACM0" : "/dev/ttyUSB0";
 }
 
-/* The bridge is device 2 on bus 1 (the root hub is device 1). */
-#define BRIDGE_DEVNUM 2
+void sim_usb_place_for(const struct sim_bridge_model *m, unsigned board, unsigned tty_index,
+                       struct sim_usb_place *place)
+{
+    place->hub_port = 2 + board;
+    snprintf(place->tty, sizeof place->tty, "%s%u", m->cdc_acm ? "ttyACM" : "ttyUSB",
+             tty_index);
+    place->tty_index = tty_index;
+}
 
+unsigned sim_usb_max_boards(void)
+{
+    return HUB_PORTS - 1;   /* port 1 is left free, as on a machine with a keyboard */
+}
+
+/* Board 0 (hub port 2) is device 2 on bus 1; the root hub is device 1. */
 const char *sim_bridge_usb_devnode(void)
 {
     return "/dev/bus/usb/001/002";
@@ -323,10 +336,11 @@ static void by_id_name(GString *out, const struct sim_bridge_model *m, const cha
 }
 
 static void tty_record(GString *rec, const char *iface_path, const struct sim_bridge_model *m,
-                       const char *serial, const char *by_id, const char *by_path,
-                       bool mm_ignore)
+                       const struct sim_usb_place *place, const char *serial,
+                       const char *by_id, const char *by_path, bool mm_ignore)
 {
-    const char *name = m->cdc_acm ? "ttyACM0" : "ttyUSB0";
+    const char *name = place->tty;
+    unsigned major = m->cdc_acm ? 166u : 188u;
     char *port_path = g_strdup_printf("%s/%s", iface_path, name);
 
     if (!m->cdc_acm) {
@@ -338,8 +352,8 @@ static void tty_record(GString *rec, const char *iface_path, const struct sim_br
     }
     const char *parent = m->cdc_acm ? iface_path : port_path;
     g_string_append_printf(rec, "P: %s/tty/%s\nN: %s\nE: DEVNAME=/dev/%s\nE: MAJOR=%u\n"
-                           "E: MINOR=0\nE: SUBSYSTEM=tty\n", parent, name, name, name,
-                           m->cdc_acm ? 166u : 188u);
+                           "E: MINOR=%u\nE: SUBSYSTEM=tty\n", parent, name, name, name, major,
+                           place->tty_index);
     g_string_append_printf(rec, "E: DEVLINKS=/dev/serial/by-id/%s /dev/serial/by-path/%s\n",
                            by_id, by_path);
     usb_id_props(rec, m, serial);
@@ -347,11 +361,14 @@ static void tty_record(GString *rec, const char *iface_path, const struct sim_br
         g_string_append(rec, "E: ID_MM_DEVICE_IGNORE=1\n");
     g_string_append_printf(rec,
         "E: ID_USB_INTERFACE_NUM=00\nE: ID_USB_DRIVER=%s\nE: ID_TYPE=generic\n"
-        "E: ID_PATH=" PCI_ID_PATH "-usb-0:2:1.0\nE: ID_PATH_TAG=" PCI_ID_PATH_TAG
-        "-usb-0_2_1_0\nE: TAGS=:systemd:\nA: dev=%u:0\n",
-        m->ifaces[0].driver, m->cdc_acm ? 166u : 188u);
+        "E: ID_PATH=" PCI_ID_PATH "-usb-0:%u:1.0\nE: ID_PATH_TAG=" PCI_ID_PATH_TAG
+        "-usb-0_%u_1_0\nE: TAGS=:systemd:\nA: dev=%u:%u\n",
+        m->ifaces[0].driver, place->hub_port, place->hub_port, major, place->tty_index);
     /* libserialport follows this link to find the USB device above the tty. */
-    g_string_append_printf(rec, "L: device=../../../%s\n", m->cdc_acm ? "1-2:1.0" : name);
+    if (m->cdc_acm)
+        g_string_append_printf(rec, "L: device=../../../1-%u:1.0\n", place->hub_port);
+    else
+        g_string_append_printf(rec, "L: device=../../../%s\n", name);
     g_string_append_printf(rec, "S: serial/by-id/%s\nS: serial/by-path/%s\n\n", by_id, by_path);
     g_free(port_path);
 }
@@ -359,12 +376,11 @@ static void tty_record(GString *rec, const char *iface_path, const struct sim_br
 /* The /dev/serial links as udev makes them, and the driver directories the driver links
  * point at, so that readlink() and realpath() answer as on a real system. */
 static bool make_links(UMockdevTestbed *tb, const struct sim_bridge_model *m,
-                       const struct sim_usb_setup *setup, const char *by_id,
-                       const char *by_path, GError **err)
+                       const struct sim_usb_setup *setup, const char *name,
+                       const char *by_id, const char *by_path, GError **err)
 {
     char *root = umockdev_testbed_get_root_dir(tb);
     char *sys = umockdev_testbed_get_sys_dir(tb);
-    const char *name = m->cdc_acm ? "ttyACM0" : "ttyUSB0";
     bool bound = setup->driver == SIM_DRIVER_BOUND;
     bool ok = true;
     /* A driver's directory exists once its module is loaded. */
@@ -419,29 +435,45 @@ static const char *iface_driver(const struct sim_bridge_model *m, uint8_t n,
     }
 }
 
+bool sim_usb_add_hub(UMockdevTestbed *tb, GError **err)
+{
+    GString *rec = g_string_new(NULL);
+    usb_device_record(rec, HUB_PATH, &root_hub, root_hub.serial, 1, "0", 480, HUB_PORTS,
+                      "auto", false);
+    usb_iface_record(rec, HUB_PATH, "0", &root_hub, 0, root_hub.ifaces[0].driver);
+    bool ok = umockdev_testbed_add_from_string(tb, rec->str, err);
+    g_string_free(rec, TRUE);
+    return ok;
+}
+
 bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,
-                 const struct sim_usb_setup *setup, GError **err)
+                 const struct sim_usb_setup *setup, const struct sim_usb_place *place,
+                 GError **err)
 {
     const char *serial = setup->serial ? setup->serial : m->serial;
     GString *rec = g_string_new(NULL);
     GString *by_id = g_string_new(NULL);
     by_id_name(by_id, m, serial);
-    char *by_path = g_strdup_printf(PCI_ID_PATH "-usb-0:2:1.0%s", m->cdc_acm ? "" : "-port0");
+    char port[8];
+    snprintf(port, sizeof port, "%u", place->hub_port);
+    char *dev_path = g_strdup_printf(HUB_PATH "/1-%u", place->hub_port);
+    char *iface_path = g_strdup_printf("%s/1-%u:1.0", dev_path, place->hub_port);
+    char *by_path = g_strdup_printf(PCI_ID_PATH "-usb-0:%u:1.0%s", place->hub_port,
+                                    m->cdc_acm ? "" : "-port0");
 
-    usb_device_record(rec, HUB_PATH, &root_hub, root_hub.serial, 1, "0", 480, 12, "auto",
-                      false);
-    usb_iface_record(rec, HUB_PATH, "0", &root_hub, 0, root_hub.ifaces[0].driver);
-    usb_device_record(rec, DEV_PATH, m, serial, BRIDGE_DEVNUM, "2", 12, 0,
+    usb_device_record(rec, dev_path, m, serial, place->hub_port, port, 12, 0,
                       setup->autosuspend ? "auto" : "on", setup->mm_ignore);
     for (uint8_t i = 0; i < m->iface_count; i++)
-        usb_iface_record(rec, DEV_PATH, "2", m, i, iface_driver(m, i, setup));
+        usb_iface_record(rec, dev_path, port, m, i, iface_driver(m, i, setup));
     if (setup->driver == SIM_DRIVER_BOUND)
-        tty_record(rec, DEV_PATH "/1-2:1.0", m, serial, by_id->str, by_path, setup->mm_ignore);
+        tty_record(rec, iface_path, m, place, serial, by_id->str, by_path, setup->mm_ignore);
 
     bool ok = umockdev_testbed_add_from_string(tb, rec->str, err) &&
-              make_links(tb, m, setup, by_id->str, by_path, err);
+              make_links(tb, m, setup, place->tty, by_id->str, by_path, err);
     g_string_free(rec, TRUE);
     g_string_free(by_id, TRUE);
     g_free(by_path);
+    g_free(iface_path);
+    g_free(dev_path);
     return ok;
 }

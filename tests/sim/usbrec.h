@@ -46,7 +46,7 @@ const struct sim_bridge_model *sim_bridge_find(const char *name);
 /* "cp2102, ch340, ftdi or usb-jtag", for messages. */
 const char *sim_bridge_names(void);
 
-/* "/dev/ttyUSB0" or "/dev/ttyACM0". */
+/* Board 0's tty: "/dev/ttyUSB0" or "/dev/ttyACM0". */
 const char *sim_bridge_devnode(const struct sim_bridge_model *m);
 
 /* What the kernel made of the bridge's interface. */
@@ -71,11 +71,31 @@ bool sim_driver_state_find(const char *name, enum sim_driver_state *out);
 /* The kernel module that drives this bridge ("cp210x"). */
 const char *sim_bridge_module(const struct sim_bridge_model *m);
 
-/* The usb device node: "/dev/bus/usb/001/002". */
+/* Board 0's usb device node: "/dev/bus/usb/001/002". */
 const char *sim_bridge_usb_devnode(void);
 
-/* Add the bridge (and the root hub it hangs off) to the testbed. */
+/* Where a board is plugged in: its port on the root hub (the USB device is 1-PORT and
+ * device number PORT on bus 1) and its tty ("ttyUSB0"; the minor number is tty_index). */
+struct sim_usb_place {
+    unsigned hub_port;
+    unsigned tty_index;
+    char tty[16];
+};
+
+/* Board number `board` (0-based) is on hub port 2 + board; its tty is the bridge's kind
+ * (ttyUSB or ttyACM) numbered tty_index. */
+void sim_usb_place_for(const struct sim_bridge_model *m, unsigned board, unsigned tty_index,
+                       struct sim_usb_place *place);
+
+/* How many boards fit on the root hub. */
+unsigned sim_usb_max_boards(void);
+
+/* Add the root hub the boards hang off (once per testbed). */
+bool sim_usb_add_hub(UMockdevTestbed *tb, GError **err);
+
+/* Add one bridge, plugged in at place, to the testbed. */
 bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,
-                 const struct sim_usb_setup *setup, GError **err);
+                 const struct sim_usb_setup *setup, const struct sim_usb_place *place,
+                 GError **err);
 
 #endif

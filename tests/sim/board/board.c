@@ -80,6 +80,10 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     ed_slip_reset(&b->slip);
     regs_reset(b);
     b->text_only = text_only;
+    b->powered = true;
+    faults_init(b);
+    b->flash.bad_sectors = b->opts.faults.bad_sectors;
+    b->flash.bad_sector_count = b->opts.faults.bad_sector_count;
     board_trace(b, 0, "power on: %s, flash %zu KiB%s%s, en_delay %u ms%s",
                 sim_board_chip_name(b), b->flash.size / 1024, opts->flash_path ? " in " : "",
                 opts->flash_path ? opts->flash_path : "", opts->en_delay_ms,
@@ -105,10 +109,28 @@ void sim_board_free(struct sim_board *b)
 
 /* ---- output ------------------------------------------------------------------------- */
 
+static bool line_faults(const struct sim_board *b)
+{
+    return b->opts.faults.drop_rate > 0 || b->opts.faults.corrupt_rate > 0;
+}
+
 void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns)
 {
-    if (!wire_send(&b->to_host, data, n, t_ns, b->chip_baud, b->host_baud, board_timed(b)))
+    const uint8_t *send = data;
+    uint8_t *noisy = NULL;
+    if (line_faults(b) && n) {
+        noisy = malloc(n);
+        if (!noisy) {
+            board_trace(b, t_ns, "out of memory: %zu bytes of output lost", n);
+            return;
+        }
+        n = faults_on_line(b, false, data, n, noisy);
+        send = noisy;
+    }
+    if (!wire_send(&b->to_host, send, n, t_ns, faults_chip_baud(b, b->chip_baud), b->host_baud,
+                   board_timed(b)))
         board_trace(b, t_ns, "out of memory: %zu bytes of output lost", n);
+    free(noisy);
 }
 
 void chip_emit_str(struct sim_board *b, const char *s, uint64_t t_ns)
@@ -183,7 +205,7 @@ static void update_circuit(struct sim_board *b, uint64_t t_ns)
         chip_stop(b, t_ns);
         b->leave_reset_ns = NO_TIME;
         board_trace(b, t_ns, "EN low: chip held in reset");
-    } else if (!en_low && b->en_low) {
+    } else if (!en_low && b->en_low && b->powered) {
         /* Not part of the "fast" switch: this is the circuit, not the UART or flash. */
         b->leave_reset_ns = t_ns + (uint64_t)b->opts.en_delay_ms * NS_PER_MS + CHIP_START_NS;
         board_trace(b, t_ns, "EN released: chip starts at %.6f s",
@@ -203,6 +225,8 @@ static uint64_t max_u64(uint64_t a, uint64_t c)
 static uint64_t chip_next_ns(const struct sim_board *b)
 {
     uint64_t rx = wire_front_ns(&b->to_chip);
+    if (rx != NO_TIME && faults_stalled(b, rx))
+        rx = b->fault.stall_until_ns;   /* the link is frozen: nothing arrives */
     if (b->mode == MODE_RESET)
         return rx < b->leave_reset_ns ? rx : b->leave_reset_ns;
     uint64_t t = rx == NO_TIME ? NO_TIME : max_u64(rx, b->busy_until_ns);
@@ -227,6 +251,8 @@ static void advance(struct sim_board *b, uint64_t target_ns)
             app_tick(b, t);
         } else {
             uint8_t byte = wire_pop(&b->to_chip);
+            if (!faults_on_rx(b, t))
+                continue;   /* a brown-out took the chip down with this byte */
             if (b->mode == MODE_APP)
                 app_rx(b, byte, t);
             else
@@ -292,6 +318,17 @@ void sim_board_host_write(struct sim_board *b, const uint8_t *data, size_t len,
     advance(b, now_us * NS_PER_US);
     if (!b->host_open || len == 0)
         return;
+    uint8_t *noisy = NULL;
+    if (line_faults(b)) {
+        noisy = malloc(len);
+        if (!noisy) {
+            board_trace(b, b->now_ns, "out of memory: %zu bytes from the host lost", len);
+            return;
+        }
+        len = faults_on_line(b, true, data, len, noisy);
+        data = noisy;
+    }
+    uint32_t chip_line = faults_chip_baud(b, b->chip_baud);
     uint64_t start = b->now_ns;
     if (board_timed(b))
         start += (uint64_t)b->opts.usb_latency_us * NS_PER_US;
@@ -301,21 +338,25 @@ void sim_board_host_write(struct sim_board *b, const uint8_t *data, size_t len,
          * before the lock was received at the old speed. */
         size_t end = autobaud_run_end(data, len);
         if (end) {
-            wire_send(&b->to_chip, data, end, start, b->host_baud, b->chip_baud, timed);
+            wire_send(&b->to_chip, data, end, start, b->host_baud, chip_line, timed);
             board_trace(b, b->now_ns, "ROM autobaud: UART %u -> %u", b->chip_baud,
                         b->host_baud);
             b->chip_baud = b->host_baud;
+            chip_line = faults_chip_baud(b, b->chip_baud);
             data += end;
             len -= end;
         }
     }
-    if (!wire_send(&b->to_chip, data, len, start, b->host_baud, b->chip_baud, timed))
+    if (!wire_send(&b->to_chip, data, len, start, b->host_baud, chip_line, timed))
         board_trace(b, b->now_ns, "out of memory: %zu bytes from the host lost", len);
+    free(noisy);
 }
 
 size_t sim_board_host_read(struct sim_board *b, uint8_t *out, size_t cap, uint64_t now_us)
 {
     advance(b, now_us * NS_PER_US);
+    if (faults_stalled(b, b->now_ns))
+        return 0;
     size_t n = 0;
     while (n < cap && wire_front_ns(&b->to_host) <= b->now_ns)
         out[n++] = wire_pop(&b->to_host);
@@ -328,6 +369,8 @@ uint64_t sim_board_next_event_us(struct sim_board *b, uint64_t now_us)
     uint64_t t = chip_next_ns(b);
     if (b->host_open) {
         uint64_t out = wire_front_ns(&b->to_host);
+        if (out != NO_TIME && faults_stalled(b, out))
+            out = b->fault.stall_until_ns;
         if (out < t)
             t = out;
     }
@@ -335,6 +378,28 @@ uint64_t sim_board_next_event_us(struct sim_board *b, uint64_t now_us)
         return UINT64_MAX;
     uint64_t us = (t + NS_PER_US - 1) / NS_PER_US;
     return us < now_us ? now_us : us;
+}
+
+void sim_board_set_power(struct sim_board *b, bool on, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    if (on == b->powered)
+        return;
+    b->powered = on;
+    if (!on) {
+        chip_stop(b, b->now_ns);
+        b->leave_reset_ns = NO_TIME;
+        wire_clear(&b->to_chip);
+        wire_clear(&b->to_host);
+        board_trace(b, b->now_ns, "power off (cable out)");
+        return;
+    }
+    b->power_on = true;
+    board_trace(b, b->now_ns, "power on (cable in)");
+    if (b->text_only)
+        app_start_text(b, b->now_ns);
+    else if (!b->en_low)
+        b->leave_reset_ns = b->now_ns + CHIP_START_NS;
 }
 
 const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size)

@@ -23,6 +23,29 @@ enum sim_firmware {
     SIM_FW_BROWNOUT,     /* the app, on a supply that sags when it starts (reset loop) */
 };
 
+#define SIM_MAX_BAD_SECTORS 4
+
+/* Faults the board injects (tests/sim/README.md, "Faults"). All zero: none. Seeded, so
+ * the same seed and the same traffic give the same faults. The byte counts are bytes that
+ * reached the chip's UART (what the host sent, less what the line dropped). */
+struct sim_faults {
+    uint64_t seed;
+    double drop_rate;          /* per byte, each direction: the byte is lost */
+    double corrupt_rate;       /* per byte, each direction: the byte arrives changed */
+    unsigned stall_ms;         /* 0: none; else the link freezes (both ways) this long... */
+    uint64_t stall_at;         /* ...once this many bytes have reached the chip */
+    bool brownout;             /* the supply dips and the chip resets (loader state lost)... */
+    uint64_t brownout_at;      /* ...once this many bytes have reached the chip */
+    uint32_t bad_sectors[SIM_MAX_BAD_SECTORS];   /* 4 KiB sectors whose programming does */
+    size_t bad_sector_count;                     /* not stick (no error is reported) */
+    double speed_error;        /* the chip's UART runs this fraction off its set rate */
+    /* The front end's (espsim): the port vanishes once the host has sent unplug_at bytes
+     * (the board loses power with it) and comes back as the same node replug_ms later. */
+    bool unplug;
+    uint64_t unplug_at;
+    unsigned replug_ms;
+};
+
 struct sim_board_opts {
     const char *chip;          /* "esp32" (default), "esp8266", "esp32s2", "esp32s3",
                                   "esp32c3", "esp32c6"; "none": not an ESP at all, a
@@ -39,6 +62,7 @@ struct sim_board_opts {
     unsigned usb_latency_us;   /* added to every host->chip transfer (timing model) */
     FILE *trace;               /* line changes, decoded commands and replies; NULL: none */
     enum sim_firmware firmware;
+    struct sim_faults faults;
 };
 
 /* What one session cost, for benchmarks (see tests/sim/README.md, "Statistics"). All
@@ -81,6 +105,10 @@ size_t sim_board_host_read(struct sim_board *b, uint8_t *out, size_t cap, uint64
  * chip leaves reset, a flash operation completes); UINT64_MAX when idle. Drivers sleep
  * until then or until the host does something. */
 uint64_t sim_board_next_event_us(struct sim_board *b, uint64_t now_us);
+
+/* The USB cable was pulled (on = false: the chip loses power) or plugged back in (the
+ * chip powers on and boots as at power-on). */
+void sim_board_set_power(struct sim_board *b, bool on, uint64_t now_us);
 
 /* The flash contents (the whole chip), for tests and the flash-file sync. */
 const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size);

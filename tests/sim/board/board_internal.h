@@ -53,6 +53,8 @@ struct nor {
     size_t size;
     bool mapped;          /* mem is a MAP_SHARED view of the flash file */
     uint32_t jedec_id;    /* as RDID returns it in W0: manufacturer, type, capacity */
+    const uint32_t *bad_sectors;   /* injected fault: programming these does not stick */
+    size_t bad_sector_count;
 };
 
 int nor_open(struct nor *f, const char *path, uint32_t size, char *err, size_t errlen);
@@ -65,6 +67,28 @@ uint64_t nor_erase_chip(struct nor *f);
 bool nor_program(struct nor *f, uint32_t addr, const uint8_t *data, size_t n,
                  uint64_t *ns);
 uint64_t nor_read_ns(size_t n);
+
+/* ---- injected faults (faults.c) ------------------------------------------------------ */
+
+struct fault_state {
+    uint64_t rng_to_chip, rng_to_host;   /* one stream per direction */
+    uint64_t rx_count;                   /* bytes that reached the chip's UART */
+    bool stall_done, brownout_done;      /* the single stall and brown-out happened */
+    uint64_t stall_until_ns;             /* the link is frozen until then */
+};
+
+void faults_init(struct sim_board *b);
+/* Drop and corrupt bytes on the line (to_chip: host -> chip); out holds n bytes. Returns
+ * how many arrive. */
+size_t faults_on_line(struct sim_board *b, bool to_chip, const uint8_t *in, size_t n,
+                      uint8_t *out);
+/* A byte reached the chip's UART at t_ns: count it, and start the stall or the brown-out
+ * when it is due. False when the chip browned out (the byte is lost with it). */
+bool faults_on_rx(struct sim_board *b, uint64_t t_ns);
+/* The rate the chip's UART really runs at when set to baud. */
+uint32_t faults_chip_baud(const struct sim_board *b, uint32_t baud);
+/* The link is frozen at t_ns. */
+bool faults_stalled(const struct sim_board *b, uint64_t t_ns);
 
 /* ---- per-chip texts and facts the client table does not hold ------------------------ */
 
@@ -175,6 +199,9 @@ struct sim_board {
     uint32_t bad_header;           /* what "invalid header:" prints */
     char banner[192];              /* MicroPython's banner, "" for another app */
     size_t line_len;               /* characters typed at the REPL prompt */
+
+    struct fault_state fault;
+    bool powered;                  /* false while the USB cable is out */
 
     struct sim_board_stats stats;
     bool flash_phase;              /* a FLASH_(DEFL_)BEGIN was seen */

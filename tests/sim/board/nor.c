@@ -142,6 +142,14 @@ uint64_t nor_erase_chip(struct nor *f)
     return CHIP_ERASE_NS_PER_MIB * f->size / (1024 * 1024);
 }
 
+static bool bad_sector(const struct nor *f, uint32_t addr)
+{
+    for (size_t i = 0; i < f->bad_sector_count; i++)
+        if (addr / SECTOR_SIZE == f->bad_sectors[i] / SECTOR_SIZE)
+            return true;
+    return false;
+}
+
 bool nor_program(struct nor *f, uint32_t addr, const uint8_t *data, size_t n,
                  uint64_t *ns)
 {
@@ -150,6 +158,8 @@ bool nor_program(struct nor *f, uint32_t addr, const uint8_t *data, size_t n,
     uint32_t last_page = UINT32_MAX;
     for (size_t i = 0; i < n && addr + i < f->size; i++) {
         uint8_t *cell = &f->mem[addr + i];
+        if (bad_sector(f, (uint32_t)(addr + i)))
+            continue;   /* injected fault: the cells keep what they held, silently */
         *cell &= data[i];
         if (*cell != data[i])
             ok = false;

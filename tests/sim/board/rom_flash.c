@@ -98,13 +98,19 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
     }
 }
 
-/* The stub erases what the next write needs, within the announced region. */
+/* The stub erases what the next write needs, within the announced region, a whole 64 KB
+ * block at a time where the region covers it (one block erase costs far less than sixteen
+ * sector erases). */
 static uint64_t stub_erase_ahead(struct sim_board *b, uint64_t end)
 {
     struct flash_job *j = &b->fj;
     if (b->mode != MODE_STUB || end <= j->erased_to)
         return 0;
     uint64_t to = (end + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
+    uint64_t block_end = (end + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE;
+    uint64_t region_end = ((uint64_t)j->region_end + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
+    if (block_end <= region_end)
+        to = block_end;
     if (to > b->flash.size)
         to = b->flash.size;
     uint64_t ns = nor_erase(&b->flash, j->erased_to, (uint32_t)(to - j->erased_to));
