@@ -66,8 +66,8 @@ bool ed_check_firmware(struct ed_doctor *d)
     } else if (probe->state == ED_FW_MICROPYTHON_MUTE || d->boot.micropython) {
         struct ed_finding *f = ed_report_add(&d->report, "firmware.micropython-busy",
                                              d->port_path);
-        ed_finding_evidence(f, "MicroPython %s printed its banner at boot, but Ctrl-C got no "
-                               ">>> prompt within %u ms", version[0] ? version : "",
+        ed_finding_evidence(f, "MicroPython%s%s printed its banner at boot, but Ctrl-C got "
+                               "no >>> prompt within %u ms", version[0] ? " " : "", version,
                             ED_FWPROBE_ANSWER_MS);
     } else {
         char seen[160];

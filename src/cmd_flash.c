@@ -465,7 +465,9 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     clock_gettime(CLOCK_MONOTONIC, &run->t0);
     ed_flash_plan_init(&run->plan);
     int rc = run_flash(run, argc, argv);
-    bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(run->s.ld);
+    /* A board that would not answer gets the doctor; not under --all, where boards are
+     * flashed side by side and the summary names the failures. */
+    bool diagnose = rc != ED_EXIT_OK && !hooks && ed_connect_failed(run->s.ld);
     ed_session_close(&run->s, false);
     if (diagnose)
         ed_cli_diagnose(cli, run->s.pc.path);

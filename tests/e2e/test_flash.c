@@ -487,3 +487,26 @@ Test(flash, ctrl_c_stops_between_blocks_and_the_next_run_resumes, .init = make_d
     json_object_put(o);
     cr_assert(flash_holds(flash, img, 0x1000));
 }
+
+/* ---- a board that will not answer ---------------------------------------------------- */
+
+Test(flash, unreachable_board_gets_the_doctors_diagnosis, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                                                          "--size", "64K", "--micropython",
+                                                          "v1.24.0", NULL });
+    const char *flash = patterned_flash("flash.bin");
+    const char *before = patterned_flash("before.bin");
+    const char *argv[] = { e2e_bin("espsim"), "--no-autoreset", "--firmware", "app",
+                           "--flash", flash, "--", e2e_bin("espdoctor"), "flash", img, NULL };
+    e2e_run(&r, argv, LIMIT_S);
+    cr_assert_eq(r.status, 1, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert_not_null(strstr(r.err, "could not reach the ROM bootloader"), "%s", r.err);
+    /* Not a bare error: the doctor's findings follow, headed by the cause. */
+    cr_assert_not_null(strstr(r.out, "The doctor examines /dev/ttyUSB0"), "%s", r.out);
+    const char *headline = strstr(r.out, "Problem:");
+    cr_assert_not_null(headline, "no problem headline:\n%s", r.out);
+    cr_assert_not_null(strstr(headline, "[reset.no-autoreset]"), "%s", r.out);
+    cr_assert(same_files(flash, before), "the flash changed");
+}
