@@ -151,7 +151,10 @@ static void print_usage(const struct ed_cli *cli, FILE *f)
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        fprintf(f, "  %-22s %s\n", head, commands[i].summary);
+        if (strlen(head) > 22)   /* a long synopsis gets a line of its own */
+            fprintf(f, "  %s\n  %-22s %s\n", head, "", commands[i].summary);
+        else
+            fprintf(f, "  %-22s %s\n", head, commands[i].summary);
     }
     fprintf(f, "\nOptions:\n");
     for (size_t i = 0; i < OPTION_COUNT; i++) {
