@@ -4,7 +4,7 @@
  * --json prints one object:
  *   {"ports":    [ the same records as `espdoctor list --json` ],
  *    "findings": [ {"id","severity","subject","evidence","fix"}, ... ]  (in check order),
- *    "verdict":  {"status": "ready" | "problem" | "no-device",
+ *    "verdict":  {"status": "ready" | "problem" | "no-device" | "several",
  *                 "problem": the error to fix first or null: the first error finding,
  *                            but a crash loop (fixed by flashing) after the error that
  *                            keeps the bootloader out of reach,
@@ -14,7 +14,7 @@
  * flashing fixes, with the bootloader answering), `flash FILE` runs next on the same port
  * (its output follows the doctor's; with --json, its document is a second line) and its
  * exit code is the result.
- * Exit: 0 ready, 7 a problem was found, 2 usage, 4 no device. */
+ * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p, 4 no device. */
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
@@ -52,7 +52,11 @@ static const char *status_of(const struct ed_doctor *d, const struct ed_finding 
     *problem = ed_first_problem(&d->report);
     if (ed_report_has(&d->report, "device.none"))
         return "no-device";
-    if (*problem || !d->bootloader_ok)
+    if (*problem)
+        return "problem";
+    if (ed_report_has(&d->report, "device.several"))
+        return "several";   /* the system looks fine; which board to examine is the question */
+    if (!d->bootloader_ok)
         return "problem";
     return "ready";
 }
@@ -84,6 +88,10 @@ static void print_summary(struct ed_cli *cli, const struct ed_doctor *d, const c
                 problem->diag->id);
         if (problem->fix)
             fprintf(o, "  fix: %s\n", problem->fix);
+    } else if (strcmp(status, "several") == 0) {
+        fprintf(o, "\n%s! Several boards are connected; nothing wrong was found around "
+                   "them.%s\n  Examine one: %s -p PORT (one of the ports above)\n",
+                ed_tone_on(cli->color, ED_TONE_WARN), ed_tone_off(cli->color), cli->prog);
     } else {
         fprintf(o, "\n%s! The bootloader was not reached; see the findings above.%s\n",
                 ed_tone_on(cli->color, ED_TONE_WARN), ed_tone_off(cli->color));
@@ -181,6 +189,7 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
     }
     int rc = strcmp(status, "ready") == 0       ? ED_EXIT_OK
              : strcmp(status, "no-device") == 0 ? ED_EXIT_NODEV
+             : strcmp(status, "several") == 0   ? ED_EXIT_USAGE   /* -p is wanted */
                                                 : ED_EXIT_PROBLEM;
     if (cli->flash_file)
         rc = hand_off_to_flash(cli, &d, rc);

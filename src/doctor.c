@@ -197,6 +197,7 @@ static void run_system_checks_for_each(struct ed_doctor *d)
     ed_finding_evidence(f, "boards: %s", list);
     ed_finding_fix(f, "Examine one: espdoctor -p PORT (or set ESPDOCTOR_PORT)");
     d->has_target = false;
+    d->port_path[0] = '\0';   /* no one port was examined */
 }
 
 /* "No MicroPython" and "nothing bootable" are worth more with the download for the chip

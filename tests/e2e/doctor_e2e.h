@@ -120,7 +120,7 @@ static inline void doctor_assert_shape(json_object *doc)
     doctor_assert_keys(v, LIST("status", "problem", "port", "chip", "micropython"));
     const char *status = doctor_str(v, "status");
     cr_assert(status && (strcmp(status, "ready") == 0 || strcmp(status, "problem") == 0 ||
-                         strcmp(status, "no-device") == 0),
+                         strcmp(status, "no-device") == 0 || strcmp(status, "several") == 0),
               "verdict.status \"%s\"", status ? status : "(null)");
     doctor_str(v, "problem");
     doctor_str(v, "port");
@@ -211,7 +211,8 @@ static inline void doctor_expect_names(const char *where, const char *text,
 
 static inline const char *doctor_status_for(int exit_code)
 {
-    return exit_code == 0 ? "ready" : exit_code == 4 ? "no-device" : "problem";
+    return exit_code == 0 ? "ready" : exit_code == 4 ? "no-device"
+           : exit_code == 2 ? "several" : "problem";
 }
 
 /* Run the doctor for people and with --json, assert the verdict in both, print the time

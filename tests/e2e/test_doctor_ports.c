@@ -22,6 +22,28 @@ Test(doctor_ports, nothing_plugged_in)
     json_object_put(doc);
 }
 
+Test(doctor_ports, two_boards_are_each_checked_and_one_must_be_named)
+{
+    struct doctor_run run = { .sim = LIST("--boards", "2", "--firmware", "app") };
+    struct doctor_want want = { .exit = 2 };
+    json_object *doc = doctor_check("two boards", &run, &want);
+    cr_assert_eq(json_object_array_length(doctor_get(doc, "ports")), 2);
+    cr_assert_null(doctor_verdict(doc, "port"), "no one port was examined");
+    const char *evidence = doctor_str(doctor_finding(doc, "device.several"), "evidence");
+    cr_expect(strstr(evidence, "/dev/ttyUSB0") && strstr(evidence, "/dev/ttyUSB1"), "%s",
+              evidence);
+    /* The system checks ran for both: a driver finding each. */
+    json_object *findings = doctor_get(doc, "findings");
+    size_t drivers = 0;
+    for (size_t i = 0; i < json_object_array_length(findings); i++)
+        drivers += strcmp(doctor_str(json_object_array_get_idx(findings, i), "id"),
+                          "driver.ok") == 0;
+    cr_expect_eq(drivers, 2, "%zu driver.ok findings, wanted one per board", drivers);
+    cr_expect(strstr(doctor_text.out, "Examine one: espdoctor -p PORT") != NULL, "%s",
+              doctor_text.out);
+    json_object_put(doc);
+}
+
 Test(doctor_ports, a_path_that_does_not_exist)
 {
     struct doctor_run run = { .sim = LIST("--fast"), .args = LIST("-p", "/dev/ttyUSB9") };
