@@ -169,6 +169,10 @@ static int client_listen(const char *name, int baud, unsigned ms)
     struct sp_port *port = client_port(name, baud);
     if (!port)
         return 1;
+    /* What arrived before our line speed took effect was read at the old one, as a real
+     * UART would: drop it, as espdoctor does after setting the speed. */
+    usleep(100 * 1000);
+    sp_flush(port, SP_BUF_INPUT);
     print_for(port, ms);
     sp_close(port);
     sp_free_port(port);
