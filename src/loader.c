@@ -40,9 +40,7 @@ static void bootlog_add(struct ed_loader *ld, uint8_t byte)
     ld->bootlog_total++;
 }
 
-/* Feed buffered input to the decoder, reading more as needed, until a frame is complete
- * (ED_OK: ld->slip.frame/len) or the deadline passes (ED_E_TIMEOUT). */
-static int next_frame(struct ed_loader *ld, uint64_t deadline_us)
+int ed_loader_next_frame(struct ed_loader *ld, uint64_t deadline_us)
 {
     for (;;) {
         while (ld->rx_pos < ld->rx_len) {
@@ -84,7 +82,7 @@ static int wait_reply(struct ed_loader *ld, uint8_t op, unsigned status_bytes,
 {
     unsigned skipped = 0;
     for (;;) {
-        int rc = next_frame(ld, deadline_us);
+        int rc = ed_loader_next_frame(ld, deadline_us);
         if (rc != ED_OK)
             return rc;
         if (ed_proto_decode_response(ld->slip.frame, ld->slip.len, status_bytes, resp) == ED_OK) {
@@ -126,7 +124,7 @@ int ed_loader_listen(struct ed_loader *ld, unsigned max_ms, unsigned quiet_ms)
         uint64_t until = quiet_end < end ? quiet_end : end;
         uint64_t text_before = ld->bootlog_total;
         unsigned long frames_before = ld->frames_received;
-        int rc = next_frame(ld, until);
+        int rc = ed_loader_next_frame(ld, until);
         if (rc == ED_OK) {
             ld->frames_skipped++;
             continue;
@@ -247,7 +245,7 @@ int ed_loader_wait_stub(struct ed_loader *ld, unsigned timeout_ms)
 {
     uint64_t deadline = deadline_after(ld, timeout_ms);
     for (unsigned skipped = 0; skipped <= ED_LOADER_FOREIGN_FRAMES; skipped++) {
-        int rc = next_frame(ld, deadline);
+        int rc = ed_loader_next_frame(ld, deadline);
         if (rc != ED_OK)
             return rc;
         if (ld->slip.len == 4 && memcmp(ld->slip.frame, "OHAI", 4) == 0) {

@@ -31,52 +31,10 @@ int ed_loader_erase_region(struct ed_loader *ld, uint32_t addr, uint32_t size)
                              ed_timeout_for_size(ED_RATE_ERASE_MS_PER_MB, size), NULL);
 }
 
-/* Text outside frames is console output: keep it in the boot log, as the loader does
- * (newest kept, a quarter dropped when full). */
-static void keep_text(struct ed_loader *ld, uint8_t byte)
-{
-    if (ld->bootlog_len == ED_BOOTLOG_MAX) {
-        size_t drop = ED_BOOTLOG_MAX / 4;
-        memmove(ld->bootlog, ld->bootlog + drop, ED_BOOTLOG_MAX - drop);
-        ld->bootlog_len -= drop;
-    }
-    ld->bootlog[ld->bootlog_len++] = (char)byte;
-    ld->bootlog[ld->bootlog_len] = '\0';
-    ld->bootlog_total++;
-}
-
-/* The next raw frame (valid until the next call), continuing from the loader's receive
- * buffer so that nothing read along with the command's reply is lost. */
+/* The next raw frame of the stream (valid until the next call). */
 static int raw_frame(struct ed_loader *ld, unsigned timeout_ms)
 {
-    uint64_t deadline = ed_tp_now_us(ld->tp) + (uint64_t)timeout_ms * 1000u;
-    for (;;) {
-        while (ld->rx_pos < ld->rx_len) {
-            switch (ed_slip_feed(&ld->slip, ld->rx[ld->rx_pos++])) {
-            case ED_SLIP_FRAME:
-                ld->frames_received++;
-                return ED_OK;
-            case ED_SLIP_TEXT:
-                keep_text(ld, ld->slip.text);
-                break;
-            case ED_SLIP_BAD:
-                ld->bad_frames++;
-                break;
-            case ED_SLIP_NONE:
-                break;
-            }
-        }
-        uint64_t now = ed_tp_now_us(ld->tp);
-        if (now >= deadline)
-            return ED_E_TIMEOUT;
-        size_t got = 0;
-        int rc = ed_tp_read(ld->tp, ld->rx, sizeof ld->rx, &got,
-                            (unsigned)((deadline - now + 999) / 1000));
-        if (rc != ED_OK)
-            return rc;
-        ld->rx_pos = 0;
-        ld->rx_len = got;
-    }
+    return ed_loader_next_frame(ld, ed_tp_now_us(ld->tp) + (uint64_t)timeout_ms * 1000u);
 }
 
 static int acknowledge(struct ed_loader *ld, uint32_t received)

@@ -26,7 +26,7 @@
 #define SEND_MS 5000u        /* for a command to leave */
 
 struct rfc_impl {
-    int fd;
+    int fd;   /* first: ed_tcp_transport_open connects it */
     struct ed_telnet_decoder dec;
     struct ed_telnet_opts opts;
     uint8_t rx[16384];        /* data received and not yet read: rx[rx_pos..rx_len) */
@@ -383,33 +383,15 @@ static int configure(struct ed_transport *t, uint32_t baud)
 
 int ed_rfc2217_open(const char *host, unsigned port, uint32_t baud, struct ed_transport **out)
 {
+    struct ed_transport *t;
     *out = NULL;
-    if (baud == 0) {
-        errno = EINVAL;
-        return ED_E_ARG;
-    }
-    struct ed_transport *t = calloc(1, sizeof *t);
-    struct rfc_impl *r = calloc(1, sizeof *r);
-    if (!t || !r) {
-        free(t);
-        free(r);
-        errno = ENOMEM;
-        return ED_E_NOMEM;
-    }
-    int rc = ed_tcp_connect(host, port, ED_NET_CONNECT_MS, &r->fd);
-    if (rc != ED_OK) {
-        int err = errno;
-        free(r);
-        free(t);
-        errno = err;
+    int rc = ed_tcp_transport_open("rfc2217", host, port, baud, sizeof(struct rfc_impl), &t);
+    if (rc != ED_OK)
         return rc;
-    }
+    struct rfc_impl *r = t->impl;
     t->ops = &rfc_ops;
-    t->impl = r;
     t->has_modem_lines = true;
     ed_telnet_decoder_init(&r->dec);
-    snprintf(t->name, sizeof t->name, "rfc2217://%s%s%s:%u", strchr(host, ':') ? "[" : "",
-             host, strchr(host, ':') ? "]" : "", port);
     rc = handshake(t);
     if (rc == ED_OK)
         rc = configure(t, baud);

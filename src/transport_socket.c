@@ -250,7 +250,7 @@ int ed_tcp_send_all(int fd, const uint8_t *buf, size_t len, unsigned timeout_ms)
 /* ---- socket:// ---------------------------------------------------------------------------- */
 
 struct socket_impl {
-    int fd;
+    int fd;   /* first: ed_tcp_transport_open connects it */
 };
 
 static int socket_fd(struct ed_transport *t)
@@ -353,7 +353,8 @@ static const struct ed_transport_ops socket_ops = {
     .sleep_ms = ed_tcp_sleep_ms,
 };
 
-int ed_socket_open(const char *host, unsigned port, uint32_t baud, struct ed_transport **out)
+int ed_tcp_transport_open(const char *scheme, const char *host, unsigned port, uint32_t baud,
+                          size_t impl_size, struct ed_transport **out)
 {
     *out = NULL;
     if (baud == 0) {
@@ -361,27 +362,36 @@ int ed_socket_open(const char *host, unsigned port, uint32_t baud, struct ed_tra
         return ED_E_ARG;
     }
     struct ed_transport *t = calloc(1, sizeof *t);
-    struct socket_impl *s = calloc(1, sizeof *s);
-    if (!t || !s) {
+    int *fd = calloc(1, impl_size);
+    if (!t || !fd) {
         free(t);
-        free(s);
+        free(fd);
         errno = ENOMEM;
         return ED_E_NOMEM;
     }
-    int rc = ed_tcp_connect(host, port, ED_NET_CONNECT_MS, &s->fd);
+    int rc = ed_tcp_connect(host, port, ED_NET_CONNECT_MS, fd);
     if (rc != ED_OK) {
         int err = errno;
-        free(s);
+        free(fd);
         free(t);
         errno = err;
         return rc;
     }
-    t->ops = &socket_ops;
-    t->impl = s;
-    t->has_modem_lines = false;
+    t->impl = fd;
     t->baud = baud;
-    snprintf(t->name, sizeof t->name, "socket://%s%s%s:%u", strchr(host, ':') ? "[" : "",
-             host, strchr(host, ':') ? "]" : "", port);
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(t->name, sizeof t->name, "%s://%s%s%s:%u", scheme, v6 ? "[" : "", host,
+             v6 ? "]" : "", port);
     *out = t;
+    return ED_OK;
+}
+
+int ed_socket_open(const char *host, unsigned port, uint32_t baud, struct ed_transport **out)
+{
+    int rc = ed_tcp_transport_open("socket", host, port, baud, sizeof(struct socket_impl), out);
+    if (rc != ED_OK)
+        return rc;
+    (*out)->ops = &socket_ops;
+    (*out)->has_modem_lines = false;
     return ED_OK;
 }

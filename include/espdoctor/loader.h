@@ -142,6 +142,12 @@ int ed_loader_sync(struct ed_loader *ld);
 /* Reset into download mode and sync, trying each (sequence, delay) pair; every attempt is
  * recorded in ld->attempts with what the boot log showed. ED_E_TIMEOUT if nothing
  * answered; a transport error (unplug, no modem lines) ends the loop at once. */
+/* The next SLIP frame (ld->slip.frame/len, valid until the next call), from what is
+ * already buffered first, reading more as needed; text outside frames goes to the boot
+ * log. ED_E_TIMEOUT once the deadline (ed_tp_now_us time) passes. For exchanges that are
+ * not request/reply, such as READ_FLASH's stream. */
+int ed_loader_next_frame(struct ed_loader *ld, uint64_t deadline_us);
+
 int ed_loader_connect(struct ed_loader *ld, const struct ed_connect_opts *opts);
 
 /* After a failed connect: true if every attempt that showed a banner showed `mode`, and at

@@ -54,6 +54,13 @@ int ed_socket_open(const char *host, unsigned port, uint32_t baud,
 
 /* ---- shared by both network transports ------------------------------------------------ */
 
+/* The start both network transports share: check baud, allocate the transport and its
+ * impl (impl_size zeroed bytes whose first member is the socket, an int), connect it, and
+ * set the name ("SCHEME://host:port", IPv6 in brackets) and baud. The caller sets ops and
+ * has_modem_lines. Errors as ed_tcp_connect (ED_E_ARG for baud 0), nothing left allocated. */
+int ed_tcp_transport_open(const char *scheme, const char *host, unsigned port, uint32_t baud,
+                          size_t impl_size, struct ed_transport **out);
+
 /* Resolve host and connect within timeout_ms; *fd is a non-blocking socket with Nagle
  * off (each reset step must leave at once). Errors as listed for ed_rfc2217_open. */
 int ed_tcp_connect(const char *host, unsigned port, unsigned timeout_ms, int *fd);
