@@ -2,11 +2,10 @@
  * holder set TIOCEXCL), flock/POSIX locks in /proc/locks on the node's device and inode,
  * processes with the node open (/proc/PID/fd), and UUCP lock files (LCK..ttyUSB0). Files
  * are compared by device and inode, never by path: under umockdev the links read
- * /dev/pts/N. */
-#include "espdoctor/doctor.h"
+ * /dev/pts/N. The node's stat and the open's result come in struct ed_port_facts. */
+#include "espdoctor/port_facts.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,28 +201,25 @@ static const char *port_path(const struct ed_doctor *d)
     return d->port_path[0] ? d->port_path : d->target.devnode;
 }
 
-bool ed_check_locks(struct ed_doctor *d)
+bool ed_judge_locks(struct ed_doctor *d, const struct ed_port_facts *facts)
 {
-    const char *path = port_path(d);
-    struct stat st;
-    if (!d->has_target || !path[0] || stat(path, &st) != 0)
+    const char *path = facts->path;
+    if (facts->stat_errno)
         return false;
+    const struct stat *st = &facts->st;
 
     const char *node = d->target.devnode[0] ? d->target.devnode : path;
     pid_t holders[MAX_HOLDERS];
     size_t hidden = 0;
-    size_t n = ed_sysroot_holders(&d->sys, &st, node, holders, MAX_HOLDERS, &hidden);
+    size_t n = ed_sysroot_holders(&d->sys, st, node, holders, MAX_HOLDERS, &hidden);
     struct named_pids named = { .count = 0 };
     bool blocked = false;
 
-    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) {
-        close(fd);
-    } else if (errno == EBUSY) {
+    if (facts->open_errno == EBUSY) {
         report_busy(d, path, holders, n, hidden, &named);
         blocked = true;
     }
-    blocked |= report_file_locks(d, path, &st, &named);
+    blocked |= report_file_locks(d, path, st, &named);
 
     const char *base = strrchr(node, '/');
     blocked |= report_uucp_locks(d, base ? base + 1 : node, &named);
@@ -238,4 +234,14 @@ bool ed_check_locks(struct ed_doctor *d)
         fix_close(d, f, holders[i]);
     }
     return !blocked;
+}
+
+bool ed_check_locks(struct ed_doctor *d)
+{
+    const char *path = port_path(d);
+    if (!d->has_target || !path[0])
+        return false;
+    struct ed_port_facts facts;
+    ed_port_facts_gather(path, &facts);
+    return ed_judge_locks(d, &facts);
 }

@@ -1,21 +1,17 @@
 /* Permissions: may this user open the port read-write? The node's mode, owner and group
  * (names from the sysroot's account files), its POSIX ACL (udev's uaccess grants one to
- * the user at the seat), and a real open() that confirms. A denial is explained by the
- * group database: not in the group, in it but not in this login yet, or a sandbox. */
-#include "espdoctor/doctor.h"
+ * the user at the seat), and a real open() that confirms (all in struct ed_port_facts). A
+ * denial is explained by the group database: not in the group, in it but not in this login
+ * yet, or a sandbox. */
+#include "espdoctor/port_facts.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
-#include <unistd.h>
 
-#define ACL_XATTR "system.posix_acl_access"
 #define ACL_XATTR_VERSION 2u
-#define ACL_MAX_ENTRIES 64
 #define OVERFLOW_ID 65534u   /* what a user namespace shows for ids it cannot map */
 
 /* Entry tags of the xattr format (linux/posix_acl_xattr.h). */
@@ -39,7 +35,7 @@ struct node_facts {
     struct stat st;
     char owner[64], group[64];
     char mode[11];                       /* "crw-rw----" */
-    struct acl_entry acl[ACL_MAX_ENTRIES];
+    struct acl_entry acl[ED_ACL_MAX_ENTRIES];
     size_t acl_count;
 };
 
@@ -60,15 +56,13 @@ static uint16_t le16(const unsigned char *p)
 }
 
 /* The access ACL in its xattr form: a little-endian version word (2), then entries of
- * tag u16, perm u16, id u32. None (no xattr, no ACL support) reads as zero entries. */
-static size_t read_acl(const char *path, struct acl_entry *out, size_t max)
+ * tag u16, perm u16, id u32. None, or another version, reads as zero entries. */
+static size_t decode_acl(const unsigned char *buf, size_t n, struct acl_entry *out, size_t max)
 {
-    unsigned char buf[4 + 8 * ACL_MAX_ENTRIES];
-    ssize_t n = getxattr(path, ACL_XATTR, buf, sizeof buf);
     if (n < 4 || le32(buf) != ACL_XATTR_VERSION)
         return 0;
     size_t count = 0;
-    for (size_t at = 4; at + 8 <= (size_t)n && count < max; at += 8) {
+    for (size_t at = 4; at + 8 <= n && count < max; at += 8) {
         out[count].tag = le16(buf + at);
         out[count].perm = le16(buf + at + 2);
         out[count].id = le32(buf + at + 4);
@@ -167,16 +161,6 @@ static void evaluate(const struct ed_doctor *d, const struct node_facts *n,
         return;
     v->allowed = (n->st.st_mode & PERM_RW) == PERM_RW;
     snprintf(v->via, sizeof v->via, "others");
-}
-
-/* Open read-write at once and close: errno, or 0 when it opened. */
-static int probe_open(const char *path)
-{
-    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
-    close(fd);
-    return 0;
 }
 
 static bool is_overflow_name(const char *name)
@@ -290,26 +274,25 @@ static const char *port_path(const struct ed_doctor *d)
     return d->port_path[0] ? d->port_path : d->target.devnode;
 }
 
-bool ed_check_permissions(struct ed_doctor *d)
+bool ed_judge_permissions(struct ed_doctor *d, const struct ed_port_facts *facts)
 {
     struct node_facts n;
     memset(&n, 0, sizeof n);
-    n.path = port_path(d);
-    if (!d->has_target || !n.path[0])
-        return false;
-    if (stat(n.path, &n.st) != 0) {
+    n.path = facts->path;
+    if (facts->stat_errno) {
         struct ed_finding *f = ed_report_add(&d->report, "port.vanished", n.path);
-        ed_finding_evidence(f, "stat(%s) failed: %s", n.path, strerror(errno));
+        ed_finding_evidence(f, "stat(%s) failed: %s", n.path, strerror(facts->stat_errno));
         return false;
     }
+    n.st = facts->st;
     user_label(&d->sys, n.st.st_uid, n.owner, sizeof n.owner);
     group_label(&d->sys, n.st.st_gid, n.group, sizeof n.group);
     mode_string(n.st.st_mode, n.mode);
-    n.acl_count = read_acl(n.path, n.acl, ACL_MAX_ENTRIES);
+    n.acl_count = decode_acl(facts->acl, facts->acl_len, n.acl, ED_ACL_MAX_ENTRIES);
 
     struct access_view view = { 0 };
     evaluate(d, &n, &view);
-    int err = probe_open(n.path);
+    int err = facts->open_errno;
     char node[400];
     describe_node(&d->sys, &n, node, sizeof node);
 
@@ -334,4 +317,14 @@ bool ed_check_permissions(struct ed_doctor *d)
                             node, err ? "failed with no permission error" : "worked");
     }
     return true;
+}
+
+bool ed_check_permissions(struct ed_doctor *d)
+{
+    const char *path = port_path(d);
+    if (!d->has_target || !path[0])
+        return false;
+    struct ed_port_facts facts;
+    ed_port_facts_gather(path, &facts);
+    return ed_judge_permissions(d, &facts);
 }

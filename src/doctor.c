@@ -30,7 +30,7 @@ void ed_doctor_init(struct ed_doctor *d, const char *requested_port)
 {
     memset(d, 0, sizeof *d);
     ed_sysroot_init(&d->sys, NULL);
-    ed_credentials_from_process(&d->cred);
+    ed_credentials_read(&d->sys, &d->cred);
     d->requested_port = requested_port;
     d->guide_timeout_ms = 30000;
 }

@@ -19,7 +19,7 @@
 
 struct ed_loader;
 
-/* Who we run as: the real process credentials, or planted ones in tests. */
+/* Who we run as: read through the system root (planted in tests). */
 struct ed_credentials {
     uid_t uid;
     gid_t gid;
@@ -63,10 +63,11 @@ struct ed_doctor {
 /* Open port_path: a tty, or an rfc2217:// / socket:// URL. */
 int ed_doctor_open_port(struct ed_doctor *d, uint32_t baud);
 
-/* Fill cred from this process (getuid, getgroups, passwd name). */
-void ed_credentials_from_process(struct ed_credentials *cred);
+/* Fill cred from <sysroot>/proc/self/status (Uid, Gid, Groups; this process's own ids when
+ * the root does not describe it) and the user's name from the root's passwd file. */
+void ed_credentials_read(const struct ed_sysroot *s, struct ed_credentials *cred);
 
-/* Set up a doctor (sysroot from $ESPDOCTOR_SYSROOT, credentials of this process). */
+/* Set up a doctor (sysroot from $ESPDOCTOR_SYSROOT, credentials read through it). */
 void ed_doctor_init(struct ed_doctor *d, const char *requested_port);
 void ed_doctor_free(struct ed_doctor *d);
 

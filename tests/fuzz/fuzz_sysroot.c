@@ -1,5 +1,5 @@
 /* Fuzz the readers of system records: /proc/locks, /proc/PID/comm and fd links, UUCP lock
- * files, /etc/passwd and /etc/group, modules.alias / modules.dep / /proc/modules, brltty's
+ * files, /proc/self/status (who the doctor runs as), /etc/passwd and /etc/group, modules.alias / modules.dep / /proc/modules, brltty's
  * udev rules and espdoctor's own rules file. These readers take a system root, not a
  * buffer, so the input is planted as files under a temporary root and the doctor's checks
  * run against it, as `espdoctor doctor` runs against an odd kernel's /proc.
@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const planted[] = {
     "/proc/locks",
     "/proc/modules",
+    "/proc/self/status",
     "/proc/812/comm",
     "/proc/812/fd/3",
     "/proc/4242/comm",
@@ -303,6 +304,10 @@ static void run_account_lookups(void)
     ed_sysroot_kernel_release(&s, release, sizeof release);
     const pid_t pids[] = { 812, 4242, 1 };
     ed_sysroot_describe_processes(&s, pids, 3, who, sizeof who);
+    struct ed_credentials cred;
+    ed_credentials_read(&s, &cred);
+    require(cred.ngroups >= 0 && cred.ngroups <= ED_DOCTOR_MAX_GROUPS);
+    require(memchr(cred.user, '\0', sizeof cred.user) != NULL);
     char group[ED_UDEV_GROUP_MAX];
     bool found;
     ed_udev_detect_group(root, group, &found);

@@ -1,6 +1,7 @@
 /* Locks family: UUCP lock files (live, stale, binary), planted /proc/locks and /proc fd
- * links, and for real: a pty held with TIOCEXCL (EBUSY for everyone but root, so the
- * probe runs unprivileged) and a pty locked with flock() read from the real /proc/locks. */
+ * links, an EBUSY open (a holder with TIOCEXCL) as a planted fact (root would not get it),
+ * and for real: a pty locked with flock() by a child, read from the real /proc/locks and
+ * /proc/PID/fd. No privileges needed. */
 #include "test_check_util.h"
 
 #include <fcntl.h>
@@ -106,7 +107,40 @@ Test(check_locks, open_without_a_lock_is_a_warning)
     ed_report_free(&d.report);
 }
 
-/* A pty whose slave anyone may open; the master stays with the test. (<pty.h> is
+/* open() failed with EBUSY: the holder found in the planted /proc is named, with the
+ * command that ends it; EBUSY alone stops the doctor. */
+Test(check_locks, exclusive_holder_gives_ebusy_and_is_named)
+{
+    struct ed_doctor d;
+    planted_port(&d);
+    plant_process(812, "minicom", d.target.devnode);
+    struct ed_port_facts node = port_facts(d.target.devnode, ALICE_UID, DIALOUT_GID, 0660, EBUSY);
+    cr_assert_eq(stat(d.target.devnode, &node.st), 0);
+    cr_assert_not(ed_judge_locks(&d, &node));
+    const struct ed_finding *f = expect_first_error(&d.report, "lock.busy");
+    cr_assert_str_eq(f->subject, d.target.devnode);
+    expect_text(f->evidence, "EBUSY");
+    expect_text(f->evidence, "minicom (PID 812)");
+    expect_text(f->fix, "kill 812");
+    cr_assert_null(finding(&d.report, "lock.open-by"), "the holder is not repeated as open-by");
+    ed_report_free(&d.report);
+}
+
+/* Another user's holder cannot be seen in /proc: the fix says how to find it. */
+Test(check_locks, exclusive_holder_that_cannot_be_seen_gets_fuser)
+{
+    struct ed_doctor d;
+    planted_port(&d);
+    struct ed_port_facts node = port_facts(d.target.devnode, 0, DIALOUT_GID, 0660, EBUSY);
+    cr_assert_eq(stat(d.target.devnode, &node.st), 0);
+    cr_assert_not(ed_judge_locks(&d, &node));
+    const struct ed_finding *f = expect_first_error(&d.report, "lock.busy");
+    expect_text(f->evidence, "no process");
+    expect_text(f->fix, "sudo fuser -v");
+    ed_report_free(&d.report);
+}
+
+/* A pty whose slave this user may open; the master stays with the test. (<pty.h> is
  * shadowed by tests/sim/pty.h on the include path, hence posix_openpt.) */
 struct pty {
     int master;
@@ -121,12 +155,11 @@ static struct pty pty_open(void)
     cr_assert_eq(grantpt(p.master), 0);
     cr_assert_eq(unlockpt(p.master), 0);
     cr_assert_eq(ptsname_r(p.master, p.slave, sizeof p.slave), 0);
-    cr_assert_eq(chmod(p.slave, 0666), 0);
     return p;
 }
 
-/* A child holding the pty slave open: as `uid` (0: stay root), with TIOCEXCL or flock. */
-static pid_t hold(const char *slave, uid_t uid, bool exclusive, bool locked)
+/* A child of the same user holding the pty slave open with flock(LOCK_EX). */
+static pid_t hold_locked(const char *slave)
 {
     int ready[2];
     cr_assert_eq(pipe(ready), 0);
@@ -134,13 +167,9 @@ static pid_t hold(const char *slave, uid_t uid, bool exclusive, bool locked)
     cr_assert_neq(child, -1);
     if (child == 0) {
         close(ready[0]);
-        if (uid != 0 && !drop_privileges(uid, uid, NULL, 0))
-            _exit(2);
         int fd = open(slave, O_RDWR | O_NOCTTY);
-        if (fd < 0 || (exclusive && ioctl(fd, TIOCEXCL) != 0) ||
-            (locked && flock(fd, LOCK_EX | LOCK_NB) != 0))
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || write(ready[1], "k", 1) != 1)
             _exit(3);
-        send_text(ready[1], "k");
         for (;;)
             pause();
     }
@@ -158,40 +187,14 @@ static void release(pid_t holder, struct pty *p)
     close(p->master);
 }
 
-Test(check_locks, exclusive_holder_gives_ebusy_and_is_named, .timeout = 10)
-{
-    require_root();
-    struct pty p = pty_open();
-    pid_t holder = hold(p.slave, ALICE_UID, true, false);
-    struct ed_doctor d;
-    memset(&d, 0, sizeof d);
-    ed_sysroot_init(&d.sys, "/");
-    d.has_target = true;
-    d.cred.uid = ALICE_UID;
-    d.cred.gid = ALICE_GID;
-    snprintf(d.target.devnode, sizeof d.target.devnode, "%s", p.slave);
-    bool go_on = run_unprivileged(&d, ed_check_locks, ALICE_UID, ALICE_GID, NULL, 0);
-    release(holder, &p);
-    cr_assert_not(go_on);
-    const struct ed_finding *f = expect_first_error(&d.report, "lock.busy");
-    cr_assert_str_eq(f->subject, p.slave);
-    expect_text(f->evidence, "EBUSY");
-    char pid_text[32];
-    snprintf(pid_text, sizeof pid_text, "(PID %d)", (int)holder);
-    expect_text(f->evidence, pid_text);
-    snprintf(pid_text, sizeof pid_text, "kill %d", (int)holder);
-    expect_text(f->fix, pid_text);
-    ed_report_free(&d.report);
-}
-
 Test(check_locks, flock_holder_found_in_the_real_proc_locks, .timeout = 10)
 {
-    require_root();
     struct pty p = pty_open();
-    pid_t holder = hold(p.slave, 0, false, true);
+    pid_t holder = hold_locked(p.slave);
     struct ed_doctor d;
     memset(&d, 0, sizeof d);
     ed_sysroot_init(&d.sys, "/");
+    ed_credentials_read(&d.sys, &d.cred);
     d.has_target = true;
     snprintf(d.target.devnode, sizeof d.target.devnode, "%s", p.slave);
     bool go_on = ed_check_locks(&d);
@@ -202,6 +205,9 @@ Test(check_locks, flock_holder_found_in_the_real_proc_locks, .timeout = 10)
     snprintf(pid_text, sizeof pid_text, "(PID %d)", (int)holder);
     expect_text(f->evidence, "FLOCK WRITE");
     expect_text(f->evidence, pid_text);
+    snprintf(pid_text, sizeof pid_text, "kill %d", (int)holder);
+    cr_assert_str_eq(strstr(f->fix, "kill"), pid_text, "our own process: no sudo (%s)", f->fix);
+    cr_assert_null(strstr(f->fix, "sudo"), "%s", f->fix);
     cr_assert_null(finding(&d.report, "lock.open-by"), "the locker is not repeated as open-by");
     ed_report_free(&d.report);
 }

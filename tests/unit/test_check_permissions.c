@@ -1,41 +1,38 @@
-/* Permissions family against a real node (a file owned by root, group "dialout" 4242,
- * mode 0660), checked from a child that dropped root: the real open() must agree with the
- * mode, the ACL and the planted group database. */
+/* Permissions family on planted facts: the node's owner, group, mode and ACL, the result of
+ * the real open(), the credentials (the planted /proc/self/status) and the group database
+ * (the planted /etc/group) must together name the right cause. No privileges needed: the
+ * facts a real root-owned node and a dropped-privilege open would give are planted. Then
+ * the gathering itself, on real files this user owns. */
 #include "test_check_util.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/xattr.h>
 
 #define GROUPS_WITH_ALICE "root:x:0:\ndialout:x:4242:bob,alice\nalice:x:4343:\nnogroup:x:65534:\n"
 #define GROUPS_WITHOUT_ALICE "root:x:0:\ndialout:x:4242:bob\nalice:x:4343:\nnogroup:x:65534:\n"
+#define PORT "/dev/ttyUSB0"
 
 TestSuite(check_permissions, .init = planted_root_make, .fini = planted_root_remove);
 
-/* The port: <root>/dev/ttyUSB0 with the given group and mode. */
-static void port_node(struct ed_doctor *d, gid_t group, mode_t mode)
+/* alice, with these supplementary groups, and the accounts of group_file. */
+static void alice(struct ed_doctor *d, const char *group_file, const gid_t *groups,
+                  size_t ngroups)
 {
-    require_root();
-    plant("/dev/ttyUSB0", "");
-    planted_path("/dev/ttyUSB0", d->target.devnode, sizeof d->target.devnode);
-    cr_assert_eq(chown(d->target.devnode, 0, group), 0);
-    cr_assert_eq(chmod(d->target.devnode, mode), 0);
-}
-
-static void alice_with_port(struct ed_doctor *d, const char *group_file)
-{
-    doctor_planted(d);
     plant_accounts(group_file);
-    port_node(d, DIALOUT_GID, 0660);
+    plant_credentials(ALICE_UID, ALICE_GID, groups, ngroups);
+    doctor_read_planted(d);
 }
 
 Test(check_permissions, in_group_database_but_not_in_this_login_needs_relogin)
 {
     struct ed_doctor d;
-    alice_with_port(&d, GROUPS_WITH_ALICE);
-    cr_assert_not(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0));
+    alice(&d, GROUPS_WITH_ALICE, NULL, 0);
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, EACCES);
+    cr_assert_not(ed_judge_permissions(&d, &node));
     const struct ed_finding *f = expect_first_error(&d.report, "perm.relogin-needed");
-    expect_text(f->evidence, "-rw-rw---- root:dialout");   /* a plain file stands for the node */
-    expect_text(f->evidence, "root:dialout");
+    expect_text(f->evidence, "/dev/ttyUSB0 is crw-rw---- root:dialout");
+    expect_text(f->evidence, "the group database lists alice in dialout");
     expect_text(f->evidence, "Permission denied");
     expect_text(f->fix, "newgrp dialout");
     expect_text(f->fix, "no need to add it again");
@@ -45,11 +42,12 @@ Test(check_permissions, in_group_database_but_not_in_this_login_needs_relogin)
 Test(check_permissions, primary_group_in_passwd_counts_as_database_membership)
 {
     struct ed_doctor d;
-    doctor_planted(&d);
     plant("/etc/passwd", "alice:x:4343:4242:Alice:/home/alice:/bin/bash\n");
     plant("/etc/group", GROUPS_WITHOUT_ALICE);
-    port_node(&d, DIALOUT_GID, 0660);
-    cr_assert_not(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0));
+    plant_credentials(ALICE_UID, ALICE_GID, NULL, 0);
+    doctor_read_planted(&d);
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, EACCES);
+    cr_assert_not(ed_judge_permissions(&d, &node));
     expect_first_error(&d.report, "perm.relogin-needed");
     ed_report_free(&d.report);
 }
@@ -57,12 +55,12 @@ Test(check_permissions, primary_group_in_passwd_counts_as_database_membership)
 Test(check_permissions, not_in_the_group_names_the_nodes_real_group)
 {
     struct ed_doctor d;
-    doctor_planted(&d);
-    plant_accounts("root:x:0:\nuucp:x:4242:bob\nalice:x:4343:\n");
-    port_node(&d, DIALOUT_GID, 0660);
-    cr_assert_not(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0));
+    alice(&d, "root:x:0:\nuucp:x:4242:bob\nalice:x:4343:\n", NULL, 0);
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, EACCES);
+    cr_assert_not(ed_judge_permissions(&d, &node));
     const struct ed_finding *f = expect_first_error(&d.report, "perm.not-in-group");
     expect_text(f->evidence, "root:uucp");
+    expect_text(f->evidence, "alice is not in group uucp");
     expect_text(f->fix, "sudo usermod -aG uucp alice");
     expect_text(f->fix, "espdoctor udev install");
     ed_report_free(&d.report);
@@ -71,11 +69,11 @@ Test(check_permissions, not_in_the_group_names_the_nodes_real_group)
 Test(check_permissions, member_of_the_group_may_open)
 {
     struct ed_doctor d;
-    alice_with_port(&d, GROUPS_WITH_ALICE);
-    gid_t dialout = DIALOUT_GID;
-    d.cred.groups[0] = dialout;
-    d.cred.ngroups = 1;
-    cr_assert(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, &dialout, 1));
+    const gid_t dialout = DIALOUT_GID;
+    alice(&d, GROUPS_WITH_ALICE, &dialout, 1);
+    cr_assert_eq(d.cred.ngroups, 1, "the login's groups come from the planted status");
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, 0);
+    cr_assert(ed_judge_permissions(&d, &node));
     cr_assert_null(first_error(&d.report));
     const struct ed_finding *f = finding(&d.report, "perm.ok");
     cr_assert_not_null(f);
@@ -94,50 +92,70 @@ static void put_acl_entry(unsigned char *at, uint16_t tag, uint16_t perm, uint32
         at[4 + i] = (unsigned char)(id >> (8 * i));
 }
 
+/* owner rw, user:<uid>:<user_perm>, group rw, mask <mask>, others none */
+static size_t uaccess_acl(unsigned char *acl, uid_t uid, uint16_t user_perm, uint16_t mask)
+{
+    static const unsigned char version[4] = { 2, 0, 0, 0 };
+    memcpy(acl, version, sizeof version);
+    put_acl_entry(acl + 4, 0x01, 6, 0xffffffffu);
+    put_acl_entry(acl + 12, 0x02, user_perm, uid);
+    put_acl_entry(acl + 20, 0x04, 6, 0xffffffffu);
+    put_acl_entry(acl + 28, 0x10, mask, 0xffffffffu);
+    put_acl_entry(acl + 36, 0x20, 0, 0xffffffffu);
+    return 44;
+}
+
 Test(check_permissions, uaccess_acl_for_the_user_grants_access)
 {
     struct ed_doctor d;
-    alice_with_port(&d, GROUPS_WITHOUT_ALICE);
-    unsigned char acl[4 + 5 * 8] = { 2, 0, 0, 0 };
-    put_acl_entry(acl + 4, 0x01, 6, 0xffffffffu);        /* owner rw */
-    put_acl_entry(acl + 12, 0x02, 6, ALICE_UID);         /* user:alice:rw */
-    put_acl_entry(acl + 20, 0x04, 6, 0xffffffffu);       /* group rw */
-    put_acl_entry(acl + 28, 0x10, 6, 0xffffffffu);       /* mask rw */
-    put_acl_entry(acl + 36, 0x20, 0, 0xffffffffu);       /* others none */
-    cr_assert_eq(setxattr(d.target.devnode, "system.posix_acl_access", acl, sizeof acl, 0), 0,
-                 "setxattr: %s", strerror(errno));
-    cr_assert(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0),
-              "the kernel honours the ACL, so the open works");
+    alice(&d, GROUPS_WITHOUT_ALICE, NULL, 0);
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, 0);
+    node.acl_len = uaccess_acl(node.acl, ALICE_UID, 6, 6);
+    cr_assert(ed_judge_permissions(&d, &node));
     cr_assert_null(first_error(&d.report));
     const struct ed_finding *f = finding(&d.report, "perm.ok");
     cr_assert_not_null(f);
     expect_text(f->evidence, "ACL entry for user alice");
     expect_text(f->evidence, "user:alice:rw-");
+    expect_text(f->evidence, "mask::rw-");
+    ed_report_free(&d.report);
+}
+
+/* The ACL's mask limits the named entry: user:alice:rw- under mask::r-- grants no write,
+ * and alice is not in the group either. */
+Test(check_permissions, acl_mask_limits_the_users_entry)
+{
+    struct ed_doctor d;
+    alice(&d, GROUPS_WITHOUT_ALICE, NULL, 0);
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0640, EACCES);
+    node.acl_len = uaccess_acl(node.acl, ALICE_UID, 6, 4);
+    cr_assert_not(ed_judge_permissions(&d, &node));
+    const struct ed_finding *f = expect_first_error(&d.report, "perm.denied");
+    expect_text(f->evidence, "mask::r--");
     ed_report_free(&d.report);
 }
 
 Test(check_permissions, overflow_group_means_a_sandbox)
 {
     struct ed_doctor d;
-    doctor_planted(&d);
-    plant_accounts(GROUPS_WITH_ALICE);
-    port_node(&d, 65534, 0660);
-    cr_assert_not(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0));
+    alice(&d, GROUPS_WITH_ALICE, NULL, 0);
+    struct ed_port_facts node = port_facts(PORT, 0, 65534, 0660, EACCES);
+    cr_assert_not(ed_judge_permissions(&d, &node));
     const struct ed_finding *f = expect_first_error(&d.report, "perm.sandboxed");
     expect_text(f->evidence, "nogroup");
     cr_assert_null(strstr(f->fix, "usermod"), "no bogus group advice: %s", f->fix);
     ed_report_free(&d.report);
 }
 
-/* The credentials claim the group but the process lacks it: as when a security module
- * refuses what the mode allows. Both facts must be reported. */
+/* The login has the group but open() is refused: as when a security module refuses what
+ * the mode allows. Both facts must be reported. */
 Test(check_permissions, mode_allows_but_open_refused_reports_both_facts)
 {
     struct ed_doctor d;
-    alice_with_port(&d, GROUPS_WITH_ALICE);
-    d.cred.groups[0] = DIALOUT_GID;
-    d.cred.ngroups = 1;
-    cr_assert_not(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0));
+    const gid_t dialout = DIALOUT_GID;
+    alice(&d, GROUPS_WITH_ALICE, &dialout, 1);
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, EACCES);
+    cr_assert_not(ed_judge_permissions(&d, &node));
     const struct ed_finding *f = expect_first_error(&d.report, "perm.denied");
     expect_text(f->evidence, "grants read and write through group dialout");
     expect_text(f->evidence, "open() failed: Permission denied");
@@ -147,12 +165,11 @@ Test(check_permissions, mode_allows_but_open_refused_reports_both_facts)
 Test(check_permissions, owner_only_node_needs_the_udev_rules_not_a_group)
 {
     struct ed_doctor d;
-    alice_with_port(&d, GROUPS_WITH_ALICE);
-    cr_assert_eq(chown(d.target.devnode, 0, 0), 0);
-    cr_assert_eq(chmod(d.target.devnode, 0600), 0);
-    cr_assert_not(run_unprivileged(&d, ed_check_permissions, ALICE_UID, ALICE_GID, NULL, 0));
+    alice(&d, GROUPS_WITH_ALICE, NULL, 0);
+    struct ed_port_facts node = port_facts(PORT, 0, 0, 0600, EACCES);
+    cr_assert_not(ed_judge_permissions(&d, &node));
     const struct ed_finding *f = expect_first_error(&d.report, "perm.denied");
-    expect_text(f->evidence, "root:root");
+    expect_text(f->evidence, "crw------- root:root");
     expect_text(f->fix, "sudo espdoctor udev install");
     ed_report_free(&d.report);
 }
@@ -160,10 +177,12 @@ Test(check_permissions, owner_only_node_needs_the_udev_rules_not_a_group)
 Test(check_permissions, root_is_reported_and_the_check_goes_on)
 {
     struct ed_doctor d;
-    alice_with_port(&d, GROUPS_WITH_ALICE);
-    d.cred.uid = 0;
-    d.cred.gid = 0;
-    cr_assert(ed_check_permissions(&d));
+    plant_accounts(GROUPS_WITH_ALICE);
+    plant_credentials(0, 0, NULL, 0);
+    doctor_read_planted(&d);
+    cr_assert_str_eq(d.cred.user, "root");
+    struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, 0);
+    cr_assert(ed_judge_permissions(&d, &node));
     cr_assert_null(first_error(&d.report));
     const struct ed_finding *f = finding(&d.report, "perm.root");
     cr_assert_not_null(f);
@@ -177,19 +196,82 @@ Test(check_permissions, missing_node_is_reported_as_vanished)
     doctor_planted(&d);
     planted_path("/dev/ttyUSB9", d.target.devnode, sizeof d.target.devnode);
     cr_assert_not(ed_check_permissions(&d));
-    expect_first_error(&d.report, "port.vanished");
+    const struct ed_finding *f = expect_first_error(&d.report, "port.vanished");
+    expect_text(f->evidence, "No such file or directory");
     ed_report_free(&d.report);
+}
+
+/* ---- the facts gathered, and the credentials read, for real ---------------------------- */
+
+/* A file this user owns, mode 0600, with an ACL entry for uid 4343 (the owner may set it). */
+Test(check_permissions, gathering_reads_the_nodes_stat_acl_and_open)
+{
+    char path[1024];
+    plant("/dev/ttyUSB0", "");
+    planted_path("/dev/ttyUSB0", path, sizeof path);
+    unsigned char acl[44];
+    size_t len = uaccess_acl(acl, ALICE_UID, 6, 6);
+    cr_assert_eq(setxattr(path, "system.posix_acl_access", acl, len, 0), 0,
+                 "setxattr on a file of our own: %s (the filesystem of %s must support POSIX "
+                 "ACLs)", strerror(errno), planted_root);
+    struct ed_port_facts f;
+    ed_port_facts_gather(path, &f);
+    cr_assert_eq(f.stat_errno, 0);
+    cr_assert_eq(f.st.st_uid, geteuid());
+    cr_assert_eq(f.acl_len, len, "the ACL as stored: %zu bytes", f.acl_len);
+    cr_assert_eq(f.acl[12 + 4], (unsigned char)(ALICE_UID & 0xff));
+    cr_assert_eq(f.open_errno, 0, "our own file opens: %s", strerror(f.open_errno));
+    cr_assert_str_eq(f.path, path);
+
+    planted_path("/dev/ttyUSB9", path, sizeof path);
+    ed_port_facts_gather(path, &f);
+    cr_assert_eq(f.stat_errno, ENOENT);
 }
 
 Test(check_permissions, credentials_of_this_process)
 {
+    struct ed_sysroot real;
+    ed_sysroot_init(&real, "/");
     struct ed_credentials c;
-    ed_credentials_from_process(&c);
+    ed_credentials_read(&real, &c);
     cr_assert_eq(c.uid, getuid());
     cr_assert_eq(c.gid, getgid());
-    cr_assert_eq(c.ngroups, getgroups(0, NULL) < ED_DOCTOR_MAX_GROUPS ? getgroups(0, NULL)
-                                                                      : ED_DOCTOR_MAX_GROUPS);
+    gid_t groups[ED_DOCTOR_MAX_GROUPS];
+    int n = getgroups(ED_DOCTOR_MAX_GROUPS, groups);
+    cr_assert_eq(c.ngroups, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(c.groups[i], groups[i], "group %d", i);
     const struct passwd *pw = getpwuid(getuid());
     cr_assert_not_null(pw);
     cr_assert_str_eq(c.user, pw->pw_name);
+}
+
+Test(check_permissions, planted_status_gives_the_credentials)
+{
+    const gid_t groups[] = { 4242, 27, 100 };
+    plant_accounts(GROUPS_WITH_ALICE);
+    plant_credentials(ALICE_UID, ALICE_GID, groups, 3);
+    struct ed_doctor d;
+    doctor_read_planted(&d);
+    cr_assert_eq(d.cred.uid, ALICE_UID);
+    cr_assert_eq(d.cred.gid, ALICE_GID);
+    cr_assert_eq(d.cred.ngroups, 3);
+    cr_assert_eq(d.cred.groups[0], 4242);
+    cr_assert_eq(d.cred.groups[2], 100);
+    cr_assert_str_eq(d.cred.user, "alice");
+}
+
+/* A planted root that does not describe this process stands for the process itself. */
+Test(check_permissions, root_without_status_means_this_process)
+{
+    plant("/etc/passwd", "someone:x:1:1::/:/bin/sh\n");
+    plant("/proc/locks", "");
+    struct ed_doctor d;
+    doctor_read_planted(&d);
+    cr_assert_eq(d.cred.uid, getuid());
+    cr_assert_eq(d.cred.gid, getgid());
+    cr_assert_eq(d.cred.ngroups, getgroups(0, NULL));
+    plant("/proc/self/status", "Name:\tx\nUid:\tnot a number\n");
+    doctor_read_planted(&d);
+    cr_assert_eq(d.cred.uid, getuid(), "a status without ids is no description");
 }

@@ -1,22 +1,23 @@
 /* Helpers for the doctor's system checks: a planted system root (files under a temporary
- * directory standing for /proc, /etc, /lib/modules...), a doctor context filled by hand,
- * and running a check in a child with dropped privileges (CI runs as root, and root
- * ignores modes and TIOCEXCL). The child sends its findings back through a pipe. */
+ * directory standing for /proc, /etc, /lib/modules...), a doctor whose credentials come
+ * from the planted /proc/self/status, and planted facts of a port node (struct
+ * ed_port_facts). No test needs privileges: a node owned by root, or an open() that fails,
+ * is a fact planted, not a file made by root. */
 #ifndef TEST_CHECK_UTIL_H
 #define TEST_CHECK_UTIL_H
 
 #include "espdoctor/doctor.h"
+#include "espdoctor/port_facts.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,7 +32,6 @@ static inline void planted_root_make(void)
 {
     snprintf(planted_root, sizeof planted_root, "/tmp/espdoctor-check-XXXXXX");
     cr_assert_not_null(mkdtemp(planted_root));
-    cr_assert_eq(chmod(planted_root, 0755), 0);   /* readable by the dropped child */
 }
 
 static inline int planted_remove_entry(const char *path, const struct stat *st, int flag,
@@ -107,15 +107,59 @@ static inline void plant_accounts(const char *group_file)
     plant("/etc/group", group_file);
 }
 
-/* A doctor reading the planted root, running as alice with no supplementary groups. */
-static inline void doctor_planted(struct ed_doctor *d)
+/* The planted /proc/self/status: who the doctor runs as (real, effective, saved and
+ * filesystem ids alike) and this login's supplementary groups. */
+static inline void plant_credentials(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups)
+{
+    char text[512];
+    int n = snprintf(text, sizeof text, "Name:\ttest\nUmask:\t0022\nState:\tR (running)\n"
+                     "Uid:\t%u\t%u\t%u\t%u\nGid:\t%u\t%u\t%u\t%u\nFDSize:\t64\nGroups:\t",
+                     (unsigned)uid, (unsigned)uid, (unsigned)uid, (unsigned)uid, (unsigned)gid,
+                     (unsigned)gid, (unsigned)gid, (unsigned)gid);
+    for (size_t i = 0; i < ngroups; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%u ", (unsigned)groups[i]);
+    snprintf(text + n, sizeof text - (size_t)n, "\nVmPeak:\t   10000 kB\n");
+    plant("/proc/self/status", text);
+}
+
+/* A doctor reading the planted root: the accounts and credentials planted so far are read
+ * through it, as espdoctor reads them. */
+static inline void doctor_read_planted(struct ed_doctor *d)
 {
     memset(d, 0, sizeof *d);
     ed_sysroot_init(&d->sys, planted_root);
-    d->cred.uid = ALICE_UID;
-    d->cred.gid = ALICE_GID;
-    snprintf(d->cred.user, sizeof d->cred.user, "alice");
+    ed_credentials_read(&d->sys, &d->cred);
     d->has_target = true;
+}
+
+/* A doctor running as alice (4343:4343, no supplementary groups). */
+static inline void doctor_planted(struct ed_doctor *d)
+{
+    char path[1024];
+    planted_path("/etc/passwd", path, sizeof path);
+    if (access(path, F_OK) != 0)
+        plant("/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
+                             "alice:x:4343:4343:Alice:/home/alice:/bin/bash\n");
+    plant_credentials(ALICE_UID, ALICE_GID, NULL, 0);
+    doctor_read_planted(d);
+    cr_assert_eq(d->cred.uid, ALICE_UID);
+    cr_assert_str_eq(d->cred.user, "alice");
+}
+
+/* A port node as the system would show it: a character device (188:0) with this owner,
+ * group and mode, no ACL, and the result of a real open(). */
+static inline struct ed_port_facts port_facts(const char *path, uid_t owner, gid_t group,
+                                              mode_t mode, int open_errno)
+{
+    struct ed_port_facts f;
+    memset(&f, 0, sizeof f);
+    f.path = path;
+    f.st.st_mode = S_IFCHR | mode;
+    f.st.st_uid = owner;
+    f.st.st_gid = group;
+    f.st.st_rdev = makedev(188, 0);
+    f.open_errno = open_errno;
+    return f;
 }
 
 static inline void target_usb(struct ed_doctor *d, const char *usb_name, uint16_t vid,
@@ -161,109 +205,6 @@ static inline void expect_text(const char *text, const char *part)
 {
     cr_assert_not_null(text, "expected text containing \"%s\", got none", part);
     cr_assert_not_null(strstr(text, part), "\"%s\" not in \"%s\"", part, text);
-}
-
-/* Give up root: no supplementary groups but `groups`, then gid and uid. The process stays
- * dumpable so others of the same uid may read its /proc/PID/fd. False on failure. */
-static inline bool drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups)
-{
-    return setgroups(ngroups, groups) == 0 && setresgid(gid, gid, gid) == 0 &&
-           setresuid(uid, uid, uid) == 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0;
-}
-
-#define FIELD_SEP '\x1f'
-#define RECORD_SEP '\x1e'
-
-static inline void send_text(int fd, const char *text)
-{
-    size_t len = text ? strlen(text) : 0;
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n <= 0)
-            _exit(3);
-        text += n;
-        len -= (size_t)n;
-    }
-}
-
-/* Run `check` in a child with the given credentials; its return value and findings come
- * back into d->report. Fails the test if the child could not drop privileges. */
-static inline bool run_unprivileged(struct ed_doctor *d, bool (*check)(struct ed_doctor *),
-                                    uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups)
-{
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t child = fork();
-    cr_assert_neq(child, -1);
-    if (child == 0) {
-        close(fds[0]);
-        if (!drop_privileges(uid, gid, groups, ngroups))
-            _exit(2);
-        bool go_on = check(d);
-        send_text(fds[1], go_on ? "1" : "0");
-        for (size_t i = 0; i < d->report.count; i++) {
-            const struct ed_finding *f = &d->report.items[i];
-            char sep[2] = { FIELD_SEP, 0 }, end[2] = { RECORD_SEP, 0 };
-            send_text(fds[1], f->diag->id);
-            send_text(fds[1], sep);
-            send_text(fds[1], f->subject);
-            send_text(fds[1], sep);
-            send_text(fds[1], f->evidence);
-            send_text(fds[1], sep);
-            send_text(fds[1], f->fix);
-            send_text(fds[1], end);
-        }
-        _exit(0);
-    }
-    close(fds[1]);
-    char *text = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            text = realloc(text, cap);
-            cr_assert_not_null(text);
-        }
-        ssize_t n = read(fds[0], text + len, 4096);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fds[0]);
-    text[len] = '\0';
-    int status;
-    cr_assert_eq(waitpid(child, &status, 0), child);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-              "the unprivileged child failed (status %#x)", status);
-    cr_assert_gt(len, 0);
-
-    bool go_on = text[0] == '1';
-    for (char *rec = text + 1; *rec;) {
-        char *end = strchr(rec, RECORD_SEP);
-        cr_assert_not_null(end);
-        *end = '\0';
-        char *field[4] = { rec, NULL, NULL, NULL };
-        for (int k = 1; k < 4; k++) {
-            field[k] = strchr(field[k - 1], FIELD_SEP);
-            cr_assert_not_null(field[k]);
-            *field[k]++ = '\0';
-        }
-        struct ed_finding *f = ed_report_add(&d->report, field[0], field[1]);
-        cr_assert_not_null(f);
-        if (field[2][0])
-            ed_finding_evidence(f, "%s", field[2]);
-        if (field[3][0])
-            ed_finding_fix(f, "%s", field[3]);
-        rec = end + 1;
-    }
-    free(text);
-    return go_on;
-}
-
-static inline void require_root(void)
-{
-    cr_assert_eq(geteuid(), 0, "these tests create nodes owned by other users and drop "
-                               "privileges: run them as root (CI does)");
 }
 
 #endif
