@@ -37,15 +37,32 @@ static bool is_named(const struct named_pids *named, pid_t pid)
     return false;
 }
 
-/* "Close minicom (PID 812), or: kill 812" (sudo for another user's process). */
+/* "Close minicom (PID 812), or: kill 812"; with several, any of them may be the one:
+ * "Close one of minicom (PID 812), screen (PID 913), or: kill 812 913" (sudo when one is
+ * another user's process). */
+static void fix_close_all(struct ed_doctor *d, struct ed_finding *f, const pid_t *pids,
+                          size_t n)
+{
+    char who[512], numbers[256] = "";
+    ed_sysroot_describe_processes(&d->sys, pids, n, who, sizeof who);
+    bool foreign = false;
+    size_t used = 0;
+    for (size_t i = 0; i < n && used < sizeof numbers; i++) {
+        uid_t owner = d->cred.uid;
+        ed_sysroot_process_exists(&d->sys, pids[i], &owner);
+        foreign |= owner != d->cred.uid && d->cred.uid != 0;
+        int w = snprintf(numbers + used, sizeof numbers - used, "%s%d", i ? " " : "",
+                         (int)pids[i]);
+        if (w > 0)
+            used += (size_t)w;
+    }
+    ed_finding_fix(f, "Close %s%s, or: %skill %s", n > 1 ? "one of " : "", who,
+                   foreign ? "sudo " : "", numbers);
+}
+
 static void fix_close(struct ed_doctor *d, struct ed_finding *f, pid_t pid)
 {
-    char who[96];
-    ed_sysroot_describe_process(&d->sys, pid, who, sizeof who);
-    uid_t owner = d->cred.uid;
-    ed_sysroot_process_exists(&d->sys, pid, &owner);
-    ed_finding_fix(f, "Close %s, or: %skill %d", who,
-                   owner != d->cred.uid && d->cred.uid != 0 ? "sudo " : "", (int)pid);
+    fix_close_all(d, f, &pid, 1);
 }
 
 static void report_busy(struct ed_doctor *d, const char *path, const pid_t *holders, size_t n,
@@ -58,7 +75,7 @@ static void report_busy(struct ed_doctor *d, const char *path, const pid_t *hold
         ed_finding_evidence(f, "open(%s) failed with EBUSY: another program set exclusive mode "
                                "(TIOCEXCL); it is open in %s",
                             path, list);
-        fix_close(d, f, holders[0]);
+        fix_close_all(d, f, holders, n);   /* which of them set it, no file tells */
     } else {
         ed_finding_evidence(f, "open(%s) failed with EBUSY: another program set exclusive mode "
                                "(TIOCEXCL); no process %shas it open%s",

@@ -1,5 +1,5 @@
 /* The doctor end to end: run the real espdoctor (under espsim, optionally as another
- * user), once for people and once with --json, and check that both tell the same story:
+ * user: e2e_user.h), once for people and once with --json, and check that both tell the same story:
  * the exit code, the problem to fix first, and that its fix names the concrete thing.
  * Header-only, shared by the test_doctor*.c programs. */
 #ifndef ESPDOCTOR_DOCTOR_E2E_H
@@ -9,18 +9,17 @@
 #include <json-c/json.h>
 
 #include "e2e_run.h"
+#include "e2e_user.h"
 
 #define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define DOCTOR_ARGV_MAX 64
 #define DOCTOR_LIMIT_S 40
 
-/* nobody:nogroup, without supplementary groups: a user the port's mode may keep out. */
-#define AS_NOBODY LIST("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-
 /* How the doctor is run. */
 struct doctor_run {
     const char *const *sim;    /* espsim options; NULL: no virtual board at all */
     const char *const *as;     /* command prefix inside the testbed (setpriv ...); NULL */
+    const char *espdoctor;     /* the program (a copy another user can reach); NULL: build's */
     const char *const *args;   /* espdoctor's arguments before --json; NULL: none */
 };
 
@@ -45,7 +44,7 @@ static inline void doctor_exec(struct e2e_result *r, const struct doctor_run *ru
         for (size_t i = 0; run->as && run->as[i] && n < DOCTOR_ARGV_MAX - 16; i++)
             argv[n++] = run->as[i];
     }
-    argv[n++] = e2e_bin("espdoctor");
+    argv[n++] = run->espdoctor ? run->espdoctor : e2e_bin("espdoctor");
     for (size_t i = 0; run->args && run->args[i] && n < DOCTOR_ARGV_MAX - 2; i++)
         argv[n++] = run->args[i];
     if (json)

@@ -1,6 +1,7 @@
 /* espdoctor [doctor] end to end, the machine around the board: kernel drivers, brltty and
- * ModemManager, the port's permissions for a user who is not root, lock holders (UUCP lock
- * files, flock, TIOCEXCL) and USB autosuspend.
+ * ModemManager, the port's permissions for a user who is not root (e2e_user.h says how that
+ * user is had, as root and as an ordinary user), lock holders (UUCP lock files, flock,
+ * TIOCEXCL) and USB autosuspend.
  *
  * Lock holders are real processes: this binary itself ("test_doctor_system --hold ..."),
  * started inside the testbed through `env -u BXFI_MAP` so that it does not take itself for
@@ -8,6 +9,7 @@
 #include "doctor_e2e.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -99,6 +101,18 @@ static void expect_in(const char *text, const char *want)
     cr_expect(text && strstr(text, want) != NULL, "\"%s\" not in: %s", want, text);
 }
 
+/* The fix's kill command names pid (among the other holders, if any). */
+static void expect_kills(const char *fix, int pid)
+{
+    const char *kill = fix ? strstr(fix, "kill ") : NULL;
+    cr_assert_not_null(kill, "no kill command in: %s", fix);
+    char list[256], want[24];
+    snprintf(list, sizeof list, " %s ", kill + 5);
+    snprintf(want, sizeof want, " %d ", pid);
+    cr_expect_not_null(strstr(list, want), "the kill command does not name PID %d: %s", pid,
+                       fix);
+}
+
 /* ---- drivers ------------------------------------------------------------------------- */
 
 Test(doctor_driver, brltty_claimed_the_ch340_through_usbfs)
@@ -184,40 +198,141 @@ Test(doctor_interference, modemmanager_leaves_an_ignored_device_alone)
     json_object_put(doc);
 }
 
-/* ---- permissions, as nobody ------------------------------------------------------------ */
+/* ---- permissions, for a user the port's mode keeps out ------------------------------- */
 
-Test(doctor_permissions, not_in_the_ports_group)
+/* Built from what the runner has (e2e_user.h):
+ *  - as root, espdoctor runs as nobody (setpriv, from a copy in a scratch folder) on a node
+ *    crw-rw---- root:dialout, whose mode keeps nobody out for real;
+ *  - as an ordinary user, espdoctor runs as the runner on a node of its own whose mode gives
+ *    its owner nothing (c---rw----, the runner's group): the open is refused for real, and
+ *    the doctor reads nobody's credentials, planted in its system root.
+ * Either way the doctor is nobody, and must say what nobody needs. */
+struct perm_scenario {
+    const char *sim[16];
+    const char *as[8];
+    char script[512], mode_opt[8], group_opt[24], member_opt[96];
+    const char *espdoctor;
+    char group[64];    /* the node's group as the doctor names it */
+    char node[160];    /* the node as the evidence shows it: "crw-rw---- root:dialout" */
+};
+
+static char perm_dir[64];
+
+static void perm_dir_make(void)
 {
-    struct doctor_run run = { .sim = LIST("--firmware", "micropython", "--node-mode", "0660",
-                                          "--node-group", "dialout"),
-                              .as = AS_NOBODY };
+    snprintf(perm_dir, sizeof perm_dir, "/tmp/ed_e2e_perm.XXXXXX");
+    cr_assert_not_null(mkdtemp(perm_dir));
+    cr_assert_eq(chmod(perm_dir, 0755), 0);   /* nobody runs its copy of espdoctor */
+}
+
+static void perm_dir_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", perm_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* The name /etc/passwd gives uid (the planted root copies it), else its number. */
+static void user_label(uid_t uid, char *out, size_t len)
+{
+    snprintf(out, len, "%u", (unsigned)uid);
+    FILE *f = fopen("/etc/passwd", "r");
+    struct passwd *pw;
+    while (f && (pw = fgetpwent(f)) != NULL)
+        if (pw->pw_uid == uid) {
+            snprintf(out, len, "%s", pw->pw_name);
+            break;
+        }
+    if (f)
+        fclose(f);
+}
+
+/* in_login: nobody's login has the node's group; listed: /etc/group lists nobody in it. */
+static void perm_scenario(struct perm_scenario *s, bool in_login, bool listed)
+{
+    memset(s, 0, sizeof *s);
+    size_t n = 0;
+    s->sim[n++] = "--firmware";
+    s->sim[n++] = "micropython";
+    s->sim[n++] = "--node-mode";
+    s->sim[n++] = s->mode_opt;
+    s->sim[n++] = "--node-group";
+    s->sim[n++] = s->group_opt;
+    if (e2e_user_is_root()) {
+        snprintf(s->mode_opt, sizeof s->mode_opt, "0660");
+        snprintf(s->group_opt, sizeof s->group_opt, "dialout");
+        snprintf(s->group, sizeof s->group, "dialout");
+        snprintf(s->node, sizeof s->node, "crw-rw---- root:dialout");
+        const char *as[] = { E2E_SETPRIV_NOBODY, NULL };
+        memcpy(s->as, as, sizeof as);
+        if (in_login)
+            s->as[3] = "--groups=dialout";
+        s->espdoctor = e2e_user_reachable(e2e_bin("espdoctor"), perm_dir);
+        cr_assert_not_null(s->espdoctor, "cannot copy espdoctor for nobody into %s: %s",
+                           perm_dir, strerror(errno));
+    } else {
+        gid_t gid = getgid();
+        char owner[64], gids[16];
+        user_label(getuid(), owner, sizeof owner);
+        e2e_user_group_label(gid, s->group, sizeof s->group);
+        snprintf(s->mode_opt, sizeof s->mode_opt, in_login ? "0660" : "0060");
+        snprintf(s->group_opt, sizeof s->group_opt, "%u", (unsigned)gid);
+        snprintf(s->node, sizeof s->node, "%s %s:%s", in_login ? "crw-rw----" : "c---rw----",
+                 owner, s->group);
+        snprintf(gids, sizeof gids, "%u", (unsigned)gid);
+        e2e_user_planted_as(E2E_NOBODY, E2E_NOBODY, in_login ? gids : "", s->script,
+                            sizeof s->script, s->as);
+    }
+    if (listed) {
+        snprintf(s->member_opt, sizeof s->member_opt, "%s:nobody", s->group);
+        s->sim[n++] = "--group-member";
+        s->sim[n++] = s->member_opt;
+    }
+}
+
+Test(doctor_permissions, not_in_the_ports_group, .init = perm_dir_make, .fini = perm_dir_remove)
+{
+    struct perm_scenario s;
+    perm_scenario(&s, false, false);
+    char usermod[96];
+    snprintf(usermod, sizeof usermod, "usermod -aG %s nobody", s.group);
+    struct doctor_run run = { .sim = s.sim, .as = s.as, .espdoctor = s.espdoctor };
     struct doctor_want want = { .exit = 7, .problem = "perm.not-in-group",
-                                .fix_names = LIST("usermod -aG dialout nobody") };
+                                .fix_names = LIST(usermod) };
     json_object *doc = doctor_check("not in group", &run, &want);
-    expect_in(evidence_of(doc, "perm.not-in-group"), "crw-rw---- root:dialout");
+    expect_in(evidence_of(doc, "perm.not-in-group"), s.node);
+    expect_in(evidence_of(doc, "perm.not-in-group"), "Permission denied");
     json_object_put(doc);
 }
 
-Test(doctor_permissions, added_to_the_group_after_logging_in)
+Test(doctor_permissions, added_to_the_group_after_logging_in, .init = perm_dir_make,
+     .fini = perm_dir_remove)
 {
-    struct doctor_run run = { .sim = LIST("--firmware", "micropython", "--node-mode", "0660",
-                                          "--node-group", "dialout", "--group-member",
-                                          "dialout:nobody"),
-                              .as = AS_NOBODY };
+    struct perm_scenario s;
+    perm_scenario(&s, false, true);
+    char newgrp[80], already[80];
+    snprintf(newgrp, sizeof newgrp, "newgrp %s", s.group);
+    snprintf(already, sizeof already, "already in %s", s.group);
+    struct doctor_run run = { .sim = s.sim, .as = s.as, .espdoctor = s.espdoctor };
     struct doctor_want want = { .exit = 7, .problem = "perm.relogin-needed",
-                                .fix_names = LIST("newgrp dialout", "already in dialout") };
-    json_object_put(doctor_check("log in again", &run, &want));
+                                .fix_names = LIST(newgrp, already) };
+    json_object *doc = doctor_check("log in again", &run, &want);
+    expect_in(evidence_of(doc, "perm.relogin-needed"), s.node);
+    json_object_put(doc);
 }
 
-Test(doctor_permissions, member_of_the_group_may_use_the_port)
+Test(doctor_permissions, member_of_the_group_may_use_the_port, .init = perm_dir_make,
+     .fini = perm_dir_remove)
 {
-    struct doctor_run run = { .sim = LIST("--firmware", "micropython", "--node-mode", "0660",
-                                          "--node-group", "dialout"),
-                              .as = LIST("setpriv", "--reuid=65534", "--regid=65534",
-                                         "--groups=dialout") };
+    struct perm_scenario s;
+    perm_scenario(&s, true, false);
+    char via[80];
+    snprintf(via, sizeof via, "through group %s", s.group);
+    struct doctor_run run = { .sim = s.sim, .as = s.as, .espdoctor = s.espdoctor };
     struct doctor_want want = { .exit = 0 };
     json_object *doc = doctor_check("in the group", &run, &want);
-    expect_in(evidence_of(doc, "perm.ok"), "group dialout");
+    expect_in(evidence_of(doc, "perm.ok"), via);
+    expect_in(evidence_of(doc, "perm.ok"), s.node);
     cr_assert_null(doctor_finding(doc, "perm.root"));
     cr_assert_str_eq(doctor_verdict(doc, "micropython"), "v1.24.0");
     json_object_put(doc);
@@ -267,16 +382,16 @@ static void remove_ready_dir(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-/* A shell line for the testbed: start a holder (as `holder_as`), wait until it holds the
- * port, run "$@" (espdoctor ...) as `doctor_as`, stop the holder. */
-static void holder_script(char *out, size_t len, const char *kind, const char *holder_as,
-                          const char *doctor_as, const char *ready)
+/* A shell line for the testbed: start a holder (the program `holder`, as `holder_as`),
+ * wait until it holds the port, run "$@" (espdoctor ...) as `doctor_as`, stop the holder. */
+static void holder_script(char *out, size_t len, const char *kind, const char *holder,
+                          const char *holder_as, const char *doctor_as, const char *ready)
 {
     snprintf(out, len,
              "rm -f '%s'; %s env -u BXFI_MAP '%s' --hold %s /dev/ttyUSB0 '%s' & h=$!; i=0; "
              "while [ ! -s '%s' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; "
              "%s \"$@\"; rc=$?; kill $h; wait $h 2>/dev/null; exit $rc",
-             ready, holder_as, self_exe(), kind, ready, ready, doctor_as);
+             ready, holder_as, holder, kind, ready, ready, doctor_as);
 }
 
 static int read_pid(const char *path)
@@ -296,7 +411,7 @@ Test(doctor_locks, flock_holder_is_named_with_its_pid, .init = make_ready_dir,
 {
     char ready[128], script[2048], comm[32];
     snprintf(ready, sizeof ready, "%s/ready", ready_dir);
-    holder_script(script, sizeof script, "flock", "", "", ready);
+    holder_script(script, sizeof script, "flock", self_exe(), "", "", ready);
     own_comm(comm, sizeof comm);
     struct doctor_run run = { .sim = LIST("--real-proc", "--firmware", "micropython"),
                               .as = LIST("sh", "-c", script, "sh") };
@@ -312,25 +427,32 @@ Test(doctor_locks, flock_holder_is_named_with_its_pid, .init = make_ready_dir,
     json_object_put(doc);
 }
 
-/* Root ignores TIOCEXCL: both the holder and the doctor run as nobody. */
+/* Root ignores TIOCEXCL, so as root both the holder and the doctor run as nobody (from
+ * copies nobody can reach); an ordinary user holds the port and runs the doctor itself. */
 Test(doctor_locks, exclusive_holder_makes_the_port_busy, .init = make_ready_dir,
      .fini = remove_ready_dir)
 {
     char ready[128], script[2048], comm[32];
     snprintf(ready, sizeof ready, "%s/ready", ready_dir);
-    holder_script(script, sizeof script, "excl", SETPRIV_NOBODY, SETPRIV_NOBODY, ready);
+    const char *as = e2e_user_is_root() ? SETPRIV_NOBODY : "";
+    const char *holder = e2e_user_reachable(self_exe(), ready_dir);
+    const char *espdoctor = e2e_user_reachable(e2e_bin("espdoctor"), ready_dir);
+    cr_assert(holder && espdoctor, "cannot copy the programs for nobody into %s: %s",
+              ready_dir, strerror(errno));
+    holder_script(script, sizeof script, "excl", holder, as, as, ready);
     own_comm(comm, sizeof comm);
     struct doctor_run run = { .sim = LIST("--real-proc", "--firmware", "micropython",
                                           "--node-mode", "0666"),
-                              .as = LIST("sh", "-c", script, "sh") };
+                              .as = LIST("sh", "-c", script, "sh"), .espdoctor = espdoctor };
     struct doctor_want want = { .exit = 7, .problem = "lock.busy",
                                 .fix_names = LIST(comm, "kill ") };
     json_object *doc = doctor_check("TIOCEXCL holder", &run, &want);
     int pid = read_pid(ready);
-    char kill_it[32];
-    snprintf(kill_it, sizeof kill_it, "kill %d", pid);
+    char named[64];
+    snprintf(named, sizeof named, "%s (PID %d)", comm, pid);
     expect_in(evidence_of(doc, "lock.busy"), "EBUSY");
-    expect_in(fix_of(doc, "lock.busy"), kill_it);
+    expect_in(evidence_of(doc, "lock.busy"), named);
+    expect_kills(fix_of(doc, "lock.busy"), pid);
     json_object_put(doc);
 }
 

@@ -126,6 +126,25 @@ Test(check_locks, exclusive_holder_gives_ebusy_and_is_named)
     ed_report_free(&d.report);
 }
 
+/* Two programs have it open: no file tells which set exclusive mode, so both are named. */
+Test(check_locks, exclusive_mode_with_two_holders_names_both)
+{
+    struct ed_doctor d;
+    planted_port(&d);
+    plant_process(812, "minicom", d.target.devnode);
+    plant_process(913, "screen", d.target.devnode);
+    struct ed_port_facts node = port_facts(d.target.devnode, ALICE_UID, DIALOUT_GID, 0660, EBUSY);
+    cr_assert_eq(stat(d.target.devnode, &node.st), 0);
+    cr_assert_not(ed_judge_locks(&d, &node));
+    const struct ed_finding *f = expect_first_error(&d.report, "lock.busy");
+    expect_text(f->evidence, "minicom (PID 812)");
+    expect_text(f->evidence, "screen (PID 913)");
+    expect_text(f->fix, "one of ");
+    expect_text(f->fix, "kill 812 913");
+    cr_assert_eq(d.report.count, 1, "no open-by repeats (%zu findings)", d.report.count);
+    ed_report_free(&d.report);
+}
+
 /* Another user's holder cannot be seen in /proc: the fix says how to find it. */
 Test(check_locks, exclusive_holder_that_cannot_be_seen_gets_fuser)
 {
