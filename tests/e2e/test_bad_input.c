@@ -11,6 +11,7 @@
 
 #include "e2e_run.h"
 #include "e2e_dir.h"
+#include "e2e_user.h"
 
 #define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define FLASH_SIZE (4u << 20)
@@ -19,9 +20,6 @@
 
 enum { EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_REFUSED, EXIT_NODEV, EXIT_PORT, EXIT_INPUT,
        EXIT_PROBLEM };
-
-/* nobody:nogroup without supplementary groups: root reads any file, nobody does not. */
-#define AS_NOBODY LIST("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 
 static struct e2e_result r;
 
@@ -93,8 +91,10 @@ static long long stat_of(json_object *o, const char *key)
     return json_object_get_int64(v);
 }
 
-/* build/espsim --flash FLASH --stats STATS SIM... -- AS... build/espdoctor ARGS... */
-static void run(const char *const *sim, const char *const *as, const char *const *args)
+/* build/espsim --flash FLASH --stats STATS SIM... -- AS... ESPDOCTOR ARGS..., ESPDOCTOR
+ * being build/espdoctor or, for another user, a copy it can reach. */
+static void run_program(const char *const *sim, const char *const *as, const char *espdoctor,
+                        const char *const *args)
 {
     size_t len;
     free(before);
@@ -114,7 +114,7 @@ static void run(const char *const *sim, const char *const *as, const char *const
     argv[n++] = "--";
     for (size_t i = 0; as && as[i]; i++)
         argv[n++] = as[i];
-    argv[n++] = e2e_bin("espdoctor");
+    argv[n++] = espdoctor;
     for (size_t i = 0; args[i]; i++) {
         cr_assert_lt(n, ARGV_MAX - 1);
         argv[n++] = args[i];
@@ -128,6 +128,11 @@ static void run(const char *const *sim, const char *const *as, const char *const
     stats.commands = stat_of(o, "commands");
     stats.blocks_written = stat_of(o, "blocks_written");
     json_object_put(o);
+}
+
+static void run(const char *const *sim, const char *const *as, const char *const *args)
+{
+    run_program(sim, as, e2e_bin("espdoctor"), args);
 }
 
 /* The exit status, and a piece of the message on stderr. */
@@ -534,20 +539,26 @@ Test(bad_input, one_bad_file_among_good_ones_writes_nothing)
     expect_board_not_contacted();
 }
 
+/* Mode 000 refuses an ordinary user even its own file; root reads any file whatever its
+ * mode, so as root espdoctor runs as nobody, from a copy in the scratch folder. */
 Test(bad_input, unreadable_file_for_a_user_without_permission)
 {
-    /* Root reads any file whatever its mode, so espdoctor runs as nobody here. */
     const char *app = app_image();
     cr_assert_eq(chmod(app, 0), 0);
-    run(NULL, AS_NOBODY, LIST("flash", app));
+    const char *const nobody[] = { E2E_SETPRIV_NOBODY, NULL };
+    const char *const *as = e2e_user_is_root() ? nobody : NULL;
+    const char *espdoctor = e2e_user_reachable(e2e_bin("espdoctor"), scratch_dir);
+    cr_assert_not_null(espdoctor, "cannot copy espdoctor into %s: %s", scratch_dir,
+                       strerror(errno));
+    run_program(NULL, as, espdoctor, LIST("flash", app));
     expect(EXIT_INPUT, "Permission denied");
     cr_assert_not_null(strstr(r.err, "Nothing was written"), "%s", r.err);
     expect_board_not_contacted();
 
-    run(NULL, AS_NOBODY, LIST("image", app));
+    run_program(NULL, as, espdoctor, LIST("image", app));
     expect(EXIT_INPUT, "Permission denied");
 
-    run(NULL, AS_NOBODY, LIST("doctor", "--flash", app));
+    run_program(NULL, as, espdoctor, LIST("doctor", "--flash", app));
     expect(EXIT_INPUT, "Permission denied");
     expect_board_not_contacted();
 }

@@ -95,13 +95,15 @@ static int client_stat(const char *path)
     return 0;
 }
 
-/* Open path as uid (with gid as its only group), in a child that drops privileges. */
+/* Open path as uid (with gid as its only group), in a child that drops privileges; without
+ * them (an ordinary user) only as itself. */
 static int client_open_as(uid_t uid, gid_t gid, const char *path)
 {
     pid_t pid = fork();
     if (pid == 0) {
-        if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
-            setresuid(uid, uid, uid) != 0) {
+        bool as_self = uid == getuid() && gid == getgid();
+        if (!as_self && (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
+                         setresuid(uid, uid, uid) != 0)) {
             printf("cannot drop privileges: %s\n", strerror(errno));
             _exit(2);
         }
@@ -412,22 +414,35 @@ Test(scenario_usb, usb_jtag_serial_is_the_chips_own_mac)
 
 /* ---- the node's permissions ------------------------------------------------------------ */
 
+/* Root gives the node to anyone; an ordinary user, to itself and its own group. */
 Test(scenario_node, stat_shows_the_given_owner_group_and_mode)
 {
-    espsim_client(OPTS("--fast", "--node-mode", "0660", "--node-group", "20", "--node-owner",
-                       "root"), CLIENT("stat", "/dev/ttyUSB0"), 15);
+    char owner[16], group[16], want[96];
+    snprintf(owner, sizeof owner, "%u", geteuid() == 0 ? 0u : (unsigned)getuid());
+    snprintf(group, sizeof group, "%u", geteuid() == 0 ? 20u : (unsigned)getgid());
+    espsim_client(OPTS("--fast", "--node-mode", "0660", "--node-group", group, "--node-owner",
+                       owner), CLIENT("stat", "/dev/ttyUSB0"), 15);
     cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
-    expect_out("mode=0660 uid=0 gid=20 rdev=188:0\n");
+    snprintf(want, sizeof want, "mode=0660 uid=%s gid=%s rdev=188:0\n", owner, group);
+    expect_out(want);
 }
 
-Test(scenario_node, a_user_outside_the_group_gets_eacces)
+/* The mode is enforced on open, for real. As root: nobody, outside group 20, is refused and,
+ * in it, gets in. An ordinary user has no one else to be: its own node refuses it under
+ * 0060 and lets it in under 0600. */
+Test(scenario_node, the_nodes_mode_is_enforced_on_open)
 {
-    espsim_client(OPTS("--fast", "--node-mode", "0660", "--node-group", "20"),
-                  CLIENT("open-as", "65534", "65534", "/dev/ttyUSB0"), 15);
+    bool root = geteuid() == 0;
+    char uid[16], gid[16], in_gid[16];
+    snprintf(uid, sizeof uid, "%u", root ? 65534u : (unsigned)getuid());
+    snprintf(gid, sizeof gid, "%u", root ? 65534u : (unsigned)getgid());
+    snprintf(in_gid, sizeof in_gid, "%s", root ? "20" : gid);
+    espsim_client(OPTS("--fast", "--node-mode", root ? "0660" : "0060", "--node-group",
+                       root ? "20" : gid), CLIENT("open-as", uid, gid, "/dev/ttyUSB0"), 15);
     cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
     expect_out("open EACCES\n");
-    espsim_client(OPTS("--fast", "--node-mode", "0660", "--node-group", "20"),
-                  CLIENT("open-as", "65534", "20", "/dev/ttyUSB0"), 15);
+    espsim_client(OPTS("--fast", "--node-mode", root ? "0660" : "0600", "--node-group",
+                       root ? "20" : gid), CLIENT("open-as", uid, in_gid, "/dev/ttyUSB0"), 15);
     cr_assert_eq(r.status, 0, "%s\n%s", r.out, r.err);
     expect_out("open ok\n");
 }
