@@ -64,10 +64,12 @@ $(DEPS_BUILD): mk/deps.sh
 	@sh mk/deps.sh build
 	@touch $@
 
-$(DEPS_TEST): mk/deps.sh
+# After the build stamp, never beside it: two apt-get runs at once (make -j2 on a machine
+# missing packages) fight over apt's lock.
+$(DEPS_TEST): mk/deps.sh $(DEPS_BUILD)
 	@mkdir -p $(O)
 	@sh mk/deps.sh test
-	@touch $@ $(DEPS_BUILD)
+	@touch $@
 
 # Objects: the library and the CLI
 $(O)/obj/src/%.o: src/%.c | $(DEPS_BUILD)
@@ -138,14 +140,20 @@ lint-tests:
 lint-man: $(O)/espdoctor.1 | $(DEPS_TEST)
 	@mandoc -T lint -W warning $(O)/espdoctor.1
 
-check: $(DEPS_TEST) lint-tests lint-man $(O)/espdoctor $(O)/espsim $(O)/mkman $(TOOL_BIN) $(UNIT_BIN) $(E2E_BIN)
+# build/preflight first: each way the tests get a second user (root: nobody; an ordinary
+# user: itself, refused by modes) is tried, and the suite stops before any test if one
+# cannot be had here, naming the tests and why (tests/e2e/e2e_user.h).
+check: $(DEPS_TEST) lint-tests lint-man all $(O)/espsim $(O)/mkman $(TOOL_BIN) $(UNIT_BIN) $(E2E_BIN)
+	@$(O)/preflight
 	@sh tests/js/setup.sh
 	@sh tests/run.sh $(O) $(UNIT_BIN) $(E2E_BIN)
 
-demo: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN)
+# demo and bench build the manual page too: everything `make install` needs, so another
+# user can install what root built (make install PREFIX=$$HOME/.local) without writing build/.
+demo: $(DEPS_TEST) all $(O)/espsim $(TOOL_BIN)
 	@sh tests/demo.sh $(O)
 
-bench: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN)
+bench: $(DEPS_TEST) all $(O)/espsim $(TOOL_BIN)
 	@sh tests/bench.sh $(O)
 
 # The end-to-end flash, doctor, info and bad-input tests with every espdoctor they start
@@ -153,6 +161,7 @@ bench: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN)
 VALGRIND_BIN := $(filter $(O)/tests/test_flash% $(O)/tests/test_doctor% $(O)/tests/test_info% \
                          $(O)/tests/test_bad_input,$(E2E_BIN))
 check-valgrind: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN) $(VALGRIND_BIN)
+	@$(O)/preflight
 	@sh tests/js/setup.sh
 	@sh tests/valgrind.sh $(O) $(VALGRIND_BIN)
 
@@ -178,8 +187,8 @@ install: $(O)/espdoctor $(O)/espdoctor.1
 # Only copies: never builds, so a user who cannot write the build tree can install what
 # another one built (make; then, as that user, make install-files PREFIX=$$HOME/.local).
 install-files:
-	@test -x $(O)/espdoctor -a -f $(O)/espdoctor.1 || \
-	  { echo "install-files: $(O)/espdoctor is not built yet; run make first" >&2; exit 1; }
+	@for built in $(O)/espdoctor $(O)/espdoctor.1; do test -s $$built || \
+	  { echo "install-files: $$built is not built yet; run make first" >&2; exit 1; }; done
 	$(install_files)
 
 uninstall:

@@ -1,57 +1,108 @@
-/* `make install PREFIX=$HOME/.local` as an ordinary user: run as uid 65534 (nobody) with a
- * HOME of its own when the tests run as root (CI), as the user itself otherwise. That user
- * cannot write the build tree, so make must only copy what is built. Then the installed
- * program runs, `man espdoctor` finds the page (through PATH, as man-db derives the manual
- * path from it), the completion registers, and `make uninstall` removes every file. */
+/* `make install PREFIX=$HOME/.local` as an ordinary user in a tree somebody else built (as
+ * after `sudo make demo`): the user may read the tree but not write its build folder, so
+ * make must find everything built and only copy. Then the installed program runs, `man
+ * espdoctor` finds the page (through PATH, as man-db derives the manual path from it), the
+ * completion registers, and `make uninstall` removes every file.
+ *
+ * The tree is this checkout's Makefile, sources and build outputs, copied with their times
+ * into a scratch folder (the checkout itself may sit under a 0700 folder): as root the copy
+ * stays root's and make runs as nobody (setpriv) with a HOME of its own; as an ordinary
+ * user the copy's build folder is made read-only and make runs as the user itself. Either
+ * way a make that tried to build would fail for real. */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "e2e_run.h"
+#include "e2e_user.h"
 
 #define LIMIT_S 120
-#define NOBODY 65534
 
 static struct e2e_result r;
-static char home[64];
-static char repo[PATH_MAX];
-static char build[PATH_MAX];
+static char scratch[64];
+static char home[PATH_MAX];
+static char tree[PATH_MAX];
+static char build_name[NAME_MAX + 1];   /* "build" or "build-san", as in the checkout */
 
-static void make_home(void)
+/* snprintf that fails the test instead of cutting the text. */
+__attribute__((format(printf, 3, 4)))
+static void text(char *out, size_t len, const char *fmt, ...)
 {
-    snprintf(home, sizeof home, "/tmp/ed_e2e_install.XXXXXX");
-    cr_assert_not_null(mkdtemp(home));
-    if (geteuid() == 0)
-        cr_assert_eq(chown(home, NOBODY, NOBODY), 0);
-    cr_assert_eq(chmod(home, 0700), 0);
-    cr_assert_not_null(getcwd(repo, sizeof repo));
-    cr_assert_not_null(realpath(e2e_build(), build), "no build directory %s", e2e_build());
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, len, fmt, ap);
+    va_end(ap);
+    cr_assert(n >= 0 && (size_t)n < len, "text too long for %zu bytes: %s", len, fmt);
 }
 
-static void remove_home(void)
+static void shell(const char *what, const char *cmd)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+    int rc = system(cmd);
+    cr_assert_eq(rc, 0, "%s failed (%d): %s", what, rc, cmd);
+}
+
+/* Copy what make reads for install into tree/, times and modes kept. */
+static void copy_tree(void)
+{
+    char build[PATH_MAX], cmd[3 * PATH_MAX + 256];
+    cr_assert_not_null(realpath(e2e_build(), build), "no build directory %s", e2e_build());
+    const char *base = strrchr(build, '/');
+    text(build_name, sizeof build_name, "%s", base ? base + 1 : build);
+    cr_assert_eq(mkdir(tree, 0755), 0);
+    text(cmd, sizeof cmd,
+             "cp -a Makefile mk man src include rules completion '%s' && mkdir '%s/%s' && "
+             "cd '%s' && cp -a --parents espdoctor espdoctor.1 mkman libespdoctor.a "
+             ".deps-build obj/src obj/man '%s/%s'",
+             tree, tree, build_name, build, tree, build_name);
+    shell("copying the tree", cmd);
+}
+
+static void make_tree(void)
+{
+    text(scratch, sizeof scratch, "/tmp/ed_e2e_install.XXXXXX");
+    cr_assert_not_null(mkdtemp(scratch));
+    cr_assert_eq(chmod(scratch, 0755), 0);
+    text(home, sizeof home, "%s/home", scratch);
+    text(tree, sizeof tree, "%s/tree", scratch);
+    cr_assert_eq(mkdir(home, 0700), 0);
+    copy_tree();
+    char cmd[PATH_MAX + 64];
+    if (e2e_user_is_root()) {
+        cr_assert_eq(chown(home, E2E_NOBODY, E2E_NOBODY), 0);
+    } else {
+        /* the owner may not write it either: what another user's build is to us */
+        text(cmd, sizeof cmd, "chmod -R a-w '%s/%s'", tree, build_name);
+        shell("making the build folder read-only", cmd);
+    }
+}
+
+static void remove_tree(void)
+{
+    char cmd[256];
+    text(cmd, sizeof cmd, "chmod -R u+w '%s' && rm -rf '%s'", scratch, scratch);
     cr_assert_eq(system(cmd), 0);
 }
 
-/* Run argv as the ordinary user with HOME=home, PATH starting with home/.local/bin, no
- * make state from a parent make (its jobserver descriptors are not ours). */
+/* Run argv as the ordinary user (nobody when the tests run as root) with HOME=home, PATH
+ * starting with home/.local/bin, no make state from a parent make (its jobserver
+ * descriptors are not ours). */
 static void run_as_user(const char *const *argv)
 {
-    char env_home[96], env_path[160];
-    snprintf(env_home, sizeof env_home, "HOME=%s", home);
-    snprintf(env_path, sizeof env_path, "PATH=%s/.local/bin:/usr/local/bin:/usr/bin:/bin", home);
+    char env_home[PATH_MAX + 8], env_path[PATH_MAX + 64];
+    text(env_home, sizeof env_home, "HOME=%s", home);
+    text(env_path, sizeof env_path, "PATH=%s/.local/bin:/usr/local/bin:/usr/bin:/bin",
+             home);
     const char *full[48];
     size_t n = 0;
-    if (geteuid() == 0) {
-        full[n++] = "setpriv";
-        full[n++] = "--reuid=65534";
-        full[n++] = "--regid=65534";
-        full[n++] = "--clear-groups";
+    if (e2e_user_is_root()) {
+        const char *nobody[] = { E2E_SETPRIV_NOBODY, NULL };
+        for (size_t i = 0; nobody[i]; i++)
+            full[n++] = nobody[i];
     }
     const char *env[] = { "env", "-u", "MAKEFLAGS", "-u", "MAKELEVEL", "-u", "MFLAGS",
-                          env_home, env_path, "LC_ALL=C", "MANWIDTH=80", NULL };
+                          "-u", "ESPDOCTOR_BUILD", env_home, env_path, "LC_ALL=C",
+                          "MANWIDTH=80", NULL };
     for (size_t i = 0; env[i]; i++)
         full[n++] = env[i];
     for (size_t i = 0; argv[i]; i++)
@@ -60,28 +111,30 @@ static void run_as_user(const char *const *argv)
     e2e_run(&r, full, LIMIT_S);
 }
 
-/* make -C <repo> O=<build> [TARGETS...] PREFIX=<home>/.local, never remaking the built
- * files (-o): the user could not, and must not need to. */
-static void make_as_user(const char *target)
+/* make -C <tree> [O=<build>] TARGET VAR=VALUE..., exactly as the user would type it. */
+static void make_as_user(const char *target, const char *var1, const char *var2)
 {
-    char dir_opt[PATH_MAX + 8], o_opt[PATH_MAX + 8], bin[PATH_MAX + 16], page[PATH_MAX + 16],
-        prefix[128];
-    snprintf(dir_opt, sizeof dir_opt, "-C%s", repo);
-    snprintf(o_opt, sizeof o_opt, "O=%s", build);
-    snprintf(bin, sizeof bin, "-o%s/espdoctor", build);
-    snprintf(page, sizeof page, "-o%s/espdoctor.1", build);
-    snprintf(prefix, sizeof prefix, "PREFIX=%s/.local", home);
-    run_as_user((const char *[]){ "make", "--no-print-directory", dir_opt, o_opt, bin, page,
-                                  target, prefix, NULL });
+    char dir_opt[PATH_MAX + 8], o_opt[NAME_MAX + 8];
+    text(dir_opt, sizeof dir_opt, "-C%s", tree);
+    text(o_opt, sizeof o_opt, "O=%s", build_name);
+    run_as_user((const char *[]){ "make", "--no-print-directory", dir_opt, o_opt, target, var1,
+                                  var2, NULL });
 }
 
 static const char *under_home(const char *rel)
 {
-    static char slots[8][192];
+    static char slots[8][PATH_MAX + 16];
     static unsigned next;
     char *s = slots[next++ % 8];
-    snprintf(s, sizeof slots[0], "%s/.local/%s", home, rel);
+    text(s, sizeof slots[0], "%s/.local/%s", home, rel);
     return s;
+}
+
+static const char *prefix_opt(void)
+{
+    static char opt[PATH_MAX + 16];
+    text(opt, sizeof opt, "PREFIX=%s/.local", home);
+    return opt;
 }
 
 static const char *const installed[] = {
@@ -92,13 +145,15 @@ static const char *const installed[] = {
 };
 #define INSTALLED_COUNT (sizeof installed / sizeof installed[0])
 
-Test(install, user_local_install_works_without_root_and_uninstalls, .init = make_home,
-     .fini = remove_home, .timeout = 300)
+TestSuite(install, .init = make_tree, .fini = remove_tree, .timeout = 300);
+
+Test(install, user_local_install_works_without_root_and_uninstalls)
 {
-    make_as_user("install");
+    make_as_user("install", prefix_opt(), NULL);
     cr_assert_eq(r.status, 0, "make install as an ordinary user: exit %d\n%s\n%s", r.status,
                  r.out, r.err);
-    uid_t user = geteuid() == 0 ? NOBODY : geteuid();
+    cr_expect_null(strstr(r.out, "cc "), "make install compiled something:\n%s", r.out);
+    uid_t user = e2e_user_is_root() ? E2E_NOBODY : geteuid();
     for (size_t i = 0; i < INSTALLED_COUNT; i++) {
         struct stat st;
         cr_assert_eq(stat(under_home(installed[i]), &st), 0, "%s was not installed",
@@ -117,8 +172,8 @@ Test(install, user_local_install_works_without_root_and_uninstalls, .init = make
     cr_expect_not_null(strstr(r.out, "ESPDOCTOR(1)"), "%s", r.out);
     cr_expect_not_null(strstr(r.out, "NAME"), "%s", r.out);
     /* ... and with the manual path named, and by file. */
-    char mandir[192];
-    snprintf(mandir, sizeof mandir, "%s", under_home("share/man"));
+    char mandir[PATH_MAX + 16];
+    text(mandir, sizeof mandir, "%s", under_home("share/man"));
     run_as_user((const char *[]){ "man", "-M", mandir, "-P", "cat", "espdoctor", NULL });
     cr_expect_eq(r.status, 0, "man -M: exit %d\n%s", r.status, r.err);
     cr_expect_not_null(strstr(r.out, "ESPDOCTOR(1)"), "%s", r.out);
@@ -128,14 +183,14 @@ Test(install, user_local_install_works_without_root_and_uninstalls, .init = make
     cr_expect_not_null(strstr(r.out, "EXIT STATUS"), "%s", r.out);
 
     /* The completion file registers itself where bash-completion looks for a user's. */
-    char script[256];
-    snprintf(script, sizeof script, ". %s && complete -p espdoctor",
+    char script[PATH_MAX + 64];
+    text(script, sizeof script, ". %s && complete -p espdoctor",
              under_home("share/bash-completion/completions/espdoctor"));
     run_as_user((const char *[]){ "bash", "-c", script, NULL });
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect_not_null(strstr(r.out, "-F _espdoctor espdoctor"), "%s", r.out);
 
-    make_as_user("uninstall");
+    make_as_user("uninstall", prefix_opt(), NULL);
     cr_assert_eq(r.status, 0, "make uninstall: exit %d\n%s\n%s", r.status, r.out, r.err);
     run_as_user((const char *[]){ "find", under_home(""), "!", "-type", "d", NULL });
     cr_expect_eq(r.status, 0, "%s", r.err);
@@ -143,36 +198,53 @@ Test(install, user_local_install_works_without_root_and_uninstalls, .init = make
 }
 
 /* install-files copies without looking at the build rules at all; DESTDIR stages. */
-Test(install, install_files_with_destdir_only_copies, .init = make_home, .fini = remove_home)
+Test(install, install_files_with_destdir_only_copies)
 {
-    char dir_opt[PATH_MAX + 8], o_opt[PATH_MAX + 8], destdir[128];
-    snprintf(dir_opt, sizeof dir_opt, "-C%s", repo);
-    snprintf(o_opt, sizeof o_opt, "O=%s", build);
-    snprintf(destdir, sizeof destdir, "DESTDIR=%s/stage", home);
-    run_as_user((const char *[]){ "make", "--no-print-directory", dir_opt, o_opt,
-                                  "install-files", destdir, "PREFIX=/usr", NULL });
+    char destdir[PATH_MAX + 16];
+    text(destdir, sizeof destdir, "DESTDIR=%s/stage", home);
+    make_as_user("install-files", destdir, "PREFIX=/usr");
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_expect_null(strstr(r.out, "cc "), "install-files compiled something:\n%s", r.out);
-    char path[256];
+    char path[PATH_MAX + 64];
     struct stat st;
-    snprintf(path, sizeof path, "%s/stage/usr/bin/espdoctor", home);
+    text(path, sizeof path, "%s/stage/usr/bin/espdoctor", home);
     cr_expect_eq(stat(path, &st), 0, "%s", path);
     cr_expect(st.st_mode & S_IXUSR, "not executable");
-    snprintf(path, sizeof path, "%s/stage/usr/share/man/man1/espdoctor.1", home);
+    text(path, sizeof path, "%s/stage/usr/share/man/man1/espdoctor.1", home);
     cr_expect_eq(stat(path, &st), 0, "%s", path);
 }
 
-/* Without a build, install-files says so instead of building. */
-Test(install, install_files_without_a_build_says_so, .init = make_home, .fini = remove_home)
+/* Without a build, or with part of one, install-files names the missing file instead of
+ * building or installing half. */
+static void expect_refusal_naming(const char *missing)
 {
-    char dir_opt[PATH_MAX + 8], o_opt[160], prefix[128];
-    snprintf(dir_opt, sizeof dir_opt, "-C%s", repo);
-    snprintf(o_opt, sizeof o_opt, "O=%s/no-build", home);
-    snprintf(prefix, sizeof prefix, "PREFIX=%s/.local", home);
-    run_as_user((const char *[]){ "make", "--no-print-directory", dir_opt, o_opt,
-                                  "install-files", prefix, NULL });
     cr_expect_neq(r.status, 0, "%s", r.out);
-    cr_expect_not_null(strstr(r.err, "is not built yet; run make first"), "%s", r.err);
+    char want[PATH_MAX + 64];
+    text(want, sizeof want, "%s is not built yet; run make first", missing);
+    cr_expect_not_null(strstr(r.err, want), "no \"%s\" in:\n%s", want, r.err);
     struct stat st;
     cr_expect_neq(stat(under_home("bin/espdoctor"), &st), 0, "something was installed");
+}
+
+Test(install, install_files_names_what_is_not_built)
+{
+    char o_opt[PATH_MAX + 16], dir_opt[PATH_MAX + 8], missing[PATH_MAX + 16];
+    text(dir_opt, sizeof dir_opt, "-C%s", tree);
+    text(o_opt, sizeof o_opt, "O=%s/no-build", home);
+    run_as_user((const char *[]){ "make", "--no-print-directory", dir_opt, o_opt,
+                                  "install-files", prefix_opt(), NULL });
+    text(missing, sizeof missing, "%s/no-build/espdoctor", home);
+    expect_refusal_naming(missing);
+
+    /* The program is there, its manual page is not: the page is named, not the program. */
+    char partial[PATH_MAX + 16], cmd[3 * PATH_MAX];
+    text(partial, sizeof partial, "%s/partial", home);
+    text(cmd, sizeof cmd, "mkdir '%s' && cp '%s/%s/espdoctor' '%s/' && chmod -R a+rwX '%s'",
+             partial, tree, build_name, partial, partial);
+    shell("a build without the manual page", cmd);
+    text(o_opt, sizeof o_opt, "O=%s", partial);
+    run_as_user((const char *[]){ "make", "--no-print-directory", dir_opt, o_opt,
+                                  "install-files", prefix_opt(), NULL });
+    text(missing, sizeof missing, "%s/espdoctor.1", partial);
+    expect_refusal_naming(missing);
 }
