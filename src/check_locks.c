@@ -4,6 +4,7 @@
  * are compared by device and inode, never by path: under umockdev the links read
  * /dev/pts/N. */
 #include "espdoctor/doctor.h"
+#include "espdoctor/shell.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,15 +39,24 @@ static bool is_named(const struct named_pids *named, pid_t pid)
     return false;
 }
 
-/* "Close minicom (PID 812), or: kill 812" (sudo for another user's process). */
+/* "Close minicom (PID 812), or end it." and "kill 812" (sudo for another user's). */
 static void fix_close(struct ed_doctor *d, struct ed_finding *f, pid_t pid)
 {
     char who[96];
     ed_sysroot_describe_process(&d->sys, pid, who, sizeof who);
     uid_t owner = d->cred.uid;
     ed_sysroot_process_exists(&d->sys, pid, &owner);
-    ed_finding_fix(f, "Close %s, or: %skill %d", who,
-                   owner != d->cred.uid && d->cred.uid != 0 ? "sudo " : "", (int)pid);
+    ed_finding_fix(f, "Close %s, or end it.", who);
+    ed_finding_command(f, "%skill %d", owner != d->cred.uid && d->cred.uid != 0 ? "sudo " : "",
+                       (int)pid);
+}
+
+/* The holder is not to be seen: fuser names it. */
+static void fix_find(struct ed_finding *f, const char *path)
+{
+    char word[300];
+    ed_finding_fix(f, "Find the program that has the port open, then close it.");
+    ed_finding_command(f, "sudo fuser -v %s", ed_shell_quote(path, word, sizeof word));
 }
 
 static void report_busy(struct ed_doctor *d, const char *path, const pid_t *holders, size_t n,
@@ -65,7 +75,7 @@ static void report_busy(struct ed_doctor *d, const char *path, const pid_t *hold
                                "(TIOCEXCL); no process %shas it open%s",
                             path, hidden ? "you may inspect " : "",
                             hidden ? " (other users' processes are hidden)" : "");
-        ed_finding_fix(f, "Find the program with: sudo fuser -v %s; then close it", path);
+        fix_find(f, path);
     }
     for (size_t i = 0; i < n; i++)
         name_pid(named, holders[i]);
@@ -106,7 +116,7 @@ static bool report_file_locks(struct ed_doctor *d, const char *path, const struc
             fix_close(d, f, pid);
             name_pid(named, pid);
         } else {
-            ed_finding_fix(f, "Find the program with: sudo fuser -v %s; then close it", path);
+            fix_find(f, path);
         }
         found = true;
     }
@@ -191,7 +201,9 @@ static bool report_uucp_locks(struct ed_doctor *d, const char *devname, struct n
                                     rel, (int)pid);
             else
                 ed_finding_evidence(f, "the lock file %s holds no PID", rel);
-            ed_finding_fix(f, "sudo rm %s", rel);
+            char word[300];
+            ed_finding_fix(f, "Remove the stale lock file; no program holds the port.");
+            ed_finding_command(f, "sudo rm %s", ed_shell_quote(rel, word, sizeof word));
         }
     }
     return live;

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "e2e_fix.h"
+
 #define E2E_OUT_MAX (256 * 1024)
 
 struct e2e_result {
@@ -95,6 +97,27 @@ static inline const char *const *e2e_wrap_argv(const char *const *argv, const ch
     return wrapped ? out : argv;
 }
 
+/* text with each line break and the indentation after it made one space: wrapped
+ * paragraphs read as their sentences again (a static copy, one per call site slot). */
+static inline const char *e2e_flat(const char *text)
+{
+    static char slots[2][E2E_OUT_MAX];
+    static unsigned next;
+    char *flat = slots[next++ % 2];
+    size_t used = 0;
+    for (const char *c = text; *c && used + 1 < E2E_OUT_MAX; c++) {
+        if (*c == '\n') {
+            while (c[1] == ' ')
+                c++;
+            flat[used++] = ' ';
+            continue;
+        }
+        flat[used++] = *c;
+    }
+    flat[used] = '\0';
+    return flat;
+}
+
 static inline void e2e_drain(int fd, char *buf, size_t *len, bool *open)
 {
     char tmp[4096];
@@ -112,7 +135,8 @@ static inline void e2e_drain(int fd, char *buf, size_t *len, bool *open)
 }
 
 /* Run argv (NULL-terminated) with at most limit_s seconds (times e2e_time_scale()); stdin
- * is /dev/null. */
+ * is /dev/null, and the width of a terminal that is not there is the default one
+ * (COLUMNS unset: 80). Every fix_command in the JSON it prints is checked (e2e_fix.h). */
 static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int limit_s)
 {
     int out[2], err[2];
@@ -133,6 +157,7 @@ static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int
         dup2(err[1], 2);
         close(out[0]); close(err[0]); close(out[1]); close(err[1]);
         freopen("/dev/null", "r", stdin);
+        unsetenv("COLUMNS");
         execvp(argv[0], (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -169,6 +194,7 @@ static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int
         r->status = WEXITSTATUS(st);
     else if (WIFSIGNALED(st))
         r->status = 128 + WTERMSIG(st);
+    e2e_fix_check_output(r->out, argv_in[0]);
 }
 
 #endif

@@ -32,7 +32,7 @@ Test(check_locks, stale_uucp_lock_file_is_a_warning_with_the_rm_command)
     const struct ed_finding *f = finding(&d.report, "lock.uucp-stale");
     cr_assert_not_null(f);
     expect_text(f->evidence, "PID 99999999");
-    cr_assert_str_eq(f->fix, "sudo rm /var/lock/LCK..ttyUSB0");
+    cr_assert_str_eq(f->fix_command, "sudo rm /var/lock/LCK..ttyUSB0");
     ed_report_free(&d.report);
 }
 
@@ -46,7 +46,7 @@ Test(check_locks, live_uucp_lock_names_the_program)
     const struct ed_finding *f = expect_first_error(&d.report, "lock.uucp");
     expect_text(f->evidence, "/run/lock/LCK..ttyUSB0");
     expect_text(f->evidence, "minicom (PID 1)");
-    expect_text(f->fix, "kill 1");
+    expect_text(f->fix_command, "kill 1");
     ed_report_free(&d.report);
 }
 
@@ -87,7 +87,7 @@ Test(check_locks, proc_locks_entry_on_the_nodes_inode_names_the_holder)
     cr_assert_not(ed_check_locks(&d));
     const struct ed_finding *f = expect_first_error(&d.report, "lock.flock");
     expect_text(f->evidence, "screen (PID 812)");
-    expect_text(f->fix, "kill 812");
+    expect_text(f->fix_command, "kill 812");
     cr_assert_eq(d.report.count, 1, "one lock, no waiter, no open-by repeat (%zu findings)",
                  d.report.count);
     ed_report_free(&d.report);
@@ -180,7 +180,7 @@ Test(check_locks, exclusive_holder_gives_ebusy_and_is_named, .timeout = 10)
     snprintf(pid_text, sizeof pid_text, "(PID %d)", (int)holder);
     expect_text(f->evidence, pid_text);
     snprintf(pid_text, sizeof pid_text, "kill %d", (int)holder);
-    expect_text(f->fix, pid_text);
+    expect_text(f->fix_command, pid_text);
     ed_report_free(&d.report);
 }
 

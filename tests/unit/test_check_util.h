@@ -141,7 +141,7 @@ static inline const struct ed_finding *finding(const struct ed_report *r, const 
 static inline const struct ed_finding *first_error(const struct ed_report *r)
 {
     for (size_t i = 0; i < r->count; i++)
-        if (r->items[i].diag->severity == ED_SEV_ERROR)
+        if (r->items[i].severity == ED_SEV_ERROR)
             return &r->items[i];
     return NULL;
 }
@@ -211,6 +211,8 @@ static inline bool run_unprivileged(struct ed_doctor *d, bool (*check)(struct ed
             send_text(fds[1], f->evidence);
             send_text(fds[1], sep);
             send_text(fds[1], f->fix);
+            send_text(fds[1], sep);
+            send_text(fds[1], f->fix_command);
             send_text(fds[1], end);
         }
         _exit(0);
@@ -242,8 +244,8 @@ static inline bool run_unprivileged(struct ed_doctor *d, bool (*check)(struct ed
         char *end = strchr(rec, RECORD_SEP);
         cr_assert_not_null(end);
         *end = '\0';
-        char *field[4] = { rec, NULL, NULL, NULL };
-        for (int k = 1; k < 4; k++) {
+        char *field[5] = { rec, NULL, NULL, NULL, NULL };
+        for (int k = 1; k < 5; k++) {
             field[k] = strchr(field[k - 1], FIELD_SEP);
             cr_assert_not_null(field[k]);
             *field[k]++ = '\0';
@@ -254,6 +256,8 @@ static inline bool run_unprivileged(struct ed_doctor *d, bool (*check)(struct ed
             ed_finding_evidence(f, "%s", field[2]);
         if (field[3][0])
             ed_finding_fix(f, "%s", field[3]);
+        if (field[4][0])
+            ed_finding_command(f, "%s", field[4]);
         rec = end + 1;
     }
     free(text);
