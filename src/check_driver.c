@@ -102,14 +102,14 @@ static void claimed_by_userspace(struct ed_doctor *d, const char *subject)
         ed_finding_evidence(f, "the interface is bound to usbfs (claimed from user space), no "
                                "serial port; no process %sholds %s%s%s",
                             hidden ? "you may inspect " : "", node_name,
-                            hidden ? " (other users' processes are hidden: sudo espdoctor "
-                                     "names them)"
+                            hidden ? " (other users' processes are hidden; run as root, "
+                                     "espdoctor names them)"
                                    : "",
                             brltty_runs ? "; brltty is running" : "");
     char node_word[300];
     if (brltty_runs) {
-        ed_finding_fix(f, "Stop brltty (PID %d) for good (or remove it: sudo apt remove "
-                          "brltty), then unplug and replug the board.",
+        ed_finding_fix(f, "Stop brltty (PID %d) for good (or remove the brltty package if "
+                          "no braille display is used), then unplug and replug the board.",
                        (int)brltty);
         ed_finding_command(f, "sudo systemctl mask --now brltty-udev.service brltty.service");
     } else if (n > 0) {

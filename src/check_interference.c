@@ -253,8 +253,8 @@ static void check_brltty(struct ed_doctor *d, const char *subject)
     char file[600], masked[600];
     if (strncmp(hit.file, "/etc/", 5) == 0) {
         ed_finding_fix(f, "Comment out line %u of %s, reload udev's rules and mask brltty's "
-                          "udev service, then unplug and replug the board (or remove brltty: "
-                          "sudo apt remove brltty).",
+                          "udev service, then unplug and replug the board (or remove the "
+                          "brltty package if no braille display is used).",
                        hit.line, hit.file);
         ed_finding_command(f, "sudo sed -i '%us/^/#/' %s && sudo udevadm control "
                               "--reload-rules && sudo systemctl mask --now "
@@ -265,7 +265,8 @@ static void check_brltty(struct ed_doctor *d, const char *subject)
         snprintf(target, sizeof target, "/etc/udev/rules.d/%s", name);
         ed_finding_fix(f, "Mask the rule file with one of the same name in /etc/udev/rules.d, "
                           "reload udev's rules and mask brltty's udev service, then unplug "
-                          "and replug the board (or remove brltty: sudo apt remove brltty).");
+                          "and replug the board (or remove the brltty package if no braille "
+                          "display is used).");
         ed_finding_command(f, "sudo ln -s /dev/null %s && sudo udevadm control "
                               "--reload-rules && sudo systemctl mask --now "
                               "brltty-udev.service",

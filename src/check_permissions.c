@@ -260,7 +260,7 @@ static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
                                "a group it cannot map; open() failed: %s",
                             node, n->group, (unsigned)n->st.st_gid, strerror(err));
         ed_finding_fix(f, "Run espdoctor outside the sandbox, or give the sandboxed app the "
-                          "device (e.g. flatpak override --user --device=all APP).");
+                          "device (flatpak's override of its device access, for one).");
         return;
     }
     bool group_rw = (group_obj_perm(n) & PERM_RW) == PERM_RW;
@@ -282,8 +282,8 @@ static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
         ed_finding_evidence(f, "%s; %s is not in group %s; open() failed: %s", node, user,
                             n->group, strerror(err));
         ed_finding_fix(f, "Add %s to the group, then log out and back in (or install "
-                          "espdoctor's udev rules: sudo espdoctor udev install, then unplug "
-                          "and replug the board).", user);
+                          "espdoctor's udev rules as root, then unplug and replug the "
+                          "board).", user);
         ed_finding_command(f, "sudo usermod -aG %s %s",
                            ed_shell_quote(n->group, group, sizeof group), user_word);
         return;

@@ -16,7 +16,10 @@
  * flashing fixes, with the bootloader answering), `flash FILE` runs next on the same port
  * (its output follows the doctor's; with --json, its document is a second line) and its
  * exit code is the result.
- * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p, 4 no device. */
+ * With several boards, no -p and a terminal on stdin (not --json), the doctor asks which
+ * board to examine (a wrong answer asks again) and examines that one.
+ * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p (and no one
+ * to ask, or the question cancelled), 4 no device. */
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
@@ -133,6 +136,16 @@ static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int 
     return cmd_flash(cli, 1, args);
 }
 
+static bool several_boards(void)
+{
+    struct ed_port_list ports;
+    if (ed_ports_enumerate(&ports) != ED_OK)
+        return false;
+    bool several = ed_ports_count_boards(&ports) > 1;
+    ed_ports_free(&ports);
+    return several;
+}
+
 /* --flash FILE that no board could take (missing, a directory, a web page...): say so
  * before the board is examined, not after. The full checks run in 'flash'. */
 static bool flash_file_usable(struct ed_cli *cli)
@@ -173,9 +186,17 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
             requested = choice.path;
         }
     }
+    /* Several boards and someone at the terminal: ask which one, and examine it fully. */
+    bool at_terminal = !cli->json && isatty(STDIN_FILENO);
+    if (!requested && at_terminal && several_boards()) {
+        int rc = ed_select_port(cli, &choice);
+        if (rc != ED_EXIT_OK)
+            return rc;
+        requested = choice.path;
+    }
     struct ed_doctor d;
     ed_doctor_init(&d, requested);
-    d.interactive = !cli->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+    d.interactive = at_terminal && isatty(STDERR_FILENO);
     d.notify = print_guidance;
     d.notify_ctx = cli;
     if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))

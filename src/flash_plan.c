@@ -157,8 +157,8 @@ static void check_image(struct ed_flash_item *it, const struct ed_chip *chip,
             snprintf(is->message, sizeof is->message, "%s is %s, and nothing in it says "
                      "where it belongs in flash.", base_name(it->path),
                      ed_image_kind_describe(it->img.kind));
-            snprintf(is->fix, sizeof is->fix, "Give the address it belongs at (espdoctor flash "
-                     "ADDR FILE).");
+            snprintf(is->fix, sizeof is->fix, "Give the address it belongs at, before the file "
+                     "name.");
         }
     }
 }

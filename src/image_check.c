@@ -122,13 +122,12 @@ static void not_firmware(const struct ed_image_info *img, const struct ed_chip *
                  "file: download the .bin file itself from %s.", hint);
         break;
     case ED_IMAGE_ZIP:
-        ed_image_setf(p->fix, sizeof p->fix, "Unpack it and flash the .bin inside "
-                 "(espdoctor flash FILE.bin).");
+        ed_image_setf(p->fix, sizeof p->fix, "Unpack it and flash the .bin inside.");
         ed_image_setf(p->fix_command, sizeof p->fix_command, "unzip %s", path);
         break;
     case ED_IMAGE_GZIP:
         ed_image_setf(p->fix, sizeof p->fix, "Decompress it (the original is kept) and flash "
-                 "the result (espdoctor flash FILE.bin).");
+                 "the result.");
         ed_image_setf(p->fix_command, sizeof p->fix_command, "gunzip -k %s", path);
         break;
     case ED_IMAGE_ELF:
