@@ -39,14 +39,16 @@ bool ed_check_firmware(struct ed_doctor *d)
     struct ed_fwprobe *probe = calloc(1, sizeof *probe);
     if (!probe)
         return true;
-    /* A second Ctrl-C helps a MicroPython busy in boot.py; a boot that showed no banner
-     * and whose reset never reached the chip is worth one try only. */
+    /* A second Ctrl-C helps a MicroPython stuck in a call that ignores the first (each
+     * poke sends two). It is only worth its wait after a boot that printed something and
+     * may be MicroPython's: not after silence (an idle REPL answers the first key), not
+     * when the reset never reached a running program, not for an app that named itself. */
     bool other_app = d->boot.app_project[0] && !d->boot.micropython &&
                      strcmp(d->boot.app_project, "micropython") != 0;
+    bool one_poke = other_app || d->reset_unheard || d->boot.bytes == 0;
     struct ed_fwprobe_opts opts = { .reset = false, .poke = true,
                                     .listen_ms = FIRMWARE_LISTEN_MS,
-                                    .pokes = !other_app && (d->boot.micropython ||
-                                                            !d->reset_unheard) ? 2 : 1,
+                                    .pokes = one_poke && !d->boot.micropython ? 1 : 2,
                                     .answer_ms = other_app ? OTHER_APP_ANSWER_MS
                                                            : REPL_ANSWER_MS };
     int rc = ed_fwprobe_run(d->tp, &opts, probe);

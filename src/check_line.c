@@ -42,7 +42,9 @@ static bool log_settled(const struct ed_doctor *d, const struct ed_bootlog *log)
         return false;
     bool loop = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
                                      log->flash_read_err || log->brownout);
-    return loop || log->repl_prompt || log->download_mode;
+    /* The ROM read erased flash at the boot offset: it will only start over. */
+    bool blank = log->erased_header && !log->brownout;
+    return loop || blank || log->repl_prompt || log->download_mode;
 }
 
 static void parse_since(const struct ed_doctor *d, uint64_t text_before, struct ed_bootlog *log)
@@ -108,14 +110,14 @@ static void judge_log(struct ed_doctor *d, const struct ed_bootlog *log, const c
     bool looping = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
                                         log->flash_read_err || log->brownout);
     /* Erased flash at the boot offset and nothing else wrong: a board that holds no
-     * firmware yet (or was erased), which is not a crash. */
-    bool blank = looping && log->erased_header && !log->guru_meditation &&
+     * firmware yet (or was erased), which is not a crash. One "invalid header:
+     * 0xffffffff" says so; the ROM only starts over after it. */
+    bool blank = log->erased_header && log->resets >= 1 && !log->guru_meditation &&
                  !log->flash_read_err && !log->brownout;
     if (blank) {
         f = ed_report_add(&d->report, "firmware.blank", d->port_path);
         ed_finding_evidence(f, "the ROM read erased flash (0xffffffff) where the bootloader "
-                               "belongs, and started over and over (%u resets seen):\n%s",
-                            log->resets, tail);
+                               "belongs; it can only start over and over:\n%s", tail);
         ed_finding_fix(f, "Flash firmware built for this chip; the doctor names the download "
                           "once the bootloader has said which chip it is.");
     } else if (looping) {
