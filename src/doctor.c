@@ -250,6 +250,12 @@ static void judge_unknown_port(struct ed_doctor *d)
     free(seen);
 }
 
+void ed_doctor_conclude(struct ed_doctor *d)
+{
+    complete_firmware_fixes(d);
+    judge_unknown_port(d);
+}
+
 void ed_doctor_run(struct ed_doctor *d)
 {
     if (!ed_check_presence(d))
@@ -264,6 +270,5 @@ void ed_doctor_run(struct ed_doctor *d)
     for (size_t k = d->remote ? SYSTEM_FAMILIES : 1; k < ed_check_family_count; k++)
         if (!ed_check_families[k].run(d))
             break;
-    complete_firmware_fixes(d);
-    judge_unknown_port(d);
+    ed_doctor_conclude(d);
 }
