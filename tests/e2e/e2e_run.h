@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,36 @@ static inline const char *const *e2e_wrap_argv(const char *const *argv, const ch
     }
     out[n] = NULL;
     return wrapped ? out : argv;
+}
+
+/* A whole file in memory (free it); NULL when it cannot be read. */
+static inline uint8_t *e2e_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
+/* The two files hold the same bytes. */
+static inline bool e2e_same_files(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    uint8_t *x = e2e_slurp(a, &na), *y = e2e_slurp(b, &nb);
+    bool same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
 }
 
 /* text with each line break and the indentation after it made one space: wrapped

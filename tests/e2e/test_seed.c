@@ -22,31 +22,6 @@ static void make_dir(void)
     scratch_make("seed");
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static bool same_files(const char *a, const char *b)
-{
-    size_t na, nb;
-    uint8_t *x = slurp(a, &na), *y = slurp(b, &nb);
-    bool same = na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 /* The user's file, as MicroPython's build made it: bootloader, then the partition table
  * (magic 0xAA50) at file offset 0x7000, then the app. */
 static const char *seed_image(void)
@@ -57,7 +32,8 @@ static const char *seed_image(void)
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 0, "mkimage: %s", r.err);
     size_t len;
-    uint8_t *img = slurp(path, &len);
+    uint8_t *img = e2e_slurp(path, &len);
+    cr_assert_not_null(img, "cannot read %s", path);
     cr_assert_gt(len, 0x7002);
     cr_assert(img[0x7000] == 0xAA && img[0x7001] == 0x50, "no partition table at 0x7000");
     free(img);
@@ -127,7 +103,7 @@ static void seed_on_esp8266(const char *const *flash_args)
     argv[n] = NULL;
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 3, "exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
-    cr_assert(same_files(flash, before), "the ESP8266's flash changed");
+    cr_assert(e2e_same_files(flash, before), "the ESP8266's flash changed");
     const char *err = e2e_flat(r.err);
     cr_expect_not_null(strstr(err, "for the ESP32"), "%s", r.err);
     cr_expect_not_null(strstr(err, "the board is an ESP8266"), "%s", r.err);
@@ -147,7 +123,7 @@ static void seed_on_esp8266(const char *const *flash_args)
     argv[n] = NULL;
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 3, "--json: exit %d\n%s", r.status, r.err);
-    cr_assert(same_files(flash, before), "the ESP8266's flash changed (--json)");
+    cr_assert(e2e_same_files(flash, before), "the ESP8266's flash changed (--json)");
     json_object *doc = json_tokener_parse(r.out);
     cr_assert_not_null(doc, "%s", r.out);
     json_object *v;
@@ -192,7 +168,7 @@ Test(seed, no_board_answering_says_what_waits_for_it, .init = make_dir, .fini = 
                            flash, "--", e2e_bin("espdoctor"), "flash", "0x0", img, NULL };
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
-    cr_assert(same_files(flash, before), "the flash changed");
+    cr_assert(e2e_same_files(flash, before), "the flash changed");
     const char *err = e2e_flat(r.err);
     cr_expect_not_null(strstr(err, "was checked without the board"), "%s", r.err);
     cr_expect_not_null(strstr(err, "waits for the board"), "%s", r.err);
