@@ -64,7 +64,7 @@ Test(check_permissions, not_in_the_group_names_the_nodes_real_group)
     const struct ed_finding *f = expect_first_error(&d.report, "perm.not-in-group");
     expect_text(f->evidence, "root:uucp");
     cr_assert_str_eq(f->fix_command, "sudo usermod -aG uucp alice");
-    expect_text(f->fix, "espdoctor udev install");
+    expect_text(f->fix, "espdoctor's udev rules");
     ed_report_free(&d.report);
 }
 
