@@ -11,9 +11,11 @@
 
 /* The line check already listened to the boot; only its last words are left to hear. */
 #define FIRMWARE_LISTEN_MS 150u
-/* An app that named itself in its ESP-IDF startup log, and not as MicroPython: one quick
- * Ctrl-C for the record (a REPL answers within milliseconds), not two long waits. */
-#define OTHER_APP_ANSWER_MS 300u
+/* An app that named itself in its ESP-IDF startup log, and not as MicroPython: its start
+ * was heard whole already, so one quick Ctrl-C for the record (a REPL answers within
+ * milliseconds), not two long waits. */
+#define OTHER_APP_LISTEN_MS 20u
+#define OTHER_APP_ANSWER_MS 200u
 /* Otherwise each Ctrl-C gets this long: a REPL answers at once, one busy in boot.py after
  * the second key. */
 #define REPL_ANSWER_MS 500u
@@ -47,7 +49,8 @@ bool ed_check_firmware(struct ed_doctor *d)
                      strcmp(d->boot.app_project, "micropython") != 0;
     bool one_poke = other_app || d->reset_unheard || d->boot.bytes == 0;
     struct ed_fwprobe_opts opts = { .reset = false, .poke = true,
-                                    .listen_ms = FIRMWARE_LISTEN_MS,
+                                    .listen_ms = other_app ? OTHER_APP_LISTEN_MS
+                                                           : FIRMWARE_LISTEN_MS,
                                     .pokes = one_poke && !d->boot.micropython ? 1 : 2,
                                     .answer_ms = other_app ? OTHER_APP_ANSWER_MS
                                                            : REPL_ANSWER_MS };
