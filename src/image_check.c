@@ -166,8 +166,7 @@ static void wrong_chip(const struct ed_image_info *img, const struct ed_chip *ch
     }
     char fix[ED_IMAGE_FIX_MAX];
     ed_chip_micropython_fix(chip, NULL, fix, sizeof fix, p->fix_command, sizeof p->fix_command);
-    ed_image_setf(p->fix, sizeof p->fix, "Use firmware built for the %s; for MicroPython: %s",
-                  chip->name, fix);
+    ed_image_setf(p->fix, sizeof p->fix, "Use firmware built for the %s. %s", chip->name, fix);
 }
 
 static void wrong_offset(const struct ed_image_info *img, uint32_t addr, const char *why,
