@@ -115,7 +115,11 @@ $(O)/mkman: $(O)/obj/man/mkman.o $(O)/libespdoctor.a
 $(O)/espdoctor.1: man/espdoctor.1.in $(O)/mkman Makefile
 	$(O)/mkman man/espdoctor.1.in $@ $(VERSION)
 
-# Helper programs for tests and benchmarks (image generator and friends)
+# Helper programs for tests and benchmarks (image generator and friends). preflight shares
+# the end-to-end tests' headers, which use Criterion's helpers.
+$(O)/preflight: $(O)/obj/tests/tools/preflight.o $(O)/libespdoctor.a
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS) $(TEST_PKGS))
+
 $(O)/%: $(O)/obj/tests/tools/%.o $(O)/libsimboard.a $(O)/libespdoctor.a
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS))
 

@@ -107,6 +107,40 @@ static void parse_micropython(const uint8_t *text, size_t len, struct ed_bootlog
     log->repl_prompt = find(text, len, ">>> ") != NULL || find(text, len, "\n>>>") != NULL;
 }
 
+/* True when there is an "invalid header: 0x..." line and each of them reads 0xffffffff. */
+static bool headers_all_erased(const uint8_t *text, size_t len)
+{
+    static const char tag[] = "invalid header: 0x";
+    const size_t n = sizeof tag - 1;
+    bool any = false;
+    for (const uint8_t *p = text, *end = text + len; (p = find(p, (size_t)(end - p), tag));
+         p += n) {
+        if ((size_t)(end - p) < n + 8)
+            return false;   /* cut off: cannot tell */
+        for (size_t i = 0; i < 8; i++)
+            if (p[n + i] != 'f' && p[n + i] != 'F')
+                return false;
+        any = true;
+    }
+    return any;
+}
+
+/* The ESP-IDF startup log's "Project name:     NAME". */
+static void parse_app_project(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    static const char tag[] = "Project name:";
+    const uint8_t *p = find(text, len, tag), *end = text + len;
+    if (!p)
+        return;
+    p += sizeof tag - 1;
+    while (p < end && *p == ' ')
+        p++;
+    size_t k = 0;
+    while (p + k < end && k + 1 < sizeof log->app_project && isgraph(p[k]))
+        k++;
+    snprintf(log->app_project, sizeof log->app_project, "%.*s", (int)k, (const char *)p);
+}
+
 void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log)
 {
     memset(log, 0, sizeof *log);
@@ -128,6 +162,8 @@ void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log)
 
     log->brownout = find(text, len, "Brownout detector was triggered") != NULL;
     log->invalid_header = find(text, len, "invalid header") != NULL;
+    log->erased_header = headers_all_erased(text, len);
+    parse_app_project(text, len, log);
     log->flash_read_err = find(text, len, "flash read err") != NULL;
     log->guru_meditation = find(text, len, "Guru Meditation Error") != NULL;
 

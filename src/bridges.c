@@ -2,6 +2,8 @@
  * device tables; the vendors' data sheets for speeds (see linux-serial-failures.md). */
 #include "espdoctor/bridges.h"
 
+#include <string.h>
+
 const struct ed_bridge ed_bridges[] = {
     { 0x10c4, 0xea60, ED_FAMILY_CP210X, "CP2102/CP2102N/CP2104", "cp210x", 921600, ED_RESET_AUTO_CIRCUIT },
     { 0x10c4, 0xea63, ED_FAMILY_CP210X, "CP210x", "cp210x", 921600, ED_RESET_AUTO_CIRCUIT },
@@ -28,6 +30,22 @@ const struct ed_bridge ed_bridges[] = {
 };
 
 const size_t ed_bridge_count = sizeof ed_bridges / sizeof ed_bridges[0];
+
+/* WCH's ch343ser_linux: module ch343.ko, usb_driver .name "usb_ch343", ports
+ * /dev/ttyCH343USB*; it serves the CH342/CH343/CH9102 the kernel's cdc_acm serves. */
+const struct ed_vendor_driver ed_vendor_drivers[] = {
+    { "usb_ch343", "ch343", "WCH's CH343SER driver" },
+};
+
+const size_t ed_vendor_driver_count = sizeof ed_vendor_drivers / sizeof ed_vendor_drivers[0];
+
+const struct ed_vendor_driver *ed_vendor_driver_lookup(const char *driver)
+{
+    for (size_t i = 0; driver && i < ed_vendor_driver_count; i++)
+        if (strcmp(ed_vendor_drivers[i].driver, driver) == 0)
+            return &ed_vendor_drivers[i];
+    return NULL;
+}
 
 const struct ed_bridge *ed_bridge_lookup(uint16_t vid, uint16_t pid)
 {

@@ -98,7 +98,7 @@ static void report_success(struct ed_doctor *d, bool by_hand)
                                "let the chip boot from flash (its EN rises slowly)",
                             win->delay_ms);
         ed_finding_fix(f, "Nothing to do: espdoctor falls back to the long delay. esptool "
-                          "needs more attempts on this board (--connect-attempts)");
+                          "needs more attempts on this board (--connect-attempts).");
     }
 }
 
@@ -115,31 +115,40 @@ bool ed_check_bootloader(struct ed_doctor *d)
      * banner: EN is not wired to RTS, and every rung of the ladder drives EN the same way.
      * One attempt for the record, not seven blind ones. */
     bool reset_unheard = d->reset_unheard;
-    if (reset_unheard)
+    if (reset_unheard) {
         opts.attempts = 1;
+        opts.syncs = 2;   /* a ROM that is listening answers the first */
+    }
     int rc = ed_loader_connect(d->ld, &opts);
     if (rc == ED_OK) {
         report_success(d, false);
     } else {
-        char advice[768], attempts[2048];
-        const char *id = ed_connect_verdict(d->ld, rc, advice, sizeof advice);
+        struct ed_connect_judgement j;
+        char attempts[2048], tail[512], said[600] = "";
+        ed_connect_verdict(d->ld, rc, &j);
         attempts_text(d->ld, attempts, sizeof attempts);
+        ed_bootlog_tail((const uint8_t *)d->ld->bootlog, d->ld->bootlog_len, 3, tail,
+                        sizeof tail);
+        if (tail[0])
+            snprintf(said, sizeof said, "\nthe board's last words:\n%s", tail);
         /* The boot-log family may have named this cause already, with its evidence. */
-        if (ed_report_has(&d->report, id))
-            id = "bootloader.unreached";
+        const char *id = ed_report_has(&d->report, j.id) ? "bootloader.unreached" : j.id;
         struct ed_finding *f = ed_report_add(&d->report, id, d->port_path);
-        ed_finding_evidence(f, "%s%s", attempts,
+        ed_finding_evidence(f, "%s\n%s%s%s", j.observed, attempts,
                             reset_unheard ? "\n(the reset before it did not interrupt the "
-                                            "running program either)" : "");
+                                            "running program either)" : "", said);
         if (strcmp(id, "reset.no-autoreset") == 0)
             ed_finding_fix(f, "%s A 1-10 uF capacitor from EN to GND makes the auto-reset "
-                              "work on many boards.", advice);
+                              "work on many boards.", j.fix);
         else
-            ed_finding_fix(f, "%s", advice);
+            ed_finding_fix(f, "%s", j.fix);
+        if (j.fix_command[0])
+            ed_finding_command(f, "%s", j.fix_command);
         if (d->interactive && rc != ED_E_GONE && guide_by_hand(d))
             report_success(d, true);
     }
-    /* Leave the board running its firmware. */
-    ed_loader_hard_reset(d->ld);
+    /* Leave the board running its firmware (a reset that never reached it left it so). */
+    if (d->bootloader_ok || !reset_unheard)
+        ed_loader_hard_reset(d->ld);
     return d->bootloader_ok;
 }

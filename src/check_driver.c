@@ -3,6 +3,8 @@
  * has but did not load, and a module it lacks (modules.alias of $(uname -r)). */
 #include "espdoctor/doctor.h"
 
+#include "espdoctor/shell.h"
+
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +45,28 @@ static void tty_present(struct ed_doctor *d, const char *subject)
         return;
     }
     struct ed_finding *f = ed_report_add(&d->report, "driver.wrong", subject);
+    const struct ed_vendor_driver *vendor = ed_vendor_driver_lookup(p->driver);
+    if (vendor) {
+        ed_finding_evidence(f, "%s (module %s, %s) is bound and created %s; the kernel's "
+                               "own %s normally serves %s bridges",
+                            p->driver, vendor->module, vendor->maker, p->devnode,
+                            p->bridge->driver, p->bridge->chip);
+        ed_finding_fix(f, "If resetting into the bootloader fails, give the board back to "
+                          "%s: blacklist %s (it claims the board again at every plug-in), "
+                          "unload it, load %s, then unplug and replug the board.",
+                       p->bridge->driver, vendor->module, p->bridge->driver);
+        ed_finding_command(f, "echo 'blacklist %s' | sudo tee /etc/modprobe.d/espdoctor-%s.conf "
+                              "&& sudo modprobe -r %s && sudo modprobe %s", vendor->module,
+                           vendor->module, vendor->module, p->bridge->driver);
+        return;
+    }
     ed_finding_evidence(f, "%s is bound (it created %s); %s bridges are normally served by %s",
                         p->driver, p->devnode, p->bridge->chip, p->bridge->driver);
-    ed_finding_fix(f, "If resetting into the bootloader fails, use the usual driver: "
-                      "sudo modprobe -r %s; sudo modprobe %s; then unplug and replug the board",
-                   p->driver, p->bridge->driver);
+    ed_finding_fix(f, "If resetting into the bootloader fails, use the usual driver, then "
+                      "unplug and replug the board.");
+    char driver[80];
+    ed_finding_command(f, "sudo modprobe -r %s && sudo modprobe %s",
+                       ed_shell_quote(p->driver, driver, sizeof driver), p->bridge->driver);
 }
 
 static void claimed_by_userspace(struct ed_doctor *d, const char *subject)
@@ -83,22 +102,28 @@ static void claimed_by_userspace(struct ed_doctor *d, const char *subject)
         ed_finding_evidence(f, "the interface is bound to usbfs (claimed from user space), no "
                                "serial port; no process %sholds %s%s%s",
                             hidden ? "you may inspect " : "", node_name,
-                            hidden ? " (other users' processes are hidden: sudo espdoctor "
-                                     "names them)"
+                            hidden ? " (other users' processes are hidden; run as root, "
+                                     "espdoctor names them)"
                                    : "",
                             brltty_runs ? "; brltty is running" : "");
-    if (brltty_runs)
-        ed_finding_fix(f, "Stop brltty (PID %d) for good: sudo systemctl mask --now "
-                          "brltty-udev.service brltty.service (or: sudo apt remove brltty), "
-                          "then unplug and replug the board",
+    char node_word[300];
+    if (brltty_runs) {
+        ed_finding_fix(f, "Stop brltty (PID %d) for good (or remove the brltty package if "
+                          "no braille display is used), then unplug and replug the board.",
                        (int)brltty);
-    else if (n > 0)
-        ed_finding_fix(f, "Close %s (or: sudo kill %d), then unplug and replug the board",
-                       holders, (int)pids[0]);
-    else
-        ed_finding_fix(f, "Find the program with: sudo fuser -v %s; close it, then unplug and "
-                          "replug the board",
-                       p->usb_devnode[0] ? p->usb_devnode : "/dev/bus/usb/*/*");
+        ed_finding_command(f, "sudo systemctl mask --now brltty-udev.service brltty.service");
+    } else if (n > 0) {
+        ed_finding_fix(f, "Close %s (or end it), then unplug and replug the board.", holders);
+        ed_finding_command(f, "sudo kill %d", (int)pids[0]);
+    } else {
+        ed_finding_fix(f, "Find the program that holds the device, close it, then unplug and "
+                          "replug the board.");
+        if (p->usb_devnode[0])
+            ed_finding_command(f, "sudo fuser -v %s",
+                               ed_shell_quote(p->usb_devnode, node_word, sizeof node_word));
+        else
+            ed_finding_command(f, "sudo fuser -v /dev/bus/usb/*/*");
+    }
 }
 
 /* The module whose alias pattern in <root>/lib/modules/REL/INDEX matches modalias: 1 and
@@ -164,7 +189,7 @@ static void module_known(struct ed_doctor *d, const char *subject, const char *m
         ed_finding_evidence(f, "no driver is bound; %s is built into the kernel and claims "
                                "modalias %s",
                             module, p->modalias);
-        ed_finding_fix(f, "Unplug the board and plug it back in");
+        ed_finding_fix(f, "Unplug the board and plug it back in.");
         return;
     }
     int loaded = module_listed(&d->sys, "/proc/modules", module, false);
@@ -172,15 +197,56 @@ static void module_known(struct ed_doctor *d, const char *subject, const char *m
         ed_finding_evidence(f, "no driver is bound; module %s is loaded and claims modalias "
                                "%s, but did not bind",
                             module, p->modalias);
-        ed_finding_fix(f, "Unplug and replug the board; if no port appears: sudo modprobe -r "
-                          "%s && sudo modprobe %s",
-                       module, module);
+        ed_finding_fix(f, "Unplug and replug the board; if no port appears, load the module "
+                          "again.");
+        ed_finding_command(f, "sudo modprobe -r %s && sudo modprobe %s", module, module);
     } else {
         ed_finding_evidence(f, "no driver is bound; module %s claims modalias %s but is not "
                                "loaded",
                             module, p->modalias);
-        ed_finding_fix(f, "sudo modprobe %s", module);
+        ed_finding_fix(f, "Load the module; the port appears at once.");
+        ed_finding_command(f, "sudo modprobe %s", module);
     }
+}
+
+/* The package that carries the running kernel's modules has another name on each
+ * distribution: Ubuntu splits the rarer ones off into linux-modules-extra-RELEASE, Debian's
+ * linux-image-RELEASE has them all (missing means that package is damaged or gone), and
+ * Fedora's are in kernel-modules-extra. */
+static void missing_module_package(struct ed_doctor *d, struct ed_finding *f,
+                                   const char *release, const char *module)
+{
+    char os[128], rel[300];
+    enum ed_os_family family = ed_sysroot_os_family(&d->sys, os, sizeof os);
+    ed_shell_quote(release, rel, sizeof rel);
+    const char *where = os[0] ? os : "this system";
+    switch (family) {
+    case ED_OS_UBUNTU:
+        ed_finding_fix(f, "On %s the module is in the kernel's extra modules package: install "
+                          "it, then load the module.", where);
+        ed_finding_command(f, "sudo apt install linux-modules-extra-%s && sudo modprobe %s",
+                           rel, module);
+        return;
+    case ED_OS_DEBIAN:
+        ed_finding_fix(f, "On %s every module comes with the kernel's own package, so it is "
+                          "damaged or incomplete: reinstall it, then load the module.", where);
+        ed_finding_command(f, "sudo apt install --reinstall linux-image-%s && sudo modprobe %s",
+                           rel, module);
+        return;
+    case ED_OS_FEDORA:
+        ed_finding_fix(f, "On %s the module is in the kernel's extra modules package: install "
+                          "it, then load the module.", where);
+        ed_finding_command(f, "sudo dnf install kernel-modules-extra-%s && sudo modprobe %s",
+                           rel, module);
+        return;
+    case ED_OS_ARCH:
+    case ED_OS_UNKNOWN:
+        break;
+    }
+    ed_finding_fix(f, "Load the module; if modprobe says \"not found\", install the package "
+                      "of %s that carries the kernel's extra modules, then load it again.",
+                   where);
+    ed_finding_command(f, "sudo modprobe %s", module);
 }
 
 static void module_missing(struct ed_doctor *d, const char *subject, const char *release,
@@ -195,8 +261,8 @@ static void module_missing(struct ed_doctor *d, const char *subject, const char 
                                "the kernel was upgraded and the machine not rebooted)",
                             release);
         ed_finding_fix(f, "Reboot into the installed kernel; if the port still does not "
-                          "appear: sudo modprobe %s",
-                       expected);
+                          "appear, load the module.");
+        ed_finding_command(f, "sudo modprobe %s", expected);
         return;
     }
     char rel[512];
@@ -213,14 +279,12 @@ static void module_missing(struct ed_doctor *d, const char *subject, const char 
         ed_finding_evidence(f, "no driver is bound and the interface reports no modalias; "
                                "expected driver: %s%s",
                             expected, why);
-    if (installed == 1)
-        ed_finding_fix(f, "Install a newer kernel: this kernel's %s does not know %04x:%04x",
+    if (installed == 1) {
+        ed_finding_fix(f, "Install a newer kernel: this kernel's %s does not know %04x:%04x.",
                        expected, p->vid, p->pid);
-    else
-        ed_finding_fix(f, "sudo modprobe %s; if it says \"not found\", install the extra "
-                          "kernel modules (Ubuntu: sudo apt install linux-modules-extra-%s), "
-                          "then sudo modprobe %s",
-                       expected, release, expected);
+        return;
+    }
+    missing_module_package(d, f, release, expected);
 }
 
 static void unbound(struct ed_doctor *d, const char *subject)
@@ -253,7 +317,8 @@ static void bound_without_tty(struct ed_doctor *d, const char *subject)
     }
     ed_finding_evidence(f, "%s is bound, no serial port appeared; %s bridges are served by %s",
                         p->driver, p->bridge->chip, p->bridge->driver);
-    ed_finding_fix(f, "sudo modprobe %s, then unplug and replug the board", p->bridge->driver);
+    ed_finding_fix(f, "Load the usual driver, then unplug and replug the board.");
+    ed_finding_command(f, "sudo modprobe %s", p->bridge->driver);
 }
 
 bool ed_check_driver(struct ed_doctor *d)

@@ -11,6 +11,14 @@
 
 /* The line check already listened to the boot; only its last words are left to hear. */
 #define FIRMWARE_LISTEN_MS 150u
+/* An app that named itself in its ESP-IDF startup log, and not as MicroPython: its start
+ * was heard whole already, so one quick Ctrl-C for the record (a REPL answers within
+ * milliseconds), not two long waits. */
+#define OTHER_APP_LISTEN_MS 20u
+#define OTHER_APP_ANSWER_MS 200u
+/* Otherwise each Ctrl-C gets this long: a REPL answers at once, one busy in boot.py after
+ * the second key. */
+#define REPL_ANSWER_MS 500u
 
 static void report_none(struct ed_doctor *d, const char *evidence)
 {
@@ -24,7 +32,8 @@ bool ed_check_firmware(struct ed_doctor *d)
         return false;
     /* A boot the line check already judged broken, or a chip waiting in download mode,
      * has no firmware to ask; the findings so far say why. */
-    if (ed_report_has(&d->report, "boot.crash-loop") || d->boot.download_mode)
+    if (ed_report_has(&d->report, "boot.crash-loop") ||
+        ed_report_has(&d->report, "firmware.blank") || d->boot.download_mode)
         return true;
     if (!d->tp->has_modem_lines && d->boot.bytes == 0)
         return true;   /* socket://: no reset happened, nothing to go on */
@@ -32,11 +41,19 @@ bool ed_check_firmware(struct ed_doctor *d)
     struct ed_fwprobe *probe = calloc(1, sizeof *probe);
     if (!probe)
         return true;
-    /* A second Ctrl-C helps a MicroPython busy in boot.py; a boot that showed no banner
-     * and whose reset never reached the chip is worth one try only. */
+    /* A second Ctrl-C helps a MicroPython stuck in a call that ignores the first (each
+     * poke sends two). It is only worth its wait after a boot that printed something and
+     * may be MicroPython's: not after silence (an idle REPL answers the first key), not
+     * when the reset never reached a running program, not for an app that named itself. */
+    bool other_app = d->boot.app_project[0] && !d->boot.micropython &&
+                     strcmp(d->boot.app_project, "micropython") != 0;
+    bool one_poke = other_app || d->reset_unheard || d->boot.bytes == 0;
     struct ed_fwprobe_opts opts = { .reset = false, .poke = true,
-                                    .listen_ms = FIRMWARE_LISTEN_MS,
-                                    .pokes = d->boot.micropython || !d->reset_unheard ? 2 : 1 };
+                                    .listen_ms = other_app ? OTHER_APP_LISTEN_MS
+                                                           : FIRMWARE_LISTEN_MS,
+                                    .pokes = one_poke && !d->boot.micropython ? 1 : 2,
+                                    .answer_ms = other_app ? OTHER_APP_ANSWER_MS
+                                                           : REPL_ANSWER_MS };
     int rc = ed_fwprobe_run(d->tp, &opts, probe);
     if (rc == ED_E_GONE) {
         struct ed_finding *f = ed_report_add(&d->report, "port.vanished", d->port_path);
@@ -72,8 +89,12 @@ bool ed_check_firmware(struct ed_doctor *d)
     } else {
         char seen[160];
         ed_bootlog_describe(&d->boot, seen, sizeof seen);
+        char app[96] = "";
+        if (d->boot.app_project[0])
+            snprintf(app, sizeof app, "; the firmware is the ESP-IDF app \"%s\"",
+                     d->boot.app_project);
         snprintf(described, sizeof described, "no >>> prompt answered Ctrl-C at %u baud; "
-                 "after a reset the board showed: %s", ED_FWPROBE_BAUD, seen);
+                 "after a reset the board showed: %s%s", ED_FWPROBE_BAUD, seen, app);
         report_none(d, described);
     }
     free(probe);

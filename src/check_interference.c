@@ -2,6 +2,7 @@
  * USB ids of braille displays that CH340 and other bridges share, so it claims the bridge
  * on plug-in; ModemManager sends AT commands to ports not tagged ID_MM_DEVICE_IGNORE. */
 #include "espdoctor/doctor.h"
+#include "espdoctor/shell.h"
 
 #include <dirent.h>
 #include <fnmatch.h>
@@ -240,25 +241,37 @@ static void check_brltty(struct ed_doctor *d, const char *subject)
         struct ed_finding *f = ed_report_add(&d->report, "interference.brltty-running", subject);
         ed_finding_evidence(f, "%s; none of its udev rules names %04x:%04x", state, p->vid,
                             p->pid);
-        ed_finding_fix(f, "If no braille display is used and the port vanishes after plug-in: "
-                          "sudo systemctl mask --now brltty.service brltty-udev.service");
+        ed_finding_fix(f, "If no braille display is used and the port vanishes after "
+                          "plug-in, mask brltty.");
+        ed_finding_command(f, "sudo systemctl mask --now brltty.service brltty-udev.service");
         return;
     }
     struct ed_finding *f = ed_report_add(&d->report, "interference.brltty", subject);
     ed_finding_evidence(f, "%s line %u matches %04x:%04x (%s); %s", hit.file, hit.line, p->vid,
                         p->pid, hit.match, state);
     const char *name = strrchr(hit.file, '/') + 1;
-    if (strncmp(hit.file, "/etc/", 5) == 0)
-        ed_finding_fix(f, "Comment out line %u of %s, then: sudo udevadm control --reload-rules "
-                          "&& sudo systemctl mask --now brltty-udev.service; unplug and replug "
-                          "the board (or remove brltty: sudo apt remove brltty)",
+    char file[600], masked[600];
+    if (strncmp(hit.file, "/etc/", 5) == 0) {
+        ed_finding_fix(f, "Comment out line %u of %s, reload udev's rules and mask brltty's "
+                          "udev service, then unplug and replug the board (or remove the "
+                          "brltty package if no braille display is used).",
                        hit.line, hit.file);
-    else
-        ed_finding_fix(f, "sudo ln -s /dev/null /etc/udev/rules.d/%s && sudo udevadm control "
-                          "--reload-rules && sudo systemctl mask --now brltty-udev.service; "
-                          "then unplug and replug the board (or remove brltty: sudo apt "
-                          "remove brltty)",
-                       name);
+        ed_finding_command(f, "sudo sed -i '%us/^/#/' %s && sudo udevadm control "
+                              "--reload-rules && sudo systemctl mask --now "
+                              "brltty-udev.service",
+                           hit.line, ed_shell_quote(hit.file, file, sizeof file));
+    } else {
+        char target[400];
+        snprintf(target, sizeof target, "/etc/udev/rules.d/%s", name);
+        ed_finding_fix(f, "Mask the rule file with one of the same name in /etc/udev/rules.d, "
+                          "reload udev's rules and mask brltty's udev service, then unplug "
+                          "and replug the board (or remove the brltty package if no braille "
+                          "display is used).");
+        ed_finding_command(f, "sudo ln -s /dev/null %s && sudo udevadm control "
+                              "--reload-rules && sudo systemctl mask --now "
+                              "brltty-udev.service",
+                           ed_shell_quote(target, masked, sizeof masked));
+    }
 }
 
 static void check_modemmanager(struct ed_doctor *d, const char *subject)
@@ -270,7 +283,9 @@ static void check_modemmanager(struct ed_doctor *d, const char *subject)
     ed_finding_evidence(f, "ModemManager runs as PID %d and the device is not tagged "
                            "ID_MM_DEVICE_IGNORE",
                         (int)pid);
-    ed_finding_fix(f, "sudo espdoctor udev install");
+    ed_finding_fix(f, "Install espdoctor's udev rules: they tell ModemManager to leave ESP "
+                      "bridges alone.");
+    ed_finding_command(f, "sudo espdoctor udev install");
 }
 
 bool ed_check_interference(struct ed_doctor *d)

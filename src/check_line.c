@@ -11,6 +11,7 @@
 
 #define LOG_MAX_MS 700u      /* long enough for a ROM log and a MicroPython banner */
 #define LOG_QUIET_MS 150u
+#define LOG_SLICE_MS 50u     /* how often the log is read while it comes in */
 #define LOG_FIRST_BYTE_MS 700u   /* a large EN capacitor starts the chip this late */
 #define ESP8266_LOG_BAUD 74880u
 
@@ -32,7 +33,29 @@ static bool open_failed(struct ed_doctor *d, int rc)
     return false;
 }
 
-/* Hard reset at `baud` and collect what the chip prints. */
+/* The log already tells its story: a loop of resets (two are proof enough), a REPL
+ * prompt, or the ROM waiting for download. Listening longer would add nothing. */
+static bool log_settled(const struct ed_doctor *d, const struct ed_bootlog *log)
+{
+    /* Only at a line's end, so the evidence shows whole lines. */
+    if (d->ld->bootlog_len == 0 || d->ld->bootlog[d->ld->bootlog_len - 1] != '\n')
+        return false;
+    bool loop = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
+                                     log->flash_read_err || log->brownout);
+    /* The ROM read erased flash at the boot offset: it will only start over. */
+    bool blank = log->erased_header && !log->brownout;
+    return loop || blank || log->repl_prompt || log->download_mode;
+}
+
+static void parse_since(const struct ed_doctor *d, uint64_t text_before, struct ed_bootlog *log)
+{
+    uint64_t heard = d->ld->bootlog_total - text_before;
+    size_t slice = heard < d->ld->bootlog_len ? (size_t)heard : d->ld->bootlog_len;
+    ed_bootlog_parse((const uint8_t *)d->ld->bootlog + d->ld->bootlog_len - slice, slice, log);
+}
+
+/* Hard reset at `baud` and collect what the chip prints: until it falls quiet, the story
+ * is settled, or LOG_MAX_MS have passed since the first byte. */
 static int read_boot_log(struct ed_doctor *d, uint32_t baud, struct ed_bootlog *log,
                          uint64_t *text_before)
 {
@@ -47,11 +70,21 @@ static int read_boot_log(struct ed_doctor *d, uint32_t baud, struct ed_bootlog *
     while (rc == ED_OK && d->ld->bootlog_total == *text_before &&
            ed_tp_now_us(d->tp) - reset_at < LOG_FIRST_BYTE_MS * 1000ull)
         rc = ed_loader_listen(d->ld, LOG_QUIET_MS, LOG_QUIET_MS);
-    if (rc == ED_OK)
-        rc = ed_loader_listen(d->ld, LOG_MAX_MS, LOG_QUIET_MS);
-    uint64_t heard = d->ld->bootlog_total - *text_before;
-    size_t slice = heard < d->ld->bootlog_len ? (size_t)heard : d->ld->bootlog_len;
-    ed_bootlog_parse((const uint8_t *)d->ld->bootlog + d->ld->bootlog_len - slice, slice, log);
+    uint64_t start = ed_tp_now_us(d->tp), last_heard = start;
+    parse_since(d, *text_before, log);
+    while (rc == ED_OK && d->ld->bootlog_total != *text_before && !log_settled(d, log)) {
+        uint64_t before = d->ld->bootlog_total;
+        rc = ed_loader_listen(d->ld, LOG_SLICE_MS, LOG_SLICE_MS);
+        uint64_t now = ed_tp_now_us(d->tp);
+        if (d->ld->bootlog_total != before)
+            last_heard = now;
+        else if (now - last_heard >= LOG_QUIET_MS * 1000ull)
+            break;
+        if (now - start >= LOG_MAX_MS * 1000ull)
+            break;
+        parse_since(d, *text_before, log);
+    }
+    parse_since(d, *text_before, log);
     return rc;
 }
 
@@ -72,19 +105,30 @@ static void judge_log(struct ed_doctor *d, const struct ed_bootlog *log, const c
                                "a reset:\n%s", tail);
         ed_finding_fix(f, "Use a short, good USB cable and a USB port or powered hub that "
                           "gives enough current; if the board is powered from a bridge's "
-                          "3.3 V pin, use a proper 3.3 V regulator");
+                          "3.3 V pin, use a proper 3.3 V regulator.");
     }
     bool looping = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
                                         log->flash_read_err || log->brownout);
-    if (looping) {
+    /* Erased flash at the boot offset and nothing else wrong: a board that holds no
+     * firmware yet (or was erased), which is not a crash. One "invalid header:
+     * 0xffffffff" says so; the ROM only starts over after it. */
+    bool blank = log->erased_header && log->resets >= 1 && !log->guru_meditation &&
+                 !log->flash_read_err && !log->brownout;
+    if (blank) {
+        f = ed_report_add(&d->report, "firmware.blank", d->port_path);
+        ed_finding_evidence(f, "the ROM read erased flash (0xffffffff) where the bootloader "
+                               "belongs; it can only start over and over:\n%s", tail);
+        ed_finding_fix(f, "Flash firmware built for this chip; the doctor names the download "
+                          "once the bootloader has said which chip it is.");
+    } else if (looping) {
         f = ed_report_add(&d->report, "boot.crash-loop", d->port_path);
-        ed_finding_evidence(f, "%u resets in %u ms%s%s%s:\n%s", log->resets, LOG_MAX_MS,
+        ed_finding_evidence(f, "%u resets in a row%s%s%s:\n%s", log->resets,
                             log->invalid_header ? ", \"invalid header\" (nothing bootable "
                                                   "at the bootloader offset)" : "",
                             log->guru_meditation ? ", Guru Meditation error" : "",
                             log->flash_read_err ? ", \"flash read err\"" : "", tail);
-        ed_finding_fix(f, "Flash firmware built for this chip: espdoctor flash FIRMWARE.bin "
-                          "(espdoctor checks that it fits the chip before writing)");
+        ed_finding_fix(f, "Flash firmware built for this chip; espdoctor checks that a file "
+                          "fits the chip before it writes.");
     }
     if (!log->esp8266 && log->boot_value >= 0 && (log->boot_value & 0x20) && log->flash_boot &&
         !log->boot_mode_named) {
@@ -93,7 +137,7 @@ static void judge_log(struct ed_doctor *d, const struct ed_bootlog *log, const c
         f = ed_report_add(&d->report, "boot.strapping", d->port_path);
         ed_finding_evidence(f, "boot:0x%x: %s; MTDI/GPIO12 high selects 1.8 V flash",
                             (unsigned)log->boot_value, straps);
-        ed_finding_fix(f, "Disconnect whatever is wired to GPIO12 and retry");
+        ed_finding_fix(f, "Disconnect whatever is wired to GPIO12 and try again.");
     }
 }
 
@@ -149,15 +193,16 @@ bool ed_check_line(struct ed_doctor *d)
         ed_finding_evidence(f, "nothing arrived within %u ms of a reset (output at any baud "
                                "rate would have arrived, if garbled)",
                             LOG_FIRST_BYTE_MS + LOG_QUIET_MS);
-        ed_finding_fix(f, "Check the board's power LED; if it has no auto-reset circuit, "
-                          "the bootloader check below tells");
+        ed_finding_fix(f, "Check that the board's power LED is on and that TX and RX are "
+                          "connected; the bootloader check tells whether the reset reaches "
+                          "the chip.");
     } else if (!d->boot.readable && d->log_baud == 115200) {
         struct ed_finding *f = ed_report_add(&d->report, "boot.wrong-baud", d->port_path);
         ed_finding_evidence(f, "%zu bytes arrived after a reset, unreadable at 115200 and at "
                                "%u baud", at115200.bytes, ESP8266_LOG_BAUD);
         ed_finding_fix(f, "The firmware may use another baud rate; reading its log at the "
                           "right one (e.g. 9600, 57600) tells. The bootloader is reached at "
-                          "115200 regardless");
+                          "115200 regardless.");
     }
     judge_log(d, &d->boot, tail);
     d->reset_unheard = d->boot.bytes > 0 && d->boot.resets == 0 && !d->boot.download_mode &&

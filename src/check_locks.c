@@ -4,6 +4,7 @@
  * are compared by device and inode, never by path: under umockdev the links read
  * /dev/pts/N. The node's stat and the open's result come in struct ed_port_facts. */
 #include "espdoctor/port_facts.h"
+#include "espdoctor/shell.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -37,9 +38,9 @@ static bool is_named(const struct named_pids *named, pid_t pid)
     return false;
 }
 
-/* "Close minicom (PID 812), or: kill 812"; with several, any of them may be the one:
- * "Close one of minicom (PID 812), screen (PID 913), or: kill 812 913" (sudo when one is
- * another user's process). */
+/* "Close minicom (PID 812), or end it." and "kill 812"; with several, any of them may be
+ * the one: "Close one of minicom (PID 812), screen (PID 913), or end them." and
+ * "kill 812 913" (sudo when one is another user's process). */
 static void fix_close_all(struct ed_doctor *d, struct ed_finding *f, const pid_t *pids,
                           size_t n)
 {
@@ -56,13 +57,22 @@ static void fix_close_all(struct ed_doctor *d, struct ed_finding *f, const pid_t
         if (w > 0)
             used += (size_t)w;
     }
-    ed_finding_fix(f, "Close %s%s, or: %skill %s", n > 1 ? "one of " : "", who,
-                   foreign ? "sudo " : "", numbers);
+    ed_finding_fix(f, "Close %s%s, or end %s.", n > 1 ? "one of " : "", who,
+                   n > 1 ? "them" : "it");
+    ed_finding_command(f, "%skill %s", foreign ? "sudo " : "", numbers);
 }
 
 static void fix_close(struct ed_doctor *d, struct ed_finding *f, pid_t pid)
 {
     fix_close_all(d, f, &pid, 1);
+}
+
+/* The holder is not to be seen: fuser names it. */
+static void fix_find(struct ed_finding *f, const char *path)
+{
+    char word[300];
+    ed_finding_fix(f, "Find the program that has the port open, then close it.");
+    ed_finding_command(f, "sudo fuser -v %s", ed_shell_quote(path, word, sizeof word));
 }
 
 static void report_busy(struct ed_doctor *d, const char *path, const pid_t *holders, size_t n,
@@ -81,7 +91,7 @@ static void report_busy(struct ed_doctor *d, const char *path, const pid_t *hold
                                "(TIOCEXCL); no process %shas it open%s",
                             path, hidden ? "you may inspect " : "",
                             hidden ? " (other users' processes are hidden)" : "");
-        ed_finding_fix(f, "Find the program with: sudo fuser -v %s; then close it", path);
+        fix_find(f, path);
     }
     for (size_t i = 0; i < n; i++)
         name_pid(named, holders[i]);
@@ -122,7 +132,7 @@ static bool report_file_locks(struct ed_doctor *d, const char *path, const struc
             fix_close(d, f, pid);
             name_pid(named, pid);
         } else {
-            ed_finding_fix(f, "Find the program with: sudo fuser -v %s; then close it", path);
+            fix_find(f, path);
         }
         found = true;
     }
@@ -207,7 +217,9 @@ static bool report_uucp_locks(struct ed_doctor *d, const char *devname, struct n
                                     rel, (int)pid);
             else
                 ed_finding_evidence(f, "the lock file %s holds no PID", rel);
-            ed_finding_fix(f, "sudo rm %s", rel);
+            char word[300];
+            ed_finding_fix(f, "Remove the stale lock file; no program holds the port.");
+            ed_finding_command(f, "sudo rm %s", ed_shell_quote(rel, word, sizeof word));
         }
     }
     return live;

@@ -4,6 +4,7 @@
  * denial is explained by the group database: not in the group, in it but not in this login
  * yet, or a sandbox. */
 #include "espdoctor/port_facts.h"
+#include "espdoctor/shell.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -220,6 +221,11 @@ static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
     char node[400];
     describe_node(&d->sys, n, node, sizeof node);
     const char *user = d->cred.user[0] ? d->cred.user : "$USER";
+    char group[96], user_word[96];
+    if (d->cred.user[0])
+        ed_shell_quote(d->cred.user, user_word, sizeof user_word);
+    else
+        snprintf(user_word, sizeof user_word, "\"$USER\"");
     struct ed_finding *f;
     if (v->allowed) {
         f = ed_report_add(&d->report, "perm.denied", n->path);
@@ -227,8 +233,9 @@ static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
                                "%s",
                             node, v->via, strerror(err));
         ed_finding_fix(f, "A security module or sandbox refuses it: run espdoctor outside a "
-                          "Snap/Flatpak, or look for AppArmor/SELinux denials: sudo dmesg | "
-                          "grep -i denied");
+                          "Snap/Flatpak, or look for AppArmor/SELinux denials in the kernel "
+                          "log.");
+        ed_finding_command(f, "sudo dmesg | grep -i denied");
         return;
     }
     if (n->st.st_gid == OVERFLOW_ID || is_overflow_name(n->group)) {
@@ -236,8 +243,8 @@ static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
         ed_finding_evidence(f, "%s: the group shows as %s (gid %u), the id a sandbox shows for "
                                "a group it cannot map; open() failed: %s",
                             node, n->group, (unsigned)n->st.st_gid, strerror(err));
-        ed_finding_fix(f, "Run espdoctor outside the sandbox, or give the app the device (e.g. "
-                          "flatpak override --user --device=all APP)");
+        ed_finding_fix(f, "Run espdoctor outside the sandbox, or give the sandboxed app the "
+                          "device (flatpak's override of its device access, for one).");
         return;
     }
     bool group_rw = (group_obj_perm(n) & PERM_RW) == PERM_RW;
@@ -248,25 +255,29 @@ static void explain_denial(struct ed_doctor *d, const struct node_facts *n,
                                "do not include it (it was added after logging in); open() "
                                "failed: %s",
                             node, user, n->group, strerror(err));
-        ed_finding_fix(f, "Log out and back in (or run: newgrp %s); %s is already in %s, no "
-                          "need to add it again",
-                       n->group, user, n->group);
+        ed_finding_fix(f, "Log out and back in (or start a shell in the group with the "
+                          "command below); %s is already in %s, no need to add it again.",
+                       user, n->group);
+        ed_finding_command(f, "newgrp %s", ed_shell_quote(n->group, group, sizeof group));
         return;
     }
     if (group_rw) {
         f = ed_report_add(&d->report, "perm.not-in-group", n->path);
         ed_finding_evidence(f, "%s; %s is not in group %s; open() failed: %s", node, user,
                             n->group, strerror(err));
-        ed_finding_fix(f, "sudo usermod -aG %s %s, then log out and back in (or: sudo "
-                          "espdoctor udev install, then unplug and replug the board)",
-                       n->group, user);
+        ed_finding_fix(f, "Add %s to the group, then log out and back in (or install "
+                          "espdoctor's udev rules as root, then unplug and replug the "
+                          "board).", user);
+        ed_finding_command(f, "sudo usermod -aG %s %s",
+                           ed_shell_quote(n->group, group, sizeof group), user_word);
         return;
     }
     f = ed_report_add(&d->report, "perm.denied", n->path);
     ed_finding_evidence(f, "%s: neither its group nor others may read and write it; open() "
                            "failed: %s",
                         node, strerror(err));
-    ed_finding_fix(f, "sudo espdoctor udev install, then unplug and replug the board");
+    ed_finding_fix(f, "Install espdoctor's udev rules, then unplug and replug the board.");
+    ed_finding_command(f, "sudo espdoctor udev install");
 }
 
 static const char *port_path(const struct ed_doctor *d)

@@ -1,6 +1,7 @@
 /* The chip table. Facts from Espressif's esptool documentation and technical reference
  * manuals (see ../shared/notes/rom-protocol.md for the sources). */
 #include "espdoctor/chips.h"
+#include "espdoctor/shell.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -130,4 +131,16 @@ const struct ed_chip *ed_chip_by_image_id(int chip_id)
 void ed_chip_download_hint(const struct ed_chip *chip, char *buf, size_t len)
 {
     snprintf(buf, len, "https://micropython.org/download/%s/", chip->micropython_board);
+}
+
+void ed_chip_micropython_fix(const struct ed_chip *chip, const char *port, char *fix,
+                             size_t fix_len, char *command, size_t command_len)
+{
+    char url[160], quoted[300];
+    ed_chip_download_hint(chip, url, sizeof url);
+    snprintf(fix, fix_len, "Download MicroPython for the %s from %s, then flash the file from "
+             "the folder you saved it to (espdoctor checks that it fits the board before "
+             "writing).", chip->name, url);
+    snprintf(command, command_len, "espdoctor%s%s flash %s-*.bin", port ? " -p " : "",
+             port ? ed_shell_quote(port, quoted, sizeof quoted) : "", chip->micropython_board);
 }

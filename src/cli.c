@@ -3,6 +3,8 @@
  * with esptool (`espdoctor -p /dev/ttyUSB0 info` and `espdoctor info -p /dev/ttyUSB0`). */
 #include "cli.h"
 #include "commands.h"
+#include "render.h"
+#include "wrap.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -112,6 +114,12 @@ void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
     fputc('\n', cli->err);
 }
 
+void ed_cli_style(const struct ed_cli *cli, bool to_err, struct ed_text_style *st)
+{
+    st->color = cli->color;
+    st->width = to_err ? cli->err_width : cli->out_width;
+}
+
 bool ed_cli_parse_size(const char *text, uint32_t *out)
 {
     /* A digit first (no sign, no blank), and no C octal: "010000" would quietly be 0x1000,
@@ -143,32 +151,46 @@ bool ed_cli_parse_size(const char *text, uint32_t *out)
     return true;
 }
 
+/* Usage lines: a head in a column of its own, its text wrapped beside it; a head wider
+ * than the column gets a line to itself. Fits the width (at most 80 columns). */
+static void print_entry(FILE *f, unsigned width, const char *head, size_t column,
+                        const char *text)
+{
+    char lead[96], pad[96];
+    snprintf(pad, sizeof pad, "%*s", (int)column, "");
+    if (strlen(head) + 2 > column) {
+        fprintf(f, "%s\n", head);
+        snprintf(lead, sizeof lead, "%s", pad);
+    } else {
+        snprintf(lead, sizeof lead, "%-*s", (int)column, head);
+    }
+    ed_wrap(f, width, lead, pad, text);
+}
+
 static void print_usage(const struct ed_cli *cli, FILE *f)
 {
+    unsigned width = cli->out_width < 80 ? cli->out_width : 80;
     fprintf(f, "usage: %s [COMMAND] [OPTIONS] [ARGS]\n\n"
                "Finds out why an ESP32/ESP8266 board won't talk, and flashes it.\n\n"
                "Commands:\n", cli->prog);
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         char head[64];
-        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
-        if (strlen(head) > 22)   /* a long synopsis gets a line of its own */
-            fprintf(f, "  %s\n  %-22s %s\n", head, "", commands[i].summary);
-        else
-            fprintf(f, "  %-22s %s\n", head, commands[i].summary);
+        snprintf(head, sizeof head, "  %s %s", commands[i].name, commands[i].args);
+        print_entry(f, width, head, 24, commands[i].summary);
     }
     fprintf(f, "\nOptions:\n");
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         char head[64];
         const struct option *o = &options[i].opt;
         if (o->val < 256)
-            snprintf(head, sizeof head, "-%c, --%s%s%s", o->val, o->name,
+            snprintf(head, sizeof head, "  -%c, --%s%s%s", o->val, o->name,
                      options[i].arg_name ? " " : "",
                      options[i].arg_name ? options[i].arg_name : "");
         else
-            snprintf(head, sizeof head, "    --%s%s%s", o->name,
+            snprintf(head, sizeof head, "      --%s%s%s", o->name,
                      options[i].arg_name ? " " : "",
                      options[i].arg_name ? options[i].arg_name : "");
-        fprintf(f, "  %-24s %s\n", head, options[i].help);
+        print_entry(f, width, head, 26, options[i].help);
     }
     fprintf(f, "\nSee espdoctor(1) for exit codes, findings and examples.\n");
 }
@@ -262,7 +284,11 @@ static void init_defaults(struct ed_cli *cli, const char *argv0)
     cli->out = stdout;
     cli->err = stderr;
     const char *no_color = getenv("NO_COLOR");
-    cli->color = isatty(STDOUT_FILENO) && !(no_color && *no_color);
+    const char *term = getenv("TERM");
+    bool able = term && *term && strcmp(term, "dumb") != 0;   /* a dumb terminal shows ESC */
+    cli->color = isatty(STDOUT_FILENO) && able && !(no_color && *no_color);
+    cli->out_width = ed_term_width(STDOUT_FILENO);
+    cli->err_width = ed_term_width(STDERR_FILENO);
     const char *port = getenv("ESPDOCTOR_PORT");
     if (port && *port)
         cli->port = port;

@@ -26,7 +26,10 @@ struct ed_cli {
     const char *port;        /* -p/--port, or ESPDOCTOR_PORT; NULL: auto */
     uint32_t baud;           /* -b/--baud for the data phase; 0: the best the bridge allows */
     bool json;               /* --json: machine output on stdout, nothing else there */
-    bool color;              /* colour on stdout (terminal, no NO_COLOR, no --no-color) */
+    bool color;              /* colour: stdout is a terminal that is not TERM=dumb (nor
+                                TERM unset), no NO_COLOR, no --no-color */
+    unsigned out_width;      /* columns to wrap stdout to (wrap.h: terminal, $COLUMNS, 80) */
+    unsigned err_width;      /* the same for stderr */
     bool progress;           /* progress bar allowed (stderr is a terminal, not --json) */
     int verbose;             /* -v (repeatable) */
     bool quiet;              /* -q */
@@ -55,6 +58,10 @@ int ed_cli_main(int argc, char **argv);
 /* Print "espdoctor: <message>" to stderr (the CLI's one way of reporting usage errors). */
 void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+struct ed_text_style;
+/* How text on stdout (to_err false) or stderr is set: colour and width. */
+void ed_cli_style(const struct ed_cli *cli, bool to_err, struct ed_text_style *st);
 
 /* Parse "0x1000", "4096", "4K", "4M" into *out. False if it is not a number (or is C octal,
  * "010000": ambiguous). */

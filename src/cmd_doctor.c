@@ -3,7 +3,9 @@
  *
  * --json prints one object:
  *   {"ports":    [ the same records as `espdoctor list --json` ],
- *    "findings": [ {"id","severity","subject","evidence","fix"}, ... ]  (in check order),
+ *    "findings": [ {"id","severity","subject","evidence","fix","fix_command"}, ... ]
+ *                (in check order; fix_command: the command that carries out the fix,
+ *                null when the fix is an action),
  *    "verdict":  {"status": "ready" | "problem" | "no-device" | "several",
  *                 "problem": the error to fix first or null: the first error finding,
  *                            but a crash loop (fixed by flashing) after the error that
@@ -14,16 +16,21 @@
  * flashing fixes, with the bootloader answering), `flash FILE` runs next on the same port
  * (its output follows the doctor's; with --json, its document is a second line) and its
  * exit code is the result.
- * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p, 4 no device. */
+ * With several boards, no -p and a terminal on stdin (not --json), the doctor asks which
+ * board to examine (a wrong answer asks again) and examines that one.
+ * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p (and no one
+ * to ask, or the question cancelled), 4 no device. */
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
 #include "portsel.h"
 #include "render.h"
+#include "wrap.h"
 
 #include "espdoctor/doctor.h"
 #include "espdoctor/error.h"
 #include "espdoctor/image.h"
+#include "espdoctor/shell.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +48,7 @@ static void print_guidance(void *ctx, const char *message)
 static bool flashing_fixes_all(const struct ed_doctor *d)
 {
     for (size_t i = 0; i < d->report.count; i++)
-        if (d->report.items[i].diag->severity == ED_SEV_ERROR &&
+        if (d->report.items[i].severity == ED_SEV_ERROR &&
             !ed_fixed_by_flashing(&d->report.items[i]))
             return false;
     return d->bootloader_ok;
@@ -69,32 +76,44 @@ static json_object *ports_json(const struct ed_doctor *d)
     return arr;
 }
 
+/* The last lines: the problem once, in full (ed_render_text ends with it), or what the
+ * board is when nothing is wrong. */
 static void print_summary(struct ed_cli *cli, const struct ed_doctor *d, const char *status,
-                          const struct ed_finding *problem)
+                          const struct ed_text_style *st)
 {
     FILE *o = cli->out;
+    char line[512];
     if (strcmp(status, "ready") == 0) {
-        fprintf(o, "\n%s%s Ready:%s %s on %s answers its bootloader",
-                ed_tone_on(cli->color, ED_TONE_OK), ed_tone_mark(ED_TONE_OK),
-                ed_tone_off(cli->color), d->chip ? d->chip->name : "the chip", d->port_path);
-        if (d->micropython)
-            fprintf(o, "; MicroPython %s is installed", d->micropython_version);
-        fprintf(o, ".\n");
-        if (!d->micropython)
-            fprintf(o, "  To install MicroPython: %s flash FIRMWARE.bin\n", cli->prog);
-    } else if (problem) {
-        fprintf(o, "\n%s%s %s%s [%s]\n", ed_tone_on(cli->color, ED_TONE_ERROR),
-                ed_tone_mark(ED_TONE_ERROR), problem->diag->title, ed_tone_off(cli->color),
-                problem->diag->id);
-        if (problem->fix)
-            fprintf(o, "  fix: %s\n", problem->fix);
+        snprintf(line, sizeof line, "Ready: %s on %s answers its bootloader%s%s%s.",
+                 d->chip ? d->chip->name : "the chip", d->port_path,
+                 d->micropython ? "; MicroPython " : "",
+                 d->micropython ? d->micropython_version : "",
+                 d->micropython ? " is installed" : "; no MicroPython on it yet (its fix is above)");
+        char lead[32];
+        snprintf(lead, sizeof lead, "\n%s%s%s ", ed_tone_on(cli->color, ED_TONE_OK),
+                 ed_tone_mark(ED_TONE_OK), ed_tone_off(cli->color));
+        ed_wrap(o, st->width, lead, "  ", line);
     } else if (strcmp(status, "several") == 0) {
-        fprintf(o, "\n%s! Several boards are connected; nothing wrong was found around "
-                   "them.%s\n  Examine one: %s -p PORT (one of the ports above)\n",
-                ed_tone_on(cli->color, ED_TONE_WARN), ed_tone_off(cli->color), cli->prog);
-    } else {
-        fprintf(o, "\n%s! The bootloader was not reached; see the findings above.%s\n",
-                ed_tone_on(cli->color, ED_TONE_WARN), ed_tone_off(cli->color));
+        char lead[32];
+        snprintf(lead, sizeof lead, "\n%s!%s ", ed_tone_on(cli->color, ED_TONE_WARN),
+                 ed_tone_off(cli->color));
+        ed_wrap(o, st->width, lead, "  ", "Several boards are connected; nothing wrong was "
+                "found around them. Examine one:");
+        for (size_t i = 0; i < d->ports.count; i++) {
+            const struct ed_port *p = &d->ports.items[i];
+            char quoted[300], command[320];
+            if (!p->bridge || !p->devnode[0])
+                continue;
+            snprintf(command, sizeof command, "espdoctor -p %s",
+                     ed_shell_quote(p->devnode, quoted, sizeof quoted));
+            ed_print_command(o, "      ", command);
+        }
+    } else if (!ed_first_problem(&d->report)) {
+        char lead[32];
+        snprintf(lead, sizeof lead, "\n%s!%s ", ed_tone_on(cli->color, ED_TONE_WARN),
+                 ed_tone_off(cli->color));
+        ed_wrap(o, st->width, lead, "  ", "The bootloader was not reached; the findings "
+                "above say what the board did.");
     }
 }
 
@@ -115,6 +134,16 @@ static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int 
     char *args[] = { file, NULL };
     cli->port = d->port_path;
     return cmd_flash(cli, 1, args);
+}
+
+static bool several_boards(void)
+{
+    struct ed_port_list ports;
+    if (ed_ports_enumerate(&ports) != ED_OK)
+        return false;
+    bool several = ed_ports_count_boards(&ports) > 1;
+    ed_ports_free(&ports);
+    return several;
 }
 
 /* --flash FILE that no board could take (missing, a directory, a web page...): say so
@@ -157,9 +186,17 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
             requested = choice.path;
         }
     }
+    /* Several boards and someone at the terminal: ask which one, and examine it fully. */
+    bool at_terminal = !cli->json && isatty(STDIN_FILENO);
+    if (!requested && at_terminal && several_boards()) {
+        int rc = ed_select_port(cli, &choice);
+        if (rc != ED_EXIT_OK)
+            return rc;
+        requested = choice.path;
+    }
     struct ed_doctor d;
     ed_doctor_init(&d, requested);
-    d.interactive = !cli->json && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+    d.interactive = at_terminal && isatty(STDERR_FILENO);
     d.notify = print_guidance;
     d.notify_ctx = cli;
     if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
@@ -184,8 +221,10 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         json_object_object_add(root, "verdict", v);
         ed_out_json(cli->out, root);
     } else {
-        ed_render_text(cli->out, &d.report, problem, cli->color);
-        print_summary(cli, &d, status, problem);
+        struct ed_text_style st;
+        ed_cli_style(cli, false, &st);
+        ed_render_text(cli->out, &d.report, problem, &st);
+        print_summary(cli, &d, status, &st);
     }
     int rc = strcmp(status, "ready") == 0       ? ED_EXIT_OK
              : strcmp(status, "no-device") == 0 ? ED_EXIT_NODEV

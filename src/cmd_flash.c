@@ -2,11 +2,16 @@
  * board at that address, then write it (skipping what is already there), verify it, reset
  * the board and say what booted.
  *
- * Order: files (exit 6 when missing or not firmware) -> checks that need no board (exit
- * 3) -> connect -> checks against the chip, flash size and revision (exit 3 unless
- * --force) -> stub -> baud -> [--erase-all] -> write -> reset -> firmware probe. Nothing is
- * written before every check has passed. A failure or Ctrl-C while writing leaves the
- * board in its bootloader and says how far it got (exit 1 or 130).
+ * Order: files (exit 6 when missing or not firmware: refused offline, no board could
+ * change that) -> connect and identify the board -> every check, against the board that
+ * answered: chip, address, flash size, revision, integrity, the regions (exit 3 unless
+ * --force; all problems reported, a chip mismatch first, each fix right for that board)
+ * -> stub -> baud -> [--erase-all] -> write -> reset -> firmware probe. Nothing is written
+ * before every check has passed. When no board answers, the checks that need none are
+ * reported (exit 3 if one refuses), and the rest are named as waiting for the board; no
+ * command that writes the file is suggested then. A failure or Ctrl-C while writing leaves
+ * the board in its bootloader and says how far it got (exit 1 or 130). Under flash --all
+ * the checks that need no board run once, before any board is contacted.
  *
  * JSON (--json): one object on stdout at the end, whatever happened (except a failed
  * connect, which prints the connect report instead):
@@ -19,16 +24,21 @@
  *                    loader cannot hash flash), baud, md5 (of the file), resent (blocks
  *                    sent again after the loader refused them as damaged), recoveries
  *                    (times the link was brought back while writing it)}]
- *   problems       [{file, id, blocking, forced, message, fix}]
+ *   problems       [{file, id, blocking, forced, message, fix, fix_command}] (a chip
+ *                  mismatch first; fix_command null when the fix is an action)
+ *   unchecked      [ids of the checks that waited for a board that never answered]
  *   error          null or {message, region (index), file, address, done, size}
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
 #include "cli.h"
 #include "commands.h"
 #include "flash_all.h"
+#include "flash_report.h"
 #include "flash_session.h"
 #include "out.h"
 #include "progress.h"
+#include "render.h"
+#include "wrap.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
@@ -55,8 +65,9 @@ struct flash_run {
     struct ed_flash_region regions[ED_FLASH_MAX_REGIONS];
     struct ed_flash_session s;
     bool connected;
+    bool unreached;             /* no board answered: the board's checks never ran */
     struct timespec t0;
-    json_object *problems;      /* filled as problems are printed */
+    struct ed_flash_report rep; /* the problems found, and the checks that waited */
     json_object *error;
     json_object *firmware;
     struct ed_progress bar;
@@ -117,10 +128,11 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
 static int finish(struct flash_run *run, int exit_code, const char *result, size_t regions)
 {
     if (run->cli->json && !run->s.reported_json) {
-        json_object *o = run->connected ? ed_session_json(&run->s) : json_object_new_object();
+        /* The board session's keys are there whether or not a board answered. */
+        json_object *o = ed_session_json(&run->s);
         json_object_object_add(o, "result", json_object_new_string(result));
         json_object_object_add(o, "regions", regions_json(run, regions));
-        json_object_object_add(o, "problems", json_object_get(run->problems));
+        ed_flash_report_json(&run->rep, o);
         json_object_object_add(o, "error", json_object_get(run->error));
         json_object_object_add(o, "firmware", json_object_get(run->firmware));
         json_object_object_add(o, "seconds", json_object_new_double(elapsed(run)));
@@ -171,44 +183,25 @@ static int add_files(struct flash_run *run, int argc, char **argv)
         if (in == ED_FLASH_INPUT_OK || (in == ED_FLASH_INPUT_RAW && cli->force))
             continue;
         size_t n = strlen(err);
-        ed_cli_error(cli, "%s%s Nothing was written.", err, n && err[n - 1] != '.' ? "." : "");
+        const struct ed_image_problem *why = &run->plan.rejected;
+        if (in == ED_FLASH_INPUT_NOT_FIRMWARE && why->rule) {
+            /* What the file is, its fix and command, like every other problem. */
+            struct ed_text_style st;
+            ed_cli_style(cli, true, &st);
+            ed_flash_report_problem(&run->rep, path, why->rule->id, true, false, why->message,
+                                    why->fix, why->fix_command);
+            ed_cli_error(cli, "%s", why->message);
+            ed_render_fix(cli->err, "Fix: ", "  ", why->fix,
+                          why->fix_command[0] ? why->fix_command : NULL, &st);
+            fprintf(cli->err, "Nothing was written.\n");
+        } else {
+            ed_cli_error(cli, "%s%s Nothing was written.", err,
+                         n && err[n - 1] != '.' ? "." : "");
+        }
         set_error(run, err);
         return ED_EXIT_INPUT;
     }
     return ED_EXIT_OK;
-}
-
-/* Print every issue; returns true when the write must not go ahead. */
-static bool judge(struct flash_run *run, size_t blocking, size_t unforceable)
-{
-    struct ed_cli *cli = run->cli;
-    bool refuse = blocking && (!cli->force || unforceable);
-    json_object_put(run->problems);
-    run->problems = json_object_new_array();
-    for (size_t i = 0; i < run->plan.count; i++) {
-        const struct ed_flash_item *it = &run->plan.items[i];
-        for (size_t k = 0; k < it->issue_count; k++) {
-            const struct ed_flash_issue *is = &it->issues[k];
-            bool forced = is->blocking && !refuse;
-            json_object *o = json_object_new_object();
-            json_object_object_add(o, "file", json_object_new_string(it->path));
-            json_object_object_add(o, "id", json_object_new_string(is->id));
-            json_object_object_add(o, "blocking", json_object_new_boolean(is->blocking));
-            json_object_object_add(o, "forced", json_object_new_boolean(forced));
-            json_object_object_add(o, "message", json_object_new_string(is->message));
-            json_object_object_add(o, "fix", json_object_new_string(is->fix));
-            json_object_array_add(run->problems, o);
-            const char *head = !is->blocking ? "warning"
-                               : forced      ? "warning (--force: writing anyway)"
-                               : is->forceable ? "refused" : "refused (--force cannot override)";
-            fprintf(cli->err, "%s%s%s: %s\n  Fix: %s\n",
-                    ed_tone_on(cli->color, is->blocking && !forced ? ED_TONE_ERROR : ED_TONE_WARN),
-                    head, ed_tone_off(cli->color), is->message, is->fix);
-        }
-    }
-    if (refuse)
-        fprintf(cli->err, "Nothing was written.\n");
-    return refuse;
 }
 
 /* ---- writing ---------------------------------------------------------------------------- */
@@ -393,21 +386,31 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     int rc = add_files(run, argc, argv);
     if (rc != ED_EXIT_OK)
         return finish(run, rc, rc == ED_EXIT_INPUT ? "input-error" : "failed", 0);
+    /* What no board could change: the files' integrity and the regions' layout. */
     size_t hard = 0;
     size_t blocking = ed_flash_plan_check(&run->plan, NULL, 0, ED_IMAGE_REVISION_UNKNOWN, &hard);
-    /* Refuse now what no board could fix; anything else is reported once, after connect. */
-    if (blocking && (!cli->force || hard)) {
-        judge(run, blocking, hard);
-        return finish(run, ED_EXIT_REFUSED, "refused", 0);
+    if (run->hooks) {
+        /* flash --all: once for all boards, before any of them is contacted. */
+        if (blocking && (!cli->force || hard)) {
+            ed_flash_report_judge(&run->rep, blocking, hard);
+            return finish(run, ED_EXIT_REFUSED, "refused", 0);
+        }
+        if (run->hooks->files && !run->hooks->files(run->hooks->ctx, &run->plan))
+            return finish(run, ED_EXIT_OK, "checked", 0);
     }
-    if (run->hooks && run->hooks->files && !run->hooks->files(run->hooks->ctx, &run->plan))
-        return finish(run, ED_EXIT_OK, "checked", 0);
 
+    /* Every other check is made against the board that answers. */
     rc = ed_session_open(cli, &run->s);
     run->connected = run->s.ld && run->s.ld->chip;
-    if (rc != ED_EXIT_OK)
+    if (rc != ED_EXIT_OK) {
+        run->unreached = true;
+        ed_flash_report_unchecked(&run->rep);
+        if (blocking && (!cli->force || hard) && ed_flash_report_judge(&run->rep, blocking, hard))
+            return finish(run, ED_EXIT_REFUSED, "refused", 0);
         return finish(run, rc, "failed", 0);
+    }
     say_board(run);
+    run->rep.port = run->s.pc.path;
     const struct ed_chip *chip = run->s.ld->chip;
     uint32_t rev = run->s.revision_known ? run->s.revision : ED_IMAGE_REVISION_UNKNOWN;
     blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
@@ -416,7 +419,7 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         ed_loader_hard_reset(run->s.ld);   /* not this board's image: leave it as it was */
         return finish(run, ED_EXIT_OK, "skipped", 0);
     }
-    if (judge(run, blocking, hard)) {
+    if (ed_flash_report_judge(&run->rep, blocking, hard)) {
         ed_loader_hard_reset(run->s.ld);   /* back to its old firmware, untouched */
         return finish(run, ED_EXIT_REFUSED, "refused", 0);
     }
@@ -462,6 +465,8 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     }
     run->cli = cli;
     run->hooks = hooks;
+    run->rep.cli = cli;
+    run->rep.plan = &run->plan;
     clock_gettime(CLOCK_MONOTONIC, &run->t0);
     ed_flash_plan_init(&run->plan);
     int rc = run_flash(run, argc, argv);
@@ -471,8 +476,10 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     ed_session_close(&run->s, false);
     if (diagnose)
         ed_cli_diagnose(cli, run->s.pc.path);
+    if (run->unreached)
+        ed_flash_report_say_unchecked(&run->rep);
     ed_flash_plan_close(&run->plan);
-    json_object_put(run->problems);
+    ed_flash_report_free(&run->rep);
     json_object_put(run->error);
     json_object_put(run->firmware);
     free(run);

@@ -10,7 +10,9 @@
  * --json prints {"action", "path", "changed", "group", "reload", "dry_run", "outcome",
  * "error"} (show: also "installed" and "rules"). reload is "done", "not-needed" (nothing
  * changed), "skipped" (--dry-run, or --root other than /), "udevadm-missing" or
- * "failed". */
+ * "failed". outcome is what happened: "written", "removed", "unchanged", "absent",
+ * "refused", "failed"; a dry run says what would happen ("would-write", "would-remove",
+ * and "failed" when the change would fail: exit 1, as the change itself would). */
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
@@ -48,12 +50,12 @@ static bool is_system_root(const char *root)
     return true;
 }
 
-static const char *outcome_name(enum ed_udev_outcome outcome)
+static const char *outcome_name(enum ed_udev_outcome outcome, bool dry_run)
 {
     switch (outcome) {
-    case ED_UDEV_WRITTEN: return "written";
+    case ED_UDEV_WRITTEN: return dry_run ? "would-write" : "written";
     case ED_UDEV_UNCHANGED: return "unchanged";
-    case ED_UDEV_REMOVED: return "removed";
+    case ED_UDEV_REMOVED: return dry_run ? "would-remove" : "removed";
     case ED_UDEV_ABSENT: return "absent";
     case ED_UDEV_REFUSED: return "refused";
     }
@@ -333,7 +335,7 @@ int cmd_udev(struct ed_cli *cli, int argc, char **argv)
         else
             finish_change(cli, &rep);
         if (!rep.outcome)
-            rep.outcome = outcome_name(rep.result.outcome);
+            rep.outcome = outcome_name(rep.result.outcome, cli->dry_run);
         if (cli->json)
             print_json(cli, &rep, NULL);
         return exit_code;
@@ -361,7 +363,7 @@ int cmd_udev(struct ed_cli *cli, int argc, char **argv)
         else
             finish_change(cli, &rep);
         if (!rep.outcome)
-            rep.outcome = outcome_name(rep.result.outcome);
+            rep.outcome = outcome_name(rep.result.outcome, cli->dry_run);
         if (cli->json)
             print_json(cli, &rep, rules);
     }

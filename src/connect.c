@@ -1,8 +1,11 @@
 /* Connect, detect, and explain failures (see connect.h). */
 #include "connect.h"
 #include "out.h"
+#include "render.h"
+#include "wrap.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/shell.h"
 #include "espdoctor/verdict.h"
 
 #include <string.h>
@@ -44,16 +47,19 @@ json_object *ed_connect_bridge_json(const struct ed_port_choice *pc)
 static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
                             const struct ed_loader *ld, int rc)
 {
-    struct { const char *id; char text[768]; } v;
-    v.id = ed_connect_verdict(ld, rc, v.text, sizeof v.text);
+    struct ed_connect_judgement j;
+    ed_connect_verdict(ld, rc, &j);
     if (cli->json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "port", json_object_new_string(pc->path));
         json_object *err = json_object_new_object();
-        json_object_object_add(err, "id", json_object_new_string(v.id));
-        json_object_object_add(err, "message", json_object_new_string(v.text));
-        char doctor[300];
-        snprintf(doctor, sizeof doctor, "%s -p %s", cli->prog, pc->path);
+        char message[2 * ED_VERDICT_TEXT_MAX + 2], doctor[300], port[280];
+        snprintf(message, sizeof message, "%s %s", j.observed, j.fix);
+        json_object_object_add(err, "id", json_object_new_string(j.id));
+        json_object_object_add(err, "message", json_object_new_string(message));
+        ed_json_add_fix(err, j.fix, j.fix_command);
+        snprintf(doctor, sizeof doctor, "espdoctor -p %s",
+                 ed_shell_quote(pc->path, port, sizeof port));
         json_object_object_add(err, "diagnose", json_object_new_string(doctor));
         json_object_object_add(o, "error", err);
         json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
@@ -62,24 +68,15 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
         ed_out_json(cli->out, o);
         return;
     }
-    ed_cli_error(cli, "could not reach the ROM bootloader on %s: %s", pc->path, v.text);
-    if (ld->attempt_count) {
-        fprintf(cli->err, "Tried:\n");
-        for (size_t i = 0; i < ld->attempt_count; i++) {
-            char line[256];
-            ed_loader_describe_attempt(&ld->attempts[i], line, sizeof line);
-            fprintf(cli->err, "  %s\n", line);
-        }
-    }
-    char tail[512];
-    ed_bootlog_tail((const uint8_t *)ld->bootlog, ld->bootlog_len, 4, tail, sizeof tail);
-    if (tail[0]) {
-        fprintf(cli->err, "Last output from the board:\n");
-        for (const char *p = tail; *p;) {
-            size_t n = strcspn(p, "\n");
-            fprintf(cli->err, "  %.*s\n", (int)n, p);
-            p += n + (p[n] == '\n');
-        }
+    /* For people the doctor follows (ed_cli_diagnose) and explains it with its one finding;
+     * with -q it does not, so the judgement of the attempts is all there is. */
+    ed_cli_error(cli, "could not reach the ROM bootloader on %s.", pc->path);
+    if (cli->quiet) {
+        struct ed_text_style st;
+        ed_cli_style(cli, true, &st);
+        ed_wrap(cli->err, st.width, "  ", "  ", j.observed);
+        ed_render_fix(cli->err, "Fix: ", "  ", j.fix, j.fix_command[0] ? j.fix_command : NULL,
+                      &st);
     }
 }
 

@@ -1,12 +1,16 @@
 /* When a board command cannot reach the bootloader, it does not stop at a bare error: the
- * doctor examines the port and prints its findings (text output only; with --json the
- * command's own document says what failed, and `espdoctor --json` gives the diagnosis). */
+ * doctor examines the port, and the one finding that explains the failure is printed with
+ * its evidence and its fix, then the command for the full diagnosis (text output only;
+ * with --json the command's own document says what failed, and `espdoctor --json` gives
+ * the diagnosis). Everything goes to stderr, with the error it explains. */
 #include "commands.h"
 #include "render.h"
+#include "wrap.h"
 
 #include "espdoctor/doctor.h"
 #include "espdoctor/error.h"
 #include "espdoctor/loader.h"
+#include "espdoctor/shell.h"
 
 #include <stdio.h>
 
@@ -24,12 +28,23 @@ void ed_cli_diagnose(struct ed_cli *cli, const char *port)
 {
     if (cli->json || cli->quiet)
         return;
-    fprintf(cli->out, "\nThe doctor examines %s to find out why:\n\n", port);
+    struct ed_text_style st;
+    ed_cli_style(cli, true, &st);
     fflush(cli->out);
     struct ed_doctor d;
     ed_doctor_init(&d, port);
     ed_doctor_run(&d);
     ed_doctor_close_port(&d);
-    ed_render_text(cli->out, &d.report, ed_first_problem(&d.report), cli->color);
+    const struct ed_finding *problem = ed_first_problem(&d.report);
+    if (problem)
+        ed_render_problem(cli->err, problem, 0, &st);
+    else
+        ed_wrap(cli->err, st.width, "", "", "The doctor found nothing wrong around the port "
+                "itself; the board may have been busy or reset at the wrong moment. Run the "
+                "command again.");
+    char quoted[300], command[320];
+    snprintf(command, sizeof command, "espdoctor -p %s", ed_shell_quote(port, quoted,
+                                                                       sizeof quoted));
+    ed_render_fix(cli->err, "Every other check of the doctor:", "", NULL, command, &st);
     ed_doctor_free(&d);
 }

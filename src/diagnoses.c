@@ -16,20 +16,24 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "See the driver findings for why; replugging after the fix creates the port." },
     { "device.several", ED_SEV_WARN, "Presence", "Several boards are connected",
       "More than one ESP bridge is plugged in; the live checks need to know which one.",
-      "espdoctor -p PORT" },
+      "Name the board to examine with -p PORT (or set ESPDOCTOR_PORT)." },
     { "device.unknown-port", ED_SEV_WARN, "Presence", "Not a known ESP bridge",
-      "The port given is not behind a USB bridge espdoctor knows.",
-      "Check the port with 'espdoctor list'." },
+      "The port given is not behind a USB bridge espdoctor knows. When nothing answers on "
+      "it as an ESP bootloader either, this is the problem: it is most likely not the "
+      "board's port (a built-in serial port, another device), and the finding is an error.",
+      "List the USB serial ports with 'espdoctor list' and name the board's with -p." },
     /* Driver */
     { "driver.ok", ED_SEV_OK, "Driver", "Kernel driver bound", "The expected driver serves the bridge.", NULL },
     { "driver.missing", ED_SEV_ERROR, "Driver", "The kernel driver is missing",
       "No driver is bound to the bridge's interface and the running kernel has no module "
       "for its USB id.",
-      "Load the module (sudo modprobe cp210x / ch341 / ftdi_sio / pl2303 / cdc_acm), or install "
-      "the kernel's extra modules package (Ubuntu: linux-modules-extra-$(uname -r))." },
+      "Load the module (sudo modprobe cp210x / ch341 / ftdi_sio / pl2303 / cdc_acm); if the "
+      "kernel has none, install the package that carries its modules (Ubuntu: "
+      "linux-modules-extra-RELEASE; Debian: linux-image-RELEASE; Fedora: "
+      "kernel-modules-extra)." },
     { "driver.not-loaded", ED_SEV_ERROR, "Driver", "The kernel driver is not loaded",
       "The kernel has a module for the bridge but it is not bound to it.",
-      "sudo modprobe MODULE, then replug the board." },
+      "Load the module (sudo modprobe MODULE), then replug the board." },
     { "driver.claimed-by-userspace", ED_SEV_ERROR, "Driver", "A program took the USB device",
       "The bridge's interface is bound to usbfs: a user-space program (often brltty) claimed "
       "it, so the kernel serial driver cannot create a port.",
@@ -37,26 +41,30 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "systemctl mask brltty-udev.service), then replug." },
     { "driver.wrong", ED_SEV_WARN, "Driver", "An unexpected driver is bound",
       "The bridge is served by another driver than the usual one.",
-      "Unbind it or check that the driver supports DTR/RTS." },
+      "If resetting into the bootloader fails, give the device to the usual driver; a "
+      "vendor driver that claims it again at every plug-in is blacklisted first." },
     /* Interference */
     { "interference.brltty", ED_SEV_ERROR, "Interference", "brltty claims this bridge",
       "The braille display daemon brltty is installed and its udev rules match this USB id; "
       "it grabs the device as soon as it is plugged in.",
-      "sudo apt remove brltty   (or: sudo systemctl mask brltty-udev.service brltty.service)" },
+      "Remove brltty (sudo apt remove brltty), or mask it (sudo systemctl mask "
+      "brltty-udev.service brltty.service)." },
     { "interference.brltty-running", ED_SEV_INFO, "Interference", "brltty is running",
       "The braille display daemon brltty runs; none of its udev rules names this bridge, but "
       "it can still take a serial port it is configured for.",
-      "If no braille display is used: sudo systemctl mask --now brltty.service "
-      "brltty-udev.service" },
+      "If no braille display is used, mask it: sudo systemctl mask --now brltty.service "
+      "brltty-udev.service." },
     { "interference.modemmanager", ED_SEV_WARN, "Interference", "ModemManager may probe the port",
       "ModemManager is running and the device is not marked ID_MM_DEVICE_IGNORE: it sends AT "
       "commands to new ports, which garbles the first seconds of a connection.",
-      "espdoctor udev install   (marks ESP bridges ID_MM_DEVICE_IGNORE)" },
+      "Install espdoctor's udev rules (sudo espdoctor udev install): they mark ESP bridges "
+      "ID_MM_DEVICE_IGNORE." },
     /* Permissions */
     { "perm.ok", ED_SEV_OK, "Permissions", "You may open the port", "Mode, group and ACL allow read and write.", NULL },
     { "perm.not-in-group", ED_SEV_ERROR, "Permissions", "You are not in the port's group",
       "The port is readable and writable by its group only, and your account is not in it.",
-      "sudo usermod -aG GROUP $USER, then log out and in; or: espdoctor udev install" },
+      "Add yourself to the group (sudo usermod -aG GROUP $USER) and log in again, or install "
+      "espdoctor's udev rules (sudo espdoctor udev install)." },
     { "perm.relogin-needed", ED_SEV_ERROR, "Permissions", "Log in again to use your new group",
       "Your account is in the port's group, but this login session started before it was added.",
       "Log out and back in (or run: newgrp GROUP). No need to add the group again." },
@@ -69,27 +77,30 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Root can open any port, so permission problems of normal users are not visible.",
       "Run espdoctor as your normal user to check that user's access." },
     { "perm.denied", ED_SEV_ERROR, "Permissions", "Permission denied",
-      "Opening the port failed with EACCES.", "espdoctor udev install" },
+      "Opening the port failed with EACCES.",
+      "Install espdoctor's udev rules (sudo espdoctor udev install)." },
     /* Locks */
     { "lock.busy", ED_SEV_ERROR, "Locks", "Another program has the port open exclusively",
       "Opening the port failed with EBUSY: another program set TIOCEXCL on it.",
-      "Close that program (serial monitor, screen, minicom, Arduino IDE), or kill PID." },
+      "Close that program (serial monitor, screen, minicom, Arduino IDE), or end it (kill "
+      "PID)." },
     { "lock.flock", ED_SEV_ERROR, "Locks", "Another program holds a lock on the port",
       "/proc/locks shows a lock on the port's device node held by another process.",
-      "Close that program, or: kill PID" },
+      "Close that program, or end it (kill PID)." },
     { "lock.open-by", ED_SEV_WARN, "Locks", "Another program has the port open",
       "Another process has the port open; two programs reading one port both get garbage.",
-      "Close that program, or: kill PID" },
+      "Close that program, or end it (kill PID)." },
     { "lock.uucp", ED_SEV_ERROR, "Locks", "A UUCP lock file claims the port",
-      "A live process holds /var/lock/LCK..PORT.", "Close that program, or: kill PID" },
+      "A live process holds /var/lock/LCK..PORT.",
+      "Close that program, or end it (kill PID)." },
     { "lock.uucp-stale", ED_SEV_WARN, "Locks", "A stale UUCP lock file",
       "A lock file names a process that no longer exists; some programs refuse the port.",
-      "sudo rm /var/lock/LCK..PORT" },
+      "Remove the lock file (sudo rm /var/lock/LCK..PORT)." },
     /* Power */
     { "power.autosuspend", ED_SEV_WARN, "Power", "USB autosuspend is on for the bridge",
       "The kernel may suspend the bridge when idle (power/control = auto), which drops "
       "characters and resets some bridges.",
-      "echo on | sudo tee /sys/bus/usb/devices/DEV/power/control" },
+      "Keep the bridge powered: echo on | sudo tee /sys/bus/usb/devices/DEV/power/control." },
     /* Line and boot log */
     { "line.held-in-reset", ED_SEV_ERROR, "Line", "The port holds the chip in reset",
       "After opening the port the chip prints nothing until RTS is released.",
@@ -101,13 +112,19 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Bytes arrive but do not decode at the expected baud.",
       "Read the log at 74880 (ESP8266) or 115200 (ESP32); sync at 115200." },
     { "boot.crash-loop", ED_SEV_ERROR, "Boot log", "The firmware crashes and reboots",
-      "The boot log repeats resets: \"invalid header\" (nothing bootable in flash), a Guru "
-      "Meditation error, or a watchdog reset loop.",
-      "Flash firmware built for this chip: espdoctor flash FILE" },
+      "The boot log repeats resets: \"invalid header\" with something other than erased "
+      "flash at the boot offset, a Guru Meditation error, or a watchdog reset loop.",
+      "Flash firmware built for this chip (espdoctor flash FILE)." },
+    { "firmware.blank", ED_SEV_ERROR, "Boot log", "The flash holds no firmware",
+      "The ROM finds erased flash (\"invalid header: 0xffffffff\") where the bootloader "
+      "belongs and starts over, again and again: the board was erased or never flashed. "
+      "Nothing is broken.",
+      "Download firmware for the chip (MicroPython: micropython.org/download) and flash it "
+      "(espdoctor flash FILE)." },
     { "boot.strapping", ED_SEV_WARN, "Boot log", "A strapping pin is in the wrong state",
       "The boot value shows a strapping pin (GPIO2, GPIO12/MTDI, GPIO15/MTDO) at a level "
       "that changes how the chip boots.",
-      "Disconnect what is wired to that pin and retry." },
+      "Disconnect what is wired to that pin and try again." },
     { "boot.silent", ED_SEV_WARN, "Boot log", "The chip printed nothing after reset",
       "No byte arrived after a reset at any of the usual baud rates.",
       "Check that the board is powered and that TX/RX are wired (RX to TX)." },
@@ -134,12 +151,13 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "firmware.none", ED_SEV_WARN, "Firmware", "No MicroPython on the board",
       "The board resets and boots, but no MicroPython banner or >>> prompt answered Ctrl-C. "
       "This is the usual meaning of uPyCraft's \"open serial error\".",
-      "espdoctor flash FIRMWARE.bin   (download it for your chip from micropython.org)" },
+      "Download MicroPython for the chip from micropython.org/download and flash it "
+      "(espdoctor flash FILE)." },
     { "firmware.micropython-busy", ED_SEV_WARN, "Firmware", "MicroPython is busy",
       "MicroPython started, but its REPL did not answer Ctrl-C: a program (boot.py or "
       "main.py) holds the console or has crashed it.",
-      "Open the console (screen PORT 115200) and press Ctrl-C; if it never answers, "
-      "reflash: espdoctor flash FIRMWARE.bin" },
+      "Open the console (screen PORT 115200) and press Ctrl-C; if it never answers, flash "
+      "it again (espdoctor flash FILE)." },
     /* Port */
     { "port.vanished", ED_SEV_ERROR, "Port", "The port disappeared",
       "The serial port went away while in use (unplugged, or a native-USB chip reset).",

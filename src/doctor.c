@@ -104,6 +104,9 @@ static bool presence_of_requested(struct ed_doctor *d)
             f = ed_report_add(&d->report, "device.unknown-port", d->requested_port);
             ed_finding_evidence(f, "USB id %04x:%04x is not in espdoctor's bridge table",
                                 p->vid, p->pid);
+            ed_finding_fix(f, "Make sure this is the board's port: the list names the USB "
+                              "serial ports and their bridges.");
+            ed_finding_command(f, "espdoctor list");
         }
         return true;
     }
@@ -112,8 +115,9 @@ static bool presence_of_requested(struct ed_doctor *d)
         struct ed_finding *f = ed_report_add(&d->report, "device.none", d->requested_port);
         ed_finding_evidence(f, "%s does not exist; %zu USB serial device(s) seen",
                             d->requested_port, d->ports.count);
-        ed_finding_fix(f, "Check the name with 'espdoctor list'; plug the board in with a "
-                          "data-capable USB cable");
+        ed_finding_fix(f, "Check the name against the ports there are, and plug the board "
+                          "in with a data-capable USB cable.");
+        ed_finding_command(f, "espdoctor list");
         return false;
     }
     /* A port that exists but that udev does not place under a USB bridge. */
@@ -124,7 +128,9 @@ static bool presence_of_requested(struct ed_doctor *d)
     struct ed_finding *f = ed_report_add(&d->report, "device.unknown-port", d->requested_port);
     ed_finding_evidence(f, "%s exists but is not a USB serial port espdoctor knows",
                         d->requested_port);
-    ed_finding_fix(f, "Check it with 'espdoctor list'");
+    ed_finding_fix(f, "Make sure this is the board's port: the list names the USB serial "
+                      "ports and their bridges.");
+    ed_finding_command(f, "espdoctor list");
     return true;
 }
 
@@ -149,7 +155,8 @@ bool ed_check_presence(struct ed_doctor *d)
                             d->ports.count ? "; other serial ports exist (see 'espdoctor list')"
                                            : "");
         ed_finding_fix(f, "Plug the board in with a data-capable USB cable (charge-only "
-                          "cables are common), try another USB port, check the power LED");
+                          "cables are common), try another USB port, and check the power "
+                          "LED.");
         return false;
     }
     for (size_t i = 0; i < d->ports.count; i++) {
@@ -164,7 +171,7 @@ bool ed_check_presence(struct ed_doctor *d)
                             p->devnode[0] ? "" : ", no serial port",
                             "");
         if (!p->devnode[0])
-            ed_finding_fix(f, "See the Driver findings below");
+            ed_finding_fix(f, "The driver findings say why there is no port.");
         if (!d->has_target)
             set_target(d, p);
     }
@@ -195,7 +202,8 @@ static void run_system_checks_for_each(struct ed_doctor *d)
             used += (size_t)n;
     }
     ed_finding_evidence(f, "boards: %s", list);
-    ed_finding_fix(f, "Examine one: espdoctor -p PORT (or set ESPDOCTOR_PORT)");
+    ed_finding_fix(f, "Name the board to examine with -p (or set ESPDOCTOR_PORT); the "
+                      "commands for each are below.");
     d->has_target = false;
     d->port_path[0] = '\0';   /* no one port was examined */
 }
@@ -206,17 +214,46 @@ static void complete_firmware_fixes(struct ed_doctor *d)
 {
     if (!d->chip)
         return;
-    char url[160];
-    ed_chip_download_hint(d->chip, url, sizeof url);
+    char fix[512], command[400];
+    ed_chip_micropython_fix(d->chip, d->port_path, fix, sizeof fix, command, sizeof command);
     for (size_t i = 0; i < d->report.count; i++) {
         struct ed_finding *f = &d->report.items[i];
         if (strcmp(f->diag->id, "firmware.none") != 0 &&
+            strcmp(f->diag->id, "firmware.blank") != 0 &&
             strcmp(f->diag->id, "boot.crash-loop") != 0)
             continue;
-        ed_finding_fix(f, "Download MicroPython for the %s from %s, then: espdoctor -p %s "
-                          "flash FIRMWARE.bin (espdoctor checks that it fits the chip before "
-                          "writing)", d->chip->name, url, d->port_path);
+        ed_finding_fix(f, "%s", fix);
+        ed_finding_command(f, "%s", command);
     }
+}
+
+/* A port of no bridge espdoctor knows where nothing answered as an ESP: that is the
+ * problem (a built-in serial port, another device), and what the reset ladder found on it
+ * only follows from it. */
+static void judge_unknown_port(struct ed_doctor *d)
+{
+    struct ed_finding *f = ed_report_find(&d->report, "device.unknown-port");
+    if (!f || d->bootloader_ok || d->remote || !d->ld)
+        return;   /* it answered, or it was never opened (the errors so far say why) */
+    for (size_t i = 0; i < d->report.count; i++) {
+        const struct ed_finding *x = &d->report.items[i];
+        if (x->severity == ED_SEV_ERROR && strcmp(x->diag->family, "Bootloader") != 0 &&
+            strcmp(x->diag->family, "Boot log") != 0)
+            return;   /* something else kept it from talking */
+    }
+    ed_finding_raise(f, ED_SEV_ERROR);
+    char *seen = f->evidence;   /* the new text is made from the old: keep it alive */
+    f->evidence = NULL;
+    ed_finding_evidence(f, "%s%s; nothing answered on it as an ESP bootloader",
+                        seen ? seen : "", d->boot.bytes ? "" : ", and it printed nothing "
+                                                               "after a reset");
+    free(seen);
+}
+
+void ed_doctor_conclude(struct ed_doctor *d)
+{
+    complete_firmware_fixes(d);
+    judge_unknown_port(d);
 }
 
 void ed_doctor_run(struct ed_doctor *d)
@@ -233,5 +270,5 @@ void ed_doctor_run(struct ed_doctor *d)
     for (size_t k = d->remote ? SYSTEM_FAMILIES : 1; k < ed_check_family_count; k++)
         if (!ed_check_families[k].run(d))
             break;
-    complete_firmware_fixes(d);
+    ed_doctor_conclude(d);
 }

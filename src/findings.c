@@ -37,6 +37,7 @@ struct ed_finding *ed_report_add(struct ed_report *r, const char *id, const char
     struct ed_finding *f = &r->items[r->count++];
     memset(f, 0, sizeof *f);
     f->diag = d;
+    f->severity = d->severity;
     snprintf(f->subject, sizeof f->subject, "%s", subject ? subject : "");
     return f;
 }
@@ -71,11 +72,36 @@ void ed_finding_fix(struct ed_finding *f, const char *fmt, ...)
     va_end(ap);
 }
 
+void ed_finding_command(struct ed_finding *f, const char *fmt, ...)
+{
+    if (!f)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    free(f->fix_command);
+    f->fix_command = vformat(fmt, ap);
+    va_end(ap);
+}
+
+void ed_finding_raise(struct ed_finding *f, enum ed_severity severity)
+{
+    if (f && severity > f->severity)
+        f->severity = severity;
+}
+
+struct ed_finding *ed_report_find(struct ed_report *r, const char *id)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (strcmp(r->items[i].diag->id, id) == 0)
+            return &r->items[i];
+    return NULL;
+}
+
 const struct ed_finding *ed_report_worst(const struct ed_report *r)
 {
     const struct ed_finding *worst = NULL;
     for (size_t i = 0; i < r->count; i++)
-        if (!worst || r->items[i].diag->severity > worst->diag->severity)
+        if (!worst || r->items[i].severity > worst->severity)
             worst = &r->items[i];
     return worst;
 }
@@ -93,6 +119,7 @@ void ed_report_free(struct ed_report *r)
     for (size_t i = 0; i < r->count; i++) {
         free(r->items[i].evidence);
         free(r->items[i].fix);
+        free(r->items[i].fix_command);
     }
     free(r->items);
     r->items = NULL;

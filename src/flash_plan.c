@@ -32,15 +32,18 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-/* The not-firmware explanation image_check.c words for each kind. */
-static void explain_not_firmware(const struct ed_image_info *img, char *err, size_t errlen)
+/* The not-firmware explanation image_check.c words for each kind, kept in the plan. */
+static void explain_not_firmware(struct ed_flash_plan *plan, const struct ed_image_info *img,
+                                 char *err, size_t errlen)
 {
     struct ed_image_verdict v;
     ed_image_check_target(img, NULL, 0, ED_IMAGE_REVISION_UNKNOWN, 0, false, &v);
-    if (v.count)
+    if (v.count) {
+        plan->rejected = v.problems[0];
         snprintf(err, errlen, "%s %s", v.problems[0].message, v.problems[0].fix);
-    else
+    } else {
         snprintf(err, errlen, "%s is not firmware.", img->path);
+    }
 }
 
 enum ed_flash_input ed_flash_plan_add(struct ed_flash_plan *plan, const char *path,
@@ -66,7 +69,7 @@ enum ed_flash_input ed_flash_plan_add(struct ed_flash_plan *plan, const char *pa
                  it->img.evidence[0] ? it->img.evidence : "no image header");
         kind = ED_FLASH_INPUT_RAW;
     } else if (!ed_image_kind_is_firmware(it->img.kind) && it->img.kind != ED_IMAGE_TRUNCATED) {
-        explain_not_firmware(&it->img, err, errlen);
+        explain_not_firmware(plan, &it->img, err, errlen);
         return ED_FLASH_INPUT_NOT_FIRMWARE;
     }
     if (it->img.file_size > UINT32_MAX) {
@@ -108,8 +111,8 @@ static void check_raw(struct ed_flash_item *it, uint32_t flash_size)
         if ((is = add_issue(it, "flash.no-address", false)) != NULL) {
             snprintf(is->message, sizeof is->message, "%s is not a firmware image espdoctor "
                      "recognises, so it cannot tell where it belongs in flash.", name);
-            snprintf(is->fix, sizeof is->fix, "Give the address: espdoctor flash --force "
-                     "ADDR '%s'", it->path);
+            snprintf(is->fix, sizeof is->fix, "Give the address it belongs at, and --force: "
+                     "nothing in it can be checked.");
         }
         return;
     }
@@ -146,6 +149,7 @@ static void check_image(struct ed_flash_item *it, const struct ed_chip *chip,
         is->blocking = p->rule->blocking;
         snprintf(is->message, sizeof is->message, "%s", p->message);
         snprintf(is->fix, sizeof is->fix, "%s", p->fix);
+        snprintf(is->fix_command, sizeof is->fix_command, "%s", p->fix_command);
     }
     if (!it->addr_given && !it->img.base_known) {
         struct ed_flash_issue *is = add_issue(it, "flash.no-address", false);
@@ -153,8 +157,8 @@ static void check_image(struct ed_flash_item *it, const struct ed_chip *chip,
             snprintf(is->message, sizeof is->message, "%s is %s, and nothing in it says "
                      "where it belongs in flash.", base_name(it->path),
                      ed_image_kind_describe(it->img.kind));
-            snprintf(is->fix, sizeof is->fix, "Give the address: espdoctor flash ADDR '%s'",
-                     it->path);
+            snprintf(is->fix, sizeof is->fix, "Give the address it belongs at, before the file "
+                     "name.");
         }
     }
 }

@@ -279,7 +279,7 @@ json_object *ed_session_json(const struct ed_flash_session *s)
     json_object *o = json_object_new_object();
     const struct ed_chip *chip = s->ld ? s->ld->chip : NULL;
     char rev[16];
-    json_object_object_add(o, "port", json_object_new_string(s->pc.path));
+    json_object_object_add(o, "port", ed_json_str(s->pc.path[0] ? s->pc.path : NULL));
     json_object_object_add(o, "bridge", ed_connect_bridge_json(&s->pc));
     json_object_object_add(o, "chip", ed_json_str(chip ? chip->name : NULL));
     json_object_object_add(o, "chip_key", ed_json_str(chip ? chip->key : NULL));

@@ -68,13 +68,14 @@ static int listen(struct ed_transport *tp, struct ed_fwprobe *r, unsigned max_ms
     }
 }
 
-static int poke(struct ed_transport *tp, struct ed_fwprobe *r, uint8_t key, size_t *mark)
+static int poke(struct ed_transport *tp, struct ed_fwprobe *r, uint8_t key, size_t *mark,
+                unsigned answer_ms)
 {
     uint8_t keys[2] = { key, key };
     *mark = r->text_len;
     int rc = ed_tp_write(tp, keys, key == CTRL_C ? 2 : 1);
     if (rc == ED_OK)
-        rc = listen(tp, r, ED_FWPROBE_ANSWER_MS, POKE_QUIET_MS, mark);
+        rc = listen(tp, r, answer_ms, POKE_QUIET_MS, mark);
     return rc;
 }
 
@@ -141,13 +142,14 @@ int ed_fwprobe_run(struct ed_transport *tp, const struct ed_fwprobe_opts *opts,
         rc = listen(tp, r, opts && opts->listen_ms ? opts->listen_ms : ED_FWPROBE_LISTEN_MS,
                     ED_FWPROBE_QUIET_MS, &mark);
     unsigned tries = opts && opts->pokes ? opts->pokes : POKE_TRIES;
+    unsigned answer_ms = opts && opts->answer_ms ? opts->answer_ms : ED_FWPROBE_ANSWER_MS;
     for (unsigned i = 0; rc == ED_OK && opts && opts->poke && i < tries && !r->answered;
          i++) {
-        rc = poke(tp, r, CTRL_C, &mark);
+        rc = poke(tp, r, CTRL_C, &mark, answer_ms);
         r->answered = rc == ED_OK && seen_since(r, mark, PROMPT);
     }
     if (rc == ED_OK && r->answered && !seen_since(r, 0, BANNER))
-        rc = poke(tp, r, CTRL_B, &mark);
+        rc = poke(tp, r, CTRL_B, &mark, ED_FWPROBE_ANSWER_MS);
     if (rc != ED_OK)
         return rc;
     ed_fwprobe_classify(r);

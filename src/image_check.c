@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "espdoctor/error.h"
+#include "espdoctor/shell.h"
 
 #define APP_ALIGN 0x10000u   /* apps are mapped through the cache in 64 KiB pages */
 
@@ -41,6 +42,11 @@ const struct ed_image_problem_rule ed_image_problem_rules[ED_IMAGE_P_COUNT] = {
       "The image header declares more flash than the board has; the bootloader may refuse "
       "it or the file system will not fit.",
       "Prefer a build for the board's flash size." },
+};
+
+const char *const ed_image_checks_waiting[] = {
+    "image.wrong-chip", "image.wrong-offset", "image.too-large", "image.revision",
+    "image.flash-size", NULL,
 };
 
 /* The file's name without directories, for messages. */
@@ -108,27 +114,39 @@ static void not_firmware(const struct ed_image_info *img, const struct ed_chip *
     download_hint(chip, hint, sizeof hint);
     ed_image_setf(p->message, sizeof p->message, "%s is %s, not firmware (%s).", name,
              ed_image_kind_describe(img->kind), img->evidence);
+    char path[ED_IMAGE_NAME_MAX + 64];
+    ed_shell_quote(img->path, path, sizeof path);
     switch (img->kind) {
     case ED_IMAGE_HTML:
-        ed_image_setf(p->fix, sizeof p->fix, "The download saved the web page instead of the file: "
-                 "download the .bin file itself from %s", hint);
+        ed_image_setf(p->fix, sizeof p->fix, "The download saved the web page instead of the "
+                 "file: download the .bin file itself from %s.", hint);
         break;
     case ED_IMAGE_ZIP:
-        ed_image_setf(p->fix, sizeof p->fix, "Unpack it (unzip '%s') and flash the .bin inside: "
-                 "espdoctor flash FILE.bin", name);
+        ed_image_setf(p->fix, sizeof p->fix, "Unpack it and flash the .bin inside.");
+        ed_image_setf(p->fix_command, sizeof p->fix_command, "unzip %s", path);
         break;
     case ED_IMAGE_GZIP:
-        ed_image_setf(p->fix, sizeof p->fix, "Decompress it (gunzip -k '%s') and flash the result: "
-                 "espdoctor flash FILE.bin", name);
+        ed_image_setf(p->fix, sizeof p->fix, "Decompress it (the original is kept) and flash "
+                 "the result.");
+        ed_image_setf(p->fix_command, sizeof p->fix_command, "gunzip -k %s", path);
         break;
     case ED_IMAGE_ELF:
-        ed_image_setf(p->fix, sizeof p->fix, "Flash the .bin the build wrote next to the .elf, or "
-                 "download a ready .bin from %s", hint);
+        ed_image_setf(p->fix, sizeof p->fix, "Flash the .bin the build wrote next to the .elf, "
+                 "or download a ready .bin from %s.", hint);
         break;
     default:
-        ed_image_setf(p->fix, sizeof p->fix, "Download the firmware .bin again from %s", hint);
+        ed_image_setf(p->fix, sizeof p->fix, "Download the firmware .bin again from %s.", hint);
         break;
     }
+}
+
+/* The fix for a board that needs firmware built for its own chip: the download and the
+ * command that flashes the downloaded file, never this one. */
+static void firmware_for(const struct ed_chip *chip, struct ed_image_problem *p)
+{
+    char fix[ED_IMAGE_FIX_MAX];
+    ed_chip_micropython_fix(chip, NULL, fix, sizeof fix, p->fix_command, sizeof p->fix_command);
+    ed_image_setf(p->fix, sizeof p->fix, "%s", fix);
 }
 
 static void wrong_chip(const struct ed_image_info *img, const struct ed_chip *chip,
@@ -137,15 +155,18 @@ static void wrong_chip(const struct ed_image_info *img, const struct ed_chip *ch
     struct ed_image_problem *p = add(v, ED_IMAGE_P_WRONG_CHIP);
     if (!p)
         return;
-    char what[160], hint[160];
+    char what[160];
     describe(img, what, sizeof what);
-    download_hint(chip, hint, sizeof hint);
     ed_image_setf(p->message, sizeof p->message, "%s is %s for the %s, but the board is an %s. "
              "Written to it, the board would not boot.", file_name(img), what,
              image_chip_name(img), chip->name);
-    ed_image_setf(p->fix, sizeof p->fix, "Download %s for the %s from %s and flash that file: "
-             "espdoctor flash FILE.bin", img->micropython ? "MicroPython" : "the firmware",
-             chip->name, hint);
+    if (img->micropython) {
+        firmware_for(chip, p);
+        return;
+    }
+    char fix[ED_IMAGE_FIX_MAX];
+    ed_chip_micropython_fix(chip, NULL, fix, sizeof fix, p->fix_command, sizeof p->fix_command);
+    ed_image_setf(p->fix, sizeof p->fix, "Use firmware built for the %s. %s", chip->name, fix);
 }
 
 static void wrong_offset(const struct ed_image_info *img, uint32_t addr, const char *why,
@@ -159,8 +180,11 @@ static void wrong_offset(const struct ed_image_info *img, uint32_t addr, const c
     ed_image_setf(p->message, sizeof p->message, "%s is %s for the %s, meant for flash address "
              "0x%x%s, but it was aimed at 0x%x.", file_name(img), what, image_chip_name(img),
              img->flash_base, why, addr);
-    ed_image_setf(p->fix, sizeof p->fix, "espdoctor flash 0x%x '%s' (or give no address: "
-             "espdoctor flash '%s')", img->flash_base, img->path, img->path);
+    char path[ED_IMAGE_NAME_MAX + 64];
+    ed_image_setf(p->fix, sizeof p->fix, "Write it at 0x%x, where it belongs: give no address "
+                  "and espdoctor puts it there.", img->flash_base);
+    ed_image_setf(p->fix_command, sizeof p->fix_command, "espdoctor flash %s",
+                  ed_shell_quote(img->path, path, sizeof path));
 }
 
 /* Does writing at addr put the image where the chip looks for it? */
@@ -168,19 +192,19 @@ static void check_offset(const struct ed_image_info *img, const struct ed_chip *
                          uint32_t addr, bool addr_given, struct ed_image_verdict *v)
 {
     char why[96] = "";
-    if (img->kind == ED_IMAGE_MERGED && chip && img->flash_base != chip->bootloader_offset) {
+    if (!chip)
+        return;   /* where a file belongs depends on the chip that will boot it */
+    if (img->kind == ED_IMAGE_MERGED && img->flash_base != chip->bootloader_offset) {
         /* Same chip, but built for another bootloader address: it cannot boot anywhere. */
         struct ed_image_problem *p = add(v, ED_IMAGE_P_WRONG_OFFSET);
-        char hint[160];
         if (!p)
             return;
-        ed_chip_download_hint(chip, hint, sizeof hint);
         ed_image_setf(p->message, sizeof p->message, "%s is a merged image laid out for a "
                  "bootloader at 0x%x (partition table at file offset 0x%x), but the %s loads "
                  "its bootloader from 0x%x: no address makes this file boot.", file_name(img),
                  img->flash_base, img->partition_table_file_offset, chip->name,
                  chip->bootloader_offset);
-        ed_image_setf(p->fix, sizeof p->fix, "Download the %s build from %s", chip->name, hint);
+        firmware_for(chip, p);
         return;
     }
     if (!addr_given)
@@ -253,8 +277,9 @@ static void check_revision(const struct ed_image_info *img, const struct ed_chip
     ed_image_setf(p->message, sizeof p->message, "%s supports %s revisions %s, but the board's "
              "chip is revision v%u.%u.", file_name(img), image_chip_name(img), range,
              rev / 100, rev % 100);
-    ed_image_setf(p->fix, sizeof p->fix, "Use a build that supports chip revision v%u.%u%s: %s",
-             rev / 100, rev % 100, rev > max ? " (usually a newer release)" : "", hint);
+    ed_image_setf(p->fix, sizeof p->fix, "Use a build that supports chip revision v%u.%u%s: "
+                  "%s.", rev / 100, rev % 100, rev > max ? " (usually a newer release)" : "",
+                  hint);
 }
 
 static void check_size(const struct ed_image_info *img, const struct ed_chip *chip,
@@ -271,7 +296,8 @@ static void check_size(const struct ed_image_info *img, const struct ed_chip *ch
         ed_image_setf(p->message, sizeof p->message, "%s is %llu bytes; written at 0x%x it would "
                  "end at 0x%llx, past the end of the board's %s flash.", file_name(img),
                  (unsigned long long)img->file_size, addr, (unsigned long long)end, board);
-        ed_image_setf(p->fix, sizeof p->fix, "Use a build made for %s of flash: %s", board, hint);
+        ed_image_setf(p->fix, sizeof p->fix, "Use a build made for %s of flash: %s.", board,
+                      hint);
         return;
     }
     const struct ed_image_part *part = img->boot.present ? &img->boot : &img->app;
@@ -284,7 +310,7 @@ static void check_size(const struct ed_image_info *img, const struct ed_chip *ch
         format_size(declared, claim, sizeof claim);
         ed_image_setf(p->message, sizeof p->message, "%s's header declares %s of flash, but the "
                  "board has %s.", file_name(img), claim, board);
-        ed_image_setf(p->fix, sizeof p->fix, "Prefer a build for %s of flash: %s", board, hint);
+        ed_image_setf(p->fix, sizeof p->fix, "Prefer a build for %s of flash: %s.", board, hint);
     }
 }
 

@@ -7,7 +7,7 @@
 #include "espdoctor/error.h"
 
 /* How long to keep reading after an "unsupported" reply: ROMs repeat it. */
-#define DRAIN_QUIET_MS 100u
+#define DRAIN_QUIET_MS 30u   /* repeats follow at once; a later one is skipped by op */
 #define DRAIN_MAX_FRAMES 16u
 /* SYNC: a ROM answers 8 times in quick succession. */
 #define SYNC_EXTRA_REPLIES 7u

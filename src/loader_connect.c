@@ -154,7 +154,8 @@ static int run_attempt(struct ed_loader *ld, const struct ed_connect_opts *opts,
         rc = ED_E_TIMEOUT;
     else if (rc == ED_OK) {
         rc = ED_E_TIMEOUT;
-        for (unsigned i = 0; i < SYNCS_PER_ATTEMPT; i++) {
+        unsigned syncs = opts->syncs ? opts->syncs : SYNCS_PER_ATTEMPT;
+        for (unsigned i = 0; i < syncs; i++) {
             rc = ed_loader_sync(ld);
             if (rc == ED_OK || fatal(rc))
                 break;

@@ -2,6 +2,7 @@
  * devices report "not initialized" under umockdev, so nothing filters on that. */
 #include "espdoctor/ports.h"
 #include "espdoctor/error.h"
+#include "espdoctor/pathlink.h"
 
 #include <libudev.h>
 #include <limits.h>
@@ -222,11 +223,10 @@ const struct ed_port *ed_ports_find(const struct ed_port_list *list, const char 
     const struct ed_port *p = find_exact(list, path);
     if (p)
         return p;
-    /* Resolve only real symlinks (another by-path name): umockdev's testbed cannot serve
-     * realpath() on /dev paths. */
-    struct stat st;
+    /* Another name for a node (a by-path link): where it leads, found without
+     * realpath() (pathlink.h). */
     char want[PATH_MAX];
-    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode) || !realpath(path, want))
+    if (!ed_path_follow_links(path, want, sizeof want) || strcmp(want, path) == 0)
         return NULL;
     return find_exact(list, want);
 }

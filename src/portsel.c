@@ -87,6 +87,26 @@ static void describe(const struct ed_port *p, char *buf, size_t len)
              p->serial[0] ? ", serial " : "", p->serial);
 }
 
+/* The number typed on line, 1..n, or 0 when it is not one of them. */
+static unsigned long parse_choice(const char *line, size_t n)
+{
+    char *end;
+    errno = 0;
+    unsigned long choice = strtoul(line, &end, 10);
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+        end++;
+    const char *first = line + strspn(line, " \t");
+    if (end == line || *end || errno || *first == '-' || *first == '+' || choice < 1 ||
+        choice > n)
+        return 0;
+    return choice;
+}
+
+static bool blank_line(const char *line)
+{
+    return line[strspn(line, " \t\r\n")] == '\0';
+}
+
 int ed_port_pick(FILE *in, FILE *err, const struct ed_port *items, const size_t *idx,
                  size_t n)
 {
@@ -95,18 +115,26 @@ int ed_port_pick(FILE *in, FILE *err, const struct ed_port *items, const size_t 
         describe(&items[idx[i]], what, sizeof what);
         fprintf(err, "  %zu) %-14s %s\n", i + 1, items[idx[i]].devnode, what);
     }
-    fprintf(err, "Which one? [1-%zu, Enter cancels] ", n);
-    fflush(err);
-    if (!fgets(line, sizeof line, in))
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long choice = strtoul(line, &end, 10);
-    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
-        end++;
-    if (end == line || *end || errno || line[0] == '-' || choice < 1 || choice > n)
-        return -1;
-    return (int)(choice - 1);
+    for (unsigned tries = 0; tries < ED_PORT_PICK_TRIES; tries++) {
+        fprintf(err, "Which one? [1-%zu, Enter cancels] ", n);
+        fflush(err);
+        if (!fgets(line, sizeof line, in))
+            return -1;
+        bool whole = strchr(line, '\n') != NULL || feof(in);
+        if (!whole) {   /* a line longer than any number: drop the rest of it */
+            int c;
+            while ((c = fgetc(in)) != EOF && c != '\n')
+                ;
+        }
+        if (blank_line(line))
+            return -1;
+        unsigned long choice = whole ? parse_choice(line, n) : 0;
+        if (choice)
+            return (int)(choice - 1);
+        line[strcspn(line, "\r\n")] = '\0';
+        fprintf(err, "'%s' is not one of the numbers 1 to %zu.\n", line, n);
+    }
+    return -1;
 }
 
 static void take(struct ed_port_choice *choice, const struct ed_port *p)

@@ -38,9 +38,12 @@ void ed_port_spec_parse(const char *text, struct ed_port_spec *spec);
 size_t ed_ports_match(const struct ed_port_list *list, const struct ed_port_spec *spec,
                       bool with_tty, size_t *idx, size_t cap);
 
-/* Show the ports items[idx[0..n)] numbered from 1 on err, ask, and read one line from in.
- * Returns the chosen position in idx (0-based), or -1: empty answer, not a number in
- * range, or end of input. */
+#define ED_PORT_PICK_TRIES 5u
+
+/* Show the ports items[idx[0..n)] numbered from 1 on err, ask, and read one line from in;
+ * an answer that is not one of the numbers is said to be so and the question asked again
+ * (up to ED_PORT_PICK_TRIES times). Returns the chosen position in idx (0-based), or -1:
+ * an empty answer (cancel), end of input, or no right answer in all those tries. */
 int ed_port_pick(FILE *in, FILE *err, const struct ed_port *items, const size_t *idx,
                  size_t n);
 

@@ -1,8 +1,11 @@
 /* Rendering findings (see render.h). */
 #include "render.h"
 #include "out.h"
+#include "wrap.h"
 
 #include <string.h>
+
+#define FAMILIES_MAX 32
 
 static enum ed_tone tone_of(enum ed_severity sev)
 {
@@ -15,40 +18,51 @@ static enum ed_tone tone_of(enum ed_severity sev)
     return ED_TONE_INFO;
 }
 
-/* Print text indented, one output line per input line. */
-static void print_indented(FILE *f, const char *indent, const char *text)
+void ed_render_fix(FILE *f, const char *lead, const char *indent, const char *fix,
+                   const char *command, const struct ed_text_style *st)
 {
-    while (*text) {
-        size_t n = strcspn(text, "\n");
-        fprintf(f, "%s%.*s\n", indent, (int)n, text);
-        text += n;
-        if (*text == '\n')
-            text++;
-    }
+    char first[96], command_indent[64];
+    snprintf(first, sizeof first, "%s%s%s%s", indent, ed_tone_on(st->color, ED_TONE_BOLD),
+             lead, ed_tone_off(st->color));
+    snprintf(command_indent, sizeof command_indent, "%s    ", indent);
+    if (fix)
+        ed_wrap(f, st->width, first, indent, fix);
+    else if (command)
+        ed_wrap(f, st->width, first, indent, "");
+    if (command)
+        ed_print_command(f, command_indent, command);
 }
 
-static void print_finding(FILE *f, const struct ed_finding *x, bool color, bool with_fix)
+/* "  ✓ Title (subject)  [id]", wrapped like prose. */
+static void print_title(FILE *f, const struct ed_finding *x, const char *indent,
+                        const char *label, const struct ed_text_style *st)
 {
-    enum ed_tone tone = tone_of(x->diag->severity);
-    fprintf(f, "  %s%s %s%s", ed_tone_on(color, tone), ed_tone_mark(tone), x->diag->title,
-            ed_tone_off(color));
-    if (x->subject[0])
-        fprintf(f, " (%s)", x->subject);
-    fprintf(f, "  %s[%s]%s\n", ed_tone_on(color, ED_TONE_DIM), x->diag->id, ed_tone_off(color));
+    enum ed_tone tone = tone_of(x->severity);
+    char head[1024], first[64];
+    snprintf(head, sizeof head, "%s%s%s%s%s%s%s  %s[%s]%s", ed_tone_on(st->color, tone),
+             label, x->diag->title, ed_tone_off(st->color), x->subject[0] ? " (" : "",
+             x->subject, x->subject[0] ? ")" : "", ed_tone_on(st->color, ED_TONE_DIM),
+             x->diag->id, ed_tone_off(st->color));
+    snprintf(first, sizeof first, "%s%s%s%s ", indent, ed_tone_on(st->color, tone),
+             ed_tone_mark(tone), ed_tone_off(st->color));
+    char rest[64];
+    snprintf(rest, sizeof rest, "%s    ", indent);
+    ed_wrap(f, st->width, first, rest, head);
+}
+
+static void print_finding(FILE *f, const struct ed_finding *x, const struct ed_text_style *st)
+{
+    print_title(f, x, "  ", "", st);
     if (x->evidence)
-        print_indented(f, "      ", x->evidence);
-    if (with_fix && x->fix && x->diag->severity >= ED_SEV_WARN) {
-        fprintf(f, "      %sfix:%s ", ed_tone_on(color, ED_TONE_BOLD), ed_tone_off(color));
-        size_t n = strcspn(x->fix, "\n");
-        fprintf(f, "%.*s\n", (int)n, x->fix);
-        if (x->fix[n])
-            print_indented(f, "           ", x->fix + n + 1);
-    }
+        ed_wrap(f, st->width, "      ", "      ", x->evidence);
+    if (x->severity >= ED_SEV_WARN && (x->fix || x->fix_command))
+        ed_render_fix(f, "fix: ", "      ", x->fix, x->fix_command, st);
 }
 
 bool ed_fixed_by_flashing(const struct ed_finding *f)
 {
-    return strcmp(f->diag->id, "boot.crash-loop") == 0;
+    return strcmp(f->diag->id, "boot.crash-loop") == 0 ||
+           strcmp(f->diag->id, "firmware.blank") == 0;
 }
 
 const struct ed_finding *ed_first_problem(const struct ed_report *r)
@@ -56,7 +70,7 @@ const struct ed_finding *ed_first_problem(const struct ed_report *r)
     const struct ed_finding *first = NULL, *blocking = NULL;
     for (size_t i = 0; i < r->count; i++) {
         const struct ed_finding *f = &r->items[i];
-        if (f->diag->severity != ED_SEV_ERROR)
+        if (f->severity != ED_SEV_ERROR)
             continue;
         if (!first)
             first = f;
@@ -68,22 +82,34 @@ const struct ed_finding *ed_first_problem(const struct ed_report *r)
     return first;
 }
 
+void ed_render_problem(FILE *f, const struct ed_finding *problem, size_t more_problems,
+                       const struct ed_text_style *st)
+{
+    print_title(f, problem, "", "Problem: ", st);
+    if (problem->evidence)
+        ed_wrap(f, st->width, "  ", "  ", problem->evidence);
+    if (problem->fix || problem->fix_command)
+        ed_render_fix(f, "Fix: ", "  ", problem->fix, problem->fix_command, st);
+    if (more_problems) {
+        char more[160];
+        snprintf(more, sizeof more, "%zu more problem%s %s listed above; fix this one first, "
+                 "then run espdoctor again.", more_problems, more_problems == 1 ? "" : "s",
+                 more_problems == 1 ? "is" : "are");
+        ed_wrap(f, st->width, "  ", "  ", more);
+    }
+}
+
 void ed_render_text(FILE *f, const struct ed_report *r, const struct ed_finding *problem,
-                    bool color)
+                    const struct ed_text_style *st)
 {
     size_t problems = 0;
     for (size_t i = 0; i < r->count; i++)
-        if (r->items[i].diag->severity == ED_SEV_ERROR)
+        if (r->items[i].severity == ED_SEV_ERROR)
             problems++;
-    if (problem) {
-        fprintf(f, "%sProblem:%s\n", ed_tone_on(color, ED_TONE_ERROR), ed_tone_off(color));
-        print_finding(f, problem, color, true);
-        fputc('\n', f);
-    }
     /* Families in the order the diagnosis table first names them. */
-    const char *done[32];
+    const char *done[FAMILIES_MAX];
     size_t ndone = 0;
-    for (size_t d = 0; d < ed_diagnosis_count && ndone < 32; d++) {
+    for (size_t d = 0; d < ed_diagnosis_count && ndone < FAMILIES_MAX; d++) {
         const char *family = ed_diagnoses[d].family;
         bool seen = false;
         for (size_t k = 0; k < ndone; k++)
@@ -94,19 +120,26 @@ void ed_render_text(FILE *f, const struct ed_report *r, const struct ed_finding 
         bool header = false;
         for (size_t i = 0; i < r->count; i++) {
             const struct ed_finding *x = &r->items[i];
-            if (strcmp(x->diag->family, family) != 0)
+            if (x == problem || strcmp(x->diag->family, family) != 0)
                 continue;
             if (!header) {
-                fprintf(f, "%s%s%s\n", ed_tone_on(color, ED_TONE_BOLD), family,
-                        ed_tone_off(color));
+                fprintf(f, "%s%s%s\n", ed_tone_on(st->color, ED_TONE_BOLD), family,
+                        ed_tone_off(st->color));
                 header = true;
             }
-            print_finding(f, x, color, x != problem);
+            print_finding(f, x, st);
         }
     }
-    if (problems > 1)
-        fprintf(f, "\n%zu problems found; fix the first one above, then run espdoctor again.\n",
-                problems);
+    if (problem) {
+        fputc('\n', f);
+        ed_render_problem(f, problem, problems ? problems - 1 : 0, st);
+    }
+}
+
+void ed_json_add_fix(json_object *o, const char *fix, const char *command)
+{
+    json_object_object_add(o, "fix", ed_json_str(fix && *fix ? fix : NULL));
+    json_object_object_add(o, "fix_command", ed_json_str(command && *command ? command : NULL));
 }
 
 json_object *ed_render_findings_json(const struct ed_report *r)
@@ -117,10 +150,10 @@ json_object *ed_render_findings_json(const struct ed_report *r)
         json_object *o = json_object_new_object();
         json_object_object_add(o, "id", json_object_new_string(x->diag->id));
         json_object_object_add(o, "severity",
-                               json_object_new_string(ed_severity_name(x->diag->severity)));
+                               json_object_new_string(ed_severity_name(x->severity)));
         json_object_object_add(o, "subject", json_object_new_string(x->subject));
         json_object_object_add(o, "evidence", ed_json_str(x->evidence));
-        json_object_object_add(o, "fix", ed_json_str(x->fix));
+        ed_json_add_fix(o, x->fix, x->fix_command);
         json_object_array_add(arr, o);
     }
     return arr;

@@ -8,6 +8,12 @@
 
 #include "espdoctor/findings.h"
 
+/* How text is set: colour or not, and the width to wrap to. */
+struct ed_text_style {
+    bool color;
+    unsigned width;
+};
+
 /* Nothing bootable, or firmware that crashes: flashing is the fix. */
 bool ed_fixed_by_flashing(const struct ed_finding *f);
 
@@ -16,12 +22,26 @@ bool ed_fixed_by_flashing(const struct ed_finding *f);
  * of reach (flashing needs the bootloader). The headline and the verdict both use it. */
 const struct ed_finding *ed_first_problem(const struct ed_report *r);
 
-/* The problem to fix first (ed_first_problem, or NULL) with its fix, then every
- * finding grouped by family in the table's order. */
+/* Every finding but the problem, grouped by family in the table's order (ok and info
+ * findings with their evidence, warnings and errors also with their fix), then the
+ * problem once, in full, as the last thing on the screen (see ed_render_problem). */
 void ed_render_text(FILE *f, const struct ed_report *r, const struct ed_finding *problem,
-                    bool color);
+                    const struct ed_text_style *st);
 
-/* [{"id","severity","subject","evidence","fix"}, ...] in report order. */
+/* "✗ Problem: TITLE (SUBJECT)  [ID]", its evidence, "Fix: ..." and the command alone on
+ * an indented line; more_problems > 0 adds how many other errors wait behind it. */
+void ed_render_problem(FILE *f, const struct ed_finding *problem, size_t more_problems,
+                       const struct ed_text_style *st);
+
+/* A fix as text: "<lead>SENTENCES" wrapped under indent, then the command (if any) alone
+ * on a line indented four more. Shared by every renderer of fixes. */
+void ed_render_fix(FILE *f, const char *lead, const char *indent, const char *fix,
+                   const char *command, const struct ed_text_style *st);
+
+/* "fix" and "fix_command" members (null when absent): every JSON fix goes through here. */
+void ed_json_add_fix(json_object *o, const char *fix, const char *command);
+
+/* [{"id","severity","subject","evidence","fix","fix_command"}, ...] in report order. */
 json_object *ed_render_findings_json(const struct ed_report *r);
 
 #endif

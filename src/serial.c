@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "espdoctor/error.h"
+#include "espdoctor/pathlink.h"
 
 struct serial_impl {
     struct sp_port *port;
@@ -269,12 +270,11 @@ int ed_serial_open(const char *path, uint32_t baud, struct ed_transport **out)
     snprintf(t->name, sizeof t->name, "%s", path);
 
     /* libserialport finds the port's sysfs record by the node's own name, so a
-     * /dev/serial/by-id/... link must be resolved first (only links: resolving a plain
-     * node is needless, and umockdev's realpath() wrapper corrupts memory). */
+     * /dev/serial/by-id/... link must be resolved first (by hand: umockdev's realpath()
+     * wrapper corrupts the stack). */
     char real[PATH_MAX];
-    struct stat lst;
     const char *node = path;
-    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, real))
+    if (ed_path_follow_links(path, real, sizeof real))
         node = real;
     enum sp_return sp = sp_get_port_by_name(node, &s->port);
     if (sp != SP_OK) {

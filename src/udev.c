@@ -239,11 +239,14 @@ static int fail(struct ed_udev_result *r, const char *step, const char *path, in
     return status_from_errno(err);
 }
 
-/* For a dry run: would we be allowed to create or replace files in dir? Checks the
- * deepest directory that exists, since missing ones would be created inside it. */
+/* For a dry run: would the install get through? Walks the directories the way
+ * make_rules_dir creates them: each one there must be a directory; the first one missing
+ * is created in its parent, which must be writable (a missing root fails there, as
+ * mkdir would); with all there, the rules directory itself must be writable. */
 static int check_writable(const char *root, struct ed_udev_result *r)
 {
-    static const char *const dirs[] = { ED_UDEV_RULES_DIR, "/etc/udev", "/etc", "" };
+    static const char *const dirs[] = { "", "/etc", "/etc/udev", ED_UDEV_RULES_DIR };
+    char parent[4096] = "";
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         char dir[4096];
         if (!join_path(root, dirs[i], dir, sizeof dir))
@@ -251,13 +254,23 @@ static int check_writable(const char *root, struct ed_udev_result *r)
         if (!dir[0])
             snprintf(dir, sizeof dir, "/");
         struct stat st;
-        if (stat(dir, &st) != 0)
+        if (stat(dir, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                return fail(r, "create directory", dir, ENOTDIR);
+            snprintf(parent, sizeof parent, "%s", dir);
             continue;
-        if (access(dir, W_OK) != 0)
-            return fail(r, "write to", dir, errno);
-        return ED_OK;
+        }
+        if (errno != ENOENT)
+            return fail(r, "create directory", dir, errno);
+        if (!parent[0]) {   /* the root itself is missing: mkdir of its etc fails */
+            char etc[4096];
+            if (!join_path(root, dirs[1], etc, sizeof etc))
+                return ED_E_ARG;
+            return fail(r, "create directory", etc, ENOENT);
+        }
+        return access(parent, W_OK) == 0 ? ED_OK : fail(r, "create directory", dir, errno);
     }
-    return ED_OK;
+    return access(parent, W_OK) == 0 ? ED_OK : fail(r, "write to", parent, errno);
 }
 
 static int make_rules_dir(const char *root, struct ed_udev_result *r)

@@ -5,8 +5,9 @@
 # baud, then the same image again (the unchanged blocks are skipped). The figure is the flash
 # phase as espdoctor reports it (its "regions" seconds) against the floor espsim computes for
 # exactly the commands that went over the wire (model_min_flash_us: see tests/sim/README.md).
-# Doctor cases: time to verdict on a healthy board, on one without auto-reset, and with
-# nothing plugged in. Memory: peak RSS while flashing a 16 MB image. Many boards: the same
+# Doctor cases: time to verdict on a healthy board with its factory app (the ESP-IDF app
+# espsim writes, the seed user's state), with MicroPython, on an erased board, on one
+# without auto-reset, and with nothing plugged in; each must reach the verdict it should. Memory: peak RSS while flashing a 16 MB image. Many boards: the same
 # image by flash --all onto 4 boards at once against 1 board (its own "seconds").
 #
 # Every case ends with one JSON line, e.g.
@@ -14,7 +15,8 @@
 #   {"case":"doctor-healthy","seconds":S}   {"case":"rss-16MB","max_rss_kb":K}
 # and the script fails when a target is missed:
 #   flash at 460800: ratio <= 1.15; re-flash unchanged: <= 15% of the full flash;
-#   doctor on a healthy board <= 1.5 s, without auto-reset <= 4 s; 16 MB flash RSS <= 10 MB;
+#   doctor on a healthy board (factory app, MicroPython) and on an erased one <= 1.5 s,
+#   without auto-reset <= 2.5 s (each the median of three); 16 MB flash RSS <= 10 MB;
 #   flash --all on 4 boards < 2x the time of 1.
 # Usage: tests/bench.sh BUILD_DIR   (BENCH_QUICK=1: skip the slow 115200 case)
 set -u
@@ -86,8 +88,8 @@ flash_case() {   # flash_case BAUD: full flash, then re-flash of the same image
   done
 }
 
-doctor_case() {   # doctor_case NAME LIMIT ESPSIM_OPTIONS...: median of three runs
-  name=$1 limit=$2; shift 2
+doctor_case() {   # doctor_case NAME LIMIT VERDICT ESPSIM_OPTIONS...: median of three runs
+  name=$1 limit=$2 want=$3; shift 3
   times=""
   for i in 1 2 3; do
     t0=$(now)
@@ -103,7 +105,11 @@ doctor_case() {   # doctor_case NAME LIMIT ESPSIM_OPTIONS...: median of three ru
   med=$(node -e "const t=process.argv.slice(1).map(Number).sort((a,b)=>a-b); console.log(t[1])" $times)
   status=$(json "$work/doc.json" 'd.verdict.status + (d.verdict.problem ? " (" + d.verdict.problem + ")" : "")')
   printf 'doctor, %s: verdict "%s" in %s s (median of%s)\n' "$name" "$status" "$med" "$times"
-  printf '{"case":"doctor-%s","seconds":%s}\n' "$name" "$med"
+  printf '{"case":"doctor-%s","seconds":%s,"verdict":"%s"}\n' "$name" "$med" "$status"
+  if [ "$status" != "$want" ]; then
+    printf '  verdict wanted "%s": MISSED\n' "$want"
+    misses=$((misses + 1))
+  fi
   [ -n "$limit" ] && verdict seconds "$med" '<=' "$limit"
 }
 
@@ -114,10 +120,12 @@ flash_case 921600
 
 echo
 echo "== doctor time to verdict (wall clock, including the virtual board's start)"
-doctor_case healthy 1.5 --firmware micropython
-doctor_case no-autoreset 4 --firmware app --no-autoreset
+doctor_case healthy-app 1.5 ready --firmware app
+doctor_case healthy-micropython 1.5 ready --firmware micropython
+doctor_case erased 1.5 "problem (firmware.blank)" --firmware blank
+doctor_case no-autoreset 2.5 "problem (reset.no-autoreset)" --firmware app --no-autoreset
 if "$doc" list --json 2>/dev/null | node -e "let s='';process.stdin.on('data',c=>s+=c).on('end',()=>process.exit(JSON.parse(s).ports.length?1:0))"; then
-  doctor_case no-device 1 none
+  doctor_case no-device 1 "no-device (device.none)" none
 else
   echo "doctor, no-device: skipped, a real serial device is plugged into this machine"
 fi

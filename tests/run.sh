@@ -2,11 +2,16 @@
 # Run every Criterion test binary, then print one summary line.
 # Usage: tests/run.sh BUILD_DIR BIN...
 # Fails if any binary fails, crashes, or reports a skipped test.
+# Every fix_command the end-to-end runs printed in JSON is collected (tests/e2e/e2e_fix.h
+# appends them to $ESPDOCTOR_FIX_LOG, and checks each as it comes); at the end they are
+# counted and each distinct one is run through `bash -n` once more.
 set -u
 build=$1; shift
 total=0; passed=0; failed=0; bad_bins=""
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+ESPDOCTOR_FIX_LOG=$(mktemp)
+export ESPDOCTOR_FIX_LOG
+trap 'rm -f "$log" "$ESPDOCTOR_FIX_LOG" "$log.fix"' EXIT
 
 for bin in "$@"; do
   name=$(basename "$bin")
@@ -38,6 +43,19 @@ for bin in "$@"; do
 done
 
 echo
+sort -u "$ESPDOCTOR_FIX_LOG" >"$log.fix"
+commands=$(wc -l <"$ESPDOCTOR_FIX_LOG")
+distinct=$(wc -l <"$log.fix")
+unparsed=0
+while IFS= read -r command; do
+  if ! bash -n -c "$command" 2>/dev/null; then
+    echo "run.sh: a fix_command does not pass bash -n: $command" >&2
+    unparsed=$((unparsed + 1))
+  fi
+done <"$log.fix"
+echo "fix_command: $commands printed by the e2e runs, $distinct distinct, $unparsed failing bash -n"
+[ "$unparsed" -eq 0 ] || bad_bins="$bad_bins fix_command(bash-n)"
+
 echo "tests: $total run in $# binaries (build: $build)"
 echo "$passed passed, $failed failed"
 if [ -n "$bad_bins" ]; then

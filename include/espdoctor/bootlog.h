@@ -22,11 +22,15 @@ struct ed_bootlog {
     bool flash_boot;           /* the ROM booted from flash */
     bool brownout;             /* "Brownout detector was triggered" */
     bool invalid_header;       /* "invalid header": nothing bootable at the boot offset */
+    bool erased_header;        /* every "invalid header: 0x..." read 0xffffffff: the flash
+                                  is erased there (a blank board, not a broken one) */
     bool flash_read_err;       /* "flash read err" */
     bool guru_meditation;      /* the application crashed */
     bool micropython;          /* a MicroPython banner */
     char micropython_version[48]; /* "v1.24.0" */
     bool repl_prompt;          /* ">>> " */
+    char app_project[33];      /* an ESP-IDF app's "Project name:" ("" when not printed);
+                                  MicroPython's ESP32 port is the project "micropython" */
 };
 
 /* Decode len bytes of console output. */

@@ -31,6 +31,21 @@ struct ed_bridge {
     enum ed_reset_style reset;
 };
 
+/* Drivers from bridge makers, built outside the kernel, that claim bridges the kernel's
+ * own driver serves. Such a driver binds again at every plug-in, so giving the device
+ * back to the usual driver means blacklisting its module, not just unloading it. */
+struct ed_vendor_driver {
+    const char *driver;        /* the name it binds under (its usb_driver's): "usb_ch343" */
+    const char *module;        /* its module, the name to blacklist: "ch343" */
+    const char *maker;         /* "WCH's CH343SER driver" */
+};
+
+extern const struct ed_vendor_driver ed_vendor_drivers[];
+extern const size_t ed_vendor_driver_count;
+
+/* The row for a bound driver's name, or NULL for a driver that is not a vendor's. */
+const struct ed_vendor_driver *ed_vendor_driver_lookup(const char *driver);
+
 extern const struct ed_bridge ed_bridges[];
 extern const size_t ed_bridge_count;
 

@@ -58,4 +58,12 @@ const struct ed_chip *ed_chip_by_image_id(int chip_id);
 /* "https://micropython.org/download/ESP32_GENERIC/" style hint for a chip. */
 void ed_chip_download_hint(const struct ed_chip *chip, char *buf, size_t len);
 
+/* The fix for a board that needs MicroPython built for its chip: fix gets where to
+ * download it, command the command that flashes the downloaded file from the folder it
+ * was saved to ("espdoctor -p PORT flash ESP8266_GENERIC-*.bin": MicroPython names its
+ * downloads BOARD-DATE-VERSION.bin; the pattern is left for the shell to expand, and
+ * matching no file or several is refused by flash without writing). port NULL: no -p. */
+void ed_chip_micropython_fix(const struct ed_chip *chip, const char *port, char *fix,
+                             size_t fix_len, char *command, size_t command_len);
+
 #endif

@@ -71,8 +71,14 @@ void ed_credentials_read(const struct ed_sysroot *s, struct ed_credentials *cred
 void ed_doctor_init(struct ed_doctor *d, const char *requested_port);
 void ed_doctor_free(struct ed_doctor *d);
 
-/* Run every family in order until one says stop. */
+/* Run every family in order until one says stop, then conclude. */
 void ed_doctor_run(struct ed_doctor *d);
+
+/* What only all the findings together tell (ed_doctor_run does it last): the download
+ * and flash command for the chip that answered go into the firmware findings, and a port
+ * of no known bridge that was opened and where nothing answered becomes the problem
+ * (device.unknown-port raised to an error), unless another error explains the silence. */
+void ed_doctor_conclude(struct ed_doctor *d);
 
 /* Release the port (leaving the board running its firmware). */
 void ed_doctor_close_port(struct ed_doctor *d);

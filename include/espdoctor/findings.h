@@ -15,7 +15,8 @@ struct ed_diagnosis {
     const char *family;          /* heading it is grouped under: "Permissions" */
     const char *title;           /* one line: "You are not in the port's group" */
     const char *meaning;         /* what is really wrong (man page) */
-    const char *fix;             /* the generic fix (man page); findings carry a specific one */
+    const char *fix;             /* the generic fix (man page), sentences that end; findings
+                                    carry a specific one */
 };
 
 extern const struct ed_diagnosis ed_diagnoses[];
@@ -23,11 +24,17 @@ extern const size_t ed_diagnosis_count;
 const struct ed_diagnosis *ed_diagnosis_find(const char *id);
 const char *ed_severity_name(enum ed_severity sev);
 
+/* A fix is data: one or two sentences for people, and, when the fix is a command, that
+ * command alone (it passes `bash -n` and is safe to paste: every word from outside went
+ * through ed_shell_quote). NULL command: the fix is an action (press a button, change a
+ * cable). Renderers print the command on a line of its own, never wrapped. */
 struct ed_finding {
     const struct ed_diagnosis *diag;
+    enum ed_severity severity;   /* the table's, unless raised (ed_finding_raise) */
     char subject[256];           /* "/dev/ttyUSB0", "1-1.2 (10c4:ea60)" */
     char *evidence;              /* what was observed */
-    char *fix;                   /* pasteable command or precise action; NULL: none needed */
+    char *fix;                   /* what to do, in sentences; NULL: nothing needed */
+    char *fix_command;           /* the command that does it; NULL: the fix is an action */
 };
 
 struct ed_report {
@@ -42,6 +49,15 @@ void ed_finding_evidence(struct ed_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ed_finding_fix(struct ed_finding *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The command that carries the fix out (see struct ed_finding); words from outside must
+ * be quoted by the caller (ed_shell_quote). */
+void ed_finding_command(struct ed_finding *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Make the finding weigh more than its table row says: what was a side remark turned out
+ * to explain everything (a port of no known bridge where nothing answered). */
+void ed_finding_raise(struct ed_finding *f, enum ed_severity severity);
+/* The first finding with this id, or NULL. */
+struct ed_finding *ed_report_find(struct ed_report *r, const char *id);
 
 /* The most severe finding (first of equals), or NULL for an empty report. */
 const struct ed_finding *ed_report_worst(const struct ed_report *r);

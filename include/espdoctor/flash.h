@@ -48,7 +48,8 @@ struct ed_flash_issue {
     bool blocking;              /* the write is refused unless forced */
     bool forceable;             /* --force may override it */
     char message[ED_IMAGE_MESSAGE_MAX];  /* what the file is, what the board is */
-    char fix[ED_IMAGE_FIX_MAX];          /* the exact command or download */
+    char fix[ED_IMAGE_FIX_MAX];          /* what to do, in sentences */
+    char fix_command[ED_IMAGE_FIX_MAX];  /* the command that does it; "" for an action */
 };
 
 #define ED_FLASH_MAX_ISSUES 8
@@ -66,6 +67,9 @@ struct ed_flash_item {
 struct ed_flash_plan {
     size_t count;
     struct ed_flash_item items[ED_FLASH_MAX_REGIONS];
+    /* Why the last file ed_flash_plan_add refused as not firmware was refused (rule NULL:
+     * none was): for the caller's report, with its fix and command. */
+    struct ed_image_problem rejected;
 };
 
 /* The outcome of adding a file. */

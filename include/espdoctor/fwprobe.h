@@ -34,6 +34,7 @@ struct ed_fwprobe_opts {
     unsigned listen_ms;       /* how long to wait for boot output before poking;
                                  0: ED_FWPROBE_LISTEN_MS */
     unsigned pokes;           /* Ctrl-C tries before giving up; 0: two */
+    unsigned answer_ms;       /* wait for an answer to each key; 0: ED_FWPROBE_ANSWER_MS */
 };
 
 struct ed_fwprobe {

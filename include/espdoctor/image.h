@@ -185,7 +185,10 @@ extern const struct ed_image_problem_rule ed_image_problem_rules[ED_IMAGE_P_COUN
 struct ed_image_problem {
     const struct ed_image_problem_rule *rule;
     char message[ED_IMAGE_MESSAGE_MAX];  /* what the file is, what the board is */
-    char fix[ED_IMAGE_FIX_MAX];          /* the exact command or download */
+    char fix[ED_IMAGE_FIX_MAX];          /* what to do, in sentences (the download) */
+    char fix_command[ED_IMAGE_FIX_MAX];  /* the command that does it, "" when the fix is an
+                                            action; never one that writes a file to a
+                                            board of another chip */
 };
 
 struct ed_image_verdict {
@@ -199,11 +202,18 @@ struct ed_image_verdict {
 
 /* Check writing img to a board with this chip (NULL: unknown), flash size in bytes (0:
  * unknown) and chip revision (major * 100 + minor, ED_IMAGE_REVISION_UNKNOWN) at addr (when
- * addr_given) or at the image's intended base. Returns ED_OK when nothing blocks the write,
+ * addr_given) or at the image's intended base. Without a chip only what needs no board is
+ * checked (is it firmware, is it whole and intact); the chip, the address, the size and
+ * the revision wait for the board (ed_image_checks_waiting). Returns ED_OK when nothing blocks the write,
  * ED_E_IMAGE when something does (v lists every problem either way), ED_E_ARG on NULLs. */
 int ed_image_check_target(const struct ed_image_info *img, const struct ed_chip *chip,
                           uint32_t flash_size, uint32_t chip_revision, uint32_t addr,
                           bool addr_given, struct ed_image_verdict *v);
+
+/* The ids of the checks that need the board, in the order they are made: "image.wrong-
+ * chip", "image.wrong-offset", "image.too-large", "image.revision", "image.flash-size";
+ * NULL-terminated. */
+extern const char *const ed_image_checks_waiting[];
 
 /* ---- reporting (espdoctor image) ------------------------------------------------------- */
 

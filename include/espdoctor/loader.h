@@ -80,6 +80,7 @@ struct ed_connect_opts {
     unsigned attempts;           /* 0: one round of every (sequence, delay) pair */
     uint32_t log_baud;           /* read the boot log at this baud (74880 for an ESP8266),
                                     then sync at the transport's baud; 0: don't switch */
+    unsigned syncs;              /* SYNC packets per attempt; 0: the usual five */
 };
 
 struct ed_loader {

@@ -61,4 +61,12 @@ bool ed_sysroot_user_primary_gid(const struct ed_sysroot *s, const char *user, g
 /* True if the group's member list names the user. */
 bool ed_sysroot_group_lists_member(const struct ed_sysroot *s, gid_t gid, const char *user);
 
+/* The distribution's family, for naming its packages. */
+enum ed_os_family { ED_OS_UNKNOWN, ED_OS_DEBIAN, ED_OS_UBUNTU, ED_OS_FEDORA, ED_OS_ARCH };
+
+/* From <root>/etc/os-release, else <root>/usr/lib/os-release (os-release(5)): ID, else
+ * the first of ID_LIKE the table knows (Linux Mint says "ubuntu debian": Ubuntu's
+ * packages; Raspberry Pi OS "debian"). name gets PRETTY_NAME, else ID, else "". */
+enum ed_os_family ed_sysroot_os_family(const struct ed_sysroot *s, char *name, size_t len);
+
 #endif

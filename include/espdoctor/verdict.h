@@ -1,5 +1,6 @@
-/* Why a connect loop failed: one finding id and one paragraph of advice, judged from the
- * attempts the loader recorded. Shared by every command that connects and by the doctor. */
+/* Why a connect loop failed: one finding id, what the attempts showed, and the fix (for
+ * people, and the command when there is one), judged from the attempts the loader
+ * recorded. Shared by every command that connects and by the doctor. */
 #ifndef ESPDOCTOR_VERDICT_H
 #define ESPDOCTOR_VERDICT_H
 
@@ -7,8 +8,16 @@
 
 #include "espdoctor/loader.h"
 
-/* Returns the finding id ("reset.no-autoreset", "bootloader.no-sync", ...) and writes the
- * advice into text. rc is what ed_loader_connect returned. */
-const char *ed_connect_verdict(const struct ed_loader *ld, int rc, char *text, size_t len);
+#define ED_VERDICT_TEXT_MAX 512
+
+struct ed_connect_judgement {
+    const char *id;                       /* "reset.no-autoreset", "bootloader.no-sync" */
+    char observed[ED_VERDICT_TEXT_MAX];   /* a sentence: what the board did */
+    char fix[ED_VERDICT_TEXT_MAX];        /* sentences: what to do */
+    char fix_command[ED_VERDICT_TEXT_MAX];/* "" when the fix is an action (a button) */
+};
+
+/* Judge a failed ed_loader_connect (rc is what it returned). */
+void ed_connect_verdict(const struct ed_loader *ld, int rc, struct ed_connect_judgement *j);
 
 #endif

@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
+#include <ctype.h>
+
 #include "e2e_run.h"
 #include "e2e_user.h"
 
@@ -96,7 +98,7 @@ static inline bool doctor_is_severity(const char *s)
                  strcmp(s, "error") == 0);
 }
 
-/* {"ports":[...],"findings":[{"id","severity","subject","evidence","fix"}],
+/* {"ports":[...],"findings":[{"id","severity","subject","evidence","fix","fix_command"}],
  *  "verdict":{"status","problem","port","chip","micropython"}} and nothing else. */
 static inline void doctor_assert_shape(json_object *doc)
 {
@@ -107,13 +109,15 @@ static inline void doctor_assert_shape(json_object *doc)
     cr_assert_gt(json_object_array_length(findings), 0, "no findings at all");
     for (size_t i = 0; i < json_object_array_length(findings); i++) {
         json_object *f = json_object_array_get_idx(findings, i);
-        doctor_assert_keys(f, LIST("id", "severity", "subject", "evidence", "fix"));
+        doctor_assert_keys(f, LIST("id", "severity", "subject", "evidence", "fix",
+                                   "fix_command"));
         const char *id = doctor_str(f, "id");
         cr_assert(id && strchr(id, '.'), "finding id \"%s\"", id ? id : "(null)");
         cr_assert(doctor_is_severity(doctor_str(f, "severity")), "severity of %s", id);
         cr_assert_not_null(doctor_str(f, "subject"), "subject of %s", id);
         doctor_str(f, "evidence");
         doctor_str(f, "fix");
+        doctor_str(f, "fix_command");
     }
     json_object *v = doctor_get(doc, "verdict");
     doctor_assert_keys(v, LIST("status", "problem", "port", "chip", "micropython"));
@@ -171,33 +175,135 @@ static inline const char *doctor_verdict(json_object *doc, const char *key)
     return doctor_str(doctor_get(doc, "verdict"), key);
 }
 
-/* The text's "Problem:" block: from that line to the first blank line (a static copy). */
+/* The text's problem block: from its "Problem: " headline to the first blank line or the
+ * end, its whitespace runs (the wrapping) made single spaces (a static copy). */
 static inline const char *doctor_problem_block(const char *text)
 {
     static char block[8192];
-    const char *start = strstr(text, "Problem:\n");
+    const char *start = strstr(text, "Problem: ");
     if (!start)
         return NULL;
+    while (start > text && start[-1] != '\n')
+        start--;
     const char *end = strstr(start, "\n\n");
-    size_t n = end ? (size_t)(end - start) : strlen(start);
-    snprintf(block, sizeof block, "%.*s", (int)n, start);
+    size_t n = end ? (size_t)(end - start) : strlen(start), used = 0;
+    bool space = false;
+    for (size_t i = 0; i < n && used + 1 < sizeof block; i++) {
+        bool blank = start[i] == ' ' || start[i] == '\n';
+        if (blank && space)
+            continue;
+        block[used++] = blank ? ' ' : start[i];
+        space = blank;
+    }
+    block[used] = '\0';
     return block;
 }
 
-/* The id in brackets on the headline under "Problem:". */
+/* The id in brackets on the headline: the block's first [...]. */
 static inline void doctor_headline_id(const char *block, char *id, size_t len)
 {
-    const char *line = strchr(block, '\n');
-    cr_assert_not_null(line, "no headline under Problem:");
-    line++;
-    size_t line_len = strcspn(line, "\n");
-    const char *open = NULL;
-    for (const char *p = line; p < line + line_len; p++)
-        if (*p == '[')
-            open = p;
-    cr_assert_not_null(open, "no [id] on the headline: %.*s", (int)line_len, line);
-    size_t n = strcspn(open + 1, "]\n");
+    const char *open = strchr(block, '[');
+    cr_assert_not_null(open, "no [id] on the headline: %s", block);
+    size_t n = strcspn(open + 1, "]");
     snprintf(id, len, "%.*s", (int)n, open + 1);
+}
+
+/* text with its line breaks and indentation (the wrapping) made single spaces, for
+ * looking up phrases (a static copy). */
+static inline const char *doctor_flat(const char *text)
+{
+    static char flat[E2E_OUT_MAX];
+    size_t used = 0;
+    bool space = false;
+    for (const char *c = text; *c && used + 1 < sizeof flat; c++) {
+        bool blank = *c == ' ' || *c == '\n';
+        if (blank && space)
+            continue;
+        flat[used++] = blank ? ' ' : *c;
+        space = blank;
+    }
+    flat[used] = '\0';
+    return flat;
+}
+
+/* How often needle occurs in text. */
+static inline size_t doctor_count(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* line (len bytes) with its leading and trailing blanks left out equals word, where a run
+ * of digits matches any run of digits (the text and the --json run are two runs: a
+ * process id in a command differs). */
+static inline bool doctor_line_is(const char *line, size_t len, const char *word)
+{
+    while (len && (*line == ' ' || *line == '\t'))
+        line++, len--;
+    while (len && (line[len - 1] == ' ' || line[len - 1] == '\r'))
+        len--;
+    size_t i = 0, k = 0, n = strlen(word);
+    while (i < len && k < n) {
+        if (isdigit((unsigned char)line[i]) && isdigit((unsigned char)word[k])) {
+            while (i < len && isdigit((unsigned char)line[i]))
+                i++;
+            while (k < n && isdigit((unsigned char)word[k]))
+                k++;
+        } else if (line[i++] != word[k++]) {
+            return false;
+        }
+    }
+    return i == len && k == n;
+}
+
+/* Columns a line takes: UTF-8 sequences count once. */
+static inline size_t doctor_columns(const char *line, size_t len)
+{
+    size_t cols = 0;
+    for (size_t i = 0; i < len; i++)
+        cols += ((unsigned char)line[i] & 0xC0) != 0x80;
+    return cols;
+}
+
+/* The text was set for 80 columns: every warning's and error's fix_command stands whole on
+ * a line of its own, and no line is wider than 80 unless it is such a command or a single
+ * word (a path too long for any line). */
+static inline void doctor_expect_fits(const char *name, const char *text, json_object *doc)
+{
+    json_object *findings = doctor_get(doc, "findings");
+    for (size_t i = 0; i < json_object_array_length(findings); i++) {
+        json_object *f = json_object_array_get_idx(findings, i);
+        const char *command = doctor_str(f, "fix_command"), *sev = doctor_str(f, "severity");
+        if (!command || strcmp(sev, "ok") == 0 || strcmp(sev, "info") == 0)
+            continue;
+        bool whole = false;
+        for (const char *line = text; *line && !whole;) {
+            size_t n = strcspn(line, "\n");
+            whole = doctor_line_is(line, n, command);
+            line += n + (line[n] == '\n');
+        }
+        cr_expect(whole, "%s: the fix_command of %s is not whole on a line of its own: "
+                  "\"%s\" in\n%s", name, doctor_str(f, "id"), command, text);
+    }
+    for (const char *line = text; *line;) {
+        size_t n = strcspn(line, "\n");
+        const char *word = line;
+        size_t k = n;
+        while (k && *word == ' ')
+            word++, k--;
+        bool one_word = memchr(word, ' ', k) == NULL;
+        bool a_command = false;
+        for (size_t i = 0; i < json_object_array_length(findings) && !a_command; i++) {
+            const char *command = doctor_str(json_object_array_get_idx(findings, i),
+                                             "fix_command");
+            a_command = command && doctor_line_is(line, n, command);
+        }
+        cr_expect(doctor_columns(line, n) <= 80 || one_word || a_command,
+                  "%s: a line wider than 80 columns: \"%.*s\"", name, (int)n, line);
+        line += n + (line[n] == '\n');
+    }
 }
 
 static inline void doctor_expect_names(const char *where, const char *text,
@@ -232,10 +338,16 @@ static inline json_object *doctor_check(const char *name, const struct doctor_ru
         char id[96];
         doctor_headline_id(block, id, sizeof id);
         cr_assert_str_eq(id, want->problem, "%s: the headline is [%s]:\n%s", name, id, t->out);
-        cr_expect(strstr(block, "fix: ") != NULL, "%s: no fix under the headline:\n%s", name,
+        cr_expect(strstr(block, "Fix: ") != NULL, "%s: no fix under the headline:\n%s", name,
                   block);
-        doctor_expect_names("the headline's fix", strstr(block, "fix: "), want->fix_names,
+        doctor_expect_names("the headline's fix", strstr(block, "Fix: "), want->fix_names,
                             t->out);
+        char tag[128];
+        snprintf(tag, sizeof tag, "[%s]", want->problem);
+        cr_expect_eq(doctor_count(t->out, "Problem: "), 1, "%s: several problem blocks:\n%s",
+                     name, t->out);
+        cr_expect_eq(doctor_count(t->out, tag), 1, "%s: the problem %s is printed more than "
+                     "once:\n%s", name, tag, t->out);
     } else {
         cr_assert_null(block, "%s: a Problem: headline where none was expected:\n%s", name,
                        t->out);
@@ -256,12 +368,15 @@ static inline json_object *doctor_check(const char *name, const struct doctor_ru
                   "%s: verdict.problem is %s, wanted %s", name, problem ? problem : "null",
                   want->problem);
         json_object *f = doctor_expect_finding(doc, want->problem, "error");
-        const char *fix = doctor_str(f, "fix");
+        const char *fix = doctor_str(f, "fix"), *command = doctor_str(f, "fix_command");
         cr_assert_not_null(fix, "%s: %s has no fix", name, want->problem);
-        doctor_expect_names("verdict.problem's fix", fix, want->fix_names, fix);
+        char both[4096];
+        snprintf(both, sizeof both, "%s %s", fix, command ? command : "");
+        doctor_expect_names("verdict.problem's fix", both, want->fix_names, both);
     } else {
         cr_assert_null(problem, "%s: verdict.problem is %s", name, problem);
     }
+    doctor_expect_fits(name, t->out, doc);
     fprintf(stderr, "[time] doctor %s: verdict in %.2f s (text), %.2f s (--json), "
                     "exit %d%s%s\n",
             name, t->seconds, j->seconds, want->exit, want->problem ? ", " : "",

@@ -7,12 +7,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "e2e_fix.h"
 
 #define E2E_OUT_MAX (256 * 1024)
 
@@ -95,6 +98,57 @@ static inline const char *const *e2e_wrap_argv(const char *const *argv, const ch
     return wrapped ? out : argv;
 }
 
+/* A whole file in memory (free it); NULL when it cannot be read. */
+static inline uint8_t *e2e_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = n > 0 ? (size_t)n : 0;
+    return buf;
+}
+
+/* The two files hold the same bytes. */
+static inline bool e2e_same_files(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    uint8_t *x = e2e_slurp(a, &na), *y = e2e_slurp(b, &nb);
+    bool same = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* text with each line break and the indentation after it made one space: wrapped
+ * paragraphs read as their sentences again (a static copy, one per call site slot). */
+static inline const char *e2e_flat(const char *text)
+{
+    static char slots[2][E2E_OUT_MAX];
+    static unsigned next;
+    char *flat = slots[next++ % 2];
+    size_t used = 0;
+    for (const char *c = text; *c && used + 1 < E2E_OUT_MAX; c++) {
+        if (*c == '\n') {
+            while (c[1] == ' ')
+                c++;
+            flat[used++] = ' ';
+            continue;
+        }
+        flat[used++] = *c;
+    }
+    flat[used] = '\0';
+    return flat;
+}
+
 static inline void e2e_drain(int fd, char *buf, size_t *len, bool *open)
 {
     char tmp[4096];
@@ -112,7 +166,8 @@ static inline void e2e_drain(int fd, char *buf, size_t *len, bool *open)
 }
 
 /* Run argv (NULL-terminated) with at most limit_s seconds (times e2e_time_scale()); stdin
- * is /dev/null. */
+ * is /dev/null, and the width of a terminal that is not there is the default one
+ * (COLUMNS unset: 80). Every fix_command in the JSON it prints is checked (e2e_fix.h). */
 static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int limit_s)
 {
     int out[2], err[2];
@@ -133,6 +188,7 @@ static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int
         dup2(err[1], 2);
         close(out[0]); close(err[0]); close(out[1]); close(err[1]);
         freopen("/dev/null", "r", stdin);
+        unsetenv("COLUMNS");
         execvp(argv[0], (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -169,6 +225,7 @@ static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int
         r->status = WEXITSTATUS(st);
     else if (WIFSIGNALED(st))
         r->status = 128 + WTERMSIG(st);
+    e2e_fix_check_output(r->out, argv_in[0]);
 }
 
 #endif

@@ -78,13 +78,16 @@ static int pid_after(const char *text)
     return p ? atoi(p + 4) : 0;
 }
 
+/* The fix and its command, as one text (a static copy). */
 static const char *fix_of(json_object *doc, const char *id)
 {
+    static char both[4096];
     json_object *f = doctor_finding(doc, id);
     cr_assert_not_null(f, "no %s", id);
-    const char *fix = doctor_str(f, "fix");
+    const char *fix = doctor_str(f, "fix"), *command = doctor_str(f, "fix_command");
     cr_assert_not_null(fix, "%s has no fix", id);
-    return fix;
+    snprintf(both, sizeof both, "%s %s", fix, command ? command : "");
+    return both;
 }
 
 static const char *evidence_of(json_object *doc, const char *id)
@@ -140,7 +143,7 @@ Test(doctor_driver, missing_cp210x_module)
 {
     struct doctor_run run = { .sim = LIST("--driver", "none") };
     struct doctor_want want = { .exit = 7, .problem = "driver.missing",
-                                .fix_names = LIST("modprobe cp210x", "linux-modules-extra") };
+                                .fix_names = LIST("sudo modprobe cp210x", "not found") };
     json_object *doc = doctor_check("driver none (cp2102)", &run, &want);
     expect_in(evidence_of(doc, "driver.missing"), "usb:v10C4pEA60");
     json_object_put(doc);

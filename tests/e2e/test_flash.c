@@ -503,10 +503,18 @@ Test(flash, unreachable_board_gets_the_doctors_diagnosis, .init = make_dir,
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 1, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.err, "could not reach the ROM bootloader"), "%s", r.err);
-    /* Not a bare error: the doctor's findings follow, headed by the cause. */
-    cr_assert_not_null(strstr(r.out, "The doctor examines /dev/ttyUSB0"), "%s", r.out);
-    const char *headline = strstr(r.out, "Problem:");
-    cr_assert_not_null(headline, "no problem headline:\n%s", r.out);
-    cr_assert_not_null(strstr(headline, "[reset.no-autoreset]"), "%s", r.out);
+    /* Not a bare error: the doctor's one finding that explains it, its evidence and its
+     * fix, then the command for the rest of the diagnosis. One screen, not the report. */
+    const char *headline = strstr(r.err, "Problem: ");
+    cr_assert_not_null(headline, "no problem headline:\n%s", r.err);
+    cr_assert_not_null(strstr(headline, "[reset.no-autoreset]"), "%s", r.err);
+    cr_assert_not_null(strstr(headline, "boot:0x13"), "no evidence:\n%s", r.err);
+    cr_assert_not_null(strstr(headline, "Fix: Hold the BOOT (IO0) button"), "%s", r.err);
+    cr_assert_not_null(strstr(headline, "\n    espdoctor -p /dev/ttyUSB0\n"), "%s", r.err);
+    cr_assert_null(strstr(r.err, "Presence"), "the whole report was printed:\n%s", r.err);
+    size_t lines = 0;
+    for (const char *c = r.err; *c; c++)
+        lines += *c == '\n';
+    cr_assert_leq(lines, 24, "%zu lines: not one screen\n%s", lines, r.err);
     cr_assert(same_files(flash, before), "the flash changed");
 }

@@ -115,3 +115,37 @@ Test(bootlog, straps_and_tail)
     ed_bootlog_tail((const uint8_t *)text, strlen(text), 2, tail, sizeof tail);
     cr_assert_str_eq(tail, "c\nwaiting for download");
 }
+
+/* Erased flash reads 0xffffffff: a board with nothing on it, not a broken one. Any other
+ * header value is something there that is not an image. */
+Test(bootlog, erased_flash_is_told_apart_from_a_bad_header)
+{
+    struct ed_bootlog log = parse(
+        "ets Jun  8 2016 00:22:57\r\n\r\n"
+        "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+        "invalid header: 0xffffffff\r\n"
+        "invalid header: 0xffffffff\r\n");
+    cr_assert(log.invalid_header);
+    cr_assert(log.erased_header);
+    log = parse("rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+                "invalid header: 0xffffffff\r\ninvalid header: 0x3f8e2a01\r\n");
+    cr_assert(log.invalid_header);
+    cr_assert_not(log.erased_header, "one header that is not erased");
+    log = parse("invalid header: 0xfff");   /* cut off: cannot tell */
+    cr_assert_not(log.erased_header);
+    log = parse("rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n");
+    cr_assert_not(log.erased_header);
+}
+
+/* An ESP-IDF app names itself at start; MicroPython's ESP32 port is "micropython". */
+Test(bootlog, the_app_project_name)
+{
+    struct ed_bootlog log = parse("I (64) cpu_start: Pro cpu start user code\r\n"
+                                  "I (68) app_init: Project name:     espsim-app\r\n"
+                                  "I (73) app_init: App version:      1.0\r\n");
+    cr_assert_str_eq(log.app_project, "espsim-app");
+    log = parse("I (68) app_init: Project name:     micropython\r\n");
+    cr_assert_str_eq(log.app_project, "micropython");
+    log = parse("ets Jun  8 2016 00:22:57\r\n");
+    cr_assert_str_eq(log.app_project, "");
+}

@@ -49,8 +49,9 @@ Test(check_driver, usbfs_claim_by_another_program_says_kill_it)
     cr_assert_not(ed_check_driver(&d));
     const struct ed_finding *f = expect_first_error(&d.report, "driver.claimed-by-userspace");
     expect_text(f->evidence, "myflasher (PID 2345)");
-    expect_text(f->fix, "kill 2345");
+    expect_text(f->fix_command, "kill 2345");
     cr_assert_null(strstr(f->fix, "brltty"), "brltty does not run here: %s", f->fix);
+    cr_assert_null(strstr(f->fix_command, "brltty"), "%s", f->fix_command);
     ed_report_free(&d.report);
 }
 
@@ -82,8 +83,9 @@ Test(check_driver, module_absent_from_alias_index_is_missing)
     const struct ed_finding *f = expect_first_error(&d.report, "driver.missing");
     expect_text(f->evidence, CP2102_MODALIAS);
     expect_text(f->evidence, "not installed");
-    expect_text(f->fix, "sudo modprobe cp210x");
-    expect_text(f->fix, "linux-modules-extra-" RELEASE);
+    expect_text(f->fix_command, "sudo modprobe cp210x");
+    cr_assert_null(strstr(f->fix_command, "linux-modules-extra"),
+                   "no distribution named, so no Ubuntu package: %s", f->fix_command);
     ed_report_free(&d.report);
 }
 
@@ -109,7 +111,7 @@ Test(check_driver, no_module_index_for_the_running_kernel)
     const struct ed_finding *f = expect_first_error(&d.report, "driver.missing");
     expect_text(f->evidence, "/lib/modules/" RELEASE "/modules.alias does not exist");
     expect_text(f->fix, "Reboot");
-    expect_text(f->fix, "sudo modprobe cp210x");
+    cr_assert_str_eq(f->fix_command, "sudo modprobe cp210x");
     ed_report_free(&d.report);
 }
 
@@ -122,7 +124,7 @@ Test(check_driver, matching_alias_but_unloaded_module_is_not_loaded)
     cr_assert_not(ed_check_driver(&d));
     const struct ed_finding *f = expect_first_error(&d.report, "driver.not-loaded");
     expect_text(f->evidence, "cp210x");
-    cr_assert_str_eq(f->fix, "sudo modprobe cp210x");
+    cr_assert_str_eq(f->fix_command, "sudo modprobe cp210x");
     ed_report_free(&d.report);
 }
 
@@ -135,7 +137,7 @@ Test(check_driver, loaded_module_that_did_not_bind_suggests_replug_and_reload)
     cr_assert_not(ed_check_driver(&d));
     const struct ed_finding *f = expect_first_error(&d.report, "driver.not-loaded");
     expect_text(f->evidence, "is loaded");
-    expect_text(f->fix, "sudo modprobe -r cp210x && sudo modprobe cp210x");
+    cr_assert_str_eq(f->fix_command, "sudo modprobe -r cp210x && sudo modprobe cp210x");
     ed_report_free(&d.report);
 }
 
@@ -175,13 +177,88 @@ Test(check_driver, unexpected_driver_with_a_tty_is_a_warning)
 {
     struct ed_doctor d;
     doctor_planted(&d);
-    target_usb(&d, "1-3", 0x1a86, 0x55d4, "ch343", "/dev/ttyCH343USB0");
+    target_usb(&d, "1-3", 0x1a86, 0x55d4, "usbserial_generic", "/dev/ttyUSB0");
     cr_assert(ed_check_driver(&d));
     cr_assert_null(first_error(&d.report));
     const struct ed_finding *f = finding(&d.report, "driver.wrong");
     cr_assert_not_null(f);
     cr_assert_eq(f->diag->severity, ED_SEV_WARN);
     expect_text(f->evidence, "cdc_acm");
-    expect_text(f->fix, "sudo modprobe cdc_acm");
+    cr_assert_str_eq(f->fix_command, "sudo modprobe -r usbserial_generic && sudo modprobe "
+                                     "cdc_acm");
+    ed_report_free(&d.report);
+}
+
+/* WCH's own driver binds as usb_ch343 from the module ch343, and claims the CH9102 again
+ * at every plug-in: unloading "usb_ch343" names no module at all, and unloading ch343
+ * lasts until the next plug-in. The fix blacklists the module. */
+Test(check_driver, wchs_ch343_driver_is_blacklisted_by_its_module_name)
+{
+    struct ed_doctor d;
+    doctor_planted(&d);
+    target_usb(&d, "1-3", 0x1a86, 0x55d4, "usb_ch343", "/dev/ttyCH343USB0");
+    cr_assert(ed_check_driver(&d));
+    cr_assert_null(first_error(&d.report));
+    const struct ed_finding *f = finding(&d.report, "driver.wrong");
+    cr_assert_not_null(f);
+    expect_text(f->evidence, "module ch343");
+    expect_text(f->evidence, "WCH");
+    expect_text(f->fix, "blacklist ch343");
+    cr_assert_str_eq(f->fix_command, "echo 'blacklist ch343' | sudo tee "
+                                     "/etc/modprobe.d/espdoctor-ch343.conf && sudo modprobe "
+                                     "-r ch343 && sudo modprobe cdc_acm");
+    cr_assert_null(strstr(f->fix_command, "usb_ch343"), "%s", f->fix_command);
+    ed_report_free(&d.report);
+}
+
+/* A module the kernel lacks: the package that has it, by the distribution's own name. */
+static const struct ed_finding *missing_on(struct ed_doctor *d, const char *os_release)
+{
+    ttyless_cp2102(d);
+    plant("/lib/modules/" RELEASE "/modules.alias", FTDI_ALIAS);
+    if (os_release)
+        plant("/etc/os-release", os_release);
+    cr_assert_not(ed_check_driver(d));
+    return expect_first_error(&d->report, "driver.missing");
+}
+
+Test(check_driver, missing_module_on_ubuntu_names_linux_modules_extra)
+{
+    struct ed_doctor d;
+    const struct ed_finding *f = missing_on(&d, "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\n"
+                                                "ID=ubuntu\nID_LIKE=debian\n");
+    cr_assert_str_eq(f->fix_command, "sudo apt install linux-modules-extra-" RELEASE
+                                     " && sudo modprobe cp210x");
+    expect_text(f->fix, "Ubuntu 24.04.1 LTS");
+    ed_report_free(&d.report);
+}
+
+Test(check_driver, missing_module_on_debian_reinstalls_the_kernel_package)
+{
+    struct ed_doctor d;
+    const struct ed_finding *f = missing_on(&d, "PRETTY_NAME=\"Debian GNU/Linux 12 "
+                                                "(bookworm)\"\nNAME=\"Debian GNU/Linux\"\n"
+                                                "ID=debian\n");
+    cr_assert_str_eq(f->fix_command, "sudo apt install --reinstall linux-image-" RELEASE
+                                     " && sudo modprobe cp210x");
+    cr_assert_null(strstr(f->fix, "linux-modules-extra"), "%s", f->fix);
+    ed_report_free(&d.report);
+}
+
+/* Linux Mint is Ubuntu underneath: ID_LIKE names ubuntu before debian. */
+Test(check_driver, missing_module_on_an_ubuntu_derivative_follows_id_like)
+{
+    struct ed_doctor d;
+    const struct ed_finding *f = missing_on(&d, "NAME=\"Linux Mint\"\nID=linuxmint\n"
+                                                "ID_LIKE=\"ubuntu debian\"\n");
+    expect_text(f->fix_command, "linux-modules-extra-" RELEASE);
+    ed_report_free(&d.report);
+}
+
+Test(check_driver, missing_module_elsewhere_names_no_package)
+{
+    struct ed_doctor d;
+    const struct ed_finding *f = missing_on(&d, "ID=alpine\n");
+    cr_assert_str_eq(f->fix_command, "sudo modprobe cp210x");
     ed_report_free(&d.report);
 }

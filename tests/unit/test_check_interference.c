@@ -39,7 +39,7 @@ Test(check_interference, brltty_rule_for_the_ch340_is_an_error_naming_file_line_
     expect_text(f->evidence, BRLTTY_RULES " line 10");
     expect_text(f->evidence, "1a86/7523/*");
     expect_text(f->evidence, "PID 777");
-    expect_text(f->fix, "/etc/udev/rules.d/85-brltty.rules");
+    expect_text(f->fix_command, "sudo ln -s /dev/null /etc/udev/rules.d/85-brltty.rules");
     ed_report_free(&d.report);
 }
 
@@ -67,6 +67,7 @@ Test(check_interference, attrs_style_rule_with_uppercase_hex_and_continuation)
     const struct ed_finding *f = expect_first_error(&d.report, "interference.brltty");
     expect_text(f->evidence, "/etc/udev/rules.d/85-brltty.rules line 2");
     expect_text(f->fix, "Comment out line 2 of /etc/udev/rules.d/85-brltty.rules");
+    expect_text(f->fix_command, "sudo sed -i '2s/^/#/' /etc/udev/rules.d/85-brltty.rules");
     ed_report_free(&d.report);
 }
 
@@ -122,7 +123,7 @@ Test(check_interference, modemmanager_without_ignore_tag_is_a_warning)
     cr_assert_not_null(f);
     cr_assert_eq(f->diag->severity, ED_SEV_WARN);
     expect_text(f->evidence, "PID 640");
-    expect_text(f->fix, "espdoctor udev install");
+    cr_assert_str_eq(f->fix_command, "sudo espdoctor udev install");
     ed_report_free(&d.report);
 }
 

@@ -13,7 +13,7 @@ Test(check_power, autosuspend_gives_the_sysfs_command_for_this_device)
     cr_assert_not_null(f);
     cr_assert_eq(f->diag->severity, ED_SEV_WARN);
     cr_assert_str_eq(f->subject, "1-1.2 (10c4:ea60)");
-    cr_assert_str_eq(f->fix, "echo on | sudo tee /sys/bus/usb/devices/1-1.2/power/control");
+    cr_assert_str_eq(f->fix_command, "echo on | sudo tee /sys/bus/usb/devices/1-1.2/power/control");
     ed_report_free(&d.report);
 }
 

@@ -185,7 +185,7 @@ static inline const struct ed_finding *finding(const struct ed_report *r, const 
 static inline const struct ed_finding *first_error(const struct ed_report *r)
 {
     for (size_t i = 0; i < r->count; i++)
-        if (r->items[i].diag->severity == ED_SEV_ERROR)
+        if (r->items[i].severity == ED_SEV_ERROR)
             return &r->items[i];
     return NULL;
 }

@@ -53,6 +53,8 @@ Test(image_check, esp32_image_on_esp8266_is_refused)
                        p->message);
     cr_assert_not_null(strstr(p->fix, "https://micropython.org/download/ESP8266_GENERIC/"),
                        "%s", p->fix);
+    /* The command flashes an ESP8266 download, never this file. */
+    cr_assert_str_eq(p->fix_command, "espdoctor flash ESP8266_GENERIC-*.bin");
     /* Offsets are moot for a file that does not belong on the chip at all. */
     cr_assert_null(find(&v, "image.wrong-offset"));
 }
@@ -93,8 +95,11 @@ Test(image_check, merged_esp32_at_zero_is_refused)
     cr_assert_not_null(strstr(p->message, "0x1000"), "%s", p->message);
     cr_assert_not_null(strstr(p->message, "0x7000"), "%s", p->message);
     cr_assert_not_null(strstr(p->message, "aimed at 0x0"), "%s", p->message);
-    cr_assert_not_null(strstr(p->fix, "espdoctor flash 0x1000 "), "%s", p->fix);
-    cr_assert_not_null(strstr(p->fix, "merged.bin"), "%s", p->fix);
+    cr_assert_not_null(strstr(p->fix, "0x1000"), "%s", p->fix);
+    /* Same chip: the command writes this very file, where it belongs (no address). */
+    cr_assert_not_null(strstr(p->fix_command, "espdoctor flash "), "%s", p->fix_command);
+    cr_assert_not_null(strstr(p->fix_command, "merged.bin"), "%s", p->fix_command);
+    cr_assert_null(strstr(p->fix_command, "0x"), "%s", p->fix_command);
     cr_assert_eq(v.addr, 0x0);
 }
 
@@ -226,6 +231,11 @@ Test(image_check, unknown_board_skips_chip_checks)
           ED_IMAGE_REVISION_UNKNOWN, 0, false, &v, ED_OK);
     cr_assert_eq(v.count, 0);
     cr_assert_eq(v.addr, 0x1000);
+    /* The seed report's file aimed at 0x0 with no board known: where it belongs depends
+     * on the chip that answers, so nothing is said about the address yet. */
+    const char *seed = ti_mkimage("esp32spiram.bin", "--chip esp32 --kind merged");
+    check(seed, NULL, 0, ED_IMAGE_REVISION_UNKNOWN, 0x0, true, &v, ED_OK);
+    cr_assert_null(find(&v, "image.wrong-offset"));
 }
 
 Test(image_check, arguments_and_rule_table)

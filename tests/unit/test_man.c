@@ -338,6 +338,8 @@ Test(man, documents_every_command_and_option)
             part = NONE;
             continue;
         }
+        if (strspn(line, " ") > 6)
+            continue;   /* the wrapped rest of an entry's text */
         char word[64], wanted[160], spelled[128];
         if (part == COMMANDS && sscanf(line, " %63[a-z]", word) == 1) {
             commands++;

@@ -132,11 +132,36 @@ Test(portsel, the_numbered_choice)
     cr_assert_eq(pick("1", 3, shown, sizeof shown), 0, "no newline before end of input");
 }
 
-Test(portsel, anything_else_cancels)
+Test(portsel, an_empty_answer_or_the_end_of_input_cancels)
 {
     char shown[1024];
-    const char *answers[] = { "\n", "", "0\n", "4\n", "-1\n", "x\n", "1x\n", "2 3\n",
-                              "99999999999999999999\n" };
+    const char *answers[] = { "\n", "", "  \n" };
     for (size_t i = 0; i < sizeof answers / sizeof answers[0]; i++)
         cr_assert_eq(pick(answers[i], 3, shown, sizeof shown), -1, "'%s'", answers[i]);
+}
+
+/* A wrong number is not the end: it is said to be wrong, and the question comes again. */
+Test(portsel, a_wrong_answer_asks_again)
+{
+    char shown[4096];
+    const char *wrong[] = { "0", "4", "-1", "x", "1x", "2 3", "99999999999999999999", "+2" };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        char answers[64];
+        snprintf(answers, sizeof answers, "%s\n2\n", wrong[i]);
+        cr_assert_eq(pick(answers, 3, shown, sizeof shown), 1, "'%s' then 2", wrong[i]);
+        char said[96];
+        snprintf(said, sizeof said, "'%s' is not one of the numbers 1 to 3.", wrong[i]);
+        cr_assert(strstr(shown, said) != NULL, "%s", shown);
+        const char *first = strstr(shown, "Which one?");
+        cr_assert(first && strstr(first + 1, "Which one?"), "asked once only:\n%s", shown);
+    }
+    /* A line far longer than a number is one wrong answer, not several. */
+    char longline[300];
+    memset(longline, '7', 200);
+    snprintf(longline + 200, sizeof longline - 200, "\n3\n");
+    cr_assert_eq(pick(longline, 3, shown, sizeof shown), 2);
+    /* Wrong every time: it gives up after a few tries, and nothing is chosen. */
+    cr_assert_eq(pick("9\n9\n9\n9\n9\n9\n9\n", 3, shown, sizeof shown), -1);
+    /* Wrong, then nothing more: cancelled. */
+    cr_assert_eq(pick("9\n", 3, shown, sizeof shown), -1);
 }

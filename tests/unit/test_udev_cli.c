@@ -273,6 +273,59 @@ Test(udev_cli, dry_run_says_what_it_would_do_and_writes_nothing)
     run_free(&r);
 }
 
+/* A dry run is honest in every form: JSON names what would happen, not what did. */
+Test(udev_cli, dry_run_json_says_would_write_and_would_remove)
+{
+    write_group_file("dialout:x:20:\n");
+    struct run r = run_udev((struct run_options){ .dry_run = true, .json = true }, "install",
+                            NULL);
+    cr_expect_eq(r.exit_code, ED_EXIT_OK, "%s", r.err);
+    cr_expect(strstr(r.out, "\"outcome\": \"would-write\""), "%s", r.out);
+    cr_expect(strstr(r.out, "\"changed\": false"), "%s", r.out);
+    cr_expect_null(strstr(r.out, "\"written\""), "%s", r.out);
+    run_free(&r);
+    r = run_udev((struct run_options){ 0 }, "install", NULL);
+    cr_expect_eq(r.exit_code, ED_EXIT_OK, "%s", r.err);
+    run_free(&r);
+    r = run_udev((struct run_options){ .dry_run = true, .json = true }, "uninstall", NULL);
+    cr_expect_eq(r.exit_code, ED_EXIT_OK, "%s", r.err);
+    cr_expect(strstr(r.out, "\"outcome\": \"would-remove\""), "%s", r.out);
+    run_free(&r);
+    char path[4096];
+    rules_path(path, sizeof path);
+    cr_expect_eq(access(path, F_OK), 0, "a dry run removed %s", path);
+}
+
+/* What would fail fails in the dry run too, with the same exit code: a root that is not
+ * there, and a file where a directory must be. */
+Test(udev_cli, dry_run_that_would_fail_exits_1)
+{
+    char missing[512], blocked[512], file[600];
+    snprintf(missing, sizeof missing, "%s/no/such/root", root_dir);
+    for (int dry = 1; dry >= 0; dry--) {
+        struct run r = run_udev((struct run_options){ .dry_run = dry, .root = missing },
+                                "install", NULL);
+        cr_expect_eq(r.exit_code, ED_EXIT_FAIL, "%s: exit %d, %s", dry ? "dry run" : "install",
+                     r.exit_code, r.err);
+        cr_expect(strstr(r.err, "No such file or directory"), "%s", r.err);
+        cr_expect_null(strstr(r.out, "would write"), "a dry run that cannot work: %s", r.out);
+        run_free(&r);
+    }
+    snprintf(blocked, sizeof blocked, "%s/blocked", root_dir);
+    snprintf(file, sizeof file, "%s/etc", blocked);
+    cr_assert_eq(mkdir(blocked, 0755), 0);
+    write_file(file, "a file where /etc belongs\n");
+    for (int dry = 1; dry >= 0; dry--) {
+        struct run r = run_udev((struct run_options){ .dry_run = dry, .json = true,
+                                                      .root = blocked }, "install", NULL);
+        cr_expect_eq(r.exit_code, ED_EXIT_FAIL, "%s: exit %d, %s", dry ? "dry run" : "install",
+                     r.exit_code, r.err);
+        cr_expect(strstr(r.out, "\"outcome\": \"failed\""), "%s", r.out);
+        cr_expect(strstr(r.err, "Not a directory"), "%s", r.err);
+        run_free(&r);
+    }
+}
+
 Test(udev_cli, usage_errors)
 {
     struct run r = run_udev((struct run_options){ 0 }, NULL, NULL);
