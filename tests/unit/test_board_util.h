@@ -4,7 +4,7 @@
 #define TEST_BOARD_UTIL_H
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/slip.h"
 

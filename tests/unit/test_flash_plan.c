@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "../../src/progress.h"   /* CLI-layer header: src/ is not on the test include path */

@@ -49,9 +49,8 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     bool text_only = strcmp(key, "none") == 0;
     if (text_only)
         key = "esp32";
-    const struct ed_chip *chip = ed_chip_by_key(key);
     const struct sim_chip *sim = sim_chip_by_key(key);
-    if (!chip || !sim) {
+    if (!sim) {
         snprintf(err, errlen, "unknown chip \"%s\" (esp8266, esp32, esp32s2, esp32s3, "
                  "esp32c3, esp32c6)", key);
         return NULL;
@@ -62,8 +61,7 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
         return NULL;
     }
     b->opts = *opts;
-    b->opts.chip = chip->key;
-    b->chip = chip;
+    b->opts.chip = sim->key;
     b->sim = sim;
     memcpy(b->mac, opts->mac_given ? opts->mac : sim->default_mac, sizeof b->mac);
     if (nor_open(&b->flash, opts->flash_path, opts->flash_size, err, errlen) != 0) {
@@ -71,13 +69,13 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
         return NULL;
     }
     b->host_baud = DEFAULT_HOST_BAUD;
-    b->chip_baud = chip->rom_log_baud;
+    b->chip_baud = sim_chip_rom_log_baud(sim, sim->xtal_hz);
     b->mode = MODE_RESET;
     b->power_on = true;
     b->leave_reset_ns = 0;      /* powered: the chip starts at t = 0 */
     b->app_next_ns = NO_TIME;
     b->gpio0_low = opts->boot_held;
-    ed_slip_reset(&b->slip);
+    sim_slip_reset(&b->slip);
     regs_reset(b);
     b->text_only = text_only;
     b->powered = true;
@@ -140,12 +138,12 @@ void chip_emit_str(struct sim_board *b, const char *s, uint64_t t_ns)
 
 void chip_emit_frame(struct sim_board *b, const uint8_t *payload, size_t n, uint64_t t_ns)
 {
-    uint8_t *enc = malloc(ED_SLIP_ENCODED_MAX(n));
+    uint8_t *enc = malloc(SIM_SLIP_ENCODED_MAX(n));
     if (!enc) {
         board_trace(b, t_ns, "out of memory: frame lost");
         return;
     }
-    size_t len = ed_slip_encode(payload, n, enc);
+    size_t len = sim_slip_encode(payload, n, enc);
     chip_emit(b, enc, len, t_ns);
     free(enc);
 }
@@ -410,7 +408,7 @@ const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size)
 
 const char *sim_board_chip_name(const struct sim_board *b)
 {
-    return b->text_only ? "a serial device that is not an ESP" : b->chip->name;
+    return b->text_only ? "a serial device that is not an ESP" : b->sim->name;
 }
 
 bool sim_board_in_download_mode(const struct sim_board *b)

@@ -6,8 +6,6 @@
 #define ESPSIM_BOARD_INTERNAL_H
 
 #include "board/board.h"
-#include "espdoctor/chips.h"
-#include "espdoctor/slip.h"
 
 #include <md5.h>
 #include <stdarg.h>
@@ -90,10 +88,65 @@ uint32_t faults_chip_baud(const struct sim_board *b, uint32_t baud);
 /* The link is frozen at t_ns. */
 bool faults_stalled(const struct sim_board *b, uint64_t t_ns);
 
-/* ---- per-chip texts and facts the client table does not hold ------------------------ */
+/* ---- SLIP framing, the loader's side (slip.c) ---------------------------------------- */
+
+#define SIM_SLIP_END 0xC0
+#define SIM_SLIP_ESC 0xDB
+#define SIM_SLIP_ESC_END 0xDC
+#define SIM_SLIP_ESC_ESC 0xDD
+/* The loader's receive buffer: a 16 KiB stub data block and its headers, with room. */
+#define SIM_SLIP_MAX_FRAME (0x4000 + 64)
+#define SIM_SLIP_ENCODED_MAX(n) (2 * (n) + 2)
+
+enum sim_slip_state { SLIP_OUTSIDE, SLIP_INSIDE, SLIP_ESCAPED, SLIP_SKIPPING };
+
+struct sim_slip {
+    enum sim_slip_state state;
+    uint8_t frame[SIM_SLIP_MAX_FRAME];
+    size_t len;
+};
+
+void sim_slip_reset(struct sim_slip *s);
+/* Take one byte off the wire; true when it completed a frame (s->frame, s->len). */
+bool sim_slip_rx(struct sim_slip *s, uint8_t byte);
+/* Encode one frame, both 0xC0 included; out holds SIM_SLIP_ENCODED_MAX(n) bytes. */
+size_t sim_slip_encode(const uint8_t *payload, size_t n, uint8_t *out);
+/* Bytes a frame of this payload takes on the wire. */
+size_t sim_slip_wire_len(const uint8_t *payload, size_t n);
+
+/* ---- the chip table (chipsim.c): facts and texts per chip, with their sources -------- */
+
+#define SIM_NO_CHIP_ID (-1)   /* ESP8266 images carry no chip id */
+
+enum sim_mac_layout {
+    SIM_MAC_ESP8266_OTP,   /* OTP words: mac0 (byte 5), mac1 (bytes 3, 4), mac3 (the OUI) */
+    SIM_MAC_EFUSE_PAIR,    /* two eFuse words: low = bytes 2..5, high = bytes 0, 1 */
+};
+
+/* The flash's SPI controller: base address and user-command register offsets. */
+struct sim_spi_regs {
+    uint32_t base, cmd, usr2, w0;
+};
 
 struct sim_chip {
-    const char *key;
+    const char *key;           /* "esp32" */
+    const char *name;          /* "ESP32", as the ROM reports it */
+    int image_chip_id;         /* in images and GET_SECURITY_INFO; SIM_NO_CHIP_ID: none */
+    uint32_t magic;            /* the detection register 0x40001000 */
+    unsigned rom_status_bytes; /* 2 on the ESP8266 ROM, 4 on later ROMs */
+    uint32_t xtal_hz;          /* the crystal of the common modules */
+    unsigned uart_clk_divider; /* crystal = baud x CLKDIV / this */
+    uint32_t uart_clkdiv_reg;
+    enum sim_mac_layout mac_layout;
+    uint32_t mac_lo, mac_hi, mac_oui;   /* mac_oui only for the ESP8266 */
+    struct sim_spi_regs spi;
+    uint32_t bootloader_offset;
+    /* What the ROM loader does beyond the basic commands. */
+    bool rom_spi_attach, rom_compressed, rom_md5, rom_change_baud, rom_read_flash_slow;
+    size_t security_info_len;  /* 0: no GET_SECURITY_INFO; 12 on ESP32-S2; 20 later */
+    bool usb_serial_jtag;      /* the chip has the USB-Serial/JTAG controller */
+    bool usb_otg;              /* the chip has a USB-OTG controller its ROM can use */
+    /* Texts */
     bool esp8266_style;        /* "ets Jan  8 2013,rst cause:2, boot mode:(x,y)" banner */
     const char *rom_head;      /* first lines of the banner */
     const char *cause_poweron, *cause_wdt, *cause_sw;
@@ -105,12 +158,12 @@ struct sim_chip {
     const char *boot_download; /* "boot:0x3 (DOWNLOAD_BOOT(...))" */
     const char *boot_flash;
     bool hex_load_len;         /* "len:0x1a2b" (later ROMs) instead of decimal */
-    uint32_t xtal_hz;
     uint8_t default_mac[6];
-    size_t security_info_len;  /* 0: no GET_SECURITY_INFO; 12 on ESP32-S2; 20 later */
 };
 
 const struct sim_chip *sim_chip_by_key(const char *key);
+/* The speed of the ROM's boot log with this crystal. */
+uint32_t sim_chip_rom_log_baud(const struct sim_chip *c, uint32_t xtal_hz);
 
 /* ---- the chip's state -------------------------------------------------------------- */
 
@@ -163,7 +216,6 @@ struct read_job {             /* the stub's flow-controlled READ_FLASH */
 
 struct sim_board {
     struct sim_board_opts opts;
-    const struct ed_chip *chip;
     const struct sim_chip *sim;
     uint8_t mac[6];
     struct nor flash;
@@ -181,7 +233,7 @@ struct sim_board {
     bool spi_attached;
     uint64_t busy_until_ns;        /* the CPU is working on a command until then */
     struct wire to_chip, to_host;
-    struct ed_slip_decoder slip;
+    struct sim_slip slip;
     struct flash_job fj;
     struct mem_job mj;
     struct read_job rj;
@@ -238,8 +290,6 @@ void firmware_seed(struct sim_board *b);
 /* rom.c */
 void rom_reset(struct sim_board *b);
 void rom_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns);
-/* Bytes a SLIP frame of this payload takes on the wire. */
-size_t slip_wire_len(const uint8_t *payload, size_t n);
 
 /* rom_flash.c: drop any flash, RAM or read job in progress. */
 void flash_jobs_end(struct sim_board *b);

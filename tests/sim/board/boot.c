@@ -80,9 +80,9 @@ static void esp32_bootloader(struct sim_board *b, uint64_t t_ns)
         return;
     }
     int app_chip = fl[app_off + 12] | fl[app_off + 13] << 8;
-    if (app_chip != b->chip->image_chip_id) {
+    if (app_chip != b->sim->image_chip_id) {
         boot_emitf(b, t_ns, "E (%u) boot_comm: mismatch chip ID, expected %d, found %d\r\n",
-                   101u, b->chip->image_chip_id, app_chip);
+                   101u, b->sim->image_chip_id, app_chip);
         schedule(b, APP_SILENT, NO_TIME);
         return;
     }
@@ -91,7 +91,7 @@ static void esp32_bootloader(struct sim_board *b, uint64_t t_ns)
 
 static void esp32_flash_boot(struct sim_board *b, uint64_t t_ns)
 {
-    uint32_t off = b->chip->bootloader_offset;
+    uint32_t off = b->sim->bootloader_offset;
     const uint8_t *h = b->flash.mem + off;
     bool fits = (uint64_t)off + 24 <= b->flash.size;
     unsigned segs = fits ? h[1] : 0;
@@ -122,10 +122,10 @@ static void esp32_flash_boot(struct sim_board *b, uint64_t t_ns)
     }
     boot_emitf(b, t_ns, "entry 0x%08x\r\n", get_u32(h + 4));
     int chip_id = h[12] | h[13] << 8;
-    if (chip_id != b->chip->image_chip_id || pos > b->flash.size) {
+    if (chip_id != b->sim->image_chip_id || pos > b->flash.size) {
         /* Code for another CPU: it crashes at once, and the watchdog resets the chip. */
         board_trace(b, t_ns, "boot: bootloader is for chip id %d, not %d", chip_id,
-                    b->chip->image_chip_id);
+                    b->sim->image_chip_id);
         size_t n = b->flash.size - off > 48 ? 48 : b->flash.size - off;
         chip_emit(b, h + 24, n, t_ns);
         b->restart_cause = b->sim->cause_wdt;
@@ -183,7 +183,7 @@ void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool down
 {
     rom_reset(b);
     regs_reset(b);
-    b->chip_baud = b->chip->rom_log_baud;
+    b->chip_baud = sim_chip_rom_log_baud(b->sim, b->sim->xtal_hz);
     b->app = APP_SILENT;
     b->app_next_ns = NO_TIME;
     b->line_len = 0;

@@ -65,7 +65,7 @@ static const char *op_name(uint8_t op)
 
 void rom_reset(struct sim_board *b)
 {
-    ed_slip_reset(&b->slip);
+    sim_slip_reset(&b->slip);
     b->synced = false;
     b->spi_attached = false;
     flash_jobs_end(b);
@@ -74,7 +74,7 @@ void rom_reset(struct sim_board *b)
 /* Which commands this loader knows (the ROM's set differs per chip). */
 static bool supported(const struct sim_board *b, uint8_t op)
 {
-    const struct ed_chip *c = b->chip;
+    const struct sim_chip *c = b->sim;
     bool stub = b->mode == MODE_STUB;
     switch (op) {
     case OP_FLASH_BEGIN: case OP_FLASH_DATA: case OP_FLASH_END:
@@ -180,7 +180,7 @@ static void cmd_security_info(struct sim_board *b, const struct rom_request *rq,
     /* flags, flash crypt count, 7 key purposes: all clear; then chip id and API
      * version, which the ESP32-S2 ROM does not send. */
     memset(rp->data, 0, 20);
-    put_u32(rp->data + 12, (uint32_t)b->chip->image_chip_id);
+    put_u32(rp->data + 12, (uint32_t)b->sim->image_chip_id);
     rp->len = b->sim->security_info_len;
 }
 
@@ -216,20 +216,11 @@ static void run_command(struct sim_board *b, const struct rom_request *rq,
     }
 }
 
-size_t slip_wire_len(const uint8_t *payload, size_t n)
-{
-    size_t len = n + 2;   /* the two END bytes */
-    for (size_t i = 0; i < n; i++)
-        if (payload[i] == ED_SLIP_END || payload[i] == ED_SLIP_ESC)
-            len++;
-    return len;
-}
-
 /* Bytes one copy of the reply takes on the wire. */
 static size_t send_reply(struct sim_board *b, uint8_t op, const struct rom_reply *rp,
                          uint64_t t_ns)
 {
-    unsigned status_len = b->mode == MODE_STUB ? 2 : b->chip->rom_status_bytes;
+    unsigned status_len = b->mode == MODE_STUB ? 2 : b->sim->rom_status_bytes;
     uint8_t frame[8 + sizeof rp->data + 4];
     size_t size = rp->len + status_len;
     frame[0] = 0x01;
@@ -247,7 +238,7 @@ static size_t send_reply(struct sim_board *b, uint8_t op, const struct rom_reply
     board_trace(b, t_ns, "  reply %s: value 0x%08X, %zu data bytes, status %u error 0x%02X%s",
                 op_name(op), rp->value, rp->len, rp->status, rp->error,
                 rp->copies > 1 ? " (repeated)" : "");
-    return slip_wire_len(frame, 8 + size);
+    return sim_slip_wire_len(frame, 8 + size);
 }
 
 /* The statistics (board.h): what this command costs a client that sends it, waits for
@@ -302,10 +293,10 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
     case AFTER_START_STUB:
         b->mode = MODE_STUB;
         flash_jobs_end(b);
-        ed_slip_reset(&b->slip);
+        sim_slip_reset(&b->slip);
         t_ns += board_timed(b) ? STUB_START_NS : 0;
         chip_emit_frame(b, ohai, sizeof ohai, t_ns);
-        account_output(b, slip_wire_len(ohai, sizeof ohai), STUB_START_NS, false);
+        account_output(b, sim_slip_wire_len(ohai, sizeof ohai), STUB_START_NS, false);
         b->busy_until_ns = t_ns;
         board_trace(b, t_ns, "stub running: OHAI");
         break;
@@ -385,13 +376,13 @@ static void handle_frame(struct sim_board *b, const uint8_t *f, size_t n, uint64
     size_t reply_bytes = 0;
     if (rp.copies)
         reply_bytes = send_reply(b, rp.op_override ? ROM_UNKNOWN_OP_REPLY : rq.op, &rp, done);
-    account_command(b, &rq, slip_wire_len(f, n), &rp, reply_bytes);
+    account_command(b, &rq, sim_slip_wire_len(f, n), &rp, reply_bytes);
     after_reply(b, &rp, done);
 }
 
 void rom_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns)
 {
-    if (ed_slip_feed(&b->slip, byte) == ED_SLIP_FRAME) {
+    if (sim_slip_rx(&b->slip, byte)) {
         /* Copy: a command may restart the decoder (a stub starting). */
         size_t n = b->slip.len;
         uint8_t *frame = malloc(n ? n : 1);

@@ -31,7 +31,7 @@ void flash_jobs_end(struct sim_board *b)
 
 static bool rom_needs_attach(const struct sim_board *b)
 {
-    return b->mode == MODE_ROM && b->chip->rom_spi_attach && !b->spi_attached;
+    return b->mode == MODE_ROM && b->sim->rom_spi_attach && !b->spi_attached;
 }
 
 /* The ESP8266 ROM erases the sectors up to the next 64 KiB boundary and then the full
@@ -381,7 +381,7 @@ void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct ro
     struct read_job *r = &b->rj;
     uint32_t addr = rom_u32(rq->data), len = rom_u32(rq->data + 4);
     uint32_t packet = rom_u32(rq->data + 8), inflight = rom_u32(rq->data + 12);
-    if (!region_ok(b, addr, len) || packet == 0 || packet > ED_SLIP_MAX_FRAME - 64 ||
+    if (!region_ok(b, addr, len) || packet == 0 || packet > SIM_SLIP_MAX_FRAME - 64 ||
         inflight == 0) {
         rom_fail(b, rp, ROM_FAILED, STUB_BAD_LENGTH);
         return;
@@ -408,7 +408,7 @@ void read_flash_pump(struct sim_board *b, uint64_t t_ns)
         if (board_timed(b))
             t += nor_read_ns(n);
         chip_emit_frame(b, p, n, t);
-        account_output(b, slip_wire_len(p, n), nor_read_ns(n), true);
+        account_output(b, sim_slip_wire_len(p, n), nor_read_ns(n), true);
         r->sent += n;
     }
     b->busy_until_ns = t;
@@ -416,7 +416,7 @@ void read_flash_pump(struct sim_board *b, uint64_t t_ns)
         uint8_t digest[16];
         MD5Final(digest, &r->md5);
         chip_emit_frame(b, digest, sizeof digest, t);
-        account_output(b, slip_wire_len(digest, sizeof digest), 0, false);
+        account_output(b, sim_slip_wire_len(digest, sizeof digest), 0, false);
         board_trace(b, t, "  READ_FLASH done: %u bytes and their MD5 sent", r->length);
         r->active = false;
     }

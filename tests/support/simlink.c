@@ -1,6 +1,6 @@
 /* The virtual-clock transport (see simlink.h). Reads wait on the board's own events: the
  * clock jumps to the next byte instead of sleeping. */
-#include "board/simlink.h"
+#include "simlink.h"
 
 #include "espdoctor/error.h"
 

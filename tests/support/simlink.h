@@ -1,8 +1,9 @@
-/* An in-process transport to a virtual board with a virtual clock: the client's reads,
- * writes, line changes and sleeps move the board's time, so a whole flash session runs
- * in milliseconds of real time and always the same way. */
-#ifndef ESPSIM_SIMLINK_H
-#define ESPSIM_SIMLINK_H
+/* Test glue, not part of espsim: espdoctor's transport (ed_transport) over an in-process
+ * virtual board with a virtual clock. The client's reads, writes, line changes and sleeps
+ * move the board's time, so a whole flash session runs in milliseconds of real time and
+ * always the same way. Only the unit tests link both this and espdoctor's library. */
+#ifndef TEST_SIMLINK_H
+#define TEST_SIMLINK_H
 
 #include "board/board.h"
 #include "espdoctor/transport.h"
