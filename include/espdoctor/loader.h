@@ -102,6 +102,7 @@ struct ed_loader {
     unsigned sync_replies;       /* how many SYNC replies the last sync got */
     uint32_t security_chip_id;   /* from GET_SECURITY_INFO, UINT32_MAX if unknown */
     uint32_t magic;              /* the 0x40001000 detection value, 0 if not read */
+    uint32_t rom_xtal_estimate_hz; /* ESP32 ROM: its estimate of its crystal, 0 if not read */
 
     struct ed_connect_attempt attempts[ED_LOADER_MAX_ATTEMPTS];
     size_t attempt_count;
@@ -192,6 +193,11 @@ int ed_loader_spi_attach(struct ed_loader *ld);
 int ed_loader_spi_set_params(struct ed_loader *ld, uint32_t flash_size);
 /* Switch both sides to new_baud (ED_E_UNSUPPORTED on an ESP8266 ROM). */
 int ed_loader_change_baud(struct ed_loader *ld, uint32_t new_baud);
+
+/* The rate to put in CHANGE_BAUDRATE so that the UART runs at baud: baud itself, except on
+ * an ESP32 ROM, which sets its divider from its own estimate of the crystal; then this
+ * reads that estimate (ld->rom_xtal_estimate_hz) and scales baud by it (loader_rom_baud.c). */
+int ed_loader_rom_baud_arg(struct ed_loader *ld, uint32_t baud, uint32_t *arg);
 
 /* The write block size for FLASH_DATA/FLASH_DEFL_DATA: 0x400 ROM, 0x4000 stub. */
 uint32_t ed_loader_flash_block(const struct ed_loader *ld);
