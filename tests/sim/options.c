@@ -12,16 +12,6 @@
 
 #include "board/fault_spec.h"
 
-/* The chips the board models, and which of them have a USB-Serial/JTAG peripheral;
- * "none" is a serial device that is not an ESP. */
-static const struct {
-    const char *key;
-    bool usb_jtag;
-} chips[] = {
-    { "esp8266", false }, { "esp32", false },  { "esp32s2", false },
-    { "esp32s3", true },  { "esp32c3", true }, { "esp32c6", true }, { "none", false },
-};
-
 static const char *const firmware_names[] = {
     [SIM_FW_BLANK] = "blank", [SIM_FW_APP] = "app", [SIM_FW_MICROPYTHON] = "micropython",
     [SIM_FW_CRASH] = "crash", [SIM_FW_BROWNOUT] = "brownout",
@@ -32,7 +22,7 @@ enum {
     OPT_BOOT_HELD, OPT_EN_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
-    OPT_GROUP_MEMBER, OPT_STATS,
+    OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT,
 };
 
 static const struct option long_opts[] = {
@@ -46,6 +36,8 @@ static const struct option long_opts[] = {
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
     { "fast", no_argument, NULL, OPT_FAST },
     { "usb-latency", required_argument, NULL, OPT_USB_LATENCY },
+    { "xtal", required_argument, NULL, OPT_XTAL },
+    { "xtal-drift", required_argument, NULL, OPT_XTAL_DRIFT },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "driver", required_argument, NULL, OPT_DRIVER },
     { "autosuspend", no_argument, NULL, OPT_AUTOSUSPEND },
@@ -94,6 +86,12 @@ void espsim_usage(FILE *out)
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
 "  --fast               no timing model: bytes and flash operations take no time\n"
 "  --usb-latency US     added to every host-to-chip transfer (default 1000)\n"
+"  --xtal MHZ           the crystal: 40 or 26 where modules with it exist (ESP8266:\n"
+"                       26 by default, boot log at 74880; 40 logs at 115200; ESP32:\n"
+"                       40 by default, or 26)\n"
+"  --xtal-drift PCT     ESP32: how far the ROM's estimate of its crystal is off, in\n"
+"                       percent (default 1; -10 is the documented extreme); the ROM's\n"
+"                       CHANGE_BAUDRATE lands that far off unless the client compensates\n"
 "\n"
 "USB side:\n"
 "  --bridge NAME        cp2102 (default, 10c4:ea60), ch340 (1a86:7523), ftdi (0403:6001),\n"
@@ -224,18 +222,29 @@ static bool valid_member(const char *text)
     return colon && colon != text && colon[1] && !strchr(colon + 1, ':');
 }
 
-/* "ESP32-C3" and "esp32c3" are the same chip. */
-static int find_chip(const char *name, char *key, size_t keylen)
+/* "ESP32-C3" and "esp32c3" are the same chip; "none" is a serial device that is not an
+ * ESP. */
+static bool find_chip(const char *name, char *key, size_t keylen)
 {
     size_t n = 0;
     for (const char *s = name; *s && n + 1 < keylen; s++)
         if (*s != '-' && *s != '_')
             key[n++] = (char)tolower((unsigned char)*s);
     key[n] = '\0';
-    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
-        if (strcmp(chips[i].key, key) == 0)
-            return (int)i;
-    return -1;
+    struct sim_chip_info info;
+    return strcmp(key, "none") == 0 || sim_chip_info(key, &info);
+}
+
+/* A signed decimal within [lo, hi]. */
+static bool parse_double(const char *text, double lo, double hi, double *out)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
 }
 
 static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_given,
@@ -250,9 +259,9 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
                         sim_bridge_names());
         return true;
     case OPT_CHIP:
-        if (find_chip(arg, o->chip, sizeof o->chip) < 0)
-            return sim_optfail(err, errlen, "unknown chip \"%s\"; espsim models esp8266, esp32, "
-                        "esp32s2, esp32s3, esp32c3 and esp32c6 (none: not an ESP).", arg);
+        if (!find_chip(arg, o->chip, sizeof o->chip))
+            return sim_optfail(err, errlen, "unknown chip \"%s\"; espsim models %s (none: not "
+                               "an ESP).", arg, sim_chip_keys());
         *chip_given = true;
         return true;
     case OPT_MAC:
@@ -292,6 +301,22 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
                         "not \"%s\".", arg);
         o->board.usb_latency_us = (unsigned)v;
         return true;
+    case OPT_XTAL:
+        if (!parse_uint(arg, 1000, &v) || (v != 26 && v != 40))
+            return sim_optfail(err, errlen, "--xtal wants the crystal in MHz, 26 or 40, not "
+                               "\"%s\".", arg);
+        o->board.xtal_mhz = (unsigned)v;
+        return true;
+    case OPT_XTAL_DRIFT: {
+        double pct;
+        if (!parse_double(arg, -20, 20, &pct))
+            return sim_optfail(err, errlen, "--xtal-drift wants a percentage from -20 to 20 "
+                               "(how far the ESP32 ROM's crystal estimate is off), not \"%s\".",
+                               arg);
+        o->board.xtal_drift = pct / 100;
+        o->xtal_drift_given = true;
+        return true;
+    }
     case OPT_FIRMWARE:
         for (size_t i = 0; i < sizeof firmware_names / sizeof firmware_names[0]; i++)
             if (strcmp(arg, firmware_names[i]) == 0) {
@@ -384,15 +409,25 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
 static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
                               size_t errlen)
 {
+    struct sim_chip_info info = { 0 };
+    bool esp = sim_chip_info(o->chip, &info);
     if (o->bridge->cdc_acm) {
         if (!chip_given)
             snprintf(o->chip, sizeof o->chip, "esp32c3");
-        int i = find_chip(o->chip, o->chip, sizeof o->chip);
-        if (!chips[i].usb_jtag)
+        esp = sim_chip_info(o->chip, &info);
+        if (!info.usb_serial_jtag)
             return sim_optfail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
                         "inside the chip, and %s has none; use it with esp32s3, esp32c3 or "
                         "esp32c6, or pick an external bridge (cp2102, ch340, ftdi).", o->chip);
     }
+    if (o->board.xtal_mhz && (!esp || (o->board.xtal_mhz != info.xtal_mhz &&
+                                       o->board.xtal_mhz != info.xtal_alt_mhz)))
+        return sim_optfail(err, errlen, "--xtal %u: %s modules come with a %u MHz crystal "
+                           "only.", o->board.xtal_mhz, esp ? info.name : "that device",
+                           esp ? info.xtal_mhz : 0);
+    if (o->xtal_drift_given && !(esp && info.rom_estimates_xtal))
+        return sim_optfail(err, errlen, "--xtal-drift: only the ESP32's ROM estimates its "
+                           "crystal (the later ROMs know theirs); use it with --chip esp32.");
     if (strcmp(o->chip, "none") == 0 && o->board.firmware != SIM_FW_BLANK)
         return sim_optfail(err, errlen, "--chip none is not an ESP and runs no firmware; drop "
                     "--firmware %s.", firmware_names[o->board.firmware]);

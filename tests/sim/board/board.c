@@ -21,6 +21,7 @@ void sim_board_opts_default(struct sim_board_opts *opts)
     opts->chip = "esp32";
     opts->flash_size = 4 * 1024 * 1024;
     opts->usb_latency_us = 1000;
+    opts->xtal_drift = SIM_XTAL_DRIFT_DEFAULT;
 }
 
 bool board_timed(const struct sim_board *b)
@@ -68,8 +69,9 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
         free(b);
         return NULL;
     }
+    clock_init(b);
     b->host_baud = DEFAULT_HOST_BAUD;
-    b->chip_baud = sim_chip_rom_log_baud(sim, sim->xtal_hz);
+    b->chip_baud = sim_chip_rom_log_baud(sim, b->xtal_hz);
     b->mode = MODE_RESET;
     b->power_on = true;
     b->leave_reset_ns = 0;      /* powered: the chip starts at t = 0 */

@@ -63,7 +63,21 @@ struct sim_board_opts {
     FILE *trace;               /* line changes, decoded commands and replies; NULL: none */
     enum sim_firmware firmware;
     struct sim_faults faults;
+    /* The crystal: 0 = the chip's usual one; 26 or 40 where modules with it exist. */
+    unsigned xtal_mhz;
+    /* ESP32: how far the ROM's estimate of its crystal is off (0.01 = 1 % high); see
+     * board/clock.c. Default SIM_XTAL_DRIFT_DEFAULT. */
+    double xtal_drift;
+    bool flash_encrypted;      /* the eFuse crypt counter is odd: flash encryption is on */
 };
+
+/* A realistic drift of the ESP32 ROM's crystal estimate: 1 % (esptool issue #365: fine at
+ * the usual rates, flaky only above 1 Mbaud). */
+#define SIM_XTAL_DRIFT_DEFAULT 0.01
+/* The documented extreme: ESP-IDF's rtc_clk_xtal_freq_estimate (soc/esp32/rtc_clk.c)
+ * takes any estimate from 36 to 45 MHz for a 40 MHz crystal without a warning; 36 MHz is
+ * 10 % low. */
+#define SIM_XTAL_DRIFT_EXTREME (-0.10)
 
 /* What one session cost, for benchmarks (see tests/sim/README.md, "Statistics"). All
  * times are 0 with the timing model off. */
@@ -78,7 +92,8 @@ struct sim_board_stats {
                                    SPI_FLASH_MD5 reply; 0 if there was none */
 };
 
-/* Fill opts with the defaults (ESP32, 4 MiB, autoreset wired, timing on, 1 ms latency). */
+/* Fill opts with the defaults (ESP32, 4 MiB, autoreset wired, timing on, 1 ms latency,
+ * the usual crystal and a realistic drift of the ESP32 ROM's estimate of it). */
 void sim_board_opts_default(struct sim_board_opts *opts);
 
 /* NULL on failure, with a one-line reason in err. The chip starts powered and running. */
@@ -130,5 +145,19 @@ bool sim_board_stub_running(const struct sim_board *b);
 void sim_board_mac(const struct sim_board *b, uint8_t mac[6]);
 
 void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out);
+
+/* What the front end may ask of the chip table (board/chipsim.c) before a board exists. */
+struct sim_chip_info {
+    const char *name;             /* "ESP32-C3" */
+    bool usb_serial_jtag;         /* has the USB-Serial/JTAG controller (303a:1001) */
+    bool usb_otg;                 /* its ROM can talk over USB-OTG */
+    bool rom_estimates_xtal;      /* --xtal-drift means something */
+    unsigned xtal_mhz, xtal_alt_mhz;   /* the usual crystal, the other one (0: none) */
+};
+
+/* False if key ("esp32c3") is not a chip the board models. */
+bool sim_chip_info(const char *key, struct sim_chip_info *out);
+/* "esp8266, esp32, ...", for messages. */
+const char *sim_chip_keys(void);
 
 #endif

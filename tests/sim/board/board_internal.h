@@ -135,10 +135,15 @@ struct sim_chip {
     uint32_t magic;            /* the detection register 0x40001000 */
     unsigned rom_status_bytes; /* 2 on the ESP8266 ROM, 4 on later ROMs */
     uint32_t xtal_hz;          /* the crystal of the common modules */
+    uint32_t xtal_alt_hz;      /* the other crystal some modules have (--xtal); 0: none */
+    bool rom_estimates_xtal;   /* the ROM sets CHANGE_BAUDRATE from its estimate (clock.c) */
     unsigned uart_clk_divider; /* crystal = baud x CLKDIV / this */
     uint32_t uart_clkdiv_reg;
     enum sim_mac_layout mac_layout;
     uint32_t mac_lo, mac_hi, mac_oui;   /* mac_oui only for the ESP8266 */
+    uint32_t mac_hi_extra;     /* bits the MAC's high word holds besides the MAC */
+    uint32_t crypt_cnt_reg;    /* the eFuse word with the flash encryption counter... */
+    unsigned crypt_cnt_shift;  /* ...and its lowest bit */
     struct sim_spi_regs spi;
     uint32_t bootloader_offset;
     /* What the ROM loader does beyond the basic commands. */
@@ -164,6 +169,22 @@ struct sim_chip {
 const struct sim_chip *sim_chip_by_key(const char *key);
 /* The speed of the ROM's boot log with this crystal. */
 uint32_t sim_chip_rom_log_baud(const struct sim_chip *c, uint32_t xtal_hz);
+
+/* ---- the crystal and the ROM's estimate of it (clock.c) ---------------------------- */
+
+void clock_init(struct sim_board *b);
+/* The ROM measures its crystal again (it does at every start). */
+void clock_calibrate(struct sim_board *b, uint64_t t_ns);
+double clock_rom_estimate_hz(const struct sim_board *b);
+/* The speed the UART really runs at after the ROM's CHANGE_BAUDRATE to `asked`. */
+uint32_t clock_rom_uart_baud(const struct sim_board *b, uint32_t asked);
+/* The calibration register (ESP32: RTCCALICFG1), if addr is it. */
+bool clock_register(const struct sim_board *b, uint32_t addr, uint32_t *value);
+
+/* ---- eFuse words of real parts (efuse.c) -------------------------------------------- */
+
+/* The word at addr, if it is one of the chip's fixed eFuse words. */
+bool efuse_word(const struct sim_board *b, uint32_t addr, uint32_t *value);
 
 /* ---- the chip's state -------------------------------------------------------------- */
 
@@ -220,6 +241,9 @@ struct sim_board {
     uint8_t mac[6];
     struct nor flash;
     uint64_t now_ns;               /* the model has been advanced to here */
+    uint32_t xtal_hz;              /* this board's crystal */
+    uint64_t clock_rng;            /* the calibration noise's stream */
+    uint32_t rom_cali;             /* the ROM's last calibration (RTCCALICFG1's value) */
 
     bool host_open;
     uint32_t host_baud;

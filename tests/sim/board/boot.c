@@ -183,7 +183,8 @@ void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool down
 {
     rom_reset(b);
     regs_reset(b);
-    b->chip_baud = sim_chip_rom_log_baud(b->sim, b->sim->xtal_hz);
+    b->chip_baud = sim_chip_rom_log_baud(b->sim, b->xtal_hz);
+    clock_calibrate(b, t_ns);
     b->app = APP_SILENT;
     b->app_next_ns = NO_TIME;
     b->line_len = 0;

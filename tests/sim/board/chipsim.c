@@ -18,6 +18,7 @@
  *   [dump]   esptool documentation, "espefuse dump" examples, and ESP-IDF "eFuse Manager"
  *            (idf.py efuse-dump): raw eFuse words read from real parts (efuse.c)
  *   [sync]   esptool issues #352 and #808 (the SYNC reply's value field per ROM)
+ *   [tool]   esptool's targets/<chip>.py, which reads these words (crypt counters)
  * The detection magic at 0x40001000 is the value esptool's targets list for each chip
  * ([proto], "Chip detection"). */
 #include "board_internal.h"
@@ -42,6 +43,7 @@ static const struct sim_chip sim_chips[] = {
         /* In the ROM the UART clock is twice the crystal (52 MHz from 26 MHz), so a
          * client reads the crystal as baud x CLKDIV / 2 [proto], [8266]. */
         .xtal_hz = 26000000, .uart_clk_divider = 2,
+        .xtal_alt_hz = 40000000,                     /* [boot]: 40 MHz modules log at 115200 */
         .uart_clkdiv_reg = 0x60000014,               /* [8266] */
         .mac_layout = SIM_MAC_ESP8266_OTP,
         .mac_lo = 0x3FF00050, .mac_hi = 0x3FF00054, .mac_oui = 0x3FF0005C, /* [8266] */
@@ -60,9 +62,12 @@ static const struct sim_chip sim_chips[] = {
         .magic = 0x00F01D83,
         .rom_status_bytes = 4,
         .xtal_hz = 40000000, .uart_clk_divider = 1,
+        .xtal_alt_hz = 26000000,                     /* [trm]: 26 MHz modules exist */
+        .rom_estimates_xtal = true,                  /* clock.c */
         .uart_clkdiv_reg = 0x3FF40014,               /* [idf] UART0 at 0x3FF40000 */
         .mac_layout = SIM_MAC_EFUSE_PAIR,
         .mac_lo = 0x3FF5A004, .mac_hi = 0x3FF5A008,  /* [trm] eFuse BLK0 words 1, 2 */
+        .crypt_cnt_reg = 0x3FF5A000, .crypt_cnt_shift = 20,  /* FLASH_CRYPT_CNT [tool] */
         .spi = SPI_ESP32,
         .bootloader_offset = 0x1000,                 /* [proto] */
         ROM_ESP32_FAMILY,
@@ -84,6 +89,7 @@ static const struct sim_chip sim_chips[] = {
         .uart_clkdiv_reg = 0x3F400014,               /* [idf] UART0 at 0x3F400000 */
         .mac_layout = SIM_MAC_EFUSE_PAIR,
         .mac_lo = 0x3F41A044, .mac_hi = 0x3F41A048,  /* [idf] eFuse at 0x3F41A000 */
+        .crypt_cnt_reg = 0x3F41A034, .crypt_cnt_shift = 18,  /* SPI_BOOT_CRYPT_CNT [tool] */
         .spi = SPI_ESP32S2,
         .bootloader_offset = 0x1000,
         ROM_ESP32_FAMILY, .security_info_len = 12,   /* [proto]: no chip id on the S2 */
@@ -105,6 +111,7 @@ static const struct sim_chip sim_chips[] = {
         .uart_clkdiv_reg = 0x60000014,               /* [idf] UART0 at 0x60000000 */
         .mac_layout = SIM_MAC_EFUSE_PAIR,
         .mac_lo = 0x60007044, .mac_hi = 0x60007048,  /* [idf] eFuse at 0x60007000 */
+        .crypt_cnt_reg = 0x60007034, .crypt_cnt_shift = 18,
         .spi = SPI_AT(0x60002000),
         .bootloader_offset = 0x0,
         ROM_ESP32_FAMILY, .security_info_len = 20,
@@ -127,6 +134,7 @@ static const struct sim_chip sim_chips[] = {
         .uart_clkdiv_reg = 0x60000014,
         .mac_layout = SIM_MAC_EFUSE_PAIR,
         .mac_lo = 0x60008844, .mac_hi = 0x60008848,  /* [idf] eFuse at 0x60008800 */
+        .crypt_cnt_reg = 0x60008834, .crypt_cnt_shift = 18,
         .spi = SPI_AT(0x60002000),
         .bootloader_offset = 0x0,
         ROM_ESP32_FAMILY, .security_info_len = 20,
@@ -149,6 +157,8 @@ static const struct sim_chip sim_chips[] = {
         .uart_clkdiv_reg = 0x60000014,
         .mac_layout = SIM_MAC_EFUSE_PAIR,
         .mac_lo = 0x600B0844, .mac_hi = 0x600B0848,  /* [idf] eFuse at 0x600B0800 */
+        .mac_hi_extra = 0xFFFE0000,                  /* MAC_EXT ff:fe (efuse.c) */
+        .crypt_cnt_reg = 0x600B0834, .crypt_cnt_shift = 18,
         .spi = SPI_AT(0x60003000),
         .bootloader_offset = 0x0,
         ROM_ESP32_FAMILY, .security_info_len = 20,
@@ -171,6 +181,24 @@ const struct sim_chip *sim_chip_by_key(const char *key)
         if (strcmp(sim_chips[i].key, key) == 0)
             return &sim_chips[i];
     return NULL;
+}
+
+bool sim_chip_info(const char *key, struct sim_chip_info *out)
+{
+    const struct sim_chip *c = sim_chip_by_key(key);
+    if (!c)
+        return false;
+    *out = (struct sim_chip_info){
+        .name = c->name, .usb_serial_jtag = c->usb_serial_jtag, .usb_otg = c->usb_otg,
+        .rom_estimates_xtal = c->rom_estimates_xtal, .xtal_mhz = c->xtal_hz / 1000000,
+        .xtal_alt_mhz = c->xtal_alt_hz / 1000000,
+    };
+    return true;
+}
+
+const char *sim_chip_keys(void)
+{
+    return "esp8266, esp32, esp32s2, esp32s3, esp32c3 and esp32c6";
 }
 
 uint32_t sim_chip_rom_log_baud(const struct sim_chip *c, uint32_t xtal_hz)

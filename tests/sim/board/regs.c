@@ -1,6 +1,7 @@
 /* The registers a client reads and writes through READ_REG/WRITE_REG: the detection
  * magic, the MAC in eFuse/OTP (encoded so that esptool's documented decoding yields the
- * configured MAC), UART_CLKDIV for the crystal, and the SPI controller's user-command
+ * configured MAC), UART_CLKDIV for the crystal, the ESP32's crystal calibration (clock.c),
+ * the eFuse words of a real part (efuse.c), and the SPI controller's user-command
  * registers, through which a client asks the flash chip for its JEDEC id. Anything else
  * keeps what was written, and reads 0 before that. */
 #include "board_internal.h"
@@ -53,7 +54,7 @@ static bool mac_register(const struct sim_board *b, uint32_t addr, uint32_t *val
         return true;
     }
     if (addr == c->mac_hi) {
-        *value = (uint32_t)m[0] << 8 | m[1];
+        *value = c->mac_hi_extra | (uint32_t)m[0] << 8 | m[1];
         return true;
     }
     return false;
@@ -67,9 +68,11 @@ uint32_t reg_read(struct sim_board *b, uint32_t addr)
     if (mac_register(b, addr, &v))
         return v;
     if (addr == b->sim->uart_clkdiv_reg) {
-        uint64_t clk = (uint64_t)b->sim->xtal_hz * b->sim->uart_clk_divider;
+        uint64_t clk = (uint64_t)b->xtal_hz * b->sim->uart_clk_divider;
         return (uint32_t)(clk / b->chip_baud) & 0xFFFFF;
     }
+    if (clock_register(b, addr, &v) || efuse_word(b, addr, &v))
+        return v;
     uint32_t *s = slot(b, addr, false);
     return s ? *s : 0;
 }

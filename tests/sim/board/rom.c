@@ -301,8 +301,17 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
         board_trace(b, t_ns, "stub running: OHAI");
         break;
     case AFTER_CHANGE_BAUD:
-        board_trace(b, t_ns, "chip UART %u -> %u", b->chip_baud, rp->after_arg);
-        b->chip_baud = rp->after_arg;
+        if (b->mode == MODE_ROM && b->sim->rom_estimates_xtal) {
+            /* The ROM divides its estimate of the crystal, not the crystal. */
+            uint32_t real = clock_rom_uart_baud(b, rp->after_arg);
+            board_trace(b, t_ns, "chip UART %u -> %u asked; the ROM's divider from its "
+                        "%.3f MHz estimate makes it %u", b->chip_baud, rp->after_arg,
+                        clock_rom_estimate_hz(b) / 1e6, real);
+            b->chip_baud = real;
+        } else {
+            board_trace(b, t_ns, "chip UART %u -> %u", b->chip_baud, rp->after_arg);
+            b->chip_baud = rp->after_arg;
+        }
         break;
     case AFTER_REBOOT:
         board_trace(b, t_ns, "loader reboots the chip");
