@@ -38,6 +38,11 @@ void sim_host_cleanup(struct sim_host *h)
     }
 }
 
+void sim_host_backdate(struct sim_host *h, unsigned ms)
+{
+    h->start_us -= (gint64)ms * 1000;
+}
+
 uint64_t sim_host_now(const struct sim_host *h)
 {
     return (uint64_t)(g_get_monotonic_time() - h->start_us);
@@ -61,6 +66,17 @@ void sim_host_add_endpoint(struct sim_host *h, struct sim_endpoint *ep)
 {
     g_assert(h->endpoint_count < SIM_MAX_ENDPOINTS);
     h->endpoints[h->endpoint_count++] = ep;
+}
+
+void sim_host_remove_endpoint(struct sim_host *h, struct sim_endpoint *ep)
+{
+    sim_host_close(h, ep, true);
+    for (size_t i = 0; i < h->endpoint_count; i++) {
+        if (h->endpoints[i] != ep)
+            continue;
+        h->endpoints[i] = h->endpoints[--h->endpoint_count];
+        return;
+    }
 }
 
 void sim_host_open(struct sim_host *h, struct sim_endpoint *ep)

@@ -22,7 +22,7 @@ enum {
     OPT_BOOT_HELD, OPT_EN_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
-    OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT,
+    OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +38,8 @@ static const struct option long_opts[] = {
     { "usb-latency", required_argument, NULL, OPT_USB_LATENCY },
     { "xtal", required_argument, NULL, OPT_XTAL },
     { "xtal-drift", required_argument, NULL, OPT_XTAL_DRIFT },
+    { "usb-app", required_argument, NULL, OPT_USB_APP },
+    { "usb-enum-ms", required_argument, NULL, OPT_USB_ENUM_MS },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "driver", required_argument, NULL, OPT_DRIVER },
     { "autosuspend", no_argument, NULL, OPT_AUTOSUSPEND },
@@ -95,7 +97,14 @@ void espsim_usage(FILE *out)
 "\n"
 "USB side:\n"
 "  --bridge NAME        cp2102 (default, 10c4:ea60), ch340 (1a86:7523), ftdi (0403:6001),\n"
-"                       usb-jtag (303a:1001, cdc_acm; default chip esp32c3)\n"
+"                       usb-jtag (the chip's USB-Serial/JTAG, 303a:1001, cdc_acm;\n"
+"                       default chip esp32c3), usb-otg (the chip's USB-OTG: the ROM's\n"
+"                       CDC 303a:0002/0009 in download mode, the app's TinyUSB CDC\n"
+"                       303a:4001; it re-enumerates when the chip resets; esp32s3\n"
+"                       (default) or esp32s2)\n"
+"  --usb-app KIND       usb-otg: what the app in flash does with USB: cdc (default: a\n"
+"                       TinyUSB CDC port) or none (its port never comes back)\n"
+"  --usb-enum-ms MS     usb-otg: from the chip's start to its port (default 300)\n"
 "  --driver STATE       bound (default: driver bound, tty present); none (no driver, its\n"
 "                       module is missing); unbound (module present, not loaded); usbfs\n"
 "                       (interface claimed from user space, as brltty does). Only\n"
@@ -317,6 +326,23 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         o->xtal_drift_given = true;
         return true;
     }
+    case OPT_USB_APP:
+        if (strcmp(arg, "cdc") == 0)
+            o->board.app_usb = SIM_APP_USB_CDC;
+        else if (strcmp(arg, "none") == 0)
+            o->board.app_usb = SIM_APP_USB_NONE;
+        else
+            return sim_optfail(err, errlen, "--usb-app wants cdc (the app brings up a TinyUSB "
+                               "CDC port) or none (it does not), not \"%s\".", arg);
+        o->usb_app_given = true;
+        return true;
+    case OPT_USB_ENUM_MS:
+        if (!parse_uint(arg, 10000, &v))
+            return sim_optfail(err, errlen, "--usb-enum-ms wants milliseconds from 0 to 10000, "
+                               "not \"%s\".", arg);
+        o->board.usb_enum_ms = (unsigned)v;
+        o->usb_app_given = true;
+        return true;
     case OPT_FIRMWARE:
         for (size_t i = 0; i < sizeof firmware_names / sizeof firmware_names[0]; i++)
             if (strcmp(arg, firmware_names[i]) == 0) {
@@ -411,7 +437,8 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
 {
     struct sim_chip_info info = { 0 };
     bool esp = sim_chip_info(o->chip, &info);
-    if (o->bridge->cdc_acm) {
+    o->board.link = o->bridge->link;
+    if (o->bridge->link == SIM_LINK_USB_SERIAL_JTAG) {
         if (!chip_given)
             snprintf(o->chip, sizeof o->chip, "esp32c3");
         esp = sim_chip_info(o->chip, &info);
@@ -419,6 +446,21 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
             return sim_optfail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
                         "inside the chip, and %s has none; use it with esp32s3, esp32c3 or "
                         "esp32c6, or pick an external bridge (cp2102, ch340, ftdi).", o->chip);
+    }
+    if (o->bridge->link == SIM_LINK_USB_OTG) {
+        if (!chip_given)
+            snprintf(o->chip, sizeof o->chip, "esp32s3");
+        esp = sim_chip_info(o->chip, &info);
+        if (!info.usb_otg)
+            return sim_optfail(err, errlen, "--bridge usb-otg is the chip's own USB-OTG, and %s "
+                               "has none (its ROM cannot use it); use it with esp32s2 or "
+                               "esp32s3.", o->chip);
+        if (o->board.faults.unplug)
+            return sim_optfail(err, errlen, "--unplug-at is not modelled on --bridge usb-otg, "
+                               "whose port comes and goes with the chip anyway.");
+    } else if (o->usb_app_given) {
+        return sim_optfail(err, errlen, "--usb-app and --usb-enum-ms are about the chip's own "
+                           "USB-OTG port: use them with --bridge usb-otg.");
     }
     if (o->board.xtal_mhz && (!esp || (o->board.xtal_mhz != info.xtal_mhz &&
                                        o->board.xtal_mhz != info.xtal_alt_mhz)))

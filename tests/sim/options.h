@@ -43,6 +43,7 @@ struct espsim_opts {
     char **command;             /* NULL-terminated; NULL: none */
     bool help;
     bool xtal_drift_given;      /* --xtal-drift: only the ESP32 takes it */
+    bool usb_app_given;         /* --usb-app, --usb-enum-ms: only with usb-otg */
 };
 
 /* Fill opts from argv. False with a one-paragraph reason in err. */

@@ -13,6 +13,11 @@
  * closes the port; the board stays (sim_board_free). */
 struct ed_transport *simlink_open(struct sim_board *b, uint32_t baud);
 
+/* The same, for a port that vanishes when the board's USB device leaves the bus (USB-OTG,
+ * board/usbdev.c): from then on every call on it fails with ED_E_GONE, as on a tty whose
+ * device went away. */
+struct ed_transport *simlink_open_usb(struct sim_board *b, uint32_t baud);
+
 /* The virtual clock, and moving it forward without doing anything. */
 uint64_t simlink_now_us(const struct ed_transport *t);
 void simlink_advance_us(struct ed_transport *t, uint64_t us);

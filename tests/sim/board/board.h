@@ -46,6 +46,27 @@ struct sim_faults {
     unsigned replug_ms;
 };
 
+/* What the host's USB cable reaches. */
+enum sim_link {
+    SIM_LINK_UART,             /* a USB-UART bridge; DTR/RTS drive the auto-reset circuit */
+    SIM_LINK_USB_SERIAL_JTAG,  /* the chip's USB-Serial/JTAG controller (303a:1001) */
+    SIM_LINK_USB_OTG,          /* the chip's USB-OTG: the ROM's CDC, an app's TinyUSB CDC */
+};
+
+/* On USB-OTG: whether the app in flash starts a TinyUSB CDC port. */
+enum sim_app_usb {
+    SIM_APP_USB_CDC,           /* it does (MicroPython, Arduino "USB CDC on boot") */
+    SIM_APP_USB_NONE,          /* it does not: once it runs, the port never comes back */
+};
+
+/* What is on the bus at the board's USB connector. */
+enum sim_usb_device {
+    SIM_USB_ABSENT,            /* nothing: unpowered, or the chip's USB-OTG is down */
+    SIM_USB_BRIDGE,            /* the bridge or the USB-Serial/JTAG controller: always */
+    SIM_USB_ROM,               /* USB-OTG: the ROM's CDC (download mode) */
+    SIM_USB_APP,               /* USB-OTG: the app's TinyUSB CDC */
+};
+
 struct sim_board_opts {
     const char *chip;          /* "esp32" (default), "esp8266", "esp32s2", "esp32s3",
                                   "esp32c3", "esp32c6"; "none": not an ESP at all, a
@@ -69,6 +90,9 @@ struct sim_board_opts {
      * board/clock.c. Default SIM_XTAL_DRIFT_DEFAULT. */
     double xtal_drift;
     bool flash_encrypted;      /* the eFuse crypt counter is odd: flash encryption is on */
+    enum sim_link link;
+    enum sim_app_usb app_usb;
+    unsigned usb_enum_ms;      /* USB-OTG: from the chip's start to its port on the bus */
 };
 
 /* A realistic drift of the ESP32 ROM's crystal estimate: 1 % (esptool issue #365: fine at
@@ -78,6 +102,10 @@ struct sim_board_opts {
  * takes any estimate from 36 to 45 MHz for a 40 MHz crystal without a warning; 36 MHz is
  * 10 % low. */
 #define SIM_XTAL_DRIFT_EXTREME (-0.10)
+
+/* USB-OTG: a chip's port is back on the bus (and its tty made) this long after the chip
+ * starts the ROM or its app. */
+#define SIM_USB_ENUM_MS_DEFAULT 300
 
 /* What one session cost, for benchmarks (see tests/sim/README.md, "Statistics"). All
  * times are 0 with the timing model off. */
@@ -140,6 +168,10 @@ uint32_t sim_board_chip_baud(const struct sim_board *b);
 bool sim_board_timing(const struct sim_board *b);
 /* Whether an uploaded flasher stub is running (after MEM_END and "OHAI"). */
 bool sim_board_stub_running(const struct sim_board *b);
+
+/* What is on the bus at the board's USB connector now (USB-OTG comes and goes with the
+ * chip: see board/usbdev.c). */
+enum sim_usb_device sim_board_usb_device(struct sim_board *b, uint64_t now_us);
 
 /* The chip's MAC (the given one, or the chip's default). */
 void sim_board_mac(const struct sim_board *b, uint8_t mac[6]);

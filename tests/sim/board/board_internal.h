@@ -155,6 +155,7 @@ struct sim_chip {
     bool esp8266_style;        /* "ets Jan  8 2013,rst cause:2, boot mode:(x,y)" banner */
     const char *rom_head;      /* first lines of the banner */
     const char *cause_poweron, *cause_wdt, *cause_sw;
+    const char *cause_usb_reset;  /* a reset from the USB-Serial/JTAG controller */
     const char *cause_panic;   /* the reset after an app's panic */
     const char *cause_brownout;/* NULL: no brown-out detector message (ESP8266) */
     uint32_t sync_value;       /* the value field of the ROM's SYNC replies */
@@ -185,6 +186,20 @@ bool clock_register(const struct sim_board *b, uint32_t addr, uint32_t *value);
 
 /* The word at addr, if it is one of the chip's fixed eFuse words. */
 bool efuse_word(const struct sim_board *b, uint32_t addr, uint32_t *value);
+
+/* ---- the chip's own USB port (usbdev.c) ---------------------------------------------- */
+
+bool usbdev_native(const struct sim_board *b);
+/* The speed bytes move at on this link: the UART's, or USB's whatever the host set. */
+uint32_t usbdev_line_baud(const struct sim_board *b, uint32_t uart_baud);
+/* The host changed DTR/RTS (b->dtr, b->rts still hold the old lines). */
+void usbdev_lines(struct sim_board *b, bool dtr, bool rts, uint64_t t_ns);
+void usbdev_chip_stopped(struct sim_board *b, uint64_t t_ns);
+void usbdev_rom_started(struct sim_board *b, bool download, uint64_t t_ns);
+void usbdev_app_started(struct sim_board *b, uint64_t t_ns);
+uint64_t usbdev_next_ns(const struct sim_board *b);
+void usbdev_advance(struct sim_board *b, uint64_t t_ns);
+enum sim_usb_device usbdev_device(const struct sim_board *b);
 
 /* ---- the chip's state -------------------------------------------------------------- */
 
@@ -250,6 +265,12 @@ struct sim_board {
     bool dtr, rts, en_low, gpio0_low;
     uint64_t leave_reset_ns;       /* when the chip starts; NO_TIME while EN is held */
     bool power_on;                 /* the next start is the power-on one */
+    const char *start_cause;       /* the next start's reset cause; NULL: EN or power-on */
+    bool strap_download;           /* GPIO0 as sampled at the last system reset */
+    bool usb_download_request;     /* USB-Serial/JTAG: this reset is into download mode */
+    enum sim_usb_device usb_device;/* USB-OTG: on the bus now */
+    enum sim_usb_device usb_pending;
+    uint64_t usb_up_ns;            /* USB-OTG: it enumerates then; NO_TIME: not pending */
 
     enum chip_mode mode;
     uint32_t chip_baud;
@@ -292,6 +313,10 @@ void board_trace(const struct sim_board *b, uint64_t t_ns, const char *fmt, ...)
 void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns);
 void chip_emit_str(struct sim_board *b, const char *s, uint64_t t_ns);
 void chip_emit_frame(struct sim_board *b, const uint8_t *payload, size_t n, uint64_t t_ns);
+/* Hold the chip in reset (a reset line is asserted), and let it go: it starts a moment
+ * later with this reset cause. */
+void chip_hold(struct sim_board *b, uint64_t t_ns, const char *why);
+void chip_release(struct sim_board *b, uint64_t t_ns, const char *cause);
 /* The chip resets itself (watchdog, software reset): it starts again at t_ns. */
 void chip_restart(struct sim_board *b, uint64_t t_ns, const char *cause, bool download);
 

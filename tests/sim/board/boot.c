@@ -196,6 +196,7 @@ void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool down
         boot_emitf(b, t_ns, "%s%s,%s\r\n%s", s->rom_head, cause, boot,
                    download ? "waiting for download\r\n" : "");
     board_trace(b, t_ns, "boot: %s, %s", cause, boot);
+    usbdev_rom_started(b, download, t_ns);
     if (download) {
         b->mode = MODE_ROM;
         return;

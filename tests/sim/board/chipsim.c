@@ -83,6 +83,7 @@ static const struct sim_chip sim_chips[] = {
     },
     {
         .key = "esp32s2", .name = "ESP32-S2", .image_chip_id = 2,
+        .usb_otg = true,                             /* [trm] USB-OTG; no USB-Serial/JTAG */
         .magic = 0x000007C6,
         .rom_status_bytes = 4,
         .xtal_hz = 40000000, .uart_clk_divider = 1,
@@ -116,6 +117,7 @@ static const struct sim_chip sim_chips[] = {
         .bootloader_offset = 0x0,
         ROM_ESP32_FAMILY, .security_info_len = 20,
         .usb_serial_jtag = true, .usb_otg = true,    /* [trm] both USB controllers */
+        .cause_usb_reset = "rst:0x15 (USB_UART_CHIP_RESET)",   /* [boot] */
         .cause_panic = "rst:0xc (RTC_SW_CPU_RST)", .cause_brownout = "rst:0xf (BROWN_OUT_RST)",
         .sync_value = 0x20120707, .mpy_board = "Generic ESP32S3 module with ESP32S3",
         .rom_head = "ESP-ROM:esp32s3-20210327\r\nBuild:Mar 27 2021\r\n",
@@ -139,6 +141,7 @@ static const struct sim_chip sim_chips[] = {
         .bootloader_offset = 0x0,
         ROM_ESP32_FAMILY, .security_info_len = 20,
         .usb_serial_jtag = true,
+        .cause_usb_reset = "rst:0x15 (USB_UART_CHIP_RESET)",   /* [boot] */
         .cause_panic = "rst:0xc (RTC_SW_CPU_RST)", .cause_brownout = "rst:0xf (BROWN_OUT_RST)",
         .sync_value = 0x20120707, .riscv = true, .mpy_board = "ESP32C3 module with ESP32C3",
         .rom_head = "ESP-ROM:esp32c3-api1-20210207\r\nBuild:Feb  7 2021\r\n",
@@ -163,6 +166,7 @@ static const struct sim_chip sim_chips[] = {
         .bootloader_offset = 0x0,
         ROM_ESP32_FAMILY, .security_info_len = 20,
         .usb_serial_jtag = true,
+        .cause_usb_reset = "rst:0x15 (USB_UART_HPSYS)",        /* [boot] */
         .cause_panic = "rst:0xc (SW_CPU)", .cause_brownout = "rst:0xf (LP_BOD_SYS)",
         .sync_value = 0x20120707, .riscv = true, .mpy_board = "ESP32C6 module with ESP32C6",
         .rom_head = "ESP-ROM:esp32c6-20220919\r\nBuild:Sep 19 2022\r\n",

@@ -258,7 +258,8 @@ static void account_command(struct sim_board *b, const struct rom_request *rq,
         b->flash_phase_from_ns = st->model_min_ns;
     }
     if (board_timed(b)) {
-        uint64_t wire = (request_wire_bytes + reply_wire_bytes) * wire_byte_ns(b->chip_baud);
+        uint64_t wire = (request_wire_bytes + reply_wire_bytes) *
+                        wire_byte_ns(usbdev_line_baud(b, b->chip_baud));
         uint64_t latency = (uint64_t)b->opts.usb_latency_us * NS_PER_US;
         st->wire_ns += wire;
         st->latency_ns += latency;
@@ -277,7 +278,7 @@ void account_output(struct sim_board *b, size_t wire_bytes, uint64_t work_ns, bo
     if (!board_timed(b))
         return;
     struct sim_board_stats *st = &b->stats;
-    uint64_t wire = wire_bytes * wire_byte_ns(b->chip_baud);
+    uint64_t wire = wire_bytes * wire_byte_ns(usbdev_line_baud(b, b->chip_baud));
     st->wire_ns += wire;
     if (flash)
         st->flash_busy_ns += work_ns;
