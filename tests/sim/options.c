@@ -23,6 +23,7 @@ enum {
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
+    OPT_FLASH_CHIP,
 };
 
 static const struct option long_opts[] = {
@@ -31,6 +32,7 @@ static const struct option long_opts[] = {
     { "mac", required_argument, NULL, OPT_MAC },
     { "flash", required_argument, NULL, OPT_FLASH },
     { "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
+    { "flash-chip", required_argument, NULL, OPT_FLASH_CHIP },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
@@ -78,6 +80,8 @@ void espsim_usage(FILE *out)
 "  --mac MAC            the chip's MAC, AA:BB:CC:DD:EE:FF\n"
 "  --flash FILE         keep the flash contents in FILE (raw image of the whole chip)\n"
 "  --flash-size SIZE    4MB (default), 2MB, 16MB, 4M, or a number of bytes\n"
+"  --flash-chip PART    the flash part: gd25q32c (default) or w25q32jv: its JEDEC id\n"
+"                       and its datasheet's typical erase and program times\n"
 "  --firmware KIND      what a blank flash holds at start: blank (default: nothing, the\n"
 "                       ROM loops on \"invalid header\"), app (ESP-IDF log, then a line\n"
 "                       every second), micropython (banner and REPL), crash (panics and\n"
@@ -288,6 +292,12 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             o->board.flash_size < 256 * 1024 || o->board.flash_size > 128 * 1024 * 1024)
             return sim_optfail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
                         "power of two from 256KB to 128MB, like 4MB, 16M or 4194304.", arg);
+        return true;
+    case OPT_FLASH_CHIP:
+        if (!sim_flash_chip_known(arg))
+            return sim_optfail(err, errlen, "unknown flash chip \"%s\"; espsim models gd25q32c "
+                               "and w25q32jv.", arg);
+        o->board.flash_chip = arg;
         return true;
     case OPT_NO_AUTORESET:
         o->board.no_autoreset = true;

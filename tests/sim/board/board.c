@@ -66,7 +66,8 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     b->opts.chip = sim->key;
     b->sim = sim;
     memcpy(b->mac, opts->mac_given ? opts->mac : sim->default_mac, sizeof b->mac);
-    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, err, errlen) != 0) {
+    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, opts->flash_chip, err,
+                 errlen) != 0) {
         free(b);
         return NULL;
     }
@@ -485,6 +486,16 @@ enum sim_usb_device sim_board_usb_device(struct sim_board *b, uint64_t now_us)
 void sim_board_mac(const struct sim_board *b, uint8_t mac[6])
 {
     memcpy(mac, b->mac, sizeof b->mac);
+}
+
+const char *sim_board_flash_chip(const struct sim_board *b)
+{
+    return b->flash.part->name;
+}
+
+bool sim_flash_chip_known(const char *name)
+{
+    return nor_part(name) != NULL;
 }
 
 void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out)

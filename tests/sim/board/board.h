@@ -75,6 +75,7 @@ struct sim_board_opts {
     uint8_t mac[6];
     bool mac_given;            /* false: a fixed default MAC for the chip */
     const char *flash_path;    /* raw file of the whole flash, kept between runs; NULL: RAM */
+    const char *flash_chip;    /* the flash part: "gd25q32c" (NULL, the default), "w25q32jv" */
     uint32_t flash_size;       /* bytes; 0 = 4 MiB */
     bool no_autoreset;         /* DTR/RTS not wired to EN/GPIO0 */
     bool boot_held;            /* BOOT button held: GPIO0 low at every reset */
@@ -177,6 +178,13 @@ enum sim_usb_device sim_board_usb_device(struct sim_board *b, uint64_t now_us);
 void sim_board_mac(const struct sim_board *b, uint8_t mac[6]);
 
 void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out);
+
+/* The timing model the statistics come from ("stub-overlapped": board/stub_pipe.c), and
+ * the flash part whose timings it uses ("gd25q32c"). */
+#define SIM_TIMING_MODEL "stub-overlapped"
+const char *sim_board_flash_chip(const struct sim_board *b);
+/* True if name is a flash part the board models ("gd25q32c", "w25q32jv"). */
+bool sim_flash_chip_known(const char *name);
 
 /* What the front end may ask of the chip table (board/chipsim.c) before a board exists. */
 struct sim_chip_info {

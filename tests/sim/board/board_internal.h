@@ -46,7 +46,17 @@ uint64_t wire_byte_ns(uint32_t baud);
 
 /* ---- the SPI NOR flash chip -------------------------------------------------------- */
 
+/* A flash part: its JEDEC id and typical timings (nor.c, from its datasheet). */
+struct sim_flash_part {
+    const char *name;
+    uint8_t manufacturer, type;
+    uint64_t page_program_ns, sector_erase_ns, block_erase_ns, chip_erase_ns_per_mib;
+};
+
+const struct sim_flash_part *nor_part(const char *name);
+
 struct nor {
+    const struct sim_flash_part *part;
     uint8_t *mem;
     size_t size;
     bool mapped;          /* mem is a MAP_SHARED view of the flash file */
@@ -55,7 +65,8 @@ struct nor {
     size_t bad_sector_count;
 };
 
-int nor_open(struct nor *f, const char *path, uint32_t size, char *err, size_t errlen);
+int nor_open(struct nor *f, const char *path, uint32_t size, const char *part, char *err,
+             size_t errlen);
 void nor_close(struct nor *f);
 /* Erase the sectors covering [addr, addr + len) the way a ROM does (64 KiB blocks where
  * aligned, 4 KiB sectors elsewhere); returns the time it takes. */
@@ -170,6 +181,33 @@ struct sim_chip {
 const struct sim_chip *sim_chip_by_key(const char *key);
 /* The speed of the ROM's boot log with this crystal. */
 uint32_t sim_chip_rom_log_baud(const struct sim_chip *c, uint32_t xtal_hz);
+
+/* ---- the stub's timing: its loop and the flash behind it, overlapped (stub_pipe.c) --- */
+
+/* What a stub command does to the flash, for its timing. */
+struct stub_work {
+    bool data;                 /* a FLASH_(DEFL_)DATA block: acknowledged, then written */
+    uint64_t inflate_ns;       /* ...inflating it first (compressed) */
+    uint64_t program_ns;       /* ...programming its pages */
+    uint32_t last_sector;      /* ...up to this sector, which must be erased first */
+    bool flash;                /* reads or erases the flash: waits for it to be idle */
+    bool begin;                /* FLASH_(DEFL_)BEGIN: a region to erase ahead */
+    uint32_t begin_offset, begin_size;
+};
+
+struct stub_pipe {
+    const struct sim_flash_part *part;
+    uint64_t cpu_free_ns;      /* the stub's loop is free (it blocks while writing) */
+    uint64_t flash_free_ns;    /* the flash chip finishes what it is doing */
+    uint32_t erase_next, erase_end;   /* sectors of the region still to erase */
+    uint64_t flash_ns;         /* flash time spent so far: erases and programs */
+};
+
+void pipe_reset(struct stub_pipe *p, const struct sim_flash_part *part, uint64_t t_ns);
+/* When the reply to a command that arrived at arrival_ns goes out (and what it leaves
+ * the loop and the flash doing). work_ns: the command's own work, data blocks aside. */
+uint64_t pipe_reply_at(struct stub_pipe *p, uint64_t arrival_ns, const struct stub_work *w,
+                       uint64_t work_ns, uint64_t command_ns);
 
 /* ---- the crystal and the ROM's estimate of it (clock.c) ---------------------------- */
 
@@ -299,6 +337,10 @@ struct sim_board {
 
     struct fault_state fault;
     bool powered;                  /* false while the USB cable is out */
+
+    struct stub_pipe pipe;         /* the running stub's timing (stub_pipe.c) */
+    struct stub_pipe ideal_pipe;   /* the same for the floor's ideal client */
+    uint64_t ideal_now_ns;         /* that client's clock: the floor so far */
 
     struct sim_board_stats stats;
     bool flash_phase;              /* a FLASH_(DEFL_)BEGIN was seen */

@@ -245,7 +245,7 @@ static size_t send_reply(struct sim_board *b, uint8_t op, const struct rom_reply
  * the first copy of its reply and sends the next at once. */
 static void account_command(struct sim_board *b, const struct rom_request *rq,
                             size_t request_wire_bytes, const struct rom_reply *rp,
-                            size_t reply_wire_bytes)
+                            size_t reply_wire_bytes, uint64_t stub_flash_ns)
 {
     struct sim_board_stats *st = &b->stats;
     st->commands++;
@@ -258,14 +258,22 @@ static void account_command(struct sim_board *b, const struct rom_request *rq,
         b->flash_phase_from_ns = st->model_min_ns;
     }
     if (board_timed(b)) {
-        uint64_t wire = (request_wire_bytes + reply_wire_bytes) *
-                        wire_byte_ns(usbdev_line_baud(b, b->chip_baud));
+        uint64_t byte_ns = wire_byte_ns(usbdev_line_baud(b, b->chip_baud));
         uint64_t latency = (uint64_t)b->opts.usb_latency_us * NS_PER_US;
-        st->wire_ns += wire;
+        st->wire_ns += (request_wire_bytes + reply_wire_bytes) * byte_ns;
         st->latency_ns += latency;
         if (rq->op != OP_WRITE_REG)   /* its work is the delay the host asked for */
             st->flash_busy_ns += rp->work_ns;
-        st->model_min_ns += wire + latency + COMMAND_NS + rp->work_ns;
+        st->flash_busy_ns += stub_flash_ns;
+        /* The ideal client: the request right after the last reply, on its own copy of the
+         * stub's pipeline (a ROM does each command's work before it answers). */
+        uint64_t arrival = b->ideal_now_ns + request_wire_bytes * byte_ns + latency;
+        uint64_t reply = b->mode == MODE_STUB
+                             ? pipe_reply_at(&b->ideal_pipe, arrival, &rp->sw, rp->work_ns,
+                                             COMMAND_NS)
+                             : arrival + COMMAND_NS + rp->work_ns;
+        b->ideal_now_ns = reply + reply_wire_bytes * byte_ns;
+        st->model_min_ns = b->ideal_now_ns;
     }
     if (rq->op == OP_SPI_FLASH_MD5 && b->flash_phase)
         b->flash_phase_to_ns = st->model_min_ns;
@@ -282,7 +290,8 @@ void account_output(struct sim_board *b, size_t wire_bytes, uint64_t work_ns, bo
     st->wire_ns += wire;
     if (flash)
         st->flash_busy_ns += work_ns;
-    st->model_min_ns += wire + work_ns;
+    b->ideal_now_ns += wire + work_ns;
+    st->model_min_ns = b->ideal_now_ns;
 }
 
 static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_t t_ns)
@@ -298,6 +307,8 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
         t_ns += board_timed(b) ? STUB_START_NS : 0;
         chip_emit_frame(b, ohai, sizeof ohai, t_ns);
         account_output(b, sim_slip_wire_len(ohai, sizeof ohai), STUB_START_NS, false);
+        pipe_reset(&b->pipe, b->flash.part, t_ns);
+        pipe_reset(&b->ideal_pipe, b->flash.part, b->ideal_now_ns);
         b->busy_until_ns = t_ns;
         board_trace(b, t_ns, "stub running: OHAI");
         break;
@@ -381,12 +392,20 @@ static void handle_frame(struct sim_board *b, const uint8_t *f, size_t n, uint64
     } else {
         run_command(b, &rq, &rp);
     }
-    uint64_t done = t_ns + (board_timed(b) ? COMMAND_NS + rp.work_ns : 0);
+    uint64_t done = t_ns, stub_flash_ns = 0;
+    if (board_timed(b) && b->mode == MODE_STUB) {
+        /* Overlapped: a data block is acknowledged at once and written meanwhile. */
+        uint64_t before = b->pipe.flash_ns;
+        done = pipe_reply_at(&b->pipe, t_ns, &rp.sw, rp.work_ns, COMMAND_NS);
+        stub_flash_ns = b->pipe.flash_ns - before;
+    } else if (board_timed(b)) {
+        done = t_ns + COMMAND_NS + rp.work_ns;
+    }
     b->busy_until_ns = done;
     size_t reply_bytes = 0;
     if (rp.copies)
         reply_bytes = send_reply(b, rp.op_override ? ROM_UNKNOWN_OP_REPLY : rq.op, &rp, done);
-    account_command(b, &rq, sim_slip_wire_len(f, n), &rp, reply_bytes);
+    account_command(b, &rq, sim_slip_wire_len(f, n), &rp, reply_bytes, stub_flash_ns);
     after_reply(b, &rp, done);
 }
 

@@ -95,17 +95,22 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
         rp->work_ns = b->sim->esp8266_style ? esp8266_rom_erase(b, offset, size)
                                              : nor_erase(&b->flash, offset, size);
         j->erased_to = j->region_end;
+    } else {
+        /* The stub erases as it goes, ahead of the data (stub_pipe.c times it). */
+        rp->sw.begin = true;
+        rp->sw.begin_offset = offset;
+        rp->sw.begin_size = size;
     }
 }
 
 /* The stub erases what the next write needs, within the announced region, a whole 64 KB
  * block at a time where the region covers it (one block erase costs far less than sixteen
- * sector erases). */
-static uint64_t stub_erase_ahead(struct sim_board *b, uint64_t end)
+ * sector erases). The contents only: stub_pipe.c says when it happens. */
+static void stub_erase_ahead(struct sim_board *b, uint64_t end)
 {
     struct flash_job *j = &b->fj;
     if (b->mode != MODE_STUB || end <= j->erased_to)
-        return 0;
+        return;
     uint64_t to = (end + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
     uint64_t block_end = (end + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE;
     uint64_t region_end = ((uint64_t)j->region_end + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
@@ -113,9 +118,8 @@ static uint64_t stub_erase_ahead(struct sim_board *b, uint64_t end)
         to = block_end;
     if (to > b->flash.size)
         to = b->flash.size;
-    uint64_t ns = nor_erase(&b->flash, j->erased_to, (uint32_t)(to - j->erased_to));
+    nor_erase(&b->flash, j->erased_to, (uint32_t)(to - j->erased_to));
     j->erased_to = (uint32_t)to;
-    return ns;
 }
 
 /* Write at the job's cursor; false (with the error set) if it did not work. */
@@ -132,10 +136,16 @@ static bool write_flash(struct sim_board *b, const uint8_t *data, size_t n,
         rom_fail(b, rp, ROM_FLASH_WRITE, STUB_TOO_MUCH_DATA);
         return false;
     }
-    rp->work_ns += stub_erase_ahead(b, end);
+    stub_erase_ahead(b, end);
     uint64_t ns;
     bool ok = nor_program(&b->flash, j->offset, data, n, &ns);
-    rp->work_ns += ns;
+    if (b->mode == MODE_STUB) {
+        rp->sw.data = true;
+        rp->sw.program_ns += ns;
+        rp->sw.last_sector = (uint32_t)((end - 1) / SECTOR_SIZE);
+    } else {
+        rp->work_ns += ns;
+    }
     if (!ok) {
         board_trace(b, b->now_ns, "  write at 0x%X does not read back (not erased?)",
                     j->offset);
@@ -164,7 +174,10 @@ static bool inflate_block(struct sim_board *b, const uint8_t *in, size_t n,
             rom_fail(b, rp, ROM_DEFLATE, STUB_INFLATE);
             return false;
         }
-        rp->work_ns += got * INFLATE_NS_PER_BYTE;
+        if (b->mode == MODE_STUB)
+            rp->sw.inflate_ns += got * INFLATE_NS_PER_BYTE;
+        else
+            rp->work_ns += got * INFLATE_NS_PER_BYTE;
         if (got && !write_flash(b, out, got, rp))
             return false;
         if (r == Z_STREAM_END)
@@ -303,6 +316,7 @@ void cmd_md5(struct sim_board *b, const struct rom_request *rq, struct rom_reply
         rom_fail(b, rp, ROM_FLASH_READ, STUB_SPI_FAILED);
         return;
     }
+    rp->sw.flash = true;
     MD5_CTX ctx;
     uint8_t digest[16];
     MD5Init(&ctx);
@@ -342,12 +356,14 @@ void cmd_read_flash_slow(struct sim_board *b, const struct rom_request *rq,
     memcpy(rp->data, b->flash.mem + addr, avail);
     rp->len = ROM_READ_SLOW_BLOCK;
     rp->work_ns = nor_read_ns(ROM_READ_SLOW_BLOCK);
+    rp->sw.flash = true;
 }
 
 void cmd_erase_flash(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
 {
     (void)rq;
     rp->work_ns = nor_erase_chip(&b->flash);
+    rp->sw.flash = true;
 }
 
 void cmd_erase_region(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
@@ -370,6 +386,7 @@ void cmd_erase_region(struct sim_board *b, const struct rom_request *rq, struct 
         return;
     }
     rp->work_ns = nor_erase(&b->flash, addr, size);
+    rp->sw.flash = true;
 }
 
 void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
@@ -393,6 +410,7 @@ void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct ro
     r->inflight = inflight;
     MD5Init(&r->md5);
     rp->after = AFTER_READ_FLASH;
+    rp->sw.flash = true;
 }
 
 void read_flash_pump(struct sim_board *b, uint64_t t_ns)

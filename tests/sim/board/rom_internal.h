@@ -50,6 +50,7 @@ struct rom_reply {
     size_t len;
     uint8_t status, error;
     uint64_t work_ns;
+    struct stub_work sw; /* under the stub: what it does to the flash (stub_pipe.c) */
     unsigned copies;     /* 0: no reply at all */
     bool op_override;    /* reply with ROM_UNKNOWN_OP_REPLY instead of the echo */
     enum rom_after after;
