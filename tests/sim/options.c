@@ -23,7 +23,7 @@ enum {
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
-    OPT_FLASH_CHIP,
+    OPT_FLASH_CHIP, OPT_ANY_STUB,
 };
 
 static const struct option long_opts[] = {
@@ -33,6 +33,7 @@ static const struct option long_opts[] = {
     { "flash", required_argument, NULL, OPT_FLASH },
     { "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
     { "flash-chip", required_argument, NULL, OPT_FLASH_CHIP },
+    { "any-stub", no_argument, NULL, OPT_ANY_STUB },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
@@ -92,6 +93,9 @@ void espsim_usage(FILE *out)
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
 "  --fast               no timing model: bytes and flash operations take no time\n"
 "  --usb-latency US     added to every host-to-chip transfer (default 1000)\n"
+"  --any-stub           run any code MEM_END jumps to as the flasher stub (default: only\n"
+"                       the stubs of esptool-js 0.7.0 and esp-web-flasher 5.1.5, known by\n"
+"                       their SHA-256; other code crashes, as on a chip)\n"
 "  --xtal MHZ           the crystal: 40 or 26 where modules with it exist (ESP8266:\n"
 "                       26 by default, boot log at 74880; 40 logs at 115200; ESP32:\n"
 "                       40 by default, or 26)\n"
@@ -292,6 +296,9 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             o->board.flash_size < 256 * 1024 || o->board.flash_size > 128 * 1024 * 1024)
             return sim_optfail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
                         "power of two from 256KB to 128MB, like 4MB, 16M or 4194304.", arg);
+        return true;
+    case OPT_ANY_STUB:
+        o->board.any_stub = true;
         return true;
     case OPT_FLASH_CHIP:
         if (!sim_flash_chip_known(arg))

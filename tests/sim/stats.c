@@ -27,6 +27,8 @@ bool sim_stats_write(const char *path, const struct sim_host *h, char *err, size
     json_object_object_add(o, "timing_model",
                            json_object_new_string(sim_board_timing(h->board) ? SIM_TIMING_MODEL
                                                                              : "off"));
+    const char *stub = sim_board_stub_package(h->board);
+    json_object_object_add(o, "stub", stub ? json_object_new_string(stub) : NULL);
     json_object_object_add(o, "flash_chip",
                            json_object_new_string(sim_board_flash_chip(h->board)));
     bool ok = true;

@@ -122,6 +122,7 @@ static void upload_any_stub(struct rig *r)
 Test(stats, the_stub_overlaps_writes_with_the_wire)
 {
     struct sim_board_opts o = rig_opts("esp32");
+    o.any_stub = true;   /* a stand-in blob, not one of the known stubs */
     struct rig r = rig_open(&o, 115200);
     rig_connect(&r);
     upload_any_stub(&r);

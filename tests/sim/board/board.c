@@ -477,6 +477,11 @@ bool sim_board_stub_running(const struct sim_board *b)
     return b->mode == MODE_STUB;
 }
 
+const char *sim_board_stub_package(const struct sim_board *b)
+{
+    return b->stub ? b->stub->package : NULL;
+}
+
 enum sim_usb_device sim_board_usb_device(struct sim_board *b, uint64_t now_us)
 {
     advance(b, now_us * NS_PER_US);

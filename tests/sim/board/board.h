@@ -94,6 +94,9 @@ struct sim_board_opts {
     enum sim_link link;
     enum sim_app_usb app_usb;
     unsigned usb_enum_ms;      /* USB-OTG: from the chip's start to its port on the bus */
+    /* Run any code MEM_END jumps to as the flasher stub. false: only the known stubs
+     * (board/known_stubs.c) are; other code crashes, as it would on a chip. */
+    bool any_stub;
 };
 
 /* A realistic drift of the ESP32 ROM's crystal estimate: 1 % (esptool issue #365: fine at
@@ -169,6 +172,9 @@ uint32_t sim_board_chip_baud(const struct sim_board *b);
 bool sim_board_timing(const struct sim_board *b);
 /* Whether an uploaded flasher stub is running (after MEM_END and "OHAI"). */
 bool sim_board_stub_running(const struct sim_board *b);
+/* The known stub that ran last ("esptool-js 0.7.0"), or NULL (none, or only code that
+ * --any-stub took). */
+const char *sim_board_stub_package(const struct sim_board *b);
 
 /* What is on the bus at the board's USB connector now (USB-OTG comes and goes with the
  * chip: see board/usbdev.c). */

@@ -275,10 +275,34 @@ struct flash_job {
     bool z_live, z_done;
 };
 
+/* What MEM_BEGIN/MEM_DATA put in RAM since the last MEM_END: kept to tell a known stub
+ * from foreign code (rom_mem.c). */
+#define MEM_REGIONS 4
+#define MEM_REGION_MAX (256 * 1024)
+
+struct mem_region {
+    uint32_t addr, size, written;
+    uint8_t *bytes;           /* NULL: too large to keep (it is no stub) */
+};
+
 struct mem_job {
     bool active;
-    uint32_t addr, size, written, next_seq;
+    uint32_t next_seq;
+    struct mem_region regions[MEM_REGIONS];
+    size_t region_count;
+    bool overflow;            /* more regions than kept: no stub either */
 };
+
+/* rom_mem.c: forget what was uploaded. */
+void mem_job_end(struct sim_board *b);
+
+/* known_stubs.c: the flasher stubs a client may upload, by chip and SHA-256. */
+struct known_stub {
+    const char *chip;         /* "esp32" */
+    const char *package;      /* "esptool-js 0.7.0" */
+    const char *sha256;       /* hex */
+};
+const struct known_stub *known_stub_find(const char *chip, const char *sha256_hex);
 
 struct read_job {             /* the stub's flow-controlled READ_FLASH */
     bool active;
@@ -338,6 +362,7 @@ struct sim_board {
     struct fault_state fault;
     bool powered;                  /* false while the USB cable is out */
 
+    const struct known_stub *stub; /* the stub that runs (NULL: none, or --any-stub's) */
     struct stub_pipe pipe;         /* the running stub's timing (stub_pipe.c) */
     struct stub_pipe ideal_pipe;   /* the same for the floor's ideal client */
     uint64_t ideal_now_ns;         /* that client's clock: the floor so far */

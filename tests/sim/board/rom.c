@@ -337,6 +337,14 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
     case AFTER_READ_FLASH:
         read_flash_pump(b, t_ns);
         break;
+    case AFTER_RUN_FOREIGN:
+        /* The jump lands in code the chip cannot run: it faults and hangs, deaf to the
+         * host, until something resets it. */
+        rom_reset(b);
+        b->mode = MODE_APP;
+        b->app = APP_SILENT;
+        b->app_next_ns = NO_TIME;
+        break;
     }
 }
 

@@ -7,12 +7,11 @@
 #include <string.h>
 
 #define ROM_MAX_FLASH_BLOCK 0x400   /* the ROM's receive buffer */
-#define ROM_MAX_RAM_BLOCK 0x1800
 #define ROM_READ_SLOW_BLOCK 64
 #define MD5_NS_PER_BYTE 60          /* hashing, on top of reading the flash */
 #define INFLATE_NS_PER_BYTE 20
 
-static uint8_t data_checksum(const uint8_t *p, size_t n)
+uint8_t rom_data_checksum(const uint8_t *p, size_t n)
 {
     uint8_t x = 0xEF;
     for (size_t i = 0; i < n; i++)
@@ -25,7 +24,7 @@ void flash_jobs_end(struct sim_board *b)
     if (b->fj.z_live)
         inflateEnd(&b->fj.z);
     memset(&b->fj, 0, sizeof b->fj);
-    memset(&b->mj, 0, sizeof b->mj);
+    mem_job_end(b);
     memset(&b->rj, 0, sizeof b->rj);
 }
 
@@ -207,9 +206,9 @@ void cmd_flash_data(struct sim_board *b, const struct rom_request *rq, struct ro
         rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_BLOCKSIZE);
         return;
     }
-    if (data_checksum(data, n) != rq->checksum) {
+    if (rom_data_checksum(data, n) != rq->checksum) {
         board_trace(b, b->now_ns, "  checksum 0x%02X, request says 0x%02X",
-                    data_checksum(data, n), rq->checksum);
+                    rom_data_checksum(data, n), rq->checksum);
         rom_fail(b, rp, ROM_BAD_CHECKSUM, STUB_BAD_CHECKSUM);
         return;
     }
@@ -240,60 +239,6 @@ void cmd_flash_end(struct sim_board *b, const struct rom_request *rq, struct rom
         rp->after = stay ? AFTER_RUN_APP : AFTER_REBOOT;
     else if (!stay)
         rp->after = AFTER_REBOOT;
-}
-
-void cmd_mem_begin(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
-{
-    if (rq->len < 16) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
-        return;
-    }
-    b->mj.active = true;
-    b->mj.size = rom_u32(rq->data);
-    b->mj.addr = rom_u32(rq->data + 12);
-    b->mj.written = 0;
-    b->mj.next_seq = 0;
-}
-
-void cmd_mem_data(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
-{
-    if (!b->mj.active) {
-        rom_fail(b, rp, ROM_FAILED, STUB_NOT_IN_FLASH_MODE);
-        return;
-    }
-    if (rq->len < 16 || rom_u32(rq->data) > rq->len - 16) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
-        return;
-    }
-    uint32_t n = rom_u32(rq->data);
-    if (b->mode == MODE_ROM && n > ROM_MAX_RAM_BLOCK) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_BLOCKSIZE);
-        return;
-    }
-    if (data_checksum(rq->data + 16, n) != rq->checksum) {
-        rom_fail(b, rp, ROM_BAD_CHECKSUM, STUB_BAD_CHECKSUM);
-        return;
-    }
-    if ((uint64_t)b->mj.written + n > b->mj.size) {
-        rom_fail(b, rp, ROM_FAILED, STUB_TOO_MUCH_DATA);
-        return;
-    }
-    b->mj.written += n;
-    b->mj.next_seq++;
-}
-
-void cmd_mem_end(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
-{
-    if (rq->len < 8) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
-        return;
-    }
-    uint32_t no_jump = rom_u32(rq->data), entry = rom_u32(rq->data + 4);
-    b->mj.active = false;
-    if (no_jump == 0) {
-        board_trace(b, b->now_ns, "  jump to 0x%08X", entry);
-        rp->after = AFTER_START_STUB;
-    }
 }
 
 static bool region_ok(const struct sim_board *b, uint32_t addr, uint32_t size)

@@ -35,6 +35,7 @@ enum rom_after {
     AFTER_REBOOT,        /* software reset */
     AFTER_RUN_APP,       /* leave the loader for the app in flash */
     AFTER_READ_FLASH,    /* the stub starts streaming READ_FLASH data */
+    AFTER_RUN_FOREIGN,   /* MEM_END jumped into code that is no known stub: it crashes */
 };
 
 struct rom_request {
@@ -56,6 +57,9 @@ struct rom_reply {
     enum rom_after after;
     uint32_t after_arg;
 };
+
+/* The *_DATA payload checksum: 0xEF XOR every byte. */
+uint8_t rom_data_checksum(const uint8_t *p, size_t n);
 
 /* Fail with the ROM's error byte or, under the stub, the stub's. */
 void rom_fail(const struct sim_board *b, struct rom_reply *rp, uint8_t rom_error,
