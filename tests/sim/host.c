@@ -122,8 +122,12 @@ void sim_host_set_baud(struct sim_host *h, uint32_t baud)
     if (baud == h->baud)
         return;
     h->baud = baud;
-    sim_host_trace(h, "baud %u", baud);
-    sim_board_set_host_baud(h->board, baud, sim_host_now(h));
+    uint32_t line = h->max_baud && baud > h->max_baud ? h->max_baud : baud;
+    if (line != baud)
+        sim_host_trace(h, "baud %u is above what the bridge does: it runs at %u", baud, line);
+    else
+        sim_host_trace(h, "baud %u", baud);
+    sim_board_set_host_baud(h->board, line, sim_host_now(h));
     sim_host_pump(h);
 }
 

@@ -41,6 +41,7 @@ struct sim_host {
     unsigned opens;        /* endpoints with the port open */
     bool dtr, rts;
     uint32_t baud;
+    uint32_t max_baud;     /* the bridge's highest rate; 0: none (native USB) */
     GSource *timer;        /* wakes the pump at the board's next event */
     uint64_t bytes_out;    /* the hosts wrote to the board */
     uint64_t bytes_in;     /* the board's output the hosts took */

@@ -379,6 +379,7 @@ static bool make_board(struct espsim *s, struct espsim_slot *slot)
         return false;
     }
     sim_host_init(&slot->host, slot->board, slot->trace, INITIAL_BAUD);
+    slot->host.max_baud = slot->opts->bridge->max_baud;
     slot->host_ready = true;
     usb_setup(slot);
     return true;

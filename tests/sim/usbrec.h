@@ -40,6 +40,8 @@ struct sim_bridge_model {
     unsigned max_power_ma;
     bool cdc_acm;               /* tty is ttyACM0 on interface 0 (else usb-serial ttyUSB0) */
     enum sim_link link;         /* a bridge (UART), or the chip's own USB */
+    uint32_t max_baud;          /* the highest rate the part runs; 0: no UART (native) */
+    unsigned speed_mbps;        /* the USB speed: 12 (full speed, 0 means it too) or 480 */
     uint8_t iface_count;
     struct sim_usb_iface ifaces[SIM_USB_MAX_IFACES];
 };
@@ -50,7 +52,7 @@ const struct sim_bridge_model *sim_otg_model(const char *chip, bool app);
 
 /* NULL if name is not a bridge espsim models. */
 const struct sim_bridge_model *sim_bridge_find(const char *name);
-/* "cp2102, ch340, ftdi or usb-jtag", for messages. */
+/* The bridge names espsim takes, for messages. */
 const char *sim_bridge_names(void);
 
 /* Board 0's tty: "/dev/ttyUSB0" or "/dev/ttyACM0". */
