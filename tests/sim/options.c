@@ -23,7 +23,7 @@ enum {
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
-    OPT_FLASH_CHIP, OPT_ANY_STUB,
+    OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED,
 };
 
 static const struct option long_opts[] = {
@@ -34,6 +34,8 @@ static const struct option long_opts[] = {
     { "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
     { "flash-chip", required_argument, NULL, OPT_FLASH_CHIP },
     { "any-stub", no_argument, NULL, OPT_ANY_STUB },
+    { "secure-download", no_argument, NULL, OPT_SECURE_DOWNLOAD },
+    { "flash-encrypted", no_argument, NULL, OPT_FLASH_ENCRYPTED },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
@@ -93,6 +95,11 @@ void espsim_usage(FILE *out)
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
 "  --fast               no timing model: bytes and flash operations take no time\n"
 "  --usb-latency US     added to every host-to-chip transfer (default 1000)\n"
+"  --secure-download    the ROM is in Secure Download Mode: GET_SECURITY_INFO says so; it\n"
+"                       refuses register and RAM access (so no stub) and flash reads,\n"
+"                       and assumes a 2 MB flash until SPI_SET_PARAMS (S2, S3, C3, C6)\n"
+"  --flash-encrypted    flash encryption is on: the eFuse crypt counter is odd, and an\n"
+"                       image written in the clear does not boot (ESP32 family)\n"
 "  --any-stub           run any code MEM_END jumps to as the flasher stub (default: only\n"
 "                       the stubs of esptool-js 0.7.0 and esp-web-flasher 5.1.5, known by\n"
 "                       their SHA-256; other code crashes, as on a chip)\n"
@@ -301,6 +308,12 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             return sim_optfail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
                         "power of two from 256KB to 128MB, like 4MB, 16M or 4194304.", arg);
         return true;
+    case OPT_SECURE_DOWNLOAD:
+        o->board.secure_download = true;
+        return true;
+    case OPT_FLASH_ENCRYPTED:
+        o->board.flash_encrypted = true;
+        return true;
     case OPT_ANY_STUB:
         o->board.any_stub = true;
         return true;
@@ -488,6 +501,13 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
         return sim_optfail(err, errlen, "--xtal %u: %s modules come with a %u MHz crystal "
                            "only.", o->board.xtal_mhz, esp ? info.name : "that device",
                            esp ? info.xtal_mhz : 0);
+    if (o->board.secure_download && !(esp && info.security_info))
+        return sim_optfail(err, errlen, "--secure-download: %s has no Secure Download Mode "
+                           "espsim models (its ROM has no GET_SECURITY_INFO); use esp32s2, "
+                           "esp32s3, esp32c3 or esp32c6.", o->chip);
+    if (o->board.flash_encrypted && !(esp && strcmp(o->chip, "esp8266") != 0))
+        return sim_optfail(err, errlen, "--flash-encrypted: the ESP8266 has no flash "
+                           "encryption; use an ESP32-family chip.");
     if (o->xtal_drift_given && !(esp && info.rom_estimates_xtal))
         return sim_optfail(err, errlen, "--xtal-drift: only the ESP32's ROM estimates its "
                            "crystal (the later ROMs know theirs); use it with --chip esp32.");

@@ -91,6 +91,7 @@ struct sim_board_opts {
      * board/clock.c. Default SIM_XTAL_DRIFT_DEFAULT. */
     double xtal_drift;
     bool flash_encrypted;      /* the eFuse crypt counter is odd: flash encryption is on */
+    bool secure_download;      /* the ROM's download mode is Secure Download Mode */
     enum sim_link link;
     enum sim_app_usb app_usb;
     unsigned usb_enum_ms;      /* USB-OTG: from the chip's start to its port on the bus */
@@ -198,6 +199,7 @@ struct sim_chip_info {
     bool usb_serial_jtag;         /* has the USB-Serial/JTAG controller (303a:1001) */
     bool usb_otg;                 /* its ROM can talk over USB-OTG */
     bool rom_estimates_xtal;      /* --xtal-drift means something */
+    bool security_info;           /* its ROM answers GET_SECURITY_INFO */
     unsigned xtal_mhz, xtal_alt_mhz;   /* the usual crystal, the other one (0: none) */
 };
 

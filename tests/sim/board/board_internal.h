@@ -271,6 +271,7 @@ struct flash_job {
     uint32_t erased_to;       /* stub: erased up to here (it erases as it goes) */
     uint32_t block_size, num_blocks, next_seq;
     uint64_t written;
+    bool encrypted;           /* FLASH_BEGIN's 5th word: the ROM encrypts what it writes */
     z_stream z;
     bool z_live, z_done;
 };
@@ -348,6 +349,10 @@ struct sim_board {
     size_t reg_count;
 
     bool text_only;                /* chip "none": a serial device that only prints text */
+    bool boot_plain;               /* flash encryption on, and the bootloader's first
+                                      sector was written in the clear since: it reads as
+                                      garbage through the decryption */
+    uint32_t sdm_flash_size;       /* Secure Download Mode: the size the ROM assumes */
     bool weak_supply;              /* the supply sags when an app starts */
 
     enum app_kind app;

@@ -95,6 +95,16 @@ static void esp32_flash_boot(struct sim_board *b, uint64_t t_ns)
     const uint8_t *h = b->flash.mem + off;
     bool fits = (uint64_t)off + 24 <= b->flash.size;
     unsigned segs = fits ? h[1] : 0;
+    if (b->boot_plain) {
+        /* Flash encryption is on and the image was written in the clear: the flash
+         * controller decrypts it into nonsense (a stand-in for AES-XTS of the bytes). */
+        b->bad_header = (fits ? get_u32(h) : 0xFFFFFFFFu) ^ 0xA5C3965Au;
+        b->app_ticks = 0;
+        board_trace(b, t_ns, "boot: flash encryption is on and 0x%x was written in the "
+                    "clear: it decrypts to 0x%08x", off, b->bad_header);
+        schedule(b, APP_RESET_LOOP, t_ns + INVALID_HEADER_EVERY_NS / 10);
+        return;
+    }
     if (!fits || h[0] != 0xE9 || segs == 0 || segs > MAX_SEGMENTS) {
         b->bad_header = fits ? get_u32(h) : 0xFFFFFFFFu;
         b->app_ticks = 0;

@@ -195,6 +195,7 @@ bool sim_chip_info(const char *key, struct sim_chip_info *out)
     *out = (struct sim_chip_info){
         .name = c->name, .usb_serial_jtag = c->usb_serial_jtag, .usb_otg = c->usb_otg,
         .rom_estimates_xtal = c->rom_estimates_xtal, .xtal_mhz = c->xtal_hz / 1000000,
+        .security_info = c->security_info_len > 0,
         .xtal_alt_mhz = c->xtal_alt_hz / 1000000,
     };
     return true;

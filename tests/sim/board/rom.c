@@ -11,6 +11,9 @@
 #define ROM_SYNC_REPLIES 8
 #define UNSUPPORTED_REPLIES 2             /* real ROMs repeat this reply */
 #define ROM_UNKNOWN_OP_REPLY 0x00         /* the op byte of that reply: not the request's */
+#define SECURITY_FLAG_SECURE_DOWNLOAD (1u << 2)
+#define SDM_DEFAULT_FLASH_SIZE (2u << 20)   /* what the ROM assumes in secure download */
+#define KEY_PURPOSE_XTS_AES_128 4
 
 static const uint8_t SYNC_PAYLOAD_HEAD[4] = { 0x07, 0x07, 0x12, 0x20 };
 
@@ -66,9 +69,27 @@ static const char *op_name(uint8_t op)
 void rom_reset(struct sim_board *b)
 {
     sim_slip_reset(&b->slip);
+    b->sdm_flash_size = SDM_DEFAULT_FLASH_SIZE;
     b->synced = false;
     b->spi_attached = false;
     flash_jobs_end(b);
+}
+
+/* Secure Download Mode: "in addition to being unable to read flash data or read/write
+ * RAM" (esptool docs, "Secure Download Mode Limitations"); "reading/writing RAM or
+ * registers is not supported (i.e. stub download is not supported)" (the eFuse field
+ * ENABLE_SECURITY_DOWNLOAD's description). The ROM answers these as it answers commands
+ * it does not have. */
+static bool refused_in_secure_download(uint8_t op)
+{
+    switch (op) {
+    case OP_READ_REG: case OP_WRITE_REG:
+    case OP_MEM_BEGIN: case OP_MEM_DATA: case OP_MEM_END:
+    case OP_READ_FLASH_SLOW:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* Which commands this loader knows (the ROM's set differs per chip). */
@@ -76,6 +97,8 @@ static bool supported(const struct sim_board *b, uint8_t op)
 {
     const struct sim_chip *c = b->sim;
     bool stub = b->mode == MODE_STUB;
+    if (!stub && b->opts.secure_download && refused_in_secure_download(op))
+        return false;
     switch (op) {
     case OP_FLASH_BEGIN: case OP_FLASH_DATA: case OP_FLASH_END:
     case OP_MEM_BEGIN: case OP_MEM_END: case OP_MEM_DATA:
@@ -157,6 +180,7 @@ static void cmd_spi_set_params(struct sim_board *b, const struct rom_request *rq
         rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
         return;
     }
+    b->sdm_flash_size = rom_u32(rq->data + 4);
     board_trace(b, b->now_ns, "  flash params: id %u, size 0x%X, block 0x%X, sector 0x%X, "
                 "page 0x%X", rom_u32(rq->data), rom_u32(rq->data + 4), rom_u32(rq->data + 8),
                 rom_u32(rq->data + 12), rom_u32(rq->data + 16));
@@ -177,9 +201,17 @@ static void cmd_security_info(struct sim_board *b, const struct rom_request *rq,
                               struct rom_reply *rp)
 {
     (void)rq;
-    /* flags, flash crypt count, 7 key purposes: all clear; then chip id and API
-     * version, which the ESP32-S2 ROM does not send. */
+    /* flags, flash crypt count, 7 key purposes; then chip id and API version, which the
+     * ESP32-S2 ROM does not send (esptool docs, "Serial Protocol"). Flag bit 2 is
+     * SECURE_DOWNLOAD_ENABLE (esptool's and esptool-js's flag map); flash encryption is an
+     * odd crypt count, its key in KEY0 with purpose 4 (XTS_AES_128_KEY). */
     memset(rp->data, 0, 20);
+    if (b->opts.secure_download)
+        put_u32(rp->data, SECURITY_FLAG_SECURE_DOWNLOAD);
+    if (b->opts.flash_encrypted) {
+        rp->data[4] = 1;
+        rp->data[5] = KEY_PURPOSE_XTS_AES_128;
+    }
     put_u32(rp->data + 12, (uint32_t)b->sim->image_chip_id);
     rp->len = b->sim->security_info_len;
 }

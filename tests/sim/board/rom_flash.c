@@ -67,6 +67,16 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
     uint32_t size = rom_u32(rq->data), blocks = rom_u32(rq->data + 4);
     uint32_t block_size = rom_u32(rq->data + 8), offset = rom_u32(rq->data + 12);
     bool compressed = rq->op == OP_FLASH_DEFL_BEGIN;
+    if (b->mode == MODE_ROM && b->opts.secure_download &&
+        (uint64_t)offset + size > b->sdm_flash_size) {
+        /* "Since the actual flash size cannot be detected in Secure Download Mode, the ROM
+         * bootloader defaults to a flash size of 2MB" (esptool docs): errors 0164 or 0106
+         * until SPI_SET_PARAMS says more. */
+        board_trace(b, b->now_ns, "  secure download mode: 0x%X+0x%X is beyond the %u bytes "
+                    "the ROM assumes", offset, size, b->sdm_flash_size);
+        rom_fail(b, rp, ROM_INVALID_PARAM, STUB_TOO_MUCH_DATA);
+        return;
+    }
     if ((uint64_t)offset + size > b->flash.size) {
         board_trace(b, b->now_ns, "  region 0x%X+0x%X is beyond the %zu-byte flash", offset,
                     size, b->flash.size);
@@ -82,6 +92,7 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
     j->num_blocks = blocks;
     j->region_end = offset + size;
     j->erased_to = offset / SECTOR_SIZE * SECTOR_SIZE;
+    j->encrypted = rq->len >= 20 && rom_u32(rq->data + 16) != 0;
     if (compressed) {
         if (inflateInit(&j->z) != Z_OK) {
             j->active = false;
@@ -151,6 +162,9 @@ static bool write_flash(struct sim_board *b, const uint8_t *data, size_t n,
         rom_fail(b, rp, ROM_FLASH_WRITE, STUB_SPI_FAILED);
         return false;
     }
+    uint32_t boot = b->sim->bootloader_offset;
+    if (j->offset < boot + SECTOR_SIZE && end > boot)
+        b->boot_plain = b->opts.flash_encrypted && !j->encrypted;
     j->offset += (uint32_t)n;
     j->written += n;
     return true;
