@@ -21,7 +21,7 @@ static const struct bridge_case cases[] = {
     { "ft232h", "0403:6014", NULL, "ftdi_sio", "/dev/ttyUSB0" },
 };
 
-Test(bridges, each_new_bridge_shows_its_records, .timeout = 120)
+Test(bridges, each_new_bridge_shows_its_records, .timeout = 180)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct bridge_case *c = &cases[i];

@@ -38,17 +38,17 @@ static void usb_jtag_connects_on_the_first_attempt(const char *chip)
     json_object_put(o);
 }
 
-Test(native_usb, usb_jtag_c3_first_attempt, .timeout = 120)
+Test(native_usb, usb_jtag_c3_first_attempt, .timeout = 180)
 {
     usb_jtag_connects_on_the_first_attempt("esp32c3");
 }
 
-Test(native_usb, usb_jtag_s3_first_attempt, .timeout = 120)
+Test(native_usb, usb_jtag_s3_first_attempt, .timeout = 180)
 {
     usb_jtag_connects_on_the_first_attempt("esp32s3");
 }
 
-Test(native_usb, usb_jtag_c6_first_attempt, .timeout = 120)
+Test(native_usb, usb_jtag_c6_first_attempt, .timeout = 180)
 {
     usb_jtag_connects_on_the_first_attempt("esp32c6");
 }
@@ -115,7 +115,7 @@ Test(native_usb, s3_otg_port_held_open_comes_back_as_ttyacm1, .init = make_dir,
     json_object_put(o);
 }
 
-Test(native_usb, an_app_without_usb_leaves_no_port, .timeout = 120)
+Test(native_usb, an_app_without_usb_leaves_no_port, .timeout = 180)
 {
     sim_run(&r, (const char *[]){ "--chip", "esp32s3", "--bridge", "usb-otg", "--firmware",
                                   "app", "--usb-app", "none", NULL },

@@ -99,21 +99,7 @@ Test(stats, fast_mode_counts_but_takes_no_time)
  * the floor stays under what a client that waits for each reply needs. */
 static void upload_any_stub(struct rig *r)
 {
-    static const uint8_t code[0x100] = { 0x11, 0x22, 0x33 };
-    uint8_t p[16];
-    put_le32(p, sizeof code);
-    put_le32(p + 4, 1);
-    put_le32(p + 8, 0x1800);
-    put_le32(p + 12, 0x40080000);
-    struct rig_reply rep;
-    cr_assert(rig_command(r, 0x05, p, 16, 0, &rep, 1000));
-    uint8_t d[16 + sizeof code] = { 0 };
-    put_le32(d, sizeof code);
-    memcpy(d + 16, code, sizeof code);
-    cr_assert(rig_command(r, 0x07, d, sizeof d, data_checksum(code, sizeof code), &rep, 1000));
-    put_le32(p, 0);
-    put_le32(p + 4, 0x40080004);
-    cr_assert(rig_command(r, 0x06, p, 8, 0, &rep, 1000));
+    rig_upload_code(r);
     char ohai[64];
     rig_collect(r, ohai, sizeof ohai, 50);
     cr_assert(sim_board_stub_running(r->board));
