@@ -27,9 +27,13 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 BASE     := -std=c11 -D_GNU_SOURCE $(WARN) $(SAN_FLAGS) -Iinclude -DESPDOCTOR_VERSION='"$(VERSION)"'
+# espsim (tests/sim) shares nothing with espdoctor: no include/ on its path, no src/ in
+# its link (tests/e2e/test_sim_independence.c checks both).
+SIM_BASE := -std=c11 -D_GNU_SOURCE $(WARN) $(SAN_FLAGS)
 
 PKGS      := libserialport libudev libusb-1.0 zlib libmd json-c
-SIM_PKGS  := umockdev-1.0 glib-2.0 gobject-2.0
+BOARD_PKGS := zlib libmd
+SIM_PKGS  := umockdev-1.0 glib-2.0 gobject-2.0 json-c $(BOARD_PKGS)
 TEST_PKGS := criterion
 
 # pkg-config is only asked once the deps stamp exists (it may not be installed yet).
@@ -41,10 +45,12 @@ ESPSIM_SRC  := $(wildcard tests/sim/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 E2E_SRC     := $(wildcard tests/e2e/test_*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
 
 LIB_OBJ     := $(LIB_SRC:%.c=$(O)/obj/%.o)
 BOARD_OBJ   := $(BOARD_SRC:%.c=$(O)/obj/%.o)
 ESPSIM_OBJ  := $(ESPSIM_SRC:%.c=$(O)/obj/%.o)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(O)/obj/%.o)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 E2E_BIN     := $(E2E_SRC:tests/e2e/%.c=$(O)/tests/%)
 TOOL_BIN    := $(TOOL_SRC:tests/tools/%.c=$(O)/%)
@@ -76,19 +82,19 @@ $(O)/obj/src/%.o: src/%.c | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) $(call pc,--cflags,$(PKGS)) -MMD -MP -c $< -o $@
 
-# Virtual board model: plain C, no GLib
+# Virtual board model: plain C, no GLib, nothing of espdoctor's
 $(O)/obj/tests/sim/board/%.o: tests/sim/board/%.c | $(DEPS_BUILD)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Itests/sim $(call pc,--cflags,$(PKGS)) -MMD -MP -c $< -o $@
+	$(CC) $(SIM_BASE) $(CFLAGS) -Itests/sim $(call pc,--cflags,$(BOARD_PKGS)) -MMD -MP -c $< -o $@
 
 # espsim front end: umockdev testbed, RFC 2217 server
 $(O)/obj/tests/sim/%.o: tests/sim/%.c | $(DEPS_TEST)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Itests/sim $(call pc,--cflags,$(PKGS) $(SIM_PKGS)) -MMD -MP -c $< -o $@
+	$(CC) $(SIM_BASE) $(CFLAGS) -Itests/sim $(call pc,--cflags,$(SIM_PKGS)) -MMD -MP -c $< -o $@
 
 $(O)/obj/tests/%.o: tests/%.c | $(DEPS_TEST)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -Itests -Itests/sim $(call pc,--cflags,$(PKGS) $(TEST_PKGS)) -MMD -MP -c $< -o $@
+	$(CC) $(BASE) $(CFLAGS) -Itests -Itests/sim -Itests/support $(call pc,--cflags,$(PKGS) $(TEST_PKGS)) -MMD -MP -c $< -o $@
 
 $(O)/libespdoctor.a: $(LIB_OBJ)
 	@rm -f $@
@@ -101,8 +107,10 @@ $(O)/libsimboard.a: $(BOARD_OBJ)
 $(O)/espdoctor: $(O)/obj/src/main.o $(O)/libespdoctor.a
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS))
 
-$(O)/espsim: $(ESPSIM_OBJ) $(O)/libsimboard.a $(O)/libespdoctor.a
-	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS) $(SIM_PKGS)) -lutil
+# What went into espsim is written down beside it for the independence test.
+$(O)/espsim: $(ESPSIM_OBJ) $(O)/libsimboard.a
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(SIM_PKGS)) -lutil
+	@printf '%s\n' $^ $(BOARD_OBJ) > $@.inputs
 
 # The manual page: template + the program's own tables (finding ids, refusals).
 $(O)/obj/man/%.o: man/%.c | $(DEPS_BUILD)
@@ -123,7 +131,8 @@ $(O)/preflight: $(O)/obj/tests/tools/preflight.o $(O)/libespdoctor.a
 $(O)/%: $(O)/obj/tests/tools/%.o $(O)/libsimboard.a $(O)/libespdoctor.a
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS))
 
-$(O)/tests/%: $(O)/obj/tests/unit/%.o $(O)/libsimboard.a $(O)/libespdoctor.a
+# Only the unit tests link the board, the test glue (tests/support) and espdoctor together.
+$(O)/tests/%: $(O)/obj/tests/unit/%.o $(SUPPORT_OBJ) $(O)/libsimboard.a $(O)/libespdoctor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(call pc,--libs,$(PKGS) $(TEST_PKGS))
 

@@ -39,6 +39,8 @@ const struct ed_chip ed_chips[] = {
         .bootloader_offset = 0x1000, .app_offset = 0x10000,
         .rom_spi_attach = true, .rom_compressed = true, .rom_md5 = true,
         .rom_change_baud = true, .rom_read_flash_slow = true,
+        /* esptool targets/esp32.py RTCCALICFG1; eFuse BLK0 word 4 = EFUSE_RD_CK8M_FREQ */
+        .rom_xtal_cal_reg = 0x3FF5F06C, .rom_ck8m_efuse_reg = 0x3FF5A010,
         .micropython_board = "ESP32_GENERIC",
     },
     {

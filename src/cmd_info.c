@@ -171,6 +171,7 @@ int cmd_info(struct ed_cli *cli, int argc, char **argv)
     }
     ed_loader_init(ld, tp);
     rc = ed_connect_and_detect(cli, &pc, ld);
+    tp = ld->tp;   /* another one if the port re-enumerated on the way */
     if (rc == ED_EXIT_OK) {
         struct chip_facts facts;
         read_facts(ld, &facts);

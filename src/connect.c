@@ -1,6 +1,7 @@
 /* Connect, detect, and explain failures (see connect.h). */
 #include "connect.h"
 #include "out.h"
+#include "port_follow.h"
 #include "render.h"
 #include "wrap.h"
 
@@ -24,6 +25,8 @@ json_object *ed_connect_attempts_json(const struct ed_loader *ld)
                                a->boot_value >= 0 ? json_object_new_int(a->boot_value) : NULL);
         json_object_object_add(o, "banner", a->banner[0] ? json_object_new_string(a->banner) : NULL);
         json_object_object_add(o, "result", json_object_new_string(ed_strerror(a->result)));
+        json_object_object_add(o, "port_followed",
+                               a->followed[0] ? json_object_new_string(a->followed) : NULL);
         json_object_array_add(arr, o);
     }
     return arr;
@@ -80,12 +83,27 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
     }
 }
 
-int ed_connect_and_detect(struct ed_cli *cli, const struct ed_port_choice *pc,
-                          struct ed_loader *ld)
+/* The board's port re-enumerated during a reset: find it again on its USB port. */
+static int follow_port(void *ctx, struct ed_transport **tp, char *note, size_t len)
+{
+    struct ed_port_choice *pc = ctx;
+    uint32_t baud = *tp ? (*tp)->baud : 115200;
+    int rc = ed_port_follow(&pc->info, baud, tp, note, len);
+    if (rc == ED_OK)
+        snprintf(pc->path, sizeof pc->path, "%s", pc->info.devnode);
+    return rc;
+}
+
+int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader *ld)
 {
     struct ed_connect_opts opts = { .style = ED_RESET_AUTO_CIRCUIT };
     if (pc->known && pc->info.bridge)
         opts.style = pc->info.bridge->reset;
+    /* A local USB port can be followed through a re-enumeration; a network one cannot. */
+    if (pc->known && pc->info.usb_name[0] && pc->info.devnode[0]) {
+        opts.follow = follow_port;
+        opts.follow_ctx = pc;
+    }
     if (!cli->quiet && !cli->json && cli->progress)
         fprintf(cli->err, "Connecting to %s...\n", pc->path);
     int rc = ed_loader_connect(ld, &opts);

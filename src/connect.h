@@ -10,9 +10,10 @@
 #include "espdoctor/loader.h"
 
 /* ED_EXIT_OK with ld connected and ld->chip set; otherwise the failure was explained
- * (stderr text, or a JSON document on stdout with --json) and an exit code returned. */
-int ed_connect_and_detect(struct ed_cli *cli, const struct ed_port_choice *pc,
-                          struct ed_loader *ld);
+ * (stderr text, or a JSON document on stdout with --json) and an exit code returned.
+ * A native-USB port that re-enumerates when the chip resets is followed (port_follow.h):
+ * ld->tp and pc then name the board's new port, and the attempt says so. */
+int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader *ld);
 
 /* [{"sequence","delay_ms","boot","boot_value","result"}, ...] */
 json_object *ed_connect_attempts_json(const struct ed_loader *ld);

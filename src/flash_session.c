@@ -96,6 +96,7 @@ static int connect_and_identify(struct ed_flash_session *s)
     if (hold)
         cli->err = hold;
     int rc = ed_connect_and_detect(cli, &s->pc, s->ld);
+    s->tp = s->ld->tp;   /* another one if the port re-enumerated on the way */
     cli->err = real_err;
     if (hold)
         fclose(hold);
@@ -138,6 +139,10 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     }
     s->baud = s->tp->baud;
     s->chip = s->ld->chip;
+    for (size_t i = 0; i < s->ld->attempt_count; i++)
+        if (s->ld->attempts[i].followed[0])
+            ed_session_note(s, "the port re-enumerated while connecting: %s",
+                            s->ld->attempts[i].followed);
 
     uint32_t size = 0;
     int frc = ED_E_TIMEOUT;

@@ -28,13 +28,13 @@ static const struct plan_step auto_circuit_plan[] = {
     { true, ED_SEQ_CLASSIC, 550 },
 };
 
+/* On 303a:1001 the USB-Serial/JTAG sequence and nothing else, as esptool does
+ * (loader.py, _construct_reset_strategy_sequence): the controller decodes the lines
+ * itself, and the sequences for a transistor circuit only reset the chip into its app. */
 static const struct plan_step usb_jtag_plan[] = {
     { true, ED_SEQ_USB_JTAG, 0 },
-    { true, ED_SEQ_TIGHT, 50 },
-    { true, ED_SEQ_CLASSIC, 50 },
-    { true, ED_SEQ_TIGHT, 550 },
-    { true, ED_SEQ_CLASSIC, 550 },
 };
+#define USB_JTAG_ATTEMPTS 3u
 
 static const struct plan_step no_reset_plan[] = {
     { false, ED_SEQ_TIGHT, 0 },
@@ -186,7 +186,8 @@ int ed_loader_connect(struct ed_loader *ld, const struct ed_connect_opts *opts)
         plan_len = sizeof usb_jtag_plan / sizeof usb_jtag_plan[0];
     }
     size_t attempts = opts->attempts ? opts->attempts
-                                     : plan == no_reset_plan ? NO_RESET_ATTEMPTS : plan_len;
+                      : plan == no_reset_plan ? NO_RESET_ATTEMPTS
+                      : plan == usb_jtag_plan ? USB_JTAG_ATTEMPTS : plan_len;
     if (attempts > ED_LOADER_MAX_ATTEMPTS)
         attempts = ED_LOADER_MAX_ATTEMPTS;
 
@@ -195,14 +196,31 @@ int ed_loader_connect(struct ed_loader *ld, const struct ed_connect_opts *opts)
     ld->stub = false;
     ld->spi_attached = false;
     int rc = ED_E_TIMEOUT;
-    for (size_t i = 0; i < attempts; i++) {
+    unsigned follows = 0;
+    bool after_follow = false;
+    for (size_t i = 0; i < attempts && ld->attempt_count < ED_LOADER_MAX_ATTEMPTS;) {
         struct ed_connect_attempt *a = &ld->attempts[ld->attempt_count++];
         const struct plan_step *step = &plan[i % plan_len];
         memset(a, 0, sizeof *a);
-        a->reset_done = step->reset;
+        /* Right after the port came back the chip has just been reset: sync, don't reset. */
+        a->reset_done = step->reset && !after_follow;
         a->seq = step->seq;
         a->delay_ms = step->delay_ms;
+        if (!after_follow)
+            i++;
+        after_follow = false;
         rc = run_attempt(ld, opts, a);
+        if (rc == ED_E_GONE && opts->follow && follows < ED_CONNECT_FOLLOWS) {
+            follows++;
+            rc = opts->follow(opts->follow_ctx, &ld->tp, a->followed, sizeof a->followed);
+            if (rc == ED_OK) {
+                ld->rx_pos = ld->rx_len = 0;
+                ed_slip_reset(&ld->slip);
+                after_follow = true;
+                continue;
+            }
+            a->result = rc;
+        }
         if (rc == ED_OK || fatal(rc))
             return rc;
     }
@@ -236,6 +254,7 @@ void ed_loader_describe_attempt(const struct ed_connect_attempt *a, char *buf, s
     else
         snprintf(boot, sizeof boot, "%s", a->log_bytes ? ed_boot_mode_name(a->boot)
                                                        : "no boot log");
-    snprintf(buf, len, "%s: %s, %s", how, boot,
-             a->result == ED_OK ? "synced" : ed_strerror(a->result));
+    snprintf(buf, len, "%s: %s, %s%s%s", how, boot,
+             a->result == ED_OK ? "synced" : ed_strerror(a->result),
+             a->followed[0] ? "; the port re-enumerated: " : "", a->followed);
 }

@@ -81,11 +81,15 @@ int ed_loader_change_baud(struct ed_loader *ld, uint32_t new_baud)
         return ED_E_ARG;
     if (!ld->stub && ld->chip && !ld->chip->rom_change_baud)
         return ED_E_UNSUPPORTED;
+    uint32_t arg;
+    int rc = ed_loader_rom_baud_arg(ld, new_baud, &arg);
+    if (rc != ED_OK)
+        return rc;
     uint8_t d[8];
-    ed_put_le32(d, new_baud);
+    ed_put_le32(d, arg);
     /* A stub wants the current speed to compute its new divider; a ROM wants 0. */
     ed_put_le32(d + 4, ld->stub ? ld->tp->baud : 0);
-    int rc = ed_loader_command(ld, ED_OP_CHANGE_BAUDRATE, d, sizeof d, ED_TIMEOUT_DEFAULT_MS, NULL);
+    rc = ed_loader_command(ld, ED_OP_CHANGE_BAUDRATE, d, sizeof d, ED_TIMEOUT_DEFAULT_MS, NULL);
     if (rc != ED_OK)
         return rc;
     rc = ed_tp_set_baud(ld->tp, new_baud);

@@ -10,8 +10,11 @@
 # without auto-reset, and with nothing plugged in; each must reach the verdict it should. Memory: peak RSS while flashing a 16 MB image. Many boards: the same
 # image by flash --all onto 4 boards at once against 1 board (its own "seconds").
 #
+# The flash cases say which timing model espsim used (its --stats "timing_model" and
+# "flash_chip": the stub's overlapped pipeline on the GD25Q32C's datasheet times, see
+# tests/sim/README.md, "The stub's timing").
 # Every case ends with one JSON line, e.g.
-#   {"case":"esp32-1.5MB-460800","seconds":S,"model_min_seconds":M,"ratio":R}
+#   {"case":"esp32-1.5MB-460800","seconds":S,"model_min_seconds":M,"ratio":R,"model":"..."}
 #   {"case":"doctor-healthy","seconds":S}   {"case":"rss-16MB","max_rss_kb":K}
 # and the script fails when a target is missed:
 #   flash at 460800: ratio <= 1.15; re-flash unchanged: <= 15% of the full flash;
@@ -70,11 +73,12 @@ flash_case() {   # flash_case BAUD: full flash, then re-flash of the same image
     if [ $pass = full ]; then
       full=$secs
       floor=$(json "$work/stats.json" '(d.model_min_flash_us / 1e6).toFixed(3)')
+      model=$(json "$work/stats.json" 'd.timing_model + ", flash " + d.flash_chip')
       ratio=$(calc "$secs / $floor")
-      printf 'esp32 1.5 MB at %s baud (%s loader): %s s, model floor %s s, ratio %s\n' \
-        "$baud" "$loader" "$secs" "$floor" "$ratio"
-      printf '{"case":"esp32-1.5MB-%s","seconds":%s,"model_min_seconds":%s,"ratio":%s}\n' \
-        "$baud" "$secs" "$floor" "$ratio"
+      printf 'esp32 1.5 MB at %s baud (%s loader): %s s, model floor %s s, ratio %s [model: %s]\n' \
+        "$baud" "$loader" "$secs" "$floor" "$ratio" "$model"
+      printf '{"case":"esp32-1.5MB-%s","seconds":%s,"model_min_seconds":%s,"ratio":%s,"model":"%s"}\n' \
+        "$baud" "$secs" "$floor" "$ratio" "$model"
       [ "$baud" = 460800 ] && verdict ratio "$ratio" '<=' 1.15
     else
       share=$(calc "$secs / $full")
@@ -113,7 +117,8 @@ doctor_case() {   # doctor_case NAME LIMIT VERDICT ESPSIM_OPTIONS...: median of 
   [ -n "$limit" ] && verdict seconds "$med" '<=' "$limit"
 }
 
-echo "== flashing (timing model of espsim; the floor is the same commands on an ideal client)"
+echo "== flashing (espsim's timing model: the stub overlaps its flash writes and erases with"
+echo "   the wire; the floor is the same commands on an ideal client of that model)"
 flash_case 460800
 flash_case 921600
 [ "${BENCH_QUICK:-0}" = 1 ] || flash_case 115200

@@ -45,6 +45,9 @@ struct ed_chip {
     bool rom_read_flash_slow;
     bool begin_has_encrypted_word; /* FLASH_BEGIN carries a 5th word on this ROM */
     uint16_t usb_pid_native;       /* Espressif USB PID of its native port, 0 if none */
+    /* ESP32: the ROM's crystal calibration (TIMG0 RTCCALICFG1) and the eFuse word with
+     * CK8M's frequency, to compensate its CHANGE_BAUDRATE; 0 where the ROM needs none. */
+    uint32_t rom_xtal_cal_reg, rom_ck8m_efuse_reg;
     const char *micropython_board; /* MicroPython download page board id */
 };
 

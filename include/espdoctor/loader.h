@@ -26,6 +26,7 @@
 #define ED_BOOTLOG_MAX 8192         /* text kept from outside frames (newest kept) */
 #define ED_LOADER_MAX_ATTEMPTS 16
 #define ED_LOADER_FOREIGN_FRAMES 32 /* frames skipped while waiting before giving up */
+#define ED_CONNECT_FOLLOWS 3        /* a re-enumerating port is found again this often */
 
 /* Timeouts (ms) and size-scaled rates (ms per MiB), as esptool uses them. */
 #define ED_TIMEOUT_DEFAULT_MS 3000u
@@ -72,6 +73,8 @@ struct ed_connect_attempt {
     size_t log_bytes;            /* text bytes received during the attempt */
     struct ed_bootlog log;       /* the text of this attempt, decoded */
     char banner[96];             /* the line with the boot value, for reports */
+    char followed[192];          /* the port vanished in this attempt and was found again
+                                    ("/dev/ttyACM0 -> /dev/ttyACM1 ..."); "" otherwise */
 };
 
 struct ed_connect_opts {
@@ -81,6 +84,13 @@ struct ed_connect_opts {
     uint32_t log_baud;           /* read the boot log at this baud (74880 for an ESP8266),
                                     then sync at the transport's baud; 0: don't switch */
     unsigned syncs;              /* SYNC packets per attempt; 0: the usual five */
+    /* A native-USB chip's port re-enumerates when the chip resets: it vanishes and comes
+     * back, maybe under another name. When the port vanishes during an attempt, follow
+     * closes *tp, finds the board again and opens it (ED_OK with the new transport in *tp
+     * and a one-line note of where it was found). The connect then syncs there without
+     * another reset, at most ED_CONNECT_FOLLOWS times. NULL: a vanished port ends it. */
+    int (*follow)(void *ctx, struct ed_transport **tp, char *note, size_t len);
+    void *follow_ctx;
 };
 
 struct ed_loader {
@@ -103,6 +113,7 @@ struct ed_loader {
     unsigned sync_replies;       /* how many SYNC replies the last sync got */
     uint32_t security_chip_id;   /* from GET_SECURITY_INFO, UINT32_MAX if unknown */
     uint32_t magic;              /* the 0x40001000 detection value, 0 if not read */
+    uint32_t rom_xtal_estimate_hz; /* ESP32 ROM: its estimate of its crystal, 0 if not read */
 
     struct ed_connect_attempt attempts[ED_LOADER_MAX_ATTEMPTS];
     size_t attempt_count;
@@ -149,6 +160,8 @@ int ed_loader_sync(struct ed_loader *ld);
  * not request/reply, such as READ_FLASH's stream. */
 int ed_loader_next_frame(struct ed_loader *ld, uint64_t deadline_us);
 
+/* The loader's transport may be another one afterwards (opts->follow): callers take
+ * ld->tp, not the one they passed in. */
 int ed_loader_connect(struct ed_loader *ld, const struct ed_connect_opts *opts);
 
 /* After a failed connect: true if every attempt that showed a banner showed `mode`, and at
@@ -193,6 +206,11 @@ int ed_loader_spi_attach(struct ed_loader *ld);
 int ed_loader_spi_set_params(struct ed_loader *ld, uint32_t flash_size);
 /* Switch both sides to new_baud (ED_E_UNSUPPORTED on an ESP8266 ROM). */
 int ed_loader_change_baud(struct ed_loader *ld, uint32_t new_baud);
+
+/* The rate to put in CHANGE_BAUDRATE so that the UART runs at baud: baud itself, except on
+ * an ESP32 ROM, which sets its divider from its own estimate of the crystal; then this
+ * reads that estimate (ld->rom_xtal_estimate_hz) and scales baud by it (loader_rom_baud.c). */
+int ed_loader_rom_baud_arg(struct ed_loader *ld, uint32_t baud, uint32_t *arg);
 
 /* The write block size for FLASH_DATA/FLASH_DEFL_DATA: 0x400 ROM, 0x4000 stub. */
 uint32_t ed_loader_flash_block(const struct ed_loader *ld);

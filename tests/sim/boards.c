@@ -236,7 +236,7 @@ static bool make_distinct(struct espsim_board_set *set, size_t i, bool flash_set
             o->board.mac_given = true;
         }
     }
-    if (o->bridge->serial && !o->bridge->cdc_acm) {
+    if (o->bridge->serial && o->bridge->link == SIM_LINK_UART) {
         serial_plus(o->bridge->serial, (unsigned)i, set->serials[i], sizeof set->serials[i]);
         o->usb.serial = set->serials[i];
     }

@@ -21,7 +21,7 @@ struct espsim_board_set {
      * --help) are those of boards[0]. */
     struct espsim_opts boards[ESPSIM_MAX_BOARDS];
     struct sim_usb_place places[ESPSIM_MAX_BOARDS];
-    char serials[ESPSIM_MAX_BOARDS][32];
+    char serials[ESPSIM_MAX_BOARDS][64];
     GPtrArray *owned;           /* strings and argv arrays the options point into */
 };
 

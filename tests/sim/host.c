@@ -38,6 +38,11 @@ void sim_host_cleanup(struct sim_host *h)
     }
 }
 
+void sim_host_backdate(struct sim_host *h, unsigned ms)
+{
+    h->start_us -= (gint64)ms * 1000;
+}
+
 uint64_t sim_host_now(const struct sim_host *h)
 {
     return (uint64_t)(g_get_monotonic_time() - h->start_us);
@@ -61,6 +66,17 @@ void sim_host_add_endpoint(struct sim_host *h, struct sim_endpoint *ep)
 {
     g_assert(h->endpoint_count < SIM_MAX_ENDPOINTS);
     h->endpoints[h->endpoint_count++] = ep;
+}
+
+void sim_host_remove_endpoint(struct sim_host *h, struct sim_endpoint *ep)
+{
+    sim_host_close(h, ep, true);
+    for (size_t i = 0; i < h->endpoint_count; i++) {
+        if (h->endpoints[i] != ep)
+            continue;
+        h->endpoints[i] = h->endpoints[--h->endpoint_count];
+        return;
+    }
 }
 
 void sim_host_open(struct sim_host *h, struct sim_endpoint *ep)
@@ -106,8 +122,12 @@ void sim_host_set_baud(struct sim_host *h, uint32_t baud)
     if (baud == h->baud)
         return;
     h->baud = baud;
-    sim_host_trace(h, "baud %u", baud);
-    sim_board_set_host_baud(h->board, baud, sim_host_now(h));
+    uint32_t line = h->max_baud && baud > h->max_baud ? h->max_baud : baud;
+    if (line != baud)
+        sim_host_trace(h, "baud %u is above what the bridge does: it runs at %u", baud, line);
+    else
+        sim_host_trace(h, "baud %u", baud);
+    sim_board_set_host_baud(h->board, line, sim_host_now(h));
     sim_host_pump(h);
 }
 

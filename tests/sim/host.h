@@ -41,6 +41,7 @@ struct sim_host {
     unsigned opens;        /* endpoints with the port open */
     bool dtr, rts;
     uint32_t baud;
+    uint32_t max_baud;     /* the bridge's highest rate; 0: none (native USB) */
     GSource *timer;        /* wakes the pump at the board's next event */
     uint64_t bytes_out;    /* the hosts wrote to the board */
     uint64_t bytes_in;     /* the board's output the hosts took */
@@ -50,6 +51,9 @@ void sim_host_init(struct sim_host *h, struct sim_board *board, FILE *trace,
                    uint32_t initial_baud);
 void sim_host_cleanup(struct sim_host *h);
 
+/* The board was plugged in ms milliseconds before now (its clock starts that far back). */
+void sim_host_backdate(struct sim_host *h, unsigned ms);
+
 /* Microseconds since the host started: the board's "now". */
 uint64_t sim_host_now(const struct sim_host *h);
 
@@ -58,6 +62,8 @@ void sim_host_trace(const struct sim_host *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 void sim_host_add_endpoint(struct sim_host *h, struct sim_endpoint *ep);
+/* The endpoint is gone (its tty vanished): closed first if it was open. */
+void sim_host_remove_endpoint(struct sim_host *h, struct sim_endpoint *ep);
 
 /* An endpoint opened or closed the port. The first open raises DTR and RTS, as Linux does
  * on open; the last close drops them if hang_up (HUPCL) is set. */

@@ -12,16 +12,6 @@
 
 #include "board/fault_spec.h"
 
-/* The chips the board models, and which of them have a USB-Serial/JTAG peripheral;
- * "none" is a serial device that is not an ESP. */
-static const struct {
-    const char *key;
-    bool usb_jtag;
-} chips[] = {
-    { "esp8266", false }, { "esp32", false },  { "esp32s2", false },
-    { "esp32s3", true },  { "esp32c3", true }, { "esp32c6", true }, { "none", false },
-};
-
 static const char *const firmware_names[] = {
     [SIM_FW_BLANK] = "blank", [SIM_FW_APP] = "app", [SIM_FW_MICROPYTHON] = "micropython",
     [SIM_FW_CRASH] = "crash", [SIM_FW_BROWNOUT] = "brownout",
@@ -32,7 +22,8 @@ enum {
     OPT_BOOT_HELD, OPT_EN_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
-    OPT_GROUP_MEMBER, OPT_STATS,
+    OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
+    OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED,
 };
 
 static const struct option long_opts[] = {
@@ -41,11 +32,19 @@ static const struct option long_opts[] = {
     { "mac", required_argument, NULL, OPT_MAC },
     { "flash", required_argument, NULL, OPT_FLASH },
     { "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
+    { "flash-chip", required_argument, NULL, OPT_FLASH_CHIP },
+    { "any-stub", no_argument, NULL, OPT_ANY_STUB },
+    { "secure-download", no_argument, NULL, OPT_SECURE_DOWNLOAD },
+    { "flash-encrypted", no_argument, NULL, OPT_FLASH_ENCRYPTED },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
     { "fast", no_argument, NULL, OPT_FAST },
     { "usb-latency", required_argument, NULL, OPT_USB_LATENCY },
+    { "xtal", required_argument, NULL, OPT_XTAL },
+    { "xtal-drift", required_argument, NULL, OPT_XTAL_DRIFT },
+    { "usb-app", required_argument, NULL, OPT_USB_APP },
+    { "usb-enum-ms", required_argument, NULL, OPT_USB_ENUM_MS },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "driver", required_argument, NULL, OPT_DRIVER },
     { "autosuspend", no_argument, NULL, OPT_AUTOSUSPEND },
@@ -84,6 +83,8 @@ void espsim_usage(FILE *out)
 "  --mac MAC            the chip's MAC, AA:BB:CC:DD:EE:FF\n"
 "  --flash FILE         keep the flash contents in FILE (raw image of the whole chip)\n"
 "  --flash-size SIZE    4MB (default), 2MB, 16MB, 4M, or a number of bytes\n"
+"  --flash-chip PART    the flash part: gd25q32c (default) or w25q32jv: its JEDEC id\n"
+"                       and its datasheet's typical erase and program times\n"
 "  --firmware KIND      what a blank flash holds at start: blank (default: nothing, the\n"
 "                       ROM loops on \"invalid header\"), app (ESP-IDF log, then a line\n"
 "                       every second), micropython (banner and REPL), crash (panics and\n"
@@ -94,10 +95,35 @@ void espsim_usage(FILE *out)
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
 "  --fast               no timing model: bytes and flash operations take no time\n"
 "  --usb-latency US     added to every host-to-chip transfer (default 1000)\n"
+"  --secure-download    the ROM is in Secure Download Mode: GET_SECURITY_INFO says so; it\n"
+"                       refuses register and RAM access (so no stub) and flash reads,\n"
+"                       and assumes a 2 MB flash until SPI_SET_PARAMS (S2, S3, C3, C6)\n"
+"  --flash-encrypted    flash encryption is on: the eFuse crypt counter is odd, and an\n"
+"                       image written in the clear does not boot (ESP32 family)\n"
+"  --any-stub           run any code MEM_END jumps to as the flasher stub (default: only\n"
+"                       the stubs of esptool-js 0.7.0 and esp-web-flasher 5.1.5, known by\n"
+"                       their SHA-256; other code crashes, as on a chip)\n"
+"  --xtal MHZ           the crystal: 40 or 26 where modules with it exist (ESP8266:\n"
+"                       26 by default, boot log at 74880; 40 logs at 115200; ESP32:\n"
+"                       40 by default, or 26)\n"
+"  --xtal-drift PCT     ESP32: how far the ROM's estimate of its crystal is off, in\n"
+"                       percent (default 1; -10 is the documented extreme); the ROM's\n"
+"                       CHANGE_BAUDRATE lands that far off unless the client compensates\n"
 "\n"
 "USB side:\n"
-"  --bridge NAME        cp2102 (default, 10c4:ea60), ch340 (1a86:7523), ftdi (0403:6001),\n"
-"                       usb-jtag (303a:1001, cdc_acm; default chip esp32c3)\n"
+"  --bridge NAME        cp2102 (default, 10c4:ea60, 1 Mbaud), cp2102n (10c4:ea60, 3 Mbaud),\n"
+"                       ch340 (1a86:7523, 2 Mbaud), ch9102 (1a86:55d4, cdc_acm, 4 Mbaud),\n"
+"                       ftdi (FT232R 0403:6001, 3 Mbaud), ft232h (0403:6014, 12 Mbaud),\n"
+"                       pl2303gx (067b:23a3, 12 Mbaud); above its rate a bridge gives\n"
+"                       garbage;\n"
+"                       usb-jtag (the chip's USB-Serial/JTAG, 303a:1001, cdc_acm;\n"
+"                       default chip esp32c3), usb-otg (the chip's USB-OTG: the ROM's\n"
+"                       CDC 303a:0002/0009 in download mode, the app's TinyUSB CDC\n"
+"                       303a:4001; it re-enumerates when the chip resets; esp32s3\n"
+"                       (default) or esp32s2)\n"
+"  --usb-app KIND       usb-otg: what the app in flash does with USB: cdc (default: a\n"
+"                       TinyUSB CDC port) or none (its port never comes back)\n"
+"  --usb-enum-ms MS     usb-otg: from the chip's start to its port (default 300)\n"
 "  --driver STATE       bound (default: driver bound, tty present); none (no driver, its\n"
 "                       module is missing); unbound (module present, not loaded); usbfs\n"
 "                       (interface claimed from user space, as brltty does). Only\n"
@@ -224,18 +250,29 @@ static bool valid_member(const char *text)
     return colon && colon != text && colon[1] && !strchr(colon + 1, ':');
 }
 
-/* "ESP32-C3" and "esp32c3" are the same chip. */
-static int find_chip(const char *name, char *key, size_t keylen)
+/* "ESP32-C3" and "esp32c3" are the same chip; "none" is a serial device that is not an
+ * ESP. */
+static bool find_chip(const char *name, char *key, size_t keylen)
 {
     size_t n = 0;
     for (const char *s = name; *s && n + 1 < keylen; s++)
         if (*s != '-' && *s != '_')
             key[n++] = (char)tolower((unsigned char)*s);
     key[n] = '\0';
-    for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
-        if (strcmp(chips[i].key, key) == 0)
-            return (int)i;
-    return -1;
+    struct sim_chip_info info;
+    return strcmp(key, "none") == 0 || sim_chip_info(key, &info);
+}
+
+/* A signed decimal within [lo, hi]. */
+static bool parse_double(const char *text, double lo, double hi, double *out)
+{
+    errno = 0;
+    char *end;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
 }
 
 static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_given,
@@ -250,9 +287,9 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
                         sim_bridge_names());
         return true;
     case OPT_CHIP:
-        if (find_chip(arg, o->chip, sizeof o->chip) < 0)
-            return sim_optfail(err, errlen, "unknown chip \"%s\"; espsim models esp8266, esp32, "
-                        "esp32s2, esp32s3, esp32c3 and esp32c6 (none: not an ESP).", arg);
+        if (!find_chip(arg, o->chip, sizeof o->chip))
+            return sim_optfail(err, errlen, "unknown chip \"%s\"; espsim models %s (none: not "
+                               "an ESP).", arg, sim_chip_keys());
         *chip_given = true;
         return true;
     case OPT_MAC:
@@ -270,6 +307,21 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             o->board.flash_size < 256 * 1024 || o->board.flash_size > 128 * 1024 * 1024)
             return sim_optfail(err, errlen, "flash size \"%s\" is not one a flash chip has; give a "
                         "power of two from 256KB to 128MB, like 4MB, 16M or 4194304.", arg);
+        return true;
+    case OPT_SECURE_DOWNLOAD:
+        o->board.secure_download = true;
+        return true;
+    case OPT_FLASH_ENCRYPTED:
+        o->board.flash_encrypted = true;
+        return true;
+    case OPT_ANY_STUB:
+        o->board.any_stub = true;
+        return true;
+    case OPT_FLASH_CHIP:
+        if (!sim_flash_chip_known(arg))
+            return sim_optfail(err, errlen, "unknown flash chip \"%s\"; espsim models gd25q32c "
+                               "and w25q32jv.", arg);
+        o->board.flash_chip = arg;
         return true;
     case OPT_NO_AUTORESET:
         o->board.no_autoreset = true;
@@ -291,6 +343,39 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             return sim_optfail(err, errlen, "--usb-latency wants microseconds from 0 to 1000000, "
                         "not \"%s\".", arg);
         o->board.usb_latency_us = (unsigned)v;
+        return true;
+    case OPT_XTAL:
+        if (!parse_uint(arg, 1000, &v) || (v != 26 && v != 40))
+            return sim_optfail(err, errlen, "--xtal wants the crystal in MHz, 26 or 40, not "
+                               "\"%s\".", arg);
+        o->board.xtal_mhz = (unsigned)v;
+        return true;
+    case OPT_XTAL_DRIFT: {
+        double pct;
+        if (!parse_double(arg, -20, 20, &pct))
+            return sim_optfail(err, errlen, "--xtal-drift wants a percentage from -20 to 20 "
+                               "(how far the ESP32 ROM's crystal estimate is off), not \"%s\".",
+                               arg);
+        o->board.xtal_drift = pct / 100;
+        o->xtal_drift_given = true;
+        return true;
+    }
+    case OPT_USB_APP:
+        if (strcmp(arg, "cdc") == 0)
+            o->board.app_usb = SIM_APP_USB_CDC;
+        else if (strcmp(arg, "none") == 0)
+            o->board.app_usb = SIM_APP_USB_NONE;
+        else
+            return sim_optfail(err, errlen, "--usb-app wants cdc (the app brings up a TinyUSB "
+                               "CDC port) or none (it does not), not \"%s\".", arg);
+        o->usb_app_given = true;
+        return true;
+    case OPT_USB_ENUM_MS:
+        if (!parse_uint(arg, 10000, &v))
+            return sim_optfail(err, errlen, "--usb-enum-ms wants milliseconds from 0 to 10000, "
+                               "not \"%s\".", arg);
+        o->board.usb_enum_ms = (unsigned)v;
+        o->usb_app_given = true;
         return true;
     case OPT_FIRMWARE:
         for (size_t i = 0; i < sizeof firmware_names / sizeof firmware_names[0]; i++)
@@ -384,15 +469,48 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
 static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
                               size_t errlen)
 {
-    if (o->bridge->cdc_acm) {
+    struct sim_chip_info info = { 0 };
+    bool esp = sim_chip_info(o->chip, &info);
+    o->board.link = o->bridge->link;
+    if (o->bridge->link == SIM_LINK_USB_SERIAL_JTAG) {
         if (!chip_given)
             snprintf(o->chip, sizeof o->chip, "esp32c3");
-        int i = find_chip(o->chip, o->chip, sizeof o->chip);
-        if (!chips[i].usb_jtag)
+        esp = sim_chip_info(o->chip, &info);
+        if (!info.usb_serial_jtag)
             return sim_optfail(err, errlen, "--bridge usb-jtag is the USB-Serial/JTAG peripheral "
                         "inside the chip, and %s has none; use it with esp32s3, esp32c3 or "
                         "esp32c6, or pick an external bridge (cp2102, ch340, ftdi).", o->chip);
     }
+    if (o->bridge->link == SIM_LINK_USB_OTG) {
+        if (!chip_given)
+            snprintf(o->chip, sizeof o->chip, "esp32s3");
+        esp = sim_chip_info(o->chip, &info);
+        if (!info.usb_otg)
+            return sim_optfail(err, errlen, "--bridge usb-otg is the chip's own USB-OTG, and %s "
+                               "has none (its ROM cannot use it); use it with esp32s2 or "
+                               "esp32s3.", o->chip);
+        if (o->board.faults.unplug)
+            return sim_optfail(err, errlen, "--unplug-at is not modelled on --bridge usb-otg, "
+                               "whose port comes and goes with the chip anyway.");
+    } else if (o->usb_app_given) {
+        return sim_optfail(err, errlen, "--usb-app and --usb-enum-ms are about the chip's own "
+                           "USB-OTG port: use them with --bridge usb-otg.");
+    }
+    if (o->board.xtal_mhz && (!esp || (o->board.xtal_mhz != info.xtal_mhz &&
+                                       o->board.xtal_mhz != info.xtal_alt_mhz)))
+        return sim_optfail(err, errlen, "--xtal %u: %s modules come with a %u MHz crystal "
+                           "only.", o->board.xtal_mhz, esp ? info.name : "that device",
+                           esp ? info.xtal_mhz : 0);
+    if (o->board.secure_download && !(esp && info.security_info))
+        return sim_optfail(err, errlen, "--secure-download: %s has no Secure Download Mode "
+                           "espsim models (its ROM has no GET_SECURITY_INFO); use esp32s2, "
+                           "esp32s3, esp32c3 or esp32c6.", o->chip);
+    if (o->board.flash_encrypted && !(esp && strcmp(o->chip, "esp8266") != 0))
+        return sim_optfail(err, errlen, "--flash-encrypted: the ESP8266 has no flash "
+                           "encryption; use an ESP32-family chip.");
+    if (o->xtal_drift_given && !(esp && info.rom_estimates_xtal))
+        return sim_optfail(err, errlen, "--xtal-drift: only the ESP32's ROM estimates its "
+                           "crystal (the later ROMs know theirs); use it with --chip esp32.");
     if (strcmp(o->chip, "none") == 0 && o->board.firmware != SIM_FW_BLANK)
         return sim_optfail(err, errlen, "--chip none is not an ESP and runs no firmware; drop "
                     "--firmware %s.", firmware_names[o->board.firmware]);

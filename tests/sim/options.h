@@ -42,6 +42,8 @@ struct espsim_opts {
     int rfc2217_port;           /* -1: no RFC 2217 server; 0: any free port */
     char **command;             /* NULL-terminated; NULL: none */
     bool help;
+    bool xtal_drift_given;      /* --xtal-drift: only the ESP32 takes it */
+    bool usb_app_given;         /* --usb-app, --usb-enum-ms: only with usb-otg */
 };
 
 /* Fill opts from argv. False with a one-paragraph reason in err. */

@@ -133,6 +133,10 @@ static gboolean poll_clients(gpointer data)
 /* Every open() of the device inside the testbed connects to the ioctl socket. */
 static void client_connected(struct sim_pty *p, UMockdevIoctlClient *client)
 {
+    if (p->vanished) {
+        g_ptr_array_add(p->cut, g_object_ref(client));   /* a dead tty: fails at once */
+        return;
+    }
     g_ptr_array_add(p->clients, g_object_ref(client));
     if (p->client_poll == 0) {
         discard_queued(p);
@@ -146,7 +150,7 @@ static void client_connected(struct sim_pty *p, UMockdevIoctlClient *client)
 
 static bool is_cut(const struct sim_pty *p, UMockdevIoctlClient *client)
 {
-    return p->cut && g_ptr_array_find(p->cut, client, NULL);
+    return p->vanished || (p->cut && g_ptr_array_find(p->cut, client, NULL));
 }
 
 /* What a hung-up tty answers to a read, a write or an ioctl. */
@@ -165,6 +169,26 @@ void sim_pty_cut_clients(struct sim_pty *p)
     if (write(p->master, &wake, 1) < 0)
         sim_host_trace(p->host, "cannot wake the readers: %s", g_strerror(errno));
     p->out_len = 0;
+}
+
+void sim_pty_vanish(struct sim_pty *p)
+{
+    sim_pty_cut_clients(p);
+    p->vanished = true;
+    if (p->in_watch)
+        g_source_remove(p->in_watch);
+    if (p->out_watch)
+        g_source_remove(p->out_watch);
+    p->in_watch = p->out_watch = 0;
+}
+
+void sim_pty_revive(struct sim_pty *p)
+{
+    p->vanished = false;
+    discard_queued(p);
+    sim_host_add_endpoint(p->host, &p->ep);
+    if (!p->in_watch)
+        p->in_watch = g_unix_fd_add(p->master, G_IO_IN, on_master_readable, p);
 }
 
 void sim_pty_replugged(struct sim_pty *p)

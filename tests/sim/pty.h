@@ -20,6 +20,7 @@ struct sim_pty {
     UMockdevIoctlBase *ioctl;
     GPtrArray *clients;      /* UMockdevIoctlClient: opens of the device inside the testbed */
     GPtrArray *cut;          /* clients whose cable was pulled: everything they do fails */
+    bool vanished;           /* the device is gone for good: every client fails */
     /* Hands the host's bytes to the board (NULL: sim_host_write); unplug.h's stops them
      * where the cable is pulled. */
     void (*deliver)(void *ctx, const uint8_t *data, size_t n);
@@ -37,6 +38,11 @@ void sim_pty_stop(struct sim_pty *p, UMockdevTestbed *tb);
 /* The cable is pulled: every open of the device so far fails from now on (reads, writes
  * and ioctls give EIO, as a hung-up tty does), and a reader blocked in poll() wakes. */
 void sim_pty_cut_clients(struct sim_pty *p);
+/* The tty's device left the bus for good: cut the clients and stop moving bytes (the pty
+ * itself stays until sim_pty_stop, so that its holders keep failing as on a dead tty). */
+void sim_pty_vanish(struct sim_pty *p);
+/* The device is back under the same name: new opens work again (the old ones stay dead). */
+void sim_pty_revive(struct sim_pty *p);
 /* The cable is back: nothing queued from before reaches the next open. */
 void sim_pty_replugged(struct sim_pty *p);
 

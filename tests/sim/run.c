@@ -15,6 +15,7 @@
 #include "loop_lock.h"
 #include "plant.h"
 #include "pty.h"
+#include "reenum.h"
 #include "rfc2217.h"
 #include "stats.h"
 #include "unplug.h"
@@ -35,6 +36,8 @@ struct espsim_slot {
     bool pty_ready;
     struct sim_unplug unplug;      /* --unplug-at */
     bool unplug_ready;
+    struct sim_reenum reenum;      /* --bridge usb-otg: the tty comes and goes */
+    bool reenum_ready;
     struct sim_usb_setup usb;
     char usb_serial[32];           /* usb-jtag: the chip's MAC */
     char devnode[32];              /* "/dev/ttyUSB1" */
@@ -78,7 +81,8 @@ static gboolean on_sigterm(gpointer data) { return on_signal(data, SIGTERM); }
 static bool any_port_open(const struct espsim *s)
 {
     for (size_t i = 0; i < s->slot_count; i++)
-        if (s->slots[i].pty_ready && s->slots[i].pty.clients->len > 0)
+        if ((s->slots[i].pty_ready && s->slots[i].pty.clients->len > 0) ||
+            (s->slots[i].reenum_ready && sim_reenum_in_use(&s->slots[i].reenum)))
             return true;
     return false;
 }
@@ -187,10 +191,38 @@ static bool start_tty(struct espsim *s, struct espsim_slot *slot, GError **err)
     return sim_pty_set_node(&slot->pty, o->node.mode, o->node.uid, o->node.gid, err);
 }
 
+/* A board on its own USB-OTG: the records come and go with the chip (reenum.c). It was
+ * plugged in a moment before the command starts, so that its first port is there. */
+#define OTG_PLUGGED_BEFORE_MS 1000
+
+static bool add_otg_board(struct espsim *s, struct espsim_slot *slot)
+{
+    GError *err = NULL;
+    const struct espsim_opts *o = slot->opts;
+    sim_host_backdate(&slot->host, OTG_PLUGGED_BEFORE_MS);
+    unsigned acm_boards = 0;
+    for (size_t i = 0; i < s->slot_count; i++)
+        acm_boards += s->slots[i].opts->bridge->cdc_acm;
+    if (!sim_reenum_start(&slot->reenum, s->testbed, &slot->host, o->chip, &slot->usb,
+                          slot->place, acm_boards, o->node.mode, o->node.uid, o->node.gid,
+                          &err)) {
+        fprintf(stderr, "espsim: cannot build the usb-otg testbed: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
+    slot->reenum_ready = true;
+    sim_host_trace(&slot->host, "usb-otg on hub port %u: %s", slot->place->hub_port,
+                   sim_reenum_tty(&slot->reenum) ? sim_reenum_tty(&slot->reenum)
+                                                 : "nothing on the bus yet");
+    return true;
+}
+
 static bool add_board(struct espsim *s, struct espsim_slot *slot)
 {
     GError *err = NULL;
     const struct espsim_opts *o = slot->opts;
+    if (o->board.link == SIM_LINK_USB_OTG)
+        return add_otg_board(s, slot);
     bool has_tty = slot->usb.driver == SIM_DRIVER_BOUND;
     if (!sim_usb_add(s->testbed, o->bridge, &slot->usb, slot->place, &err) ||
         (has_tty && !start_tty(s, slot, &err))) {
@@ -241,7 +273,7 @@ static void usb_setup(struct espsim_slot *slot)
 {
     slot->usb = slot->opts->usb;
     snprintf(slot->devnode, sizeof slot->devnode, "/dev/%s", slot->place->tty);
-    if (slot->opts->bridge->cdc_acm) {
+    if (slot->opts->board.link == SIM_LINK_USB_SERIAL_JTAG) {
         uint8_t m[6];
         sim_board_mac(slot->board, m);
         snprintf(slot->usb_serial, sizeof slot->usb_serial, "%02X:%02X:%02X:%02X:%02X:%02X",
@@ -310,6 +342,8 @@ static void teardown(struct espsim *s)
     for (size_t i = 0; i < s->slot_count; i++) {
         if (s->slots[i].unplug_ready)
             sim_unplug_stop(&s->slots[i].unplug);
+        if (s->slots[i].reenum_ready)
+            sim_reenum_stop(&s->slots[i].reenum);
         if (s->slots[i].pty_ready)
             sim_pty_stop(&s->slots[i].pty, s->testbed);
     }
@@ -345,6 +379,7 @@ static bool make_board(struct espsim *s, struct espsim_slot *slot)
         return false;
     }
     sim_host_init(&slot->host, slot->board, slot->trace, INITIAL_BAUD);
+    slot->host.max_baud = slot->opts->bridge->max_baud;
     slot->host_ready = true;
     usb_setup(slot);
     return true;

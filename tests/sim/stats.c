@@ -24,6 +24,13 @@ bool sim_stats_write(const char *path, const struct sim_host *h, char *err, size
     put(o, "latency_us", st.latency_ns / 1000);
     put(o, "model_min_us", st.model_min_ns / 1000);
     put(o, "model_min_flash_us", st.model_min_flash_ns / 1000);
+    json_object_object_add(o, "timing_model",
+                           json_object_new_string(sim_board_timing(h->board) ? SIM_TIMING_MODEL
+                                                                             : "off"));
+    const char *stub = sim_board_stub_package(h->board);
+    json_object_object_add(o, "stub", stub ? json_object_new_string(stub) : NULL);
+    json_object_object_add(o, "flash_chip",
+                           json_object_new_string(sim_board_flash_chip(h->board)));
     bool ok = true;
     FILE *f = fopen(path, "w");
     if (!f || fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) < 0) {

@@ -18,36 +18,6 @@
 #define BULK 2
 #define INTERRUPT 3
 
-static const struct sim_bridge_model bridges[] = {
-    { .name = "cp2102", .vid = 0x10c4, .pid = 0xea60, .bcd_device = 0x0100, .bcd_usb = 0x0110,
-      .manufacturer = "Silicon Labs", .product = "CP2102 USB to UART Bridge Controller",
-      .serial = "0001", .max_power_ma = 100, .iface_count = 1,
-      .ifaces = { { .cls = 0xff, .driver = "cp210x", .endpoint_count = 2,
-                    .endpoints = { { 0x81, BULK, 64, 0 }, { 0x01, BULK, 64, 0 } } } } },
-    { .name = "ch340", .vid = 0x1a86, .pid = 0x7523, .bcd_device = 0x0264, .bcd_usb = 0x0110,
-      .dev_class = 0xff, .product = "USB Serial", .max_power_ma = 98, .iface_count = 1,
-      .ifaces = { { .cls = 0xff, .subclass = 0x01, .protocol = 0x02, .driver = "ch341",
-                    .endpoint_count = 3,
-                    .endpoints = { { 0x82, BULK, 32, 0 }, { 0x02, BULK, 32, 0 },
-                                   { 0x81, INTERRUPT, 8, 1 } } } } },
-    { .name = "ftdi", .vid = 0x0403, .pid = 0x6001, .bcd_device = 0x0600, .bcd_usb = 0x0200,
-      .manufacturer = "FTDI", .product = "FT232R USB UART", .serial = "A50285BI",
-      .max_power_ma = 90, .iface_count = 1,
-      .ifaces = { { .cls = 0xff, .subclass = 0xff, .protocol = 0xff, .driver = "ftdi_sio",
-                    .endpoint_count = 2,
-                    .endpoints = { { 0x81, BULK, 64, 0 }, { 0x02, BULK, 64, 0 } } } } },
-    { .name = "usb-jtag", .vid = 0x303a, .pid = 0x1001, .bcd_device = 0x0101, .bcd_usb = 0x0200,
-      .dev_class = 0xef, .dev_subclass = 0x02, .dev_protocol = 0x01,
-      .manufacturer = "Espressif", .product = "USB JTAG/serial debug unit",
-      .serial = "00:00:00:00:00:00", .max_power_ma = 500, .cdc_acm = true, .iface_count = 3,
-      .ifaces = { { .cls = 0x02, .subclass = 0x02, .driver = "cdc_acm", .acm_control = true,
-                    .endpoint_count = 1, .endpoints = { { 0x82, INTERRUPT, 64, 1 } } },
-                  { .cls = 0x0a, .driver = "cdc_acm", .endpoint_count = 2,
-                    .endpoints = { { 0x01, BULK, 64, 0 }, { 0x81, BULK, 64, 0 } } },
-                  { .cls = 0xff, .subclass = 0xff, .protocol = 0x01, .endpoint_count = 2,
-                    .endpoints = { { 0x02, BULK, 64, 0 }, { 0x83, BULK, 64, 0 } } } } },
-};
-
 static const struct sim_bridge_model root_hub = {
     .name = "root-hub", .vid = 0x1d6b, .pid = 0x0002, .bcd_device = 0x0601, .bcd_usb = 0x0200,
     .dev_class = 0x09, .dev_protocol = 0x01, .manufacturer = "Linux 6.1.0 xhci-hcd",
@@ -55,19 +25,6 @@ static const struct sim_bridge_model root_hub = {
     .ifaces = { { .cls = 0x09, .driver = "hub", .endpoint_count = 1,
                   .endpoints = { { 0x81, INTERRUPT, 4, 12 } } } },
 };
-
-const struct sim_bridge_model *sim_bridge_find(const char *name)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(bridges); i++)
-        if (strcmp(bridges[i].name, name) == 0)
-            return &bridges[i];
-    return NULL;
-}
-
-const char *sim_bridge_names(void)
-{
-    return "cp2102, ch340, ftdi or usb-jtag";
-}
 
 const char *sim_bridge_devnode(const struct sim_bridge_model *m)
 {
@@ -92,11 +49,6 @@ unsigned sim_usb_max_boards(void)
 const char *sim_bridge_usb_devnode(void)
 {
     return "/dev/bus/usb/001/002";
-}
-
-const char *sim_bridge_module(const struct sim_bridge_model *m)
-{
-    return m->ifaces[0].driver;
 }
 
 bool sim_driver_state_find(const char *name, enum sim_driver_state *out)
@@ -337,7 +289,7 @@ static void by_id_name(GString *out, const struct sim_bridge_model *m, const cha
 
 static void tty_record(GString *rec, const char *iface_path, const struct sim_bridge_model *m,
                        const struct sim_usb_place *place, const char *serial,
-                       const char *by_id, const char *by_path, bool mm_ignore)
+                       const char *by_id, const char *by_path, bool mm_ignore, bool new_node)
 {
     const char *name = place->tty;
     unsigned major = m->cdc_acm ? 166u : 188u;
@@ -351,9 +303,11 @@ static void tty_record(GString *rec, const char *iface_path, const struct sim_br
         g_string_append_c(rec, '\n');
     }
     const char *parent = m->cdc_acm ? iface_path : port_path;
-    g_string_append_printf(rec, "P: %s/tty/%s\nN: %s\nE: DEVNAME=/dev/%s\nE: MAJOR=%u\n"
-                           "E: MINOR=%u\nE: SUBSYSTEM=tty\n", parent, name, name, name, major,
-                           place->tty_index);
+    g_string_append_printf(rec, "P: %s/tty/%s\n", parent, name);
+    if (new_node)
+        g_string_append_printf(rec, "N: %s\n", name);
+    g_string_append_printf(rec, "E: DEVNAME=/dev/%s\nE: MAJOR=%u\nE: MINOR=%u\n"
+                           "E: SUBSYSTEM=tty\n", name, major, place->tty_index);
     g_string_append_printf(rec, "E: DEVLINKS=/dev/serial/by-id/%s /dev/serial/by-path/%s\n",
                            by_id, by_path);
     usb_id_props(rec, m, serial);
@@ -446,6 +400,65 @@ bool sim_usb_add_hub(UMockdevTestbed *tb, GError **err)
     return ok;
 }
 
+void sim_usb_syspath(const struct sim_usb_place *place, char *out, size_t len)
+{
+    snprintf(out, len, "/sys" HUB_PATH "/1-%u", place->hub_port);
+}
+
+/* Remove the dangling links in each dir/<x>/<sub> (sub NULL: dir/<x> itself). */
+static void remove_dangling(const char *dir, const char *sub)
+{
+    GDir *top = g_dir_open(dir, 0, NULL);
+    const char *x;
+    while (top && (x = g_dir_read_name(top))) {
+        char *in = sub ? g_strdup_printf("%s/%s/%s", dir, x, sub) : g_strdup_printf("%s/%s", dir, x);
+        GDir *d = g_dir_open(in, 0, NULL);
+        const char *n;
+        while (d && (n = g_dir_read_name(d))) {
+            char *link = g_strdup_printf("%s/%s", in, n);
+            if (g_file_test(link, G_FILE_TEST_IS_SYMLINK) &&
+                !g_file_test(link, G_FILE_TEST_EXISTS))
+                unlink(link);   /* its device is gone */
+            g_free(link);
+        }
+        if (d)
+            g_dir_close(d);
+        g_free(in);
+    }
+    if (top)
+        g_dir_close(top);
+}
+
+void sim_usb_remove_bus_links(UMockdevTestbed *tb)
+{
+    char *sys = umockdev_testbed_get_sys_dir(tb);
+    char *bus = g_strdup_printf("%s/bus", sys);
+    char *cls = g_strdup_printf("%s/class", sys);
+    remove_dangling(bus, "devices");
+    remove_dangling(cls, NULL);
+    g_free(bus);
+    g_free(cls);
+    g_free(sys);
+}
+
+void sim_usb_remove_links(UMockdevTestbed *tb, const struct sim_bridge_model *m,
+                          const struct sim_usb_setup *setup, const struct sim_usb_place *place)
+{
+    const char *serial = setup->serial ? setup->serial : m->serial;
+    GString *by_id = g_string_new(NULL);
+    by_id_name(by_id, m, serial);
+    char *root = umockdev_testbed_get_root_dir(tb);
+    char *id_link = g_strdup_printf("%s/dev/serial/by-id/%s", root, by_id->str);
+    char *path_link = g_strdup_printf("%s/dev/serial/by-path/" PCI_ID_PATH "-usb-0:%u:1.0%s",
+                                      root, place->hub_port, m->cdc_acm ? "" : "-port0");
+    unlink(id_link);
+    unlink(path_link);
+    g_free(id_link);
+    g_free(path_link);
+    g_free(root);
+    g_string_free(by_id, TRUE);
+}
+
 bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,
                  const struct sim_usb_setup *setup, const struct sim_usb_place *place,
                  GError **err)
@@ -461,12 +474,14 @@ bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,
     char *by_path = g_strdup_printf(PCI_ID_PATH "-usb-0:%u:1.0%s", place->hub_port,
                                     m->cdc_acm ? "" : "-port0");
 
-    usb_device_record(rec, dev_path, m, serial, place->hub_port, port, 12, 0,
+    usb_device_record(rec, dev_path, m, serial, place->hub_port, port,
+                      m->speed_mbps ? m->speed_mbps : 12, 0,
                       setup->autosuspend ? "auto" : "on", setup->mm_ignore);
     for (uint8_t i = 0; i < m->iface_count; i++)
         usb_iface_record(rec, dev_path, port, m, i, iface_driver(m, i, setup));
     if (setup->driver == SIM_DRIVER_BOUND)
-        tty_record(rec, iface_path, m, place, serial, by_id->str, by_path, setup->mm_ignore);
+        tty_record(rec, iface_path, m, place, serial, by_id->str, by_path, setup->mm_ignore,
+                   !setup->node_exists);
 
     bool ok = umockdev_testbed_add_from_string(tb, rec->str, err) &&
               make_links(tb, m, setup, place->tty, by_id->str, by_path, err);

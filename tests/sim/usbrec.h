@@ -10,6 +10,8 @@
 
 #include <umockdev.h>
 
+#include "board/board.h"
+
 #define SIM_USB_MAX_IFACES 3
 #define SIM_USB_MAX_EPS 3
 
@@ -37,13 +39,20 @@ struct sim_bridge_model {
     const char *serial;         /* NULL: none; replaced by the MAC for usb-jtag */
     unsigned max_power_ma;
     bool cdc_acm;               /* tty is ttyACM0 on interface 0 (else usb-serial ttyUSB0) */
+    enum sim_link link;         /* a bridge (UART), or the chip's own USB */
+    uint32_t max_baud;          /* the highest rate the part runs; 0: no UART (native) */
+    unsigned speed_mbps;        /* the USB speed: 12 (full speed, 0 means it too) or 480 */
     uint8_t iface_count;
     struct sim_usb_iface ifaces[SIM_USB_MAX_IFACES];
 };
 
+/* The chip's own USB-OTG device as the host sees it: the ROM's CDC (chip "esp32s2" or
+ * "esp32s3"), or the app's TinyUSB CDC. */
+const struct sim_bridge_model *sim_otg_model(const char *chip, bool app);
+
 /* NULL if name is not a bridge espsim models. */
 const struct sim_bridge_model *sim_bridge_find(const char *name);
-/* "cp2102, ch340, ftdi or usb-jtag", for messages. */
+/* The bridge names espsim takes, for messages. */
 const char *sim_bridge_names(void);
 
 /* Board 0's tty: "/dev/ttyUSB0" or "/dev/ttyACM0". */
@@ -62,6 +71,8 @@ struct sim_usb_setup {
     enum sim_driver_state driver;
     bool autosuspend;              /* power/control of the USB device is "auto", not "on" */
     bool mm_ignore;                /* udev tagged the device ID_MM_DEVICE_IGNORE=1 */
+    bool node_exists;              /* the tty's node (its pty) is already in the testbed,
+                                      from an earlier life of this device: make no new one */
 };
 
 /* False if name is not a driver state espsim models ("bound", "none", "unbound",
@@ -92,6 +103,16 @@ unsigned sim_usb_max_boards(void);
 
 /* Add the root hub the boards hang off (once per testbed). */
 bool sim_usb_add_hub(UMockdevTestbed *tb, GError **err);
+
+/* The USB device's place in the testbed's sysfs ("/sys/devices/.../usb1/1-2"). */
+void sim_usb_syspath(const struct sim_usb_place *place, char *out, size_t len);
+/* After umockdev_testbed_remove_device: remove the /sys/bus/<bus>/devices and
+ * /sys/class/<class> links that pointed into the removed device (umockdev leaves those of
+ * its children, and they would stop the same device from being added again). */
+void sim_usb_remove_bus_links(UMockdevTestbed *tb);
+/* Remove the /dev/serial links of a bridge at place whose tty is gone. */
+void sim_usb_remove_links(UMockdevTestbed *tb, const struct sim_bridge_model *m,
+                          const struct sim_usb_setup *setup, const struct sim_usb_place *place);
 
 /* Add one bridge, plugged in at place, to the testbed. */
 bool sim_usb_add(UMockdevTestbed *tb, const struct sim_bridge_model *m,

@@ -86,7 +86,8 @@ Test(rom, read_reg_gives_magic_mac_crystal_and_flash_id_esp32)
     put_le32(w + 4, 1u << 18);
     cr_assert(rig_command(&r, 0x09, w, 16, 0, &rep, 1000));
     cr_assert_eq(rig_read_reg(&r, 0x3FF42000), 0);
-    cr_assert_eq(rig_read_reg(&r, 0x3FF42000 + 0x80) & 0xFFFFFF, 0x1640EF);
+    /* A GigaDevice GD25Q32C, the default part: RDID C8 40 16. */
+    cr_assert_eq(rig_read_reg(&r, 0x3FF42000 + 0x80) & 0xFFFFFF, 0x1640C8);
     rig_close(&r);
 }
 
@@ -322,7 +323,10 @@ Test(rom, change_baudrate_replies_at_the_old_rate)
     cr_assert_eq(rig_status(&rep, 4), 0);
     ed_tp_sleep_ms(r.tp, 50);
     ed_tp_set_baud(r.tp, 921600);
-    cr_assert_eq(sim_board_chip_baud(r.board), 921600);
+    /* The ESP32 ROM divides its crystal estimate (default drift 1 %, board/clock.c): the
+     * UART runs a little off the asked rate, close enough to decode. */
+    uint32_t chip = sim_board_chip_baud(r.board);
+    cr_assert(chip > 921600 * 0.985 && chip < 921600 * 0.995, "chip UART at %u", chip);
     cr_assert_eq(rig_read_reg(&r, 0x40001000), 0x00F01D83);
     rig_close(&r);
 }

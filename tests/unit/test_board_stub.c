@@ -5,29 +5,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* Upload any code with MEM_BEGIN/DATA/END and jump: the board answers "OHAI". */
+/* Upload any code with MEM_BEGIN/DATA/END and jump: with any_stub the board answers
+ * "OHAI". */
 static void upload_stub(struct rig *r)
 {
-    static const uint8_t code[0x100] = { 0x11, 0x22, 0x33 };
-    uint8_t p[16];
-    put_le32(p, sizeof code);
-    put_le32(p + 4, 1);
-    put_le32(p + 8, 0x1800);
-    put_le32(p + 12, 0x40080000);
-    struct rig_reply rep;
-    cr_assert(rig_command(r, 0x05, p, 16, 0, &rep, 1000));
-    cr_assert_eq(rep.data[0], 0);
-    uint8_t *d = calloc(1, 16 + sizeof code);
-    put_le32(d, sizeof code);
-    memcpy(d + 16, code, sizeof code);
-    cr_assert(rig_command(r, 0x07, d, 16 + sizeof code, data_checksum(code, sizeof code),
-                          &rep, 1000));
-    cr_assert_eq(rep.data[0], 0);
-    free(d);
-    put_le32(p, 0);
-    put_le32(p + 4, 0x40080004);
-    cr_assert(rig_command(r, 0x06, p, 8, 0, &rep, 1000));
-    cr_assert_eq(rep.data[0], 0);
+    rig_upload_code(r);
     struct ed_slip_decoder dec;
     uint8_t frame[64];
     ed_slip_reset(&dec);
@@ -41,6 +23,7 @@ static struct rig stub_rig(const char *chip, const char *flash_path)
 {
     struct sim_board_opts o = rig_opts(chip);
     o.flash_path = flash_path;
+    o.any_stub = true;   /* upload_stub's stand-in code is no real stub */
     struct rig r = rig_open(&o, 115200);
     rig_connect(&r);
     upload_stub(&r);
@@ -253,4 +236,25 @@ Test(flashfile, contents_persist_across_board_instances)
     sim_board_free(b);
     free(data);
     unlink(path);
+}
+
+/* Code that is no known stub (board/known_stubs.c) crashes: MEM_END is answered, then no
+ * OHAI and no answer to anything until the chip is reset. */
+Test(stub, foreign_code_crashes_without_ohai)
+{
+    struct sim_board_opts o = rig_opts("esp32");
+    struct rig r = rig_open(&o, 115200);
+    rig_connect(&r);
+    rig_upload_code(&r);
+    struct rig_reply rep;
+    char after[256];
+    size_t n = rig_collect(&r, after, sizeof after, 500);
+    cr_expect_not(memmem(after, n, "OHAI", 4), "foreign code said OHAI");
+    cr_expect_not(sim_board_stub_running(r.board));
+    cr_expect_null(sim_board_stub_package(r.board));
+    cr_expect_not(rig_command(&r, 0x08, SYNC_DATA, sizeof SYNC_DATA, 0, &rep, 200),
+                  "a crashed chip answered SYNC");
+    /* A reset brings the ROM back. */
+    rig_connect(&r);
+    rig_close(&r);
 }

@@ -4,7 +4,7 @@
 #define TEST_BOARD_UTIL_H
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/slip.h"
 
@@ -211,6 +211,31 @@ static inline uint32_t rig_read_reg(struct rig *r, uint32_t addr)
     cr_assert(rig_command(r, 0x0A, p, 4, 0, &rep, 3000), "READ_REG 0x%08X: no reply", addr);
     cr_assert_eq(rep.data[0], 0, "READ_REG 0x%08X failed", addr);   /* no data: status first */
     return rep.value;
+}
+
+/* Upload a stand-in for a stub (256 bytes that are no real stub) with MEM_BEGIN,
+ * MEM_DATA and MEM_END, and jump to it: a board with any_stub runs it as the stub, one
+ * without crashes (board/rom_mem.c). */
+static inline void rig_upload_code(struct rig *r)
+{
+    static const uint8_t code[0x100] = { 0x11, 0x22, 0x33 };
+    uint8_t p[16];
+    put_le32(p, sizeof code);
+    put_le32(p + 4, 1);
+    put_le32(p + 8, 0x1800);
+    put_le32(p + 12, 0x40080000);
+    struct rig_reply rep;
+    cr_assert(rig_command(r, 0x05, p, 16, 0, &rep, 1000));
+    cr_assert_eq(rep.data[0], 0);
+    uint8_t d[16 + sizeof code] = { 0 };
+    put_le32(d, sizeof code);
+    memcpy(d + 16, code, sizeof code);
+    cr_assert(rig_command(r, 0x07, d, sizeof d, data_checksum(code, sizeof code), &rep, 1000));
+    cr_assert_eq(rep.data[0], 0);
+    put_le32(p, 0);
+    put_le32(p + 4, 0x40080004);
+    cr_assert(rig_command(r, 0x06, p, 8, 0, &rep, 1000), "MEM_END is answered");
+    cr_assert_eq(rep.data[0], 0);
 }
 
 /* The status bytes of a reply (they close its data). */

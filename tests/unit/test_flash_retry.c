@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/loader.h"

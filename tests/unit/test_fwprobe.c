@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/fwprobe.h"
 #include "espdoctor/proto.h"

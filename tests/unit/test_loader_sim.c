@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/loader.h"
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "board/board.h"
-#include "board/simlink.h"
+#include "simlink.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/stub.h"
@@ -171,7 +171,52 @@ static void start(const char *chip)
     cr_assert(ld.stub);
     cr_assert_eq(ld.status_bytes, 2);
     cr_assert(sim_board_stub_running(board));
+    /* The board runs it because it knows it by its SHA-256 (board/known_stubs.c). */
+    cr_assert_str_eq(sim_board_stub_package(board), "esptool-js 0.7.0");
     cr_assert_eq(ed_flash_prepare(&ld, 4u << 20), ED_OK);
+}
+
+/* Each chip the board models recognises esptool-js's stub for it, and no other chip's. */
+Test(stub_sim, each_chip_knows_its_own_esptool_js_stub)
+{
+    need_stub_dir();
+    static const char *const chips[] = { "esp8266", "esp32", "esp32s2", "esp32s3", "esp32c3",
+                                         "esp32c6" };
+    for (size_t i = 0; i < 6; i++) {
+        for (int wrong = 0; wrong < 2; wrong++) {
+            struct sim_board_opts o;
+            sim_board_opts_default(&o);
+            o.chip = chips[i];
+            char err[200];
+            struct sim_board *b = sim_board_new(&o, err, sizeof err);
+            cr_assert_not_null(b, "%s", err);
+            struct ed_transport *t = simlink_open(b, 115200);
+            struct ed_loader *l = calloc(1, sizeof *l);
+            cr_assert_not_null(l);
+            ed_loader_init(l, t);
+            const struct ed_connect_opts c = { .style = ED_RESET_AUTO_CIRCUIT };
+            cr_assert_eq(ed_loader_connect(l, &c), ED_OK);
+            cr_assert_eq(ed_loader_detect_chip(l), ED_OK);
+            /* The wrong chip's stub: the next chip's in the list. */
+            const struct ed_chip *as = wrong ? ed_chip_by_key(chips[(i + 1) % 6]) : l->chip;
+            char path[512];
+            struct ed_stub s;
+            cr_assert_eq(ed_stub_find(STUB_DIR, as, path, sizeof path, err, sizeof err), ED_OK);
+            cr_assert_eq(ed_stub_load(path, &s, err, sizeof err), ED_OK, "%s", err);
+            int rc = ed_stub_upload(l, &s);
+            ed_stub_free(&s);
+            if (wrong) {
+                cr_expect_neq(rc, ED_OK, "%s ran %s's stub", chips[i], as->key);
+                cr_expect_not(sim_board_stub_running(b));
+            } else {
+                cr_expect_eq(rc, ED_OK, "%s: %s", chips[i], ed_strerror(rc));
+                cr_expect_str_eq(sim_board_stub_package(b), "esptool-js 0.7.0");
+            }
+            ed_tp_close(t);
+            free(l);
+            sim_board_free(b);
+        }
+    }
 }
 
 static void esp8266(void) { start("esp8266"); }

@@ -76,6 +76,7 @@ void app_start(struct sim_board *b, uint64_t t_ns, uint32_t from, uint32_t to)
     board_trace(b, t_ns, "app starts: %s%s%s", image_name(b->image), b->banner[0] ? ": " : "",
                 b->banner);
     schedule(b, APP_STARTING, t_ns + APP_START_NS);
+    usbdev_app_started(b, t_ns);
 }
 
 void app_start_text(struct sim_board *b, uint64_t t_ns)

@@ -21,6 +21,8 @@ void sim_board_opts_default(struct sim_board_opts *opts)
     opts->chip = "esp32";
     opts->flash_size = 4 * 1024 * 1024;
     opts->usb_latency_us = 1000;
+    opts->xtal_drift = SIM_XTAL_DRIFT_DEFAULT;
+    opts->usb_enum_ms = SIM_USB_ENUM_MS_DEFAULT;
 }
 
 bool board_timed(const struct sim_board *b)
@@ -49,9 +51,8 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     bool text_only = strcmp(key, "none") == 0;
     if (text_only)
         key = "esp32";
-    const struct ed_chip *chip = ed_chip_by_key(key);
     const struct sim_chip *sim = sim_chip_by_key(key);
-    if (!chip || !sim) {
+    if (!sim) {
         snprintf(err, errlen, "unknown chip \"%s\" (esp8266, esp32, esp32s2, esp32s3, "
                  "esp32c3, esp32c6)", key);
         return NULL;
@@ -62,22 +63,25 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
         return NULL;
     }
     b->opts = *opts;
-    b->opts.chip = chip->key;
-    b->chip = chip;
+    b->opts.chip = sim->key;
     b->sim = sim;
     memcpy(b->mac, opts->mac_given ? opts->mac : sim->default_mac, sizeof b->mac);
-    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, err, errlen) != 0) {
+    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, opts->flash_chip, err,
+                 errlen) != 0) {
         free(b);
         return NULL;
     }
+    clock_init(b);
     b->host_baud = DEFAULT_HOST_BAUD;
-    b->chip_baud = chip->rom_log_baud;
+    b->chip_baud = sim_chip_rom_log_baud(sim, b->xtal_hz);
     b->mode = MODE_RESET;
     b->power_on = true;
     b->leave_reset_ns = 0;      /* powered: the chip starts at t = 0 */
     b->app_next_ns = NO_TIME;
     b->gpio0_low = opts->boot_held;
-    ed_slip_reset(&b->slip);
+    b->strap_download = opts->boot_held;
+    b->usb_up_ns = NO_TIME;
+    sim_slip_reset(&b->slip);
     regs_reset(b);
     b->text_only = text_only;
     b->powered = true;
@@ -127,8 +131,9 @@ void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns)
         n = faults_on_line(b, false, data, n, noisy);
         send = noisy;
     }
-    if (!wire_send(&b->to_host, send, n, t_ns, faults_chip_baud(b, b->chip_baud), b->host_baud,
-                   board_timed(b)))
+    if (!wire_send(&b->to_host, send, n, t_ns,
+                   usbdev_line_baud(b, faults_chip_baud(b, b->chip_baud)),
+                   usbdev_line_baud(b, b->host_baud), board_timed(b)))
         board_trace(b, t_ns, "out of memory: %zu bytes of output lost", n);
     free(noisy);
 }
@@ -140,12 +145,12 @@ void chip_emit_str(struct sim_board *b, const char *s, uint64_t t_ns)
 
 void chip_emit_frame(struct sim_board *b, const uint8_t *payload, size_t n, uint64_t t_ns)
 {
-    uint8_t *enc = malloc(ED_SLIP_ENCODED_MAX(n));
+    uint8_t *enc = malloc(SIM_SLIP_ENCODED_MAX(n));
     if (!enc) {
         board_trace(b, t_ns, "out of memory: frame lost");
         return;
     }
-    size_t len = ed_slip_encode(payload, n, enc);
+    size_t len = sim_slip_encode(payload, n, enc);
     chip_emit(b, enc, len, t_ns);
     free(enc);
 }
@@ -170,6 +175,21 @@ static void chip_stop(struct sim_board *b, uint64_t t_ns)
     b->app = APP_SILENT;
     b->app_next_ns = NO_TIME;
     b->busy_until_ns = 0;
+    usbdev_chip_stopped(b, t_ns);
+}
+
+void chip_hold(struct sim_board *b, uint64_t t_ns, const char *why)
+{
+    chip_stop(b, t_ns);
+    b->leave_reset_ns = NO_TIME;
+    board_trace(b, t_ns, "%s: chip held in reset", why);
+}
+
+void chip_release(struct sim_board *b, uint64_t t_ns, const char *cause)
+{
+    b->leave_reset_ns = t_ns + CHIP_START_NS;
+    b->start_cause = cause;
+    board_trace(b, t_ns, "reset released: chip starts at %.6f s", (double)b->leave_reset_ns / 1e9);
 }
 
 void chip_restart(struct sim_board *b, uint64_t t_ns, const char *cause, bool download)
@@ -187,7 +207,12 @@ static void leave_reset(struct sim_board *b, uint64_t t_ns)
     const char *cause = b->sim->cause_poweron;
     if (!b->power_on && b->sim->esp8266_style)
         cause = "rst cause:2";   /* external reset (EN) */
+    if (!b->power_on && b->start_cause)
+        cause = b->start_cause;
+    if (b->power_on || !b->start_cause)
+        b->strap_download = b->gpio0_low;   /* a system reset samples the straps */
     b->power_on = false;
+    b->start_cause = NULL;
     board_trace(b, t_ns, "chip leaves reset: GPIO0 %s -> %s", b->gpio0_low ? "low" : "high",
                 b->gpio0_low ? "download mode" : "flash boot");
     boot_start(b, t_ns, cause, b->gpio0_low);
@@ -227,10 +252,15 @@ static uint64_t chip_next_ns(const struct sim_board *b)
     uint64_t rx = wire_front_ns(&b->to_chip);
     if (rx != NO_TIME && faults_stalled(b, rx))
         rx = b->fault.stall_until_ns;   /* the link is frozen: nothing arrives */
-    if (b->mode == MODE_RESET)
-        return rx < b->leave_reset_ns ? rx : b->leave_reset_ns;
+    uint64_t usb = usbdev_next_ns(b);
+    if (b->mode == MODE_RESET) {
+        uint64_t t = rx < b->leave_reset_ns ? rx : b->leave_reset_ns;
+        return usb < t ? usb : t;
+    }
     uint64_t t = rx == NO_TIME ? NO_TIME : max_u64(rx, b->busy_until_ns);
-    return b->app_next_ns < t ? b->app_next_ns : t;
+    if (b->app_next_ns < t)
+        t = b->app_next_ns;
+    return usb < t ? usb : t;
 }
 
 static void advance(struct sim_board *b, uint64_t target_ns)
@@ -241,7 +271,9 @@ static void advance(struct sim_board *b, uint64_t target_ns)
             break;
         if (t > b->now_ns)
             b->now_ns = t;
-        if (b->mode == MODE_RESET) {
+        if (usbdev_next_ns(b) == t) {
+            usbdev_advance(b, t);
+        } else if (b->mode == MODE_RESET) {
             if (wire_front_ns(&b->to_chip) <= t && t != b->leave_reset_ns)
                 wire_pop(&b->to_chip);   /* lost: the chip is not running */
             else
@@ -280,9 +312,12 @@ void sim_board_host_open(struct sim_board *b, bool open, uint64_t now_us)
 void sim_board_set_lines(struct sim_board *b, bool dtr, bool rts, uint64_t now_us)
 {
     advance(b, now_us * NS_PER_US);
+    if (usbdev_native(b))
+        usbdev_lines(b, dtr, rts, b->now_ns);
     b->dtr = dtr;
     b->rts = rts;
-    update_circuit(b, b->now_ns);
+    if (!usbdev_native(b))
+        update_circuit(b, b->now_ns);
     board_trace(b, b->now_ns, "lines DTR=%d RTS=%d -> EN %s, GPIO0 %s", dtr, rts,
                 b->en_low ? "low" : "high", b->gpio0_low ? "low" : "high");
 }
@@ -328,12 +363,14 @@ void sim_board_host_write(struct sim_board *b, const uint8_t *data, size_t len,
         len = faults_on_line(b, true, data, len, noisy);
         data = noisy;
     }
-    uint32_t chip_line = faults_chip_baud(b, b->chip_baud);
+    uint32_t chip_line = usbdev_line_baud(b, faults_chip_baud(b, b->chip_baud));
+    uint32_t host_line = usbdev_line_baud(b, b->host_baud);
     uint64_t start = b->now_ns;
     if (board_timed(b))
         start += (uint64_t)b->opts.usb_latency_us * NS_PER_US;
     bool timed = board_timed(b);
-    if (b->mode == MODE_ROM && !b->synced && b->host_baud != b->chip_baud) {
+    if (b->mode == MODE_ROM && !b->synced && b->host_baud != b->chip_baud &&
+        !usbdev_native(b)) {
         /* The ROM measures the 0x55 pulses and locks onto the host's speed; what came
          * before the lock was received at the old speed. */
         size_t end = autobaud_run_end(data, len);
@@ -347,7 +384,7 @@ void sim_board_host_write(struct sim_board *b, const uint8_t *data, size_t len,
             len -= end;
         }
     }
-    if (!wire_send(&b->to_chip, data, len, start, b->host_baud, chip_line, timed))
+    if (!wire_send(&b->to_chip, data, len, start, host_line, chip_line, timed))
         board_trace(b, b->now_ns, "out of memory: %zu bytes from the host lost", len);
     free(noisy);
 }
@@ -395,6 +432,8 @@ void sim_board_set_power(struct sim_board *b, bool on, uint64_t now_us)
         return;
     }
     b->power_on = true;
+    if (usbdev_native(b))
+        b->gpio0_low = b->opts.boot_held;   /* no auto-reset circuit: the button alone */
     board_trace(b, b->now_ns, "power on (cable in)");
     if (b->text_only)
         app_start_text(b, b->now_ns);
@@ -410,7 +449,7 @@ const uint8_t *sim_board_flash(const struct sim_board *b, size_t *size)
 
 const char *sim_board_chip_name(const struct sim_board *b)
 {
-    return b->text_only ? "a serial device that is not an ESP" : b->chip->name;
+    return b->text_only ? "a serial device that is not an ESP" : b->sim->name;
 }
 
 bool sim_board_in_download_mode(const struct sim_board *b)
@@ -438,9 +477,30 @@ bool sim_board_stub_running(const struct sim_board *b)
     return b->mode == MODE_STUB;
 }
 
+const char *sim_board_stub_package(const struct sim_board *b)
+{
+    return b->stub ? b->stub->package : NULL;
+}
+
+enum sim_usb_device sim_board_usb_device(struct sim_board *b, uint64_t now_us)
+{
+    advance(b, now_us * NS_PER_US);
+    return usbdev_device(b);
+}
+
 void sim_board_mac(const struct sim_board *b, uint8_t mac[6])
 {
     memcpy(mac, b->mac, sizeof b->mac);
+}
+
+const char *sim_board_flash_chip(const struct sim_board *b)
+{
+    return b->flash.part->name;
+}
+
+bool sim_flash_chip_known(const char *name)
+{
+    return nor_part(name) != NULL;
 }
 
 void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out)

@@ -46,6 +46,27 @@ struct sim_faults {
     unsigned replug_ms;
 };
 
+/* What the host's USB cable reaches. */
+enum sim_link {
+    SIM_LINK_UART,             /* a USB-UART bridge; DTR/RTS drive the auto-reset circuit */
+    SIM_LINK_USB_SERIAL_JTAG,  /* the chip's USB-Serial/JTAG controller (303a:1001) */
+    SIM_LINK_USB_OTG,          /* the chip's USB-OTG: the ROM's CDC, an app's TinyUSB CDC */
+};
+
+/* On USB-OTG: whether the app in flash starts a TinyUSB CDC port. */
+enum sim_app_usb {
+    SIM_APP_USB_CDC,           /* it does (MicroPython, Arduino "USB CDC on boot") */
+    SIM_APP_USB_NONE,          /* it does not: once it runs, the port never comes back */
+};
+
+/* What is on the bus at the board's USB connector. */
+enum sim_usb_device {
+    SIM_USB_ABSENT,            /* nothing: unpowered, or the chip's USB-OTG is down */
+    SIM_USB_BRIDGE,            /* the bridge or the USB-Serial/JTAG controller: always */
+    SIM_USB_ROM,               /* USB-OTG: the ROM's CDC (download mode) */
+    SIM_USB_APP,               /* USB-OTG: the app's TinyUSB CDC */
+};
+
 struct sim_board_opts {
     const char *chip;          /* "esp32" (default), "esp8266", "esp32s2", "esp32s3",
                                   "esp32c3", "esp32c6"; "none": not an ESP at all, a
@@ -54,6 +75,7 @@ struct sim_board_opts {
     uint8_t mac[6];
     bool mac_given;            /* false: a fixed default MAC for the chip */
     const char *flash_path;    /* raw file of the whole flash, kept between runs; NULL: RAM */
+    const char *flash_chip;    /* the flash part: "gd25q32c" (NULL, the default), "w25q32jv" */
     uint32_t flash_size;       /* bytes; 0 = 4 MiB */
     bool no_autoreset;         /* DTR/RTS not wired to EN/GPIO0 */
     bool boot_held;            /* BOOT button held: GPIO0 low at every reset */
@@ -63,7 +85,32 @@ struct sim_board_opts {
     FILE *trace;               /* line changes, decoded commands and replies; NULL: none */
     enum sim_firmware firmware;
     struct sim_faults faults;
+    /* The crystal: 0 = the chip's usual one; 26 or 40 where modules with it exist. */
+    unsigned xtal_mhz;
+    /* ESP32: how far the ROM's estimate of its crystal is off (0.01 = 1 % high); see
+     * board/clock.c. Default SIM_XTAL_DRIFT_DEFAULT. */
+    double xtal_drift;
+    bool flash_encrypted;      /* the eFuse crypt counter is odd: flash encryption is on */
+    bool secure_download;      /* the ROM's download mode is Secure Download Mode */
+    enum sim_link link;
+    enum sim_app_usb app_usb;
+    unsigned usb_enum_ms;      /* USB-OTG: from the chip's start to its port on the bus */
+    /* Run any code MEM_END jumps to as the flasher stub. false: only the known stubs
+     * (board/known_stubs.c) are; other code crashes, as it would on a chip. */
+    bool any_stub;
 };
+
+/* A realistic drift of the ESP32 ROM's crystal estimate: 1 % (esptool issue #365: fine at
+ * the usual rates, flaky only above 1 Mbaud). */
+#define SIM_XTAL_DRIFT_DEFAULT 0.01
+/* The documented extreme: ESP-IDF's rtc_clk_xtal_freq_estimate (soc/esp32/rtc_clk.c)
+ * takes any estimate from 36 to 45 MHz for a 40 MHz crystal without a warning; 36 MHz is
+ * 10 % low. */
+#define SIM_XTAL_DRIFT_EXTREME (-0.10)
+
+/* USB-OTG: a chip's port is back on the bus (and its tty made) this long after the chip
+ * starts the ROM or its app. */
+#define SIM_USB_ENUM_MS_DEFAULT 300
 
 /* What one session cost, for benchmarks (see tests/sim/README.md, "Statistics"). All
  * times are 0 with the timing model off. */
@@ -78,7 +125,8 @@ struct sim_board_stats {
                                    SPI_FLASH_MD5 reply; 0 if there was none */
 };
 
-/* Fill opts with the defaults (ESP32, 4 MiB, autoreset wired, timing on, 1 ms latency). */
+/* Fill opts with the defaults (ESP32, 4 MiB, autoreset wired, timing on, 1 ms latency,
+ * the usual crystal and a realistic drift of the ESP32 ROM's estimate of it). */
 void sim_board_opts_default(struct sim_board_opts *opts);
 
 /* NULL on failure, with a one-line reason in err. The chip starts powered and running. */
@@ -125,10 +173,39 @@ uint32_t sim_board_chip_baud(const struct sim_board *b);
 bool sim_board_timing(const struct sim_board *b);
 /* Whether an uploaded flasher stub is running (after MEM_END and "OHAI"). */
 bool sim_board_stub_running(const struct sim_board *b);
+/* The known stub that ran last ("esptool-js 0.7.0"), or NULL (none, or only code that
+ * --any-stub took). */
+const char *sim_board_stub_package(const struct sim_board *b);
+
+/* What is on the bus at the board's USB connector now (USB-OTG comes and goes with the
+ * chip: see board/usbdev.c). */
+enum sim_usb_device sim_board_usb_device(struct sim_board *b, uint64_t now_us);
 
 /* The chip's MAC (the given one, or the chip's default). */
 void sim_board_mac(const struct sim_board *b, uint8_t mac[6]);
 
 void sim_board_get_stats(const struct sim_board *b, struct sim_board_stats *out);
+
+/* The timing model the statistics come from ("stub-overlapped": board/stub_pipe.c), and
+ * the flash part whose timings it uses ("gd25q32c"). */
+#define SIM_TIMING_MODEL "stub-overlapped"
+const char *sim_board_flash_chip(const struct sim_board *b);
+/* True if name is a flash part the board models ("gd25q32c", "w25q32jv"). */
+bool sim_flash_chip_known(const char *name);
+
+/* What the front end may ask of the chip table (board/chipsim.c) before a board exists. */
+struct sim_chip_info {
+    const char *name;             /* "ESP32-C3" */
+    bool usb_serial_jtag;         /* has the USB-Serial/JTAG controller (303a:1001) */
+    bool usb_otg;                 /* its ROM can talk over USB-OTG */
+    bool rom_estimates_xtal;      /* --xtal-drift means something */
+    bool security_info;           /* its ROM answers GET_SECURITY_INFO */
+    unsigned xtal_mhz, xtal_alt_mhz;   /* the usual crystal, the other one (0: none) */
+};
+
+/* False if key ("esp32c3") is not a chip the board models. */
+bool sim_chip_info(const char *key, struct sim_chip_info *out);
+/* "esp8266, esp32, ...", for messages. */
+const char *sim_chip_keys(void);
 
 #endif

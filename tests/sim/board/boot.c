@@ -80,9 +80,9 @@ static void esp32_bootloader(struct sim_board *b, uint64_t t_ns)
         return;
     }
     int app_chip = fl[app_off + 12] | fl[app_off + 13] << 8;
-    if (app_chip != b->chip->image_chip_id) {
+    if (app_chip != b->sim->image_chip_id) {
         boot_emitf(b, t_ns, "E (%u) boot_comm: mismatch chip ID, expected %d, found %d\r\n",
-                   101u, b->chip->image_chip_id, app_chip);
+                   101u, b->sim->image_chip_id, app_chip);
         schedule(b, APP_SILENT, NO_TIME);
         return;
     }
@@ -91,10 +91,20 @@ static void esp32_bootloader(struct sim_board *b, uint64_t t_ns)
 
 static void esp32_flash_boot(struct sim_board *b, uint64_t t_ns)
 {
-    uint32_t off = b->chip->bootloader_offset;
+    uint32_t off = b->sim->bootloader_offset;
     const uint8_t *h = b->flash.mem + off;
     bool fits = (uint64_t)off + 24 <= b->flash.size;
     unsigned segs = fits ? h[1] : 0;
+    if (b->boot_plain) {
+        /* Flash encryption is on and the image was written in the clear: the flash
+         * controller decrypts it into nonsense (a stand-in for AES-XTS of the bytes). */
+        b->bad_header = (fits ? get_u32(h) : 0xFFFFFFFFu) ^ 0xA5C3965Au;
+        b->app_ticks = 0;
+        board_trace(b, t_ns, "boot: flash encryption is on and 0x%x was written in the "
+                    "clear: it decrypts to 0x%08x", off, b->bad_header);
+        schedule(b, APP_RESET_LOOP, t_ns + INVALID_HEADER_EVERY_NS / 10);
+        return;
+    }
     if (!fits || h[0] != 0xE9 || segs == 0 || segs > MAX_SEGMENTS) {
         b->bad_header = fits ? get_u32(h) : 0xFFFFFFFFu;
         b->app_ticks = 0;
@@ -122,10 +132,10 @@ static void esp32_flash_boot(struct sim_board *b, uint64_t t_ns)
     }
     boot_emitf(b, t_ns, "entry 0x%08x\r\n", get_u32(h + 4));
     int chip_id = h[12] | h[13] << 8;
-    if (chip_id != b->chip->image_chip_id || pos > b->flash.size) {
+    if (chip_id != b->sim->image_chip_id || pos > b->flash.size) {
         /* Code for another CPU: it crashes at once, and the watchdog resets the chip. */
         board_trace(b, t_ns, "boot: bootloader is for chip id %d, not %d", chip_id,
-                    b->chip->image_chip_id);
+                    b->sim->image_chip_id);
         size_t n = b->flash.size - off > 48 ? 48 : b->flash.size - off;
         chip_emit(b, h + 24, n, t_ns);
         b->restart_cause = b->sim->cause_wdt;
@@ -183,7 +193,8 @@ void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool down
 {
     rom_reset(b);
     regs_reset(b);
-    b->chip_baud = b->chip->rom_log_baud;
+    b->chip_baud = sim_chip_rom_log_baud(b->sim, b->xtal_hz);
+    clock_calibrate(b, t_ns);
     b->app = APP_SILENT;
     b->app_next_ns = NO_TIME;
     b->line_len = 0;
@@ -195,6 +206,7 @@ void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool down
         boot_emitf(b, t_ns, "%s%s,%s\r\n%s", s->rom_head, cause, boot,
                    download ? "waiting for download\r\n" : "");
     board_trace(b, t_ns, "boot: %s, %s", cause, boot);
+    usbdev_rom_started(b, download, t_ns);
     if (download) {
         b->mode = MODE_ROM;
         return;

@@ -56,8 +56,8 @@ static void image_begin(struct image *im, const struct sim_board *b, uint32_t en
     im->len = 8;
     if (!im->esp8266) {
         h[8] = 0xEE;                    /* no WP pin */
-        h[12] = (uint8_t)b->chip->image_chip_id;
-        h[13] = (uint8_t)(b->chip->image_chip_id >> 8);
+        h[12] = (uint8_t)b->sim->image_chip_id;
+        h[13] = (uint8_t)(b->sim->image_chip_id >> 8);
         h[23] = 1;                      /* SHA-256 appended */
         im->len = 24;
     }
@@ -118,7 +118,7 @@ static size_t app_strings(const struct sim_board *b, char *out, size_t cap)
 static const struct load_map *map_for(const struct sim_board *b)
 {
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
-        if (strcmp(maps[i].chip, b->chip->key) == 0)
+        if (strcmp(maps[i].chip, b->sim->key) == 0)
             return &maps[i];
     return NULL;
 }
@@ -174,7 +174,7 @@ static void partition_table(struct sim_board *b)
 static void seed_esp32(struct sim_board *b, const struct load_map *m, const uint8_t *text,
                        size_t text_len)
 {
-    uint32_t boot = b->chip->bootloader_offset;
+    uint32_t boot = b->sim->bootloader_offset;
     if (!blank(b, boot, 64) || !blank(b, PARTITION_TABLE, 64) || !blank(b, APP_OFFSET, 64) ||
         b->flash.size < APP_OFFSET + 2 * IMAGE_MAX) {
         board_trace(b, 0, "firmware: flash not blank or too small, left as it is");

@@ -1,8 +1,7 @@
 /* The SPI NOR flash chip: erase sets bytes to 0xFF, programming can only clear bits.
  * Its contents live in a file mapped MAP_SHARED, so a killed espsim leaves exactly what
- * was written. Timings are the typical values of a Winbond W25Q32JV datasheet: sector
- * erase (4 KiB) 45 ms, block erase (64 KiB) 150 ms, page program (256 B) 0.7 ms, chip
- * erase 10 s for 4 MiB. */
+ * was written. The part (--flash-chip) sets the JEDEC id (manufacturer, type; the capacity
+ * byte follows the size) and the typical timings of its datasheet. */
 #include "board_internal.h"
 
 #include <errno.h>
@@ -13,14 +12,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SECTOR_ERASE_NS (45 * NS_PER_MS)
-#define BLOCK_ERASE_NS (150 * NS_PER_MS)
-#define PAGE_PROGRAM_NS (700 * NS_PER_US)
-#define CHIP_ERASE_NS_PER_MIB (2500 * NS_PER_MS)
 #define READ_NS_PER_BYTE 100   /* about 10 MB/s through the SPI controller */
 
-#define WINBOND 0xEF
-#define W25Q_TYPE 0x40
+static const struct sim_flash_part parts[] = {
+    /* GigaDevice GD25Q32C datasheet, typical: page program (256 B) 0.6 ms, sector erase
+     * (4 KiB) 50 ms, block erase (64 KiB) 0.25 s; RDID C8 40 16. Chip erase: 10 s for
+     * 4 MiB, as the W25Q32JV's (the GD25Q32C figure was not among the sources used). */
+    { "gd25q32c", 0xC8, 0x40, 600 * NS_PER_US, 50 * NS_PER_MS, 250 * NS_PER_MS,
+      2500 * NS_PER_MS },
+    /* Winbond W25Q32JV datasheet, typical: tPP 0.4 ms, tSE 45 ms, tBE2 (64 KiB) 150 ms,
+     * tCE 10 s; RDID EF 40 16. */
+    { "w25q32jv", 0xEF, 0x40, 400 * NS_PER_US, 45 * NS_PER_MS, 150 * NS_PER_MS,
+      2500 * NS_PER_MS },
+};
+
+const struct sim_flash_part *nor_part(const char *name)
+{
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (strcmp(parts[i].name, name ? name : "gd25q32c") == 0)
+            return &parts[i];
+    return NULL;
+}
 
 static unsigned log2_floor(size_t v)
 {
@@ -77,9 +89,15 @@ static int open_file(struct nor *f, const char *path, uint32_t size, char *err,
     return 0;
 }
 
-int nor_open(struct nor *f, const char *path, uint32_t size, char *err, size_t errlen)
+int nor_open(struct nor *f, const char *path, uint32_t size, const char *part, char *err,
+             size_t errlen)
 {
     memset(f, 0, sizeof *f);
+    f->part = nor_part(part);
+    if (!f->part) {
+        snprintf(err, errlen, "unknown flash chip \"%s\" (gd25q32c, w25q32jv)", part);
+        return -1;
+    }
     if (size == 0)
         size = 4 * 1024 * 1024;
     if (size % SECTOR_SIZE != 0) {
@@ -98,7 +116,8 @@ int nor_open(struct nor *f, const char *path, uint32_t size, char *err, size_t e
         memset(f->mem, 0xFF, size);
         f->size = size;
     }
-    f->jedec_id = WINBOND | (W25Q_TYPE << 8) | ((uint32_t)log2_floor(f->size) << 16);
+    f->jedec_id = f->part->manufacturer | (uint32_t)f->part->type << 8 |
+                  (uint32_t)log2_floor(f->size) << 16;
     return 0;
 }
 
@@ -126,9 +145,9 @@ uint64_t nor_erase(struct nor *f, uint32_t addr, uint32_t len)
         uint64_t step = SECTOR_SIZE;
         if (start % BLOCK_SIZE == 0 && end - start >= BLOCK_SIZE) {
             step = BLOCK_SIZE;
-            ns += BLOCK_ERASE_NS;
+            ns += f->part->block_erase_ns;
         } else {
-            ns += SECTOR_ERASE_NS;
+            ns += f->part->sector_erase_ns;
         }
         memset(f->mem + start, 0xFF, step);
         start += step;
@@ -139,7 +158,7 @@ uint64_t nor_erase(struct nor *f, uint32_t addr, uint32_t len)
 uint64_t nor_erase_chip(struct nor *f)
 {
     memset(f->mem, 0xFF, f->size);
-    return CHIP_ERASE_NS_PER_MIB * f->size / (1024 * 1024);
+    return f->part->chip_erase_ns_per_mib * f->size / (1024 * 1024);
 }
 
 static bool bad_sector(const struct nor *f, uint32_t addr)
@@ -171,7 +190,7 @@ bool nor_program(struct nor *f, uint32_t addr, const uint8_t *data, size_t n,
     }
     if ((uint64_t)addr + n > f->size)
         ok = false;
-    *ns = pages * PAGE_PROGRAM_NS;
+    *ns = pages * f->part->page_program_ns;
     return ok;
 }
 

@@ -11,6 +11,9 @@
 #define ROM_SYNC_REPLIES 8
 #define UNSUPPORTED_REPLIES 2             /* real ROMs repeat this reply */
 #define ROM_UNKNOWN_OP_REPLY 0x00         /* the op byte of that reply: not the request's */
+#define SECURITY_FLAG_SECURE_DOWNLOAD (1u << 2)
+#define SDM_DEFAULT_FLASH_SIZE (2u << 20)   /* what the ROM assumes in secure download */
+#define KEY_PURPOSE_XTS_AES_128 4
 
 static const uint8_t SYNC_PAYLOAD_HEAD[4] = { 0x07, 0x07, 0x12, 0x20 };
 
@@ -65,17 +68,37 @@ static const char *op_name(uint8_t op)
 
 void rom_reset(struct sim_board *b)
 {
-    ed_slip_reset(&b->slip);
+    sim_slip_reset(&b->slip);
+    b->sdm_flash_size = SDM_DEFAULT_FLASH_SIZE;
     b->synced = false;
     b->spi_attached = false;
     flash_jobs_end(b);
 }
 
+/* Secure Download Mode: "in addition to being unable to read flash data or read/write
+ * RAM" (esptool docs, "Secure Download Mode Limitations"); "reading/writing RAM or
+ * registers is not supported (i.e. stub download is not supported)" (the eFuse field
+ * ENABLE_SECURITY_DOWNLOAD's description). The ROM answers these as it answers commands
+ * it does not have. */
+static bool refused_in_secure_download(uint8_t op)
+{
+    switch (op) {
+    case OP_READ_REG: case OP_WRITE_REG:
+    case OP_MEM_BEGIN: case OP_MEM_DATA: case OP_MEM_END:
+    case OP_READ_FLASH_SLOW:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Which commands this loader knows (the ROM's set differs per chip). */
 static bool supported(const struct sim_board *b, uint8_t op)
 {
-    const struct ed_chip *c = b->chip;
+    const struct sim_chip *c = b->sim;
     bool stub = b->mode == MODE_STUB;
+    if (!stub && b->opts.secure_download && refused_in_secure_download(op))
+        return false;
     switch (op) {
     case OP_FLASH_BEGIN: case OP_FLASH_DATA: case OP_FLASH_END:
     case OP_MEM_BEGIN: case OP_MEM_END: case OP_MEM_DATA:
@@ -157,6 +180,7 @@ static void cmd_spi_set_params(struct sim_board *b, const struct rom_request *rq
         rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
         return;
     }
+    b->sdm_flash_size = rom_u32(rq->data + 4);
     board_trace(b, b->now_ns, "  flash params: id %u, size 0x%X, block 0x%X, sector 0x%X, "
                 "page 0x%X", rom_u32(rq->data), rom_u32(rq->data + 4), rom_u32(rq->data + 8),
                 rom_u32(rq->data + 12), rom_u32(rq->data + 16));
@@ -177,10 +201,18 @@ static void cmd_security_info(struct sim_board *b, const struct rom_request *rq,
                               struct rom_reply *rp)
 {
     (void)rq;
-    /* flags, flash crypt count, 7 key purposes: all clear; then chip id and API
-     * version, which the ESP32-S2 ROM does not send. */
+    /* flags, flash crypt count, 7 key purposes; then chip id and API version, which the
+     * ESP32-S2 ROM does not send (esptool docs, "Serial Protocol"). Flag bit 2 is
+     * SECURE_DOWNLOAD_ENABLE (esptool's and esptool-js's flag map); flash encryption is an
+     * odd crypt count, its key in KEY0 with purpose 4 (XTS_AES_128_KEY). */
     memset(rp->data, 0, 20);
-    put_u32(rp->data + 12, (uint32_t)b->chip->image_chip_id);
+    if (b->opts.secure_download)
+        put_u32(rp->data, SECURITY_FLAG_SECURE_DOWNLOAD);
+    if (b->opts.flash_encrypted) {
+        rp->data[4] = 1;
+        rp->data[5] = KEY_PURPOSE_XTS_AES_128;
+    }
+    put_u32(rp->data + 12, (uint32_t)b->sim->image_chip_id);
     rp->len = b->sim->security_info_len;
 }
 
@@ -216,20 +248,11 @@ static void run_command(struct sim_board *b, const struct rom_request *rq,
     }
 }
 
-size_t slip_wire_len(const uint8_t *payload, size_t n)
-{
-    size_t len = n + 2;   /* the two END bytes */
-    for (size_t i = 0; i < n; i++)
-        if (payload[i] == ED_SLIP_END || payload[i] == ED_SLIP_ESC)
-            len++;
-    return len;
-}
-
 /* Bytes one copy of the reply takes on the wire. */
 static size_t send_reply(struct sim_board *b, uint8_t op, const struct rom_reply *rp,
                          uint64_t t_ns)
 {
-    unsigned status_len = b->mode == MODE_STUB ? 2 : b->chip->rom_status_bytes;
+    unsigned status_len = b->mode == MODE_STUB ? 2 : b->sim->rom_status_bytes;
     uint8_t frame[8 + sizeof rp->data + 4];
     size_t size = rp->len + status_len;
     frame[0] = 0x01;
@@ -247,14 +270,14 @@ static size_t send_reply(struct sim_board *b, uint8_t op, const struct rom_reply
     board_trace(b, t_ns, "  reply %s: value 0x%08X, %zu data bytes, status %u error 0x%02X%s",
                 op_name(op), rp->value, rp->len, rp->status, rp->error,
                 rp->copies > 1 ? " (repeated)" : "");
-    return slip_wire_len(frame, 8 + size);
+    return sim_slip_wire_len(frame, 8 + size);
 }
 
 /* The statistics (board.h): what this command costs a client that sends it, waits for
  * the first copy of its reply and sends the next at once. */
 static void account_command(struct sim_board *b, const struct rom_request *rq,
                             size_t request_wire_bytes, const struct rom_reply *rp,
-                            size_t reply_wire_bytes)
+                            size_t reply_wire_bytes, uint64_t stub_flash_ns)
 {
     struct sim_board_stats *st = &b->stats;
     st->commands++;
@@ -267,13 +290,22 @@ static void account_command(struct sim_board *b, const struct rom_request *rq,
         b->flash_phase_from_ns = st->model_min_ns;
     }
     if (board_timed(b)) {
-        uint64_t wire = (request_wire_bytes + reply_wire_bytes) * wire_byte_ns(b->chip_baud);
+        uint64_t byte_ns = wire_byte_ns(usbdev_line_baud(b, b->chip_baud));
         uint64_t latency = (uint64_t)b->opts.usb_latency_us * NS_PER_US;
-        st->wire_ns += wire;
+        st->wire_ns += (request_wire_bytes + reply_wire_bytes) * byte_ns;
         st->latency_ns += latency;
         if (rq->op != OP_WRITE_REG)   /* its work is the delay the host asked for */
             st->flash_busy_ns += rp->work_ns;
-        st->model_min_ns += wire + latency + COMMAND_NS + rp->work_ns;
+        st->flash_busy_ns += stub_flash_ns;
+        /* The ideal client: the request right after the last reply, on its own copy of the
+         * stub's pipeline (a ROM does each command's work before it answers). */
+        uint64_t arrival = b->ideal_now_ns + request_wire_bytes * byte_ns + latency;
+        uint64_t reply = b->mode == MODE_STUB
+                             ? pipe_reply_at(&b->ideal_pipe, arrival, &rp->sw, rp->work_ns,
+                                             COMMAND_NS)
+                             : arrival + COMMAND_NS + rp->work_ns;
+        b->ideal_now_ns = reply + reply_wire_bytes * byte_ns;
+        st->model_min_ns = b->ideal_now_ns;
     }
     if (rq->op == OP_SPI_FLASH_MD5 && b->flash_phase)
         b->flash_phase_to_ns = st->model_min_ns;
@@ -286,11 +318,12 @@ void account_output(struct sim_board *b, size_t wire_bytes, uint64_t work_ns, bo
     if (!board_timed(b))
         return;
     struct sim_board_stats *st = &b->stats;
-    uint64_t wire = wire_bytes * wire_byte_ns(b->chip_baud);
+    uint64_t wire = wire_bytes * wire_byte_ns(usbdev_line_baud(b, b->chip_baud));
     st->wire_ns += wire;
     if (flash)
         st->flash_busy_ns += work_ns;
-    st->model_min_ns += wire + work_ns;
+    b->ideal_now_ns += wire + work_ns;
+    st->model_min_ns = b->ideal_now_ns;
 }
 
 static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_t t_ns)
@@ -302,16 +335,27 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
     case AFTER_START_STUB:
         b->mode = MODE_STUB;
         flash_jobs_end(b);
-        ed_slip_reset(&b->slip);
+        sim_slip_reset(&b->slip);
         t_ns += board_timed(b) ? STUB_START_NS : 0;
         chip_emit_frame(b, ohai, sizeof ohai, t_ns);
-        account_output(b, slip_wire_len(ohai, sizeof ohai), STUB_START_NS, false);
+        account_output(b, sim_slip_wire_len(ohai, sizeof ohai), STUB_START_NS, false);
+        pipe_reset(&b->pipe, b->flash.part, t_ns);
+        pipe_reset(&b->ideal_pipe, b->flash.part, b->ideal_now_ns);
         b->busy_until_ns = t_ns;
         board_trace(b, t_ns, "stub running: OHAI");
         break;
     case AFTER_CHANGE_BAUD:
-        board_trace(b, t_ns, "chip UART %u -> %u", b->chip_baud, rp->after_arg);
-        b->chip_baud = rp->after_arg;
+        if (b->mode == MODE_ROM && b->sim->rom_estimates_xtal) {
+            /* The ROM divides its estimate of the crystal, not the crystal. */
+            uint32_t real = clock_rom_uart_baud(b, rp->after_arg);
+            board_trace(b, t_ns, "chip UART %u -> %u asked; the ROM's divider from its "
+                        "%.3f MHz estimate makes it %u", b->chip_baud, rp->after_arg,
+                        clock_rom_estimate_hz(b) / 1e6, real);
+            b->chip_baud = real;
+        } else {
+            board_trace(b, t_ns, "chip UART %u -> %u", b->chip_baud, rp->after_arg);
+            b->chip_baud = rp->after_arg;
+        }
         break;
     case AFTER_REBOOT:
         board_trace(b, t_ns, "loader reboots the chip");
@@ -324,6 +368,14 @@ static void after_reply(struct sim_board *b, const struct rom_reply *rp, uint64_
         break;
     case AFTER_READ_FLASH:
         read_flash_pump(b, t_ns);
+        break;
+    case AFTER_RUN_FOREIGN:
+        /* The jump lands in code the chip cannot run: it faults and hangs, deaf to the
+         * host, until something resets it. */
+        rom_reset(b);
+        b->mode = MODE_APP;
+        b->app = APP_SILENT;
+        b->app_next_ns = NO_TIME;
         break;
     }
 }
@@ -380,18 +432,26 @@ static void handle_frame(struct sim_board *b, const uint8_t *f, size_t n, uint64
     } else {
         run_command(b, &rq, &rp);
     }
-    uint64_t done = t_ns + (board_timed(b) ? COMMAND_NS + rp.work_ns : 0);
+    uint64_t done = t_ns, stub_flash_ns = 0;
+    if (board_timed(b) && b->mode == MODE_STUB) {
+        /* Overlapped: a data block is acknowledged at once and written meanwhile. */
+        uint64_t before = b->pipe.flash_ns;
+        done = pipe_reply_at(&b->pipe, t_ns, &rp.sw, rp.work_ns, COMMAND_NS);
+        stub_flash_ns = b->pipe.flash_ns - before;
+    } else if (board_timed(b)) {
+        done = t_ns + COMMAND_NS + rp.work_ns;
+    }
     b->busy_until_ns = done;
     size_t reply_bytes = 0;
     if (rp.copies)
         reply_bytes = send_reply(b, rp.op_override ? ROM_UNKNOWN_OP_REPLY : rq.op, &rp, done);
-    account_command(b, &rq, slip_wire_len(f, n), &rp, reply_bytes);
+    account_command(b, &rq, sim_slip_wire_len(f, n), &rp, reply_bytes, stub_flash_ns);
     after_reply(b, &rp, done);
 }
 
 void rom_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns)
 {
-    if (ed_slip_feed(&b->slip, byte) == ED_SLIP_FRAME) {
+    if (sim_slip_rx(&b->slip, byte)) {
         /* Copy: a command may restart the decoder (a stub starting). */
         size_t n = b->slip.len;
         uint8_t *frame = malloc(n ? n : 1);

@@ -7,12 +7,11 @@
 #include <string.h>
 
 #define ROM_MAX_FLASH_BLOCK 0x400   /* the ROM's receive buffer */
-#define ROM_MAX_RAM_BLOCK 0x1800
 #define ROM_READ_SLOW_BLOCK 64
 #define MD5_NS_PER_BYTE 60          /* hashing, on top of reading the flash */
 #define INFLATE_NS_PER_BYTE 20
 
-static uint8_t data_checksum(const uint8_t *p, size_t n)
+uint8_t rom_data_checksum(const uint8_t *p, size_t n)
 {
     uint8_t x = 0xEF;
     for (size_t i = 0; i < n; i++)
@@ -25,13 +24,13 @@ void flash_jobs_end(struct sim_board *b)
     if (b->fj.z_live)
         inflateEnd(&b->fj.z);
     memset(&b->fj, 0, sizeof b->fj);
-    memset(&b->mj, 0, sizeof b->mj);
+    mem_job_end(b);
     memset(&b->rj, 0, sizeof b->rj);
 }
 
 static bool rom_needs_attach(const struct sim_board *b)
 {
-    return b->mode == MODE_ROM && b->chip->rom_spi_attach && !b->spi_attached;
+    return b->mode == MODE_ROM && b->sim->rom_spi_attach && !b->spi_attached;
 }
 
 /* The ESP8266 ROM erases the sectors up to the next 64 KiB boundary and then the full
@@ -68,6 +67,16 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
     uint32_t size = rom_u32(rq->data), blocks = rom_u32(rq->data + 4);
     uint32_t block_size = rom_u32(rq->data + 8), offset = rom_u32(rq->data + 12);
     bool compressed = rq->op == OP_FLASH_DEFL_BEGIN;
+    if (b->mode == MODE_ROM && b->opts.secure_download &&
+        (uint64_t)offset + size > b->sdm_flash_size) {
+        /* "Since the actual flash size cannot be detected in Secure Download Mode, the ROM
+         * bootloader defaults to a flash size of 2MB" (esptool docs): errors 0164 or 0106
+         * until SPI_SET_PARAMS says more. */
+        board_trace(b, b->now_ns, "  secure download mode: 0x%X+0x%X is beyond the %u bytes "
+                    "the ROM assumes", offset, size, b->sdm_flash_size);
+        rom_fail(b, rp, ROM_INVALID_PARAM, STUB_TOO_MUCH_DATA);
+        return;
+    }
     if ((uint64_t)offset + size > b->flash.size) {
         board_trace(b, b->now_ns, "  region 0x%X+0x%X is beyond the %zu-byte flash", offset,
                     size, b->flash.size);
@@ -83,6 +92,7 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
     j->num_blocks = blocks;
     j->region_end = offset + size;
     j->erased_to = offset / SECTOR_SIZE * SECTOR_SIZE;
+    j->encrypted = rq->len >= 20 && rom_u32(rq->data + 16) != 0;
     if (compressed) {
         if (inflateInit(&j->z) != Z_OK) {
             j->active = false;
@@ -95,17 +105,22 @@ void cmd_flash_begin(struct sim_board *b, const struct rom_request *rq, struct r
         rp->work_ns = b->sim->esp8266_style ? esp8266_rom_erase(b, offset, size)
                                              : nor_erase(&b->flash, offset, size);
         j->erased_to = j->region_end;
+    } else {
+        /* The stub erases as it goes, ahead of the data (stub_pipe.c times it). */
+        rp->sw.begin = true;
+        rp->sw.begin_offset = offset;
+        rp->sw.begin_size = size;
     }
 }
 
 /* The stub erases what the next write needs, within the announced region, a whole 64 KB
  * block at a time where the region covers it (one block erase costs far less than sixteen
- * sector erases). */
-static uint64_t stub_erase_ahead(struct sim_board *b, uint64_t end)
+ * sector erases). The contents only: stub_pipe.c says when it happens. */
+static void stub_erase_ahead(struct sim_board *b, uint64_t end)
 {
     struct flash_job *j = &b->fj;
     if (b->mode != MODE_STUB || end <= j->erased_to)
-        return 0;
+        return;
     uint64_t to = (end + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
     uint64_t block_end = (end + BLOCK_SIZE - 1) / BLOCK_SIZE * BLOCK_SIZE;
     uint64_t region_end = ((uint64_t)j->region_end + SECTOR_SIZE - 1) / SECTOR_SIZE * SECTOR_SIZE;
@@ -113,9 +128,8 @@ static uint64_t stub_erase_ahead(struct sim_board *b, uint64_t end)
         to = block_end;
     if (to > b->flash.size)
         to = b->flash.size;
-    uint64_t ns = nor_erase(&b->flash, j->erased_to, (uint32_t)(to - j->erased_to));
+    nor_erase(&b->flash, j->erased_to, (uint32_t)(to - j->erased_to));
     j->erased_to = (uint32_t)to;
-    return ns;
 }
 
 /* Write at the job's cursor; false (with the error set) if it did not work. */
@@ -132,16 +146,25 @@ static bool write_flash(struct sim_board *b, const uint8_t *data, size_t n,
         rom_fail(b, rp, ROM_FLASH_WRITE, STUB_TOO_MUCH_DATA);
         return false;
     }
-    rp->work_ns += stub_erase_ahead(b, end);
+    stub_erase_ahead(b, end);
     uint64_t ns;
     bool ok = nor_program(&b->flash, j->offset, data, n, &ns);
-    rp->work_ns += ns;
+    if (b->mode == MODE_STUB) {
+        rp->sw.data = true;
+        rp->sw.program_ns += ns;
+        rp->sw.last_sector = (uint32_t)((end - 1) / SECTOR_SIZE);
+    } else {
+        rp->work_ns += ns;
+    }
     if (!ok) {
         board_trace(b, b->now_ns, "  write at 0x%X does not read back (not erased?)",
                     j->offset);
         rom_fail(b, rp, ROM_FLASH_WRITE, STUB_SPI_FAILED);
         return false;
     }
+    uint32_t boot = b->sim->bootloader_offset;
+    if (j->offset < boot + SECTOR_SIZE && end > boot)
+        b->boot_plain = b->opts.flash_encrypted && !j->encrypted;
     j->offset += (uint32_t)n;
     j->written += n;
     return true;
@@ -164,7 +187,10 @@ static bool inflate_block(struct sim_board *b, const uint8_t *in, size_t n,
             rom_fail(b, rp, ROM_DEFLATE, STUB_INFLATE);
             return false;
         }
-        rp->work_ns += got * INFLATE_NS_PER_BYTE;
+        if (b->mode == MODE_STUB)
+            rp->sw.inflate_ns += got * INFLATE_NS_PER_BYTE;
+        else
+            rp->work_ns += got * INFLATE_NS_PER_BYTE;
         if (got && !write_flash(b, out, got, rp))
             return false;
         if (r == Z_STREAM_END)
@@ -194,9 +220,9 @@ void cmd_flash_data(struct sim_board *b, const struct rom_request *rq, struct ro
         rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_BLOCKSIZE);
         return;
     }
-    if (data_checksum(data, n) != rq->checksum) {
+    if (rom_data_checksum(data, n) != rq->checksum) {
         board_trace(b, b->now_ns, "  checksum 0x%02X, request says 0x%02X",
-                    data_checksum(data, n), rq->checksum);
+                    rom_data_checksum(data, n), rq->checksum);
         rom_fail(b, rp, ROM_BAD_CHECKSUM, STUB_BAD_CHECKSUM);
         return;
     }
@@ -229,60 +255,6 @@ void cmd_flash_end(struct sim_board *b, const struct rom_request *rq, struct rom
         rp->after = AFTER_REBOOT;
 }
 
-void cmd_mem_begin(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
-{
-    if (rq->len < 16) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
-        return;
-    }
-    b->mj.active = true;
-    b->mj.size = rom_u32(rq->data);
-    b->mj.addr = rom_u32(rq->data + 12);
-    b->mj.written = 0;
-    b->mj.next_seq = 0;
-}
-
-void cmd_mem_data(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
-{
-    if (!b->mj.active) {
-        rom_fail(b, rp, ROM_FAILED, STUB_NOT_IN_FLASH_MODE);
-        return;
-    }
-    if (rq->len < 16 || rom_u32(rq->data) > rq->len - 16) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
-        return;
-    }
-    uint32_t n = rom_u32(rq->data);
-    if (b->mode == MODE_ROM && n > ROM_MAX_RAM_BLOCK) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_BLOCKSIZE);
-        return;
-    }
-    if (data_checksum(rq->data + 16, n) != rq->checksum) {
-        rom_fail(b, rp, ROM_BAD_CHECKSUM, STUB_BAD_CHECKSUM);
-        return;
-    }
-    if ((uint64_t)b->mj.written + n > b->mj.size) {
-        rom_fail(b, rp, ROM_FAILED, STUB_TOO_MUCH_DATA);
-        return;
-    }
-    b->mj.written += n;
-    b->mj.next_seq++;
-}
-
-void cmd_mem_end(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
-{
-    if (rq->len < 8) {
-        rom_fail(b, rp, ROM_BAD_MESSAGE, STUB_BAD_LENGTH);
-        return;
-    }
-    uint32_t no_jump = rom_u32(rq->data), entry = rom_u32(rq->data + 4);
-    b->mj.active = false;
-    if (no_jump == 0) {
-        board_trace(b, b->now_ns, "  jump to 0x%08X", entry);
-        rp->after = AFTER_START_STUB;
-    }
-}
-
 static bool region_ok(const struct sim_board *b, uint32_t addr, uint32_t size)
 {
     return (uint64_t)addr + size <= b->flash.size;
@@ -303,6 +275,7 @@ void cmd_md5(struct sim_board *b, const struct rom_request *rq, struct rom_reply
         rom_fail(b, rp, ROM_FLASH_READ, STUB_SPI_FAILED);
         return;
     }
+    rp->sw.flash = true;
     MD5_CTX ctx;
     uint8_t digest[16];
     MD5Init(&ctx);
@@ -342,12 +315,14 @@ void cmd_read_flash_slow(struct sim_board *b, const struct rom_request *rq,
     memcpy(rp->data, b->flash.mem + addr, avail);
     rp->len = ROM_READ_SLOW_BLOCK;
     rp->work_ns = nor_read_ns(ROM_READ_SLOW_BLOCK);
+    rp->sw.flash = true;
 }
 
 void cmd_erase_flash(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
 {
     (void)rq;
     rp->work_ns = nor_erase_chip(&b->flash);
+    rp->sw.flash = true;
 }
 
 void cmd_erase_region(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
@@ -370,6 +345,7 @@ void cmd_erase_region(struct sim_board *b, const struct rom_request *rq, struct 
         return;
     }
     rp->work_ns = nor_erase(&b->flash, addr, size);
+    rp->sw.flash = true;
 }
 
 void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct rom_reply *rp)
@@ -381,7 +357,7 @@ void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct ro
     struct read_job *r = &b->rj;
     uint32_t addr = rom_u32(rq->data), len = rom_u32(rq->data + 4);
     uint32_t packet = rom_u32(rq->data + 8), inflight = rom_u32(rq->data + 12);
-    if (!region_ok(b, addr, len) || packet == 0 || packet > ED_SLIP_MAX_FRAME - 64 ||
+    if (!region_ok(b, addr, len) || packet == 0 || packet > SIM_SLIP_MAX_FRAME - 64 ||
         inflight == 0) {
         rom_fail(b, rp, ROM_FAILED, STUB_BAD_LENGTH);
         return;
@@ -393,6 +369,7 @@ void cmd_read_flash(struct sim_board *b, const struct rom_request *rq, struct ro
     r->inflight = inflight;
     MD5Init(&r->md5);
     rp->after = AFTER_READ_FLASH;
+    rp->sw.flash = true;
 }
 
 void read_flash_pump(struct sim_board *b, uint64_t t_ns)
@@ -408,7 +385,7 @@ void read_flash_pump(struct sim_board *b, uint64_t t_ns)
         if (board_timed(b))
             t += nor_read_ns(n);
         chip_emit_frame(b, p, n, t);
-        account_output(b, slip_wire_len(p, n), nor_read_ns(n), true);
+        account_output(b, sim_slip_wire_len(p, n), nor_read_ns(n), true);
         r->sent += n;
     }
     b->busy_until_ns = t;
@@ -416,7 +393,7 @@ void read_flash_pump(struct sim_board *b, uint64_t t_ns)
         uint8_t digest[16];
         MD5Final(digest, &r->md5);
         chip_emit_frame(b, digest, sizeof digest, t);
-        account_output(b, slip_wire_len(digest, sizeof digest), 0, false);
+        account_output(b, sim_slip_wire_len(digest, sizeof digest), 0, false);
         board_trace(b, t, "  READ_FLASH done: %u bytes and their MD5 sent", r->length);
         r->active = false;
     }

@@ -21,7 +21,7 @@ enum {
 enum {
     ROM_BAD_MESSAGE = 0x05, ROM_FAILED = 0x06, ROM_BAD_CHECKSUM = 0x07,
     ROM_FLASH_WRITE = 0x08, ROM_FLASH_READ = 0x09, ROM_READ_LENGTH = 0x0A,
-    ROM_DEFLATE = 0x0B,
+    ROM_DEFLATE = 0x0B, ROM_INVALID_PARAM = 0x64,
     STUB_BAD_LENGTH = 0xC0, STUB_BAD_CHECKSUM = 0xC1, STUB_BAD_BLOCKSIZE = 0xC2,
     STUB_SPI_FAILED = 0xC4, STUB_NOT_IN_FLASH_MODE = 0xC6, STUB_INFLATE = 0xC7,
     STUB_NOT_ENOUGH_DATA = 0xC8, STUB_TOO_MUCH_DATA = 0xC9, STUB_NOT_IMPLEMENTED = 0xFF,
@@ -35,6 +35,7 @@ enum rom_after {
     AFTER_REBOOT,        /* software reset */
     AFTER_RUN_APP,       /* leave the loader for the app in flash */
     AFTER_READ_FLASH,    /* the stub starts streaming READ_FLASH data */
+    AFTER_RUN_FOREIGN,   /* MEM_END jumped into code that is no known stub: it crashes */
 };
 
 struct rom_request {
@@ -50,11 +51,15 @@ struct rom_reply {
     size_t len;
     uint8_t status, error;
     uint64_t work_ns;
+    struct stub_work sw; /* under the stub: what it does to the flash (stub_pipe.c) */
     unsigned copies;     /* 0: no reply at all */
     bool op_override;    /* reply with ROM_UNKNOWN_OP_REPLY instead of the echo */
     enum rom_after after;
     uint32_t after_arg;
 };
+
+/* The *_DATA payload checksum: 0xEF XOR every byte. */
+uint8_t rom_data_checksum(const uint8_t *p, size_t n);
 
 /* Fail with the ROM's error byte or, under the stub, the stub's. */
 void rom_fail(const struct sim_board *b, struct rom_reply *rp, uint8_t rom_error,

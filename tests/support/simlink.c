@@ -1,6 +1,6 @@
 /* The virtual-clock transport (see simlink.h). Reads wait on the board's own events: the
  * clock jumps to the next byte instead of sleeping. */
-#include "board/simlink.h"
+#include "simlink.h"
 
 #include "espdoctor/error.h"
 
@@ -15,7 +15,17 @@ struct simlink {
     struct ed_transport tp;
     struct sim_board *board;
     uint64_t now_us;
+    bool follows_usb;   /* dies when the board's USB device leaves the bus */
+    bool dead;
 };
+
+static bool gone(struct simlink *l)
+{
+    if (l->follows_usb && !l->dead &&
+        sim_board_usb_device(l->board, l->now_us) == SIM_USB_ABSENT)
+        l->dead = true;
+    return l->dead;
+}
 
 static struct simlink *link_of(struct ed_transport *t)
 {
@@ -46,6 +56,8 @@ static int link_read(struct ed_transport *t, uint8_t *buf, size_t cap, size_t *g
     if (cap == 0)
         return ED_OK;
     for (;;) {
+        if (gone(l))
+            return ED_E_GONE;
         size_t n = sim_board_host_read(l->board, buf, cap, l->now_us);
         if (n > 0) {
             *got = gather(l, buf, cap, n);
@@ -66,6 +78,8 @@ static int link_read(struct ed_transport *t, uint8_t *buf, size_t cap, size_t *g
 static int link_write(struct ed_transport *t, const uint8_t *buf, size_t len)
 {
     struct simlink *l = link_of(t);
+    if (gone(l))
+        return ED_E_GONE;
     sim_board_host_write(l->board, buf, len, l->now_us);
     /* The write returns once the bytes are on the wire, at the UART's pace. */
     if (t->baud && sim_board_timing(l->board))
@@ -76,6 +90,8 @@ static int link_write(struct ed_transport *t, const uint8_t *buf, size_t len)
 static int link_set_lines(struct ed_transport *t, bool dtr, bool rts)
 {
     struct simlink *l = link_of(t);
+    if (gone(l))
+        return ED_E_GONE;
     sim_board_set_lines(l->board, dtr, rts, l->now_us);
     return ED_OK;
 }
@@ -102,7 +118,8 @@ static int link_flush_input(struct ed_transport *t)
 static void link_close(struct ed_transport *t)
 {
     struct simlink *l = link_of(t);
-    sim_board_host_open(l->board, false, l->now_us);
+    if (!l->dead)
+        sim_board_host_open(l->board, false, l->now_us);
     free(l);
 }
 
@@ -142,6 +159,14 @@ struct ed_transport *simlink_open(struct sim_board *b, uint32_t baud)
     sim_board_set_host_baud(b, l->tp.baud, l->now_us);
     sim_board_host_open(b, true, l->now_us);
     return &l->tp;
+}
+
+struct ed_transport *simlink_open_usb(struct sim_board *b, uint32_t baud)
+{
+    struct ed_transport *t = simlink_open(b, baud);
+    if (t)
+        link_of(t)->follows_usb = true;
+    return t;
 }
 
 uint64_t simlink_now_us(const struct ed_transport *t)
