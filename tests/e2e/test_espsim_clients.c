@@ -188,7 +188,8 @@ static void run_row(size_t index)
     cr_assert(clients_installed(why, sizeof why), "%s: %s", label, why);
 
     const char *image = scratch_path("image.bin");
-    struct e2e_result *res = malloc(sizeof *res);
+    static struct e2e_result res_storage;   /* large; one row per process */
+    struct e2e_result *res = &res_storage;
     const char *mkimage[] = { e2e_bin("mkimage"), "--chip", r->chip->key, "--kind",
                               r->chip->image_kind, "--size", IMAGE_SIZE, "-o", image, NULL };
     e2e_run(res, mkimage, 30);
@@ -242,7 +243,6 @@ static void run_row(size_t index)
                        "lines:\n%s", label, v.failures, usb_jtag_hint(r, &v, scratch_path("trace")),
                        client_log, trace);
     }
-    free(res);
 }
 
 static void row_init(void)
