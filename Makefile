@@ -6,6 +6,7 @@
 #   make bench      timing figures through the virtual board's timing model
 #   make faults     the fault matrix: 1,000 flashes through injected faults (mk/faults.mk)
 #   make check-valgrind  the end-to-end flash/doctor/info/bad-input tests under memcheck
+#   make conformance-table  write the last run's client rows into tests/sim/README.md
 #   make install    PREFIX=/usr/local (PREFIX=$HOME/.local works without root), DESTDIR honoured
 #   make install-files  the same copies without building (as a user who cannot write build/)
 
@@ -59,7 +60,7 @@ DEPS_BUILD := $(O)/.deps-build
 DEPS_TEST  := $(O)/.deps-test
 
 .SECONDARY:
-.PHONY: regen-rules all demo check check-unit check-e2e bench check-valgrind install install-files uninstall clean deps deps-test lint-tests lint-man
+.PHONY: regen-rules conformance-table all demo check check-unit check-e2e bench check-valgrind install install-files uninstall clean deps deps-test lint-tests lint-man
 all: $(O)/espdoctor $(O)/espdoctor.1
 
 deps: $(DEPS_BUILD)
@@ -156,10 +157,17 @@ lint-man: $(O)/espdoctor.1 | $(DEPS_TEST)
 # build/preflight first: each way the tests get a second user (root: nobody; an ordinary
 # user: itself, refused by modes) is tried, and the suite stops before any test if one
 # cannot be had here, naming the tests and why (tests/e2e/e2e_user.h).
+# The client rows (test_espsim_clients) leave their results in $(O)/conformance; the
+# table in tests/sim/README.md must be exactly what this run produced.
 check: $(DEPS_TEST) lint-tests lint-man all $(O)/espsim $(O)/mkman $(TOOL_BIN) $(UNIT_BIN) $(E2E_BIN)
 	@$(O)/preflight
 	@sh tests/js/setup.sh
-	@sh tests/run.sh $(O) $(UNIT_BIN) $(E2E_BIN)
+	@rm -rf $(O)/conformance
+	@sh tests/run.sh $(O) $(UNIT_BIN) $(E2E_BIN); rc=$$?; \
+	  sh tests/conformance.sh check $(O) || rc=1; exit $$rc
+
+conformance-table:
+	@sh tests/conformance.sh update $(O)
 
 # demo and bench build the manual page too: everything `make install` needs, so another
 # user can install what root built (make install PREFIX=$$HOME/.local) without writing build/.

@@ -16,7 +16,8 @@ case "${1:-build}" in
   *) echo "usage: $0 build|test|fuzz" >&2; exit 2 ;;
 esac
 
-# Node.js is needed by the esptool-js test; a Node from elsewhere on PATH is fine.
+# Node.js is needed by the npm client tests (esptool-js, esp-web-flasher); a Node from
+# elsewhere on PATH is fine (18.19 or later).
 if [ "${1:-build}" = test ] && ! command -v node >/dev/null 2>&1; then
   wanted="$wanted nodejs npm"
 fi

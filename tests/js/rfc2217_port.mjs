@@ -1,29 +1,31 @@
-// Detect the chip behind an RFC 2217 server with Espressif's esptool-js and print
-// {"chip": ..., "mac": ...} as JSON on stdout (progress goes to stderr).
+// A Web Serial SerialPort over an RFC 2217 server (espsim --rfc2217 PORT), for clients
+// written for the browser (esptool-js, esp-web-flasher).
 //
-//   node tests/js/detect.mjs PORT [HOST]
-//
-// esptool-js talks to a Web Serial SerialPort; Rfc2217Port below is one over TCP. The TCP
-// connection is the open port (the server raises DTR/RTS on connect); open() and close()
-// only switch the streams, so a baud change (close + open) keeps the board's state.
+// The TCP connection is the open port (the server raises DTR/RTS on connect); open() and
+// close() only switch the streams, so a baud change (close + open at the new rate, as a
+// browser does it) keeps the board's state. getInfo() reports the USB ids a browser would
+// see for the bridge, because clients pick their reset from them (esptool-js uses the
+// USB-Serial/JTAG sequence on 303a:1001).
 import net from "node:net";
-import { ESPLoader, Transport } from "esptool-js";
 
 const IAC = 255, WILL = 251, WONT = 252, DO = 253, DONT = 254, SB = 250, SE = 240;
 const COM_PORT = 44, BINARY = 0;
 const SET_BAUDRATE = 1, SET_CONTROL = 5;
 const DTR_ON = 8, DTR_OFF = 9, RTS_ON = 11, RTS_OFF = 12;
 
-class Rfc2217Port {
-  constructor(host, port) {
+export class Rfc2217Port {
+  constructor({ host = "127.0.0.1", port, usbVendorId, usbProductId }) {
     this.host = host;
     this.port = port;
+    this.info = usbVendorId === undefined ? {} : { usbVendorId, usbProductId };
     this.socket = null;
     this.state = "data";     // Telnet parser state
     this.controller = null;  // where received data goes while the port is open
     this.readable = null;
     this.currentWritable = null;
     this.isOpen = false;
+    this.baudRate = 0;
+    this.baudHistory = [];   // every rate open() was asked for, in order
   }
 
   async connectTcp() {
@@ -84,9 +86,12 @@ class Rfc2217Port {
   }
 
   async open(options) {
+    if (this.isOpen) throw new Error("InvalidStateError: the port is already open");
     if (!this.socket) await this.connectTcp();
     const baud = options.baudRate;
     this.sendCommand(SET_BAUDRATE, [(baud >>> 24) & 255, (baud >>> 16) & 255, (baud >>> 8) & 255, baud & 255]);
+    this.baudRate = baud;
+    this.baudHistory.push(baud);
     this.readable = new ReadableStream({
       start: (controller) => { this.controller = controller; },
       cancel: () => { this.controller = null; },
@@ -95,7 +100,7 @@ class Rfc2217Port {
     this.isOpen = true;
   }
 
-  // A closed WritableStream cannot be reused (Transport closes it to flush): hand out a new one.
+  // A closed WritableStream cannot be reused (clients close it to flush): hand out a new one.
   get writable() {
     if (!this.isOpen) return null;
     if (!this.currentWritable) {
@@ -115,6 +120,7 @@ class Rfc2217Port {
     return this.currentWritable;
   }
 
+  // RFC 2217 sets one line per command: DTR first, then RTS, as the fields are listed.
   async setSignals(signals) {
     if (signals.dataTerminalReady !== undefined)
       this.sendCommand(SET_CONTROL, [signals.dataTerminalReady ? DTR_ON : DTR_OFF]);
@@ -123,7 +129,7 @@ class Rfc2217Port {
   }
 
   getInfo() {
-    return {};
+    return { ...this.info };
   }
 
   async close() {
@@ -137,38 +143,3 @@ class Rfc2217Port {
     if (this.socket) this.socket.end();
   }
 }
-
-async function main() {
-  const port = Number(process.argv[2]);
-  const host = process.argv[3] || "127.0.0.1";
-  if (!Number.isInteger(port) || port <= 0) {
-    console.error("usage: node detect.mjs PORT [HOST]");
-    process.exit(2);
-  }
-  const serial = new Rfc2217Port(host, port);
-  const transport = new Transport(serial, false);
-  const terminal = {
-    clean() {},
-    writeLine(text) { process.stderr.write(text + "\n"); },
-    write(text) { process.stderr.write(text); },
-  };
-  const loader = new ESPLoader({ transport, baudrate: 115200, romBaudrate: 115200, terminal });
-  await loader.detectChip();
-  const mac = await loader.chip.readMac(loader);
-  process.stdout.write(JSON.stringify({ chip: loader.chip.CHIP_NAME, mac }) + "\n");
-  await transport.disconnect();
-  serial.shutdown();
-}
-
-// esptool-js logs its own traces with console.log; stdout is for the JSON result only.
-console.log = (...args) => console.error(...args);
-
-setTimeout(() => {
-  console.error("detect.mjs: no answer within 60 s");
-  process.exit(3);
-}, 60000).unref();
-
-main().then(() => process.exit(0), (error) => {
-  console.error(`detect.mjs: ${error && error.message ? error.message : error}`);
-  process.exit(1);
-});
