@@ -471,6 +471,8 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     ed_session_close(&run->s, false);
     if (diagnose)
         ed_cli_diagnose(cli, run->s.pc.path);
+    if (rc == ED_EXIT_OK && cli->monitor && !hooks)
+        rc = ed_monitor_after_flash(cli, &run->s.pc);
     ed_flash_plan_close(&run->plan);
     json_object_put(run->problems);
     json_object_put(run->error);
