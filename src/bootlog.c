@@ -45,15 +45,20 @@ static void parse_esp32_lines(const uint8_t *text, size_t len, struct ed_bootlog
         log->resets++;
         log->reset_cause = (int)number_at(hit + 4, end, &q);
         log->reset_name[0] = '\0';
-        if (q < end && *q == ' ' && q + 1 < end && q[1] == '(') {
-            const uint8_t *close = memchr(q + 2, ')', (size_t)(end - q - 2));
-            if (close)
-                snprintf(log->reset_name, sizeof log->reset_name, "%.*s",
-                         (int)(close - q - 2), (const char *)q + 2);
-        }
         const uint8_t *line_end = memchr(hit, '\n', (size_t)(end - hit));
         if (!line_end)
             line_end = end;
+        /* The name in brackets, on this line and printable (line noise is not a name). */
+        if (q < line_end && *q == ' ' && q + 1 < line_end && q[1] == '(') {
+            const uint8_t *close = memchr(q + 2, ')', (size_t)(line_end - q - 2));
+            size_t n = close ? (size_t)(close - q - 2) : 0;
+            bool clean = close != NULL;
+            for (size_t i = 0; i < n && clean; i++)
+                clean = isprint(q[2 + i]);
+            if (clean)
+                snprintf(log->reset_name, sizeof log->reset_name, "%.*s", (int)n,
+                         (const char *)q + 2);
+        }
         const uint8_t *boot = find(hit, (size_t)(line_end - hit), "boot:0x");
         if (boot) {
             log->boot_value = (int)number_at(boot + 5, line_end, &q);

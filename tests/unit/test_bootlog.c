@@ -204,3 +204,14 @@ Test(bootlog, reset_meanings_across_chips)
     cr_assert_null(meaning(" ets Jan  8 2013,rst cause:9, boot mode:(3,6)"));
     cr_assert_null(meaning("nothing at all"));
 }
+
+Test(bootlog, a_reset_name_is_printable_text_on_its_line)
+{
+    struct ed_bootlog noisy = parse("rst:0x1 (POWER\xbb\xac\x87ON),boot:0x13\r\n");
+    cr_assert_eq(noisy.reset_cause, 1);
+    cr_assert_str_eq(noisy.reset_name, "", "line noise taken for a name");
+    struct ed_bootlog split = parse("rst:0x1 (POWERON_RESET\r\n)boot:0x13\r\n");
+    cr_assert_str_eq(split.reset_name, "", "a name across lines");
+    struct ed_bootlog fine = parse("rst:0x1 (POWERON_RESET),boot:0x13\r\n");
+    cr_assert_str_eq(fine.reset_name, "POWERON_RESET");
+}
