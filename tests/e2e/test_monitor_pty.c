@@ -92,3 +92,15 @@ Test(monitor_pty, the_terminal_gets_its_settings_back)
               "raw mode left behind: lflag 0x%x", (unsigned)after.c_lflag);
     cr_assert_eq(e2e_proc_finish(&p, 20), 0, "%s", p.out_text);
 }
+
+Test(monitor_pty, a_signal_ends_it_and_the_terminal_is_restored)
+{
+    const char *env[] = { "NO_COLOR", NULL };
+    start_monitor(env, NULL);
+    kill(p.pid, SIGTERM);   /* espsim hands it on to the monitor */
+    cr_assert(e2e_proc_wait_for(&p, "--- interrupted", 20, 0), "%s", p.out_text);
+    struct termios after;
+    cr_assert_eq(tcgetattr(p.in, &after), 0);
+    cr_assert(after.c_lflag & ICANON && after.c_lflag & ECHO, "raw mode left behind");
+    cr_assert_eq(e2e_proc_finish(&p, 20), 130, "%s", p.out_text);
+}
