@@ -233,24 +233,32 @@ Test(monitor, a_log_that_cannot_be_written_starts_nothing)
 
 /* ---- what is typed: --eol, Ctrl-], end of input --------------------------------------- */
 
-/* Type `typed` into a --json monitor on the MicroPython REPL, then end the input. */
-static void type_into_repl(const char *eol, const char *typed, size_t len)
+/* Type `typed` into a --json monitor once MicroPython's REPL waits (the board reset
+ * first: keys that come while it boots are lost, as on a real board), then end the
+ * input. Returns the data that came after the typing began. */
+static const char *type_into_repl(const char *eol, const char *typed, size_t len)
 {
     const char *argv[] = { e2e_bin("espsim"), "--firmware", "micropython", "--",
-                           e2e_bin("espdoctor"), "monitor", "--json", eol ? "--eol" : NULL,
-                           eol, NULL };
+                           e2e_bin("espdoctor"), "monitor", "--json", "--reset",
+                           eol ? "--eol" : NULL, eol, NULL };
     cr_assert(e2e_proc_start(&p, argv, false, NULL));
+    cr_assert(e2e_proc_wait_for(&p, "\"kind\":\"repl-prompt\"", 20, 0), "no prompt:\n%s\n%s",
+              p.out_text, p.err_text);
+    cr_assert(e2e_proc_wait_for(&p, "\"text\":\">>> \"", 5, 0), "%s", p.out_text);
     e2e_proc_write(&p, typed, len);
     e2e_proc_close_input(&p);
     int status = e2e_proc_finish(&p, 40);
     cr_assert_eq(status, 0, "status %d\n%s\n%s", status, p.out_text, p.err_text);
     parse_events(p.out_text);
+    const char *echo = strstr(ev.data, "print(1+1)");
+    cr_assert_not_null(echo, "the typed line did not come back:\n%s", ev.data);
+    return echo;
 }
 
 Test(monitor, enter_as_cr_runs_the_line_and_the_end_of_input_ends_it)
 {
-    type_into_repl(NULL, "print(1+1)\n", 11);
-    cr_assert(strstr(ev.data, "print(1+1)\r\n>>> "), "%s", ev.data);
+    const char *after = type_into_repl(NULL, "print(1+1)\n", 11);
+    cr_assert_eq(strncmp(after, "print(1+1)\r\n>>> ", 17), 0, "%s", after);
     json_object *end = last_event();
     cr_assert_str_eq(str(end, "reason"), "end-of-input");
     cr_assert_eq(json_object_get_int64(get(end, "bytes_out")), 11);
@@ -259,17 +267,16 @@ Test(monitor, enter_as_cr_runs_the_line_and_the_end_of_input_ends_it)
 
 Test(monitor, eol_lf_sends_lf_which_the_repl_does_not_run)
 {
-    type_into_repl("LF", "print(1+1)\r", 11);
-    cr_assert(strstr(ev.data, "print(1+1)"), "%s", ev.data);
-    cr_assert_null(strstr(ev.data, ">>> "), "the REPL ran a line ended by LF:\n%s", ev.data);
+    const char *after = type_into_repl("LF", "print(1+1)\r", 11);
+    cr_assert_null(strstr(after, ">>> "), "the REPL ran a line ended by LF:\n%s", after);
     cr_assert_eq(json_object_get_int64(get(last_event(), "bytes_out")), 11);
     json_object_put(ev.all);
 }
 
 Test(monitor, eol_crlf_sends_both)
 {
-    type_into_repl("crlf", "print(1+1)\n", 11);
-    cr_assert(strstr(ev.data, "print(1+1)\r\n>>> "), "%s", ev.data);
+    const char *after = type_into_repl("crlf", "print(1+1)\n", 11);
+    cr_assert_eq(strncmp(after, "print(1+1)\r\n>>> ", 17), 0, "%s", after);
     cr_assert_eq(json_object_get_int64(get(last_event(), "bytes_out")), 12);
     json_object_put(ev.all);
 }
