@@ -5,7 +5,7 @@
 #   make check      build and run every test (SANITIZE=1: under ASan+UBSan)
 #   make bench      timing figures through the virtual board's timing model
 #   make faults     the fault matrix: 1,000 flashes through injected faults (mk/faults.mk)
-#   make check-valgrind  the end-to-end flash/doctor/info/bad-input tests under memcheck
+#   make check-valgrind  the end-to-end flash/doctor/info/monitor/bad-input tests under memcheck
 #   make conformance-table  write the last run's client rows into tests/sim/README.md
 #   make install    PREFIX=/usr/local (PREFIX=$HOME/.local works without root), DESTDIR honoured
 #   make install-files  the same copies without building (as a user who cannot write build/)
@@ -177,10 +177,10 @@ demo: $(DEPS_TEST) all $(O)/espsim $(TOOL_BIN)
 bench: $(DEPS_TEST) all $(O)/espsim $(TOOL_BIN)
 	@sh tests/bench.sh $(O)
 
-# The end-to-end flash, doctor, info and bad-input tests with every espdoctor they start
-# under valgrind memcheck: zero errors and zero definite leaks (tests/valgrind.sh).
+# The end-to-end flash, doctor, info, monitor and bad-input tests with every espdoctor they
+# start under valgrind memcheck: zero errors and zero definite leaks (tests/valgrind.sh).
 VALGRIND_BIN := $(filter $(O)/tests/test_flash% $(O)/tests/test_doctor% $(O)/tests/test_info% \
-                         $(O)/tests/test_bad_input,$(E2E_BIN))
+                         $(O)/tests/test_monitor% $(O)/tests/test_bad_input,$(E2E_BIN))
 check-valgrind: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(TOOL_BIN) $(VALGRIND_BIN)
 	@$(O)/preflight
 	@sh tests/js/setup.sh

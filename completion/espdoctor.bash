@@ -8,7 +8,7 @@
 # apart. Replies are trimmed to what bash will replace (the text after the last ':' or
 # '=' when those are in COMP_WORDBREAKS).
 
-_espdoctor_commands="list info image flash erase read doctor udev"
+_espdoctor_commands="list info image flash erase read doctor udev monitor"
 _espdoctor_global_options="-p --port -b --baud --json --no-color -v --verbose -q --quiet
     -h --help --version"
 _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
@@ -18,11 +18,14 @@ _espdoctor_command_options()
 {
     case $1 in
         read) echo "--stub --no-stub" ;;
-        flash) echo "--force --erase-all --no-skip --stub --no-stub --all" ;;
+        flash) echo "--force --erase-all --no-skip --stub --no-stub --all --monitor --eol --log
+            --timeout" ;;
+        monitor) echo "--reset --eol --log --timeout" ;;
         erase) echo "--region --stub --no-stub" ;;
         doctor) echo "--flash" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root" ;;
+        "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
+            --monitor --reset --eol --log --timeout" ;;
     esac
 }
 
@@ -30,7 +33,7 @@ _espdoctor_command_options()
 _espdoctor_option_values()
 {
     case $1 in
-        -p | --port | -b | --baud | --stub | --root | --flash) echo 1 ;;
+        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout) echo 1 ;;
         --region) echo 2 ;;
         *) echo 0 ;;
     esac
@@ -60,7 +63,10 @@ _espdoctor_values()
         -b | --baud)
             mapfile -t COMPREPLY < <(compgen -W "$_espdoctor_bauds" -- "$value")
             ;;
-        --stub | --flash)
+        --eol)
+            mapfile -t COMPREPLY < <(compgen -W "CR LF CRLF" -- "$value")
+            ;;
+        --stub | --flash | --log)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$value")
             ;;

@@ -45,15 +45,20 @@ static void parse_esp32_lines(const uint8_t *text, size_t len, struct ed_bootlog
         log->resets++;
         log->reset_cause = (int)number_at(hit + 4, end, &q);
         log->reset_name[0] = '\0';
-        if (q < end && *q == ' ' && q + 1 < end && q[1] == '(') {
-            const uint8_t *close = memchr(q + 2, ')', (size_t)(end - q - 2));
-            if (close)
-                snprintf(log->reset_name, sizeof log->reset_name, "%.*s",
-                         (int)(close - q - 2), (const char *)q + 2);
-        }
         const uint8_t *line_end = memchr(hit, '\n', (size_t)(end - hit));
         if (!line_end)
             line_end = end;
+        /* The name in brackets, on this line and printable (line noise is not a name). */
+        if (q < line_end && *q == ' ' && q + 1 < line_end && q[1] == '(') {
+            const uint8_t *close = memchr(q + 2, ')', (size_t)(line_end - q - 2));
+            size_t n = close ? (size_t)(close - q - 2) : 0;
+            bool clean = close != NULL;
+            for (size_t i = 0; i < n && clean; i++)
+                clean = isprint(q[2 + i]);
+            if (clean)
+                snprintf(log->reset_name, sizeof log->reset_name, "%.*s", (int)n,
+                         (const char *)q + 2);
+        }
         const uint8_t *boot = find(hit, (size_t)(line_end - hit), "boot:0x");
         if (boot) {
             log->boot_value = (int)number_at(boot + 5, line_end, &q);
@@ -91,18 +96,30 @@ static void parse_esp8266_lines(const uint8_t *text, size_t len, struct ed_bootl
         log->esp8266 = true;
 }
 
+/* The printable run of text at p, up to a stop character or the end of the line, copied
+ * into out (cut to fit). */
+static void copy_until(const uint8_t *p, const uint8_t *end, const char *stops, char *out,
+                       size_t out_len)
+{
+    size_t n = 0;
+    while (p + n < end && n < out_len - 1 && isprint(p[n]) && !strchr(stops, p[n]))
+        n++;
+    snprintf(out, out_len, "%.*s", (int)n, (const char *)p);
+}
+
+/* "MicroPython v1.24.0 on 2024-10-25; Generic ESP32 module with ESP32" */
 static void parse_micropython(const uint8_t *text, size_t len, struct ed_bootlog *log)
 {
-    const uint8_t *hit = find(text, len, "MicroPython v");
+    const uint8_t *hit = find(text, len, "MicroPython v"), *end = text + len;
     if (hit) {
         log->micropython = true;
-        const uint8_t *v = hit + 12, *end = text + len;
-        size_t n = 0;
-        while (v + n < end && n < sizeof log->micropython_version - 1 && v[n] != ' ' &&
-               v[n] != ';' && v[n] != '\r' && v[n] != '\n')
-            n++;
-        snprintf(log->micropython_version, sizeof log->micropython_version, "%.*s", (int)n,
-                 (const char *)v);
+        copy_until(hit + 12, end, " ;", log->micropython_version,
+                   sizeof log->micropython_version);
+        const uint8_t *line_end = memchr(hit, '\n', (size_t)(end - hit));
+        const uint8_t *board = find(hit, (size_t)((line_end ? line_end : end) - hit), "; ");
+        if (board)
+            copy_until(board + 2, end, "\r", log->micropython_board,
+                       sizeof log->micropython_board);
     }
     log->repl_prompt = find(text, len, ">>> ") != NULL || find(text, len, "\n>>>") != NULL;
 }
@@ -141,12 +158,67 @@ static void parse_app_project(const uint8_t *text, size_t len, struct ed_bootlog
     snprintf(log->app_project, sizeof log->app_project, "%.*s", (int)k, (const char *)p);
 }
 
+/* ESP-IDF's panic handler: "Guru Meditation Error: Core  0 panic'ed (LoadProhibited).
+ * Exception was unhandled." (ESP-IDF Fatal Errors guide). */
+static void parse_guru(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    const uint8_t *end = text + len, *hit = find(text, len, "Guru Meditation Error");
+    if (!hit)
+        return;
+    log->guru_meditation = true;
+    const uint8_t *line_end = memchr(hit, '\n', (size_t)(end - hit));
+    size_t rest = (size_t)((line_end ? line_end : end) - hit);
+    const uint8_t *core = find(hit, rest, "Core ");
+    if (core) {
+        const uint8_t *q = core + 5;
+        while (q < hit + rest && *q == ' ')
+            q++;
+        if (q < hit + rest && isdigit(*q))
+            log->guru_core = *q - '0';
+    }
+    const uint8_t *open = find(hit, rest, "panic'ed (");
+    if (open)
+        copy_until(open + 10, hit + rest, ")", log->guru_reason, sizeof log->guru_reason);
+}
+
+/* "Backtrace: 0x400d2f27:0x3ffb2260 0x400d3a49:0x3ffb2280 ...": each PC:SP pair's PC,
+ * from the last such line. */
+static void parse_backtrace(const uint8_t *text, size_t len, struct ed_bootlog *log)
+{
+    const uint8_t *end = text + len, *p = text, *hit, *last = NULL;
+    while ((hit = find(p, (size_t)(end - p), "Backtrace:")) != NULL) {
+        last = hit;
+        p = hit + 10;
+    }
+    if (!last)
+        return;
+    log->backtrace_count = 0;
+    const uint8_t *line_end = memchr(last, '\n', (size_t)(end - last));
+    if (!line_end)
+        line_end = end;
+    for (p = last + 10; p < line_end && log->backtrace_count < ED_BOOTLOG_BACKTRACE_MAX;) {
+        while (p < line_end && *p == ' ')
+            p++;
+        const uint8_t *q;
+        if (line_end - p < 3 || p[0] != '0' || p[1] != 'x')
+            break;
+        long pc = number_at(p, line_end, &q);
+        if (pc < 0 || q == p || q >= line_end || *q != ':')
+            break;
+        log->backtrace[log->backtrace_count++] = (uint32_t)pc;
+        while (q < line_end && *q != ' ')   /* the SP that goes with it */
+            q++;
+        p = q;
+    }
+}
+
 void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log)
 {
     memset(log, 0, sizeof *log);
     log->reset_cause = -1;
     log->boot_value = -1;
     log->esp8266_boot_mode = -1;
+    log->guru_core = -1;
     log->bytes = len;
 
     size_t printable = 0;
@@ -159,13 +231,14 @@ void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log)
     parse_esp32_lines(text, len, log);
     parse_esp8266_lines(text, len, log);
     parse_micropython(text, len, log);
+    parse_guru(text, len, log);
+    parse_backtrace(text, len, log);
 
     log->brownout = find(text, len, "Brownout detector was triggered") != NULL;
     log->invalid_header = find(text, len, "invalid header") != NULL;
     log->erased_header = headers_all_erased(text, len);
     parse_app_project(text, len, log);
     log->flash_read_err = find(text, len, "flash read err") != NULL;
-    log->guru_meditation = find(text, len, "Guru Meditation Error") != NULL;
 
     if (log->esp8266) {
         log->download_mode = log->esp8266_boot_mode == 1;

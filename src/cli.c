@@ -3,12 +3,14 @@
  * with esptool (`espdoctor -p /dev/ttyUSB0 info` and `espdoctor info -p /dev/ttyUSB0`). */
 #include "cli.h"
 #include "commands.h"
+#include "monitor_input.h"
 #include "render.h"
 #include "wrap.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,8 @@ struct command {
     const char *summary;
 };
 
-enum { CMD_DOCTOR, CMD_INFO, CMD_FLASH, CMD_ERASE, CMD_READ, CMD_IMAGE, CMD_LIST, CMD_UDEV };
+enum { CMD_DOCTOR, CMD_INFO, CMD_FLASH, CMD_ERASE, CMD_READ, CMD_IMAGE, CMD_LIST, CMD_UDEV,
+       CMD_MONITOR };
 
 static const struct command commands[] = {
     [CMD_DOCTOR] = { "doctor", cmd_doctor, "",
@@ -44,6 +47,8 @@ static const struct command commands[] = {
                    "list USB serial bridges and ports" },
     [CMD_UDEV] = { "udev", cmd_udev, "show|install|uninstall",
                    "udev rules: port access for the desktop user, ModemManager kept off" },
+    [CMD_MONITOR] = { "monitor", cmd_monitor, "",
+                      "the board's console, decoded as it goes (Ctrl-] leaves)" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -51,6 +56,7 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT,
 };
 
 struct option_spec {
@@ -61,7 +67,8 @@ struct option_spec {
 };
 
 #define BOARD_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | CMD_BIT(CMD_FLASH) | \
-                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR))
+#define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
 
 static const struct option_spec options[] = {
@@ -86,6 +93,16 @@ static const struct option_spec options[] = {
       "erase ADDR and the SIZE that follows it (4 KB multiples) instead of everything" },
     { { "flash", required_argument, NULL, OPT_FLASH }, CMD_BIT(CMD_DOCTOR), "FILE",
       "when the board is ready, flash FILE (with the same checks as 'flash')" },
+    { { "monitor", no_argument, NULL, OPT_MONITOR }, CMD_BIT(CMD_FLASH), NULL,
+      "then watch the board's console (as 'monitor')" },
+    { { "reset", no_argument, NULL, OPT_RESET }, CMD_BIT(CMD_MONITOR), NULL,
+      "reset the board first, to see it boot" },
+    { { "eol", required_argument, NULL, OPT_EOL }, MONITOR_COMMANDS, "CR|LF|CRLF",
+      "what Enter sends to the board (default: CR)" },
+    { { "log", required_argument, NULL, OPT_LOG }, MONITOR_COMMANDS, "FILE",
+      "append the board's raw output to FILE" },
+    { { "timeout", required_argument, NULL, OPT_TIMEOUT }, MONITOR_COMMANDS, "SECONDS",
+      "stop after SECONDS (a normal end: status 0)" },
     { { "dry-run", no_argument, NULL, OPT_DRY_RUN }, CMD_BIT(CMD_UDEV), NULL,
       "say what would change, change nothing" },
     { { "root", required_argument, NULL, OPT_ROOT }, CMD_BIT(CMD_UDEV), "DIR",
@@ -205,6 +222,18 @@ static const struct command *find_command(const char *name, size_t *index)
     return NULL;
 }
 
+/* Seconds above 0 and at most a day, decimals allowed, into milliseconds. */
+static bool parse_seconds(const char *text, unsigned *ms)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v <= 0 || v > 86400)
+        return false;
+    *ms = v * 1000 < 1 ? 1u : (unsigned)(v * 1000 + 0.5);
+    return true;
+}
+
 static bool parse_baud(const char *text, uint32_t *baud)
 {
     char *end;
@@ -244,6 +273,25 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
     case OPT_NO_STUB: cli->no_stub = true; return true;
     case OPT_REGION: cli->region_addr = arg; return true;
     case OPT_FLASH: cli->flash_file = arg; return true;
+    case OPT_MONITOR: cli->monitor = true; return true;
+    case OPT_RESET: cli->reset = true; return true;
+    case OPT_LOG: cli->log_file = arg; return true;
+    case OPT_EOL: {
+        enum ed_eol eol;
+        if (!ed_eol_parse(arg, &eol)) {
+            ed_cli_error(cli, "--eol takes CR, LF or CRLF (what Enter sends), not '%s'", arg);
+            return false;
+        }
+        cli->eol = arg;
+        return true;
+    }
+    case OPT_TIMEOUT:
+        if (!parse_seconds(arg, &cli->timeout_ms)) {
+            ed_cli_error(cli, "--timeout takes a number of seconds above 0 (at most 86400), "
+                              "not '%s'", arg);
+            return false;
+        }
+        return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
@@ -254,8 +302,18 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
 }
 
 /* Options that cannot both be meant: refuse rather than guess which one wins. */
-static bool check_contradictions(const struct ed_cli *cli)
+static bool check_contradictions(const struct ed_cli *cli, size_t command)
 {
+    if (command == CMD_FLASH && !cli->monitor && (cli->eol || cli->log_file || cli->timeout_ms)) {
+        ed_cli_error(cli, "--%s is a monitor option: with 'flash' it needs --monitor",
+                     cli->eol ? "eol" : cli->log_file ? "log" : "timeout");
+        return false;
+    }
+    if (cli->monitor && cli->all) {
+        ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
+                          "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
     if (cli->stub && cli->no_stub) {
         ed_cli_error(cli, "--stub %s and --no-stub contradict each other: give one of them",
                      cli->stub);
@@ -405,7 +463,7 @@ int ed_cli_main(int argc, char **argv)
             goto out;
         }
     }
-    if (!check_contradictions(&cli)) {
+    if (!check_contradictions(&cli, index)) {
         rc = ED_EXIT_USAGE;
         goto out;
     }

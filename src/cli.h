@@ -44,6 +44,11 @@ struct ed_cli {
     const char *root;        /* --root DIR */
     const char *flash_file;  /* doctor --flash FILE */
     const char *region_addr; /* erase --region ADDR (SIZE is the next argument) */
+    bool monitor;            /* flash --monitor: watch the board afterwards */
+    bool reset;              /* monitor --reset: reset the board first */
+    const char *eol;         /* monitor --eol CR|LF|CRLF (checked) */
+    const char *log_file;    /* monitor --log FILE */
+    unsigned timeout_ms;     /* monitor --timeout SECONDS; 0: none */
     FILE *out;               /* stdout */
     FILE *err;               /* stderr */
 };

@@ -478,6 +478,8 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
         ed_cli_diagnose(cli, run->s.pc.path);
     if (run->unreached)
         ed_flash_report_say_unchecked(&run->rep);
+    if (rc == ED_EXIT_OK && cli->monitor && !hooks)
+        rc = ed_monitor_after_flash(cli, &run->s.pc);
     ed_flash_plan_close(&run->plan);
     ed_flash_report_free(&run->rep);
     json_object_put(run->error);

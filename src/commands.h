@@ -5,6 +5,7 @@
 #include "cli.h"
 
 struct ed_loader;
+struct ed_port_choice;
 
 /* True when ld tried to reach the bootloader and no attempt got an answer. */
 bool ed_connect_failed(const struct ed_loader *ld);
@@ -12,12 +13,16 @@ bool ed_connect_failed(const struct ed_loader *ld);
 /* Run the doctor on port and print its findings (not with --json or -q). */
 void ed_cli_diagnose(struct ed_cli *cli, const char *port);
 
+/* flash --monitor: the monitor on the port just flashed, the board reset first. */
+int ed_monitor_after_flash(struct ed_cli *cli, const struct ed_port_choice *pc);
+
 int cmd_doctor(struct ed_cli *cli, int argc, char **argv);
 int cmd_erase(struct ed_cli *cli, int argc, char **argv);
 int cmd_flash(struct ed_cli *cli, int argc, char **argv);
 int cmd_image(struct ed_cli *cli, int argc, char **argv);
 int cmd_info(struct ed_cli *cli, int argc, char **argv);
 int cmd_list(struct ed_cli *cli, int argc, char **argv);
+int cmd_monitor(struct ed_cli *cli, int argc, char **argv);
 int cmd_read(struct ed_cli *cli, int argc, char **argv);
 int cmd_udev(struct ed_cli *cli, int argc, char **argv);
 

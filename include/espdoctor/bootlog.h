@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define ED_BOOTLOG_BACKTRACE_MAX 16
+
 struct ed_bootlog {
     size_t bytes;              /* how much text was looked at */
     bool readable;             /* mostly printable text (false: garbage or silence) */
@@ -26,8 +28,13 @@ struct ed_bootlog {
                                   is erased there (a blank board, not a broken one) */
     bool flash_read_err;       /* "flash read err" */
     bool guru_meditation;      /* the application crashed */
+    int guru_core;             /* the core of "Core  0 panic'ed (...)", -1 if none */
+    char guru_reason[48];      /* what it says in brackets: "LoadProhibited", "" */
+    size_t backtrace_count;    /* program counters of the last "Backtrace:" line */
+    uint32_t backtrace[ED_BOOTLOG_BACKTRACE_MAX];
     bool micropython;          /* a MicroPython banner */
     char micropython_version[48]; /* "v1.24.0" */
+    char micropython_board[80];   /* "Generic ESP32 module with ESP32", "" */
     bool repl_prompt;          /* ">>> " */
     char app_project[33];      /* an ESP-IDF app's "Project name:" ("" when not printed);
                                   MicroPython's ESP32 port is the project "micropython" */
@@ -35,6 +42,10 @@ struct ed_bootlog {
 
 /* Decode len bytes of console output. */
 void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log);
+
+/* What the last reset cause means, in a few words ("software restart: esp_restart(), or
+ * the panic handler after a crash"); NULL when the cause is not one we know. */
+const char *ed_bootlog_reset_meaning(const struct ed_bootlog *log);
 
 /* One line for people: "boot:0x13 (SPI_FAST_FLASH_BOOT): normal flash boot, GPIO0 was
  * high" or "no output". */

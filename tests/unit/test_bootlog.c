@@ -1,5 +1,6 @@
 /* Boot-log decoding: the ROM texts real chips print. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "espdoctor/bootlog.h"
@@ -148,4 +149,103 @@ Test(bootlog, the_app_project_name)
     cr_assert_str_eq(log.app_project, "micropython");
     log = parse("ets Jun  8 2016 00:22:57\r\n");
     cr_assert_str_eq(log.app_project, "");
+}
+
+Test(bootlog, guru_meditation_core_reason_and_backtrace)
+{
+    struct ed_bootlog log = parse(
+        "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\r\n"
+        "\r\nCore  1 register dump:\r\nPC      : 0x400d2f2a  PS      : 0x00060330\r\n\r\n"
+        "Backtrace: 0x400d2f27:0x3ffb2260 0x400d3a49:0x3ffb2280 0x40088e5d:0x3ffb22a0\r\n");
+    cr_assert(log.guru_meditation);
+    cr_assert_eq(log.guru_core, 1);
+    cr_assert_str_eq(log.guru_reason, "LoadProhibited");
+    cr_assert_eq(log.backtrace_count, 3);
+    cr_assert_eq(log.backtrace[0], 0x400d2f27u);
+    cr_assert_eq(log.backtrace[1], 0x400d3a49u);
+    cr_assert_eq(log.backtrace[2], 0x40088e5du);
+    /* RISC-V chips name the exception in words. */
+    struct ed_bootlog rv = parse("Guru Meditation Error: Core  0 panic'ed (Load access fault). "
+                                 "Exception was unhandled.\r\n");
+    cr_assert_str_eq(rv.guru_reason, "Load access fault");
+    cr_assert_eq(rv.guru_core, 0);
+    cr_assert_eq(rv.backtrace_count, 0);
+}
+
+Test(bootlog, backtrace_stops_at_what_is_not_an_address_pair)
+{
+    struct ed_bootlog cut = parse("Backtrace: 0x40081234:0x3ffb0000 |<-CORRUPTED\r\n");
+    cr_assert_eq(cut.backtrace_count, 1);
+    cr_assert_eq(cut.backtrace[0], 0x40081234u);
+    struct ed_bootlog none = parse("Backtrace: none here\r\n");
+    cr_assert_eq(none.backtrace_count, 0);
+    /* More pairs than are kept: the first ED_BOOTLOG_BACKTRACE_MAX. */
+    char line[1024] = "Backtrace:";
+    for (unsigned i = 0; i < ED_BOOTLOG_BACKTRACE_MAX + 4; i++) {
+        char pair[32];
+        snprintf(pair, sizeof pair, " 0x%08x:0x3ffb0000", 0x40080000u + i);
+        strcat(line, pair);
+    }
+    struct ed_bootlog many = parse(line);
+    cr_assert_eq(many.backtrace_count, ED_BOOTLOG_BACKTRACE_MAX);
+    cr_assert_eq(many.backtrace[ED_BOOTLOG_BACKTRACE_MAX - 1],
+                 0x40080000u + ED_BOOTLOG_BACKTRACE_MAX - 1);
+    struct ed_bootlog no_guru = parse("rst:0x1 (POWERON_RESET),boot:0x13\r\n");
+    cr_assert_eq(no_guru.guru_core, -1);
+    cr_assert_str_eq(no_guru.guru_reason, "");
+}
+
+Test(bootlog, micropython_board_name)
+{
+    struct ed_bootlog log = parse("MicroPython v1.24.0 on 2024-10-25; Generic ESP32 module "
+                                  "with ESP32\r\nType \"help()\" for more information.\r\n");
+    cr_assert_str_eq(log.micropython_version, "v1.24.0");
+    cr_assert_str_eq(log.micropython_board, "Generic ESP32 module with ESP32");
+    struct ed_bootlog bare = parse("MicroPython v1.19.1-dirty\r\n");
+    cr_assert_str_eq(bare.micropython_version, "v1.19.1-dirty");
+    cr_assert_str_eq(bare.micropython_board, "");
+}
+
+static const char *meaning(const char *text)
+{
+    struct ed_bootlog log = parse(text);
+    return ed_bootlog_reset_meaning(&log);
+}
+
+static bool means(const char *text, const char *words)
+{
+    const char *m = meaning(text);
+    cr_assert_not_null(m, "no meaning for %s", text);
+    return strstr(m, words) != NULL;
+}
+
+Test(bootlog, reset_meanings_across_chips)
+{
+    cr_assert(means("rst:0x1 (POWERON_RESET),boot:0x13", "power-on"));
+    cr_assert(means("rst:0xc (SW_CPU_RESET),boot:0x13", "software restart"));
+    cr_assert(means("rst:0xc (RTC_SW_CPU_RST),boot:0x8", "software restart"));
+    cr_assert(means("rst:0xc (SW_CPU),boot:0xc", "software restart"));
+    cr_assert(means("rst:0xf (RTCWDT_BROWN_OUT_RESET),boot:0x13", "brown-out"));
+    cr_assert(means("rst:0xf (BROWN_OUT_RST),boot:0x8", "brown-out"));
+    cr_assert(means("rst:0xf (LP_BOD_SYS),boot:0xc", "brown-out"));
+    cr_assert(means("rst:0x10 (RTCWDT_RTC_RESET),boot:0x13", "watchdog"));
+    cr_assert(means("rst:0x7 (TG0WDT_SYS_RESET),boot:0x13", "watchdog"));
+    cr_assert(means("rst:0x5 (DEEPSLEEP_RESET),boot:0x13", "deep sleep"));
+    cr_assert_null(meaning("rst:0xa (INTRUSION_RESET),boot:0x13"));
+    cr_assert_null(meaning("rst:0x1,boot:0x13"));
+    cr_assert(means(" ets Jan  8 2013,rst cause:4, boot mode:(3,6)", "watchdog"));
+    cr_assert(means(" ets Jan  8 2013,rst cause:1, boot mode:(3,6)", "power-on"));
+    cr_assert_null(meaning(" ets Jan  8 2013,rst cause:9, boot mode:(3,6)"));
+    cr_assert_null(meaning("nothing at all"));
+}
+
+Test(bootlog, a_reset_name_is_printable_text_on_its_line)
+{
+    struct ed_bootlog noisy = parse("rst:0x1 (POWER\xbb\xac\x87ON),boot:0x13\r\n");
+    cr_assert_eq(noisy.reset_cause, 1);
+    cr_assert_str_eq(noisy.reset_name, "", "line noise taken for a name");
+    struct ed_bootlog split = parse("rst:0x1 (POWERON_RESET\r\n)boot:0x13\r\n");
+    cr_assert_str_eq(split.reset_name, "", "a name across lines");
+    struct ed_bootlog fine = parse("rst:0x1 (POWERON_RESET),boot:0x13\r\n");
+    cr_assert_str_eq(fine.reset_name, "POWERON_RESET");
 }

@@ -111,7 +111,9 @@ Test(completion, is_registered_for_espdoctor)
 
 Test(completion, commands)
 {
-    expect_completions("espdoctor ", "doctor\nerase\nflash\nimage\ninfo\nlist\nread\nudev\n");
+    expect_completions("espdoctor ",
+                       "doctor\nerase\nflash\nimage\ninfo\nlist\nmonitor\nread\nudev\n");
+    expect_completions("espdoctor mo", "monitor\n");
     expect_completions("espdoctor fl", "flash\n");
     expect_completions("espdoctor -p /dev/ttyUSB0 d", "doctor\n");
 }
@@ -126,7 +128,7 @@ Test(completion, udev_actions)
 
 Test(completion, options_for_the_command)
 {
-    expect_completions("espdoctor flash --e", "--erase-all\n");
+    expect_completions("espdoctor flash --e", "--eol\n--erase-all\n");
     expect_completions("espdoctor udev --r", "--root\n");
     expect_completions("espdoctor --ve", "--verbose\n--version\n");
     expect_completions("espdoctor read --no-", "--no-color\n--no-stub\n");
@@ -134,6 +136,20 @@ Test(completion, options_for_the_command)
     expect_completions("espdoctor erase --f", "");   /* erase has no --force */
     expect_completions("espdoctor list --d", "");
     expect_completions("espdoctor doctor --fl", "--flash\n");
+    expect_completions("espdoctor monitor --", "--baud\n--eol\n--help\n--json\n--log\n"
+                       "--no-color\n--port\n--quiet\n--reset\n--timeout\n--verbose\n"
+                       "--version\n");
+    expect_completions("espdoctor flash --mo", "--monitor\n");
+    expect_completions("espdoctor info --re", "");   /* --reset is the monitor's */
+}
+
+Test(completion, monitor_values)
+{
+    expect_completions("espdoctor monitor --eol ", "CR\nCRLF\nLF\n");
+    expect_completions("espdoctor monitor --eol=cr", "");   /* the words are upper case */
+    expect_completions("espdoctor flash --monitor --eol C", "CR\nCRLF\n");
+    /* --timeout takes its value: what follows is not a command. */
+    expect_completions("espdoctor monitor --timeout ", "");
 }
 
 Test(completion, bauds)
@@ -182,5 +198,6 @@ Test(completion, files_for_image_flash_and_stub)
     expect_completions("espdoctor flash -p /dev/ttyUSB0 n", "notes.txt\n");
     expect_completions("espdoctor flash --stub st", "stubs\n");
     expect_completions("espdoctor doctor --flash fw.", "fw.bin\n");
+    expect_completions("espdoctor monitor --log no", "notes.txt\n");
     expect_completions("espdoctor udev --root ", "stubs\n");
 }
