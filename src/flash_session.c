@@ -176,56 +176,43 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     return ED_EXIT_OK;
 }
 
-/* The places searched, for the note that says none had a stub. */
-static const char SEARCHED[] = "$ESPDOCTOR_STUB_DIR, ./node_modules, "
-                               "~/.local/lib/node_modules, /usr/local/lib/node_modules, "
-                               "/usr/lib/node_modules";
-
 int ed_session_stub(struct ed_flash_session *s)
 {
     struct ed_cli *cli = s->cli;
     const struct ed_chip *chip = s->ld->chip;
-    if (cli->no_stub) {
-        ed_session_note(s, "the ROM loader does the work (--no-stub)");
+    struct ed_stub_choice *c = &s->stub_choice;
+    ed_stub_choice_free(c);
+    if (ed_stub_choose(cli->stub, cli->no_stub, chip, c) != ED_OK) {
+        ed_cli_error(cli, "%s", c->why);
+        return ED_EXIT_INPUT;
+    }
+    if (c->verdict != ED_STUB_USE) {
+        ed_session_note(s, "%s", c->why);
         return ED_EXIT_OK;
     }
-    char path[ED_STUB_PATH_MAX], err[ED_STUB_PATH_MAX + 256];
-    if (ed_stub_find(cli->stub, chip, path, sizeof path, err, sizeof err) != ED_OK) {
-        if (cli->stub) {
-            ed_cli_error(cli, "--stub: %s", err);
-            return ED_EXIT_INPUT;
-        }
-        ed_session_note(s, "no flasher stub found for the %s (esptool-js's stub_flasher/%s.json "
-                        "in %s): the ROM loader does the work", chip->name, chip->key,
-                        SEARCHED);
-        return ED_EXIT_OK;
+    if (c->why[0]) {
+        /* An unknown file the user named: said on stderr whatever the output format. */
+        ed_cli_error(cli, "%s.", c->why);
+        ed_session_note(s, "%s", c->why);
     }
-    struct ed_stub stub;
-    if (ed_stub_load(path, &stub, err, sizeof err) != ED_OK) {
-        if (cli->stub) {
-            ed_cli_error(cli, "--stub: %s", err);
-            return ED_EXIT_INPUT;
-        }
-        ed_session_note(s, "the flasher stub found was not usable (%s): the ROM loader does "
-                        "the work", err);
-        return ED_EXIT_OK;
-    }
+    char what[ED_STUB_PATH_MAX + 200];
+    ed_stub_choice_describe(c, what, sizeof what);
+    ed_session_say(s, "Flasher stub: %s", what);
     /* A damaged upload: get the ROM answering again (SYNC, or a reset) and upload again. */
-    int rc = ed_stub_upload(s->ld, &stub);
+    int rc = ed_stub_upload(s->ld, &c->stub);
     for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++) {
         rc = ed_session_recover(s, s->ld, rc);
         if (rc == ED_OK)
-            rc = ed_stub_upload(s->ld, &stub);
+            rc = ed_stub_upload(s->ld, &c->stub);
     }
-    ed_stub_free(&stub);
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
         ed_cli_error(cli, "uploading the flasher stub %s failed: %s. Nothing was written to "
-                     "flash; retry, or use the ROM loader with --no-stub.", path, why);
+                     "flash; retry, or use the ROM loader with --no-stub.", c->place.path, why);
         return ED_EXIT_FAIL;
     }
-    snprintf(s->stub_path, sizeof s->stub_path, "%s", path);
+    snprintf(s->stub_path, sizeof s->stub_path, "%s", c->place.path);
     return ED_EXIT_OK;
 }
 
@@ -274,6 +261,7 @@ void ed_session_close(struct ed_flash_session *s, bool reset)
     if (s->ld && reset)
         ed_loader_hard_reset(s->ld);
     ed_tp_close(s->tp);
+    ed_stub_choice_free(&s->stub_choice);
     free(s->ld);
     s->tp = NULL;
     s->ld = NULL;
@@ -294,6 +282,7 @@ json_object *ed_session_json(const struct ed_flash_session *s)
     json_object_object_add(o, "chip_revision", s->revision_known ? json_object_new_string(rev)
                                                                  : NULL);
     json_object_object_add(o, "stub", ed_json_str(s->stub_path[0] ? s->stub_path : NULL));
+    json_object_object_add(o, "stub_source", ed_stub_choice_json(&s->stub_choice));
     json_object_object_add(o, "baud", json_object_new_int64(s->baud));
     json_object *notes = json_object_new_array();
     for (size_t i = 0; i < s->note_count; i++)
