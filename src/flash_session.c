@@ -8,6 +8,7 @@
 #include "connect.h"
 #include "flash_internal.h"
 #include "out.h"
+#include "render.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
@@ -119,7 +120,7 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     int rc = ed_select_port(cli, &s->pc);
     if (rc != ED_EXIT_OK)
         return rc;
-    rc = ed_open_port(cli, &s->pc, 115200, &s->tp);
+    rc = ed_open_port_why(cli, &s->pc, 115200, &s->tp, &s->port_failure);
     if (rc != ED_EXIT_OK)
         return rc;
     s->ld = calloc(1, sizeof *s->ld);
@@ -265,6 +266,18 @@ void ed_session_close(struct ed_flash_session *s, bool reset)
     free(s->ld);
     s->tp = NULL;
     s->ld = NULL;
+}
+
+json_object *ed_session_port_error_json(const struct ed_flash_session *s)
+{
+    const struct ed_port_failure *f = &s->port_failure;
+    if (!f->id[0])
+        return NULL;
+    json_object *err = json_object_new_object();
+    json_object_object_add(err, "id", json_object_new_string(f->id));
+    json_object_object_add(err, "message", json_object_new_string(f->message));
+    ed_json_add_fix(err, f->fix, f->fix_command[0] ? f->fix_command : NULL);
+    return err;
 }
 
 json_object *ed_session_json(const struct ed_flash_session *s)

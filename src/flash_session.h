@@ -21,6 +21,7 @@
 struct ed_flash_session {
     struct ed_cli *cli;
     struct ed_port_choice pc;
+    struct ed_port_failure port_failure;   /* why the port would not open (id "": other) */
     struct ed_transport *tp;
     struct ed_loader *ld;        /* heap */
     bool reported_json;          /* a failure already printed its own JSON document */
@@ -83,6 +84,10 @@ void ed_session_describe_error(const struct ed_loader *ld, int rc, char *out, si
 /* {"chip","chip_key","port","bridge","flash_size","chip_revision","stub","stub_source",
  *  "baud","notes"} for a command's JSON document. */
 json_object *ed_session_json(const struct ed_flash_session *s);
+
+/* {"id","message","fix","fix_command"} when the port would not open for a reason with a
+ * finding id (lock.busy), else NULL: a command's JSON "error". */
+json_object *ed_session_port_error_json(const struct ed_flash_session *s);
 
 /* "4 MB", "1.5 MB", "640 KB", "100 bytes" */
 void ed_session_format_size(uint64_t bytes, char *out, size_t len);
