@@ -237,7 +237,7 @@ static void say_region(struct flash_run *run, const struct ed_flash_region *r)
     case ED_VERIFY_MISMATCH: snprintf(verdict, sizeof verdict, "MD5 MISMATCH"); break;
     case ED_VERIFY_NONE:
         snprintf(verdict, sizeof verdict, "unverified: the %s ROM cannot compute MD5 (a "
-                 "flasher stub can: --stub DIR, or install esptool-js)",
+                 "flasher stub can: install espdoctor's stubs, or --stub FILE)",
                  run->s.ld->chip->name);
         break;
     }

@@ -187,15 +187,15 @@ int ed_session_stub(struct ed_flash_session *s)
         ed_cli_error(cli, "%s", c->why);
         return ED_EXIT_INPUT;
     }
-    if (c->verdict != ED_STUB_USE) {
+    /* A refused stub and an unknown one the user named are warnings: always on stderr
+     * (erase and read print no notes), and in the notes of a JSON document. */
+    bool warn = c->verdict == ED_STUB_REFUSED || (c->verdict == ED_STUB_USE && c->why[0]);
+    if (warn)
+        ed_cli_error(cli, "%s%s.", c->verdict == ED_STUB_REFUSED ? "warning: " : "", c->why);
+    if (c->why[0] && (!warn || cli->json))
         ed_session_note(s, "%s", c->why);
+    if (c->verdict != ED_STUB_USE)
         return ED_EXIT_OK;
-    }
-    if (c->why[0]) {
-        /* An unknown file the user named: said on stderr whatever the output format. */
-        ed_cli_error(cli, "%s.", c->why);
-        ed_session_note(s, "%s", c->why);
-    }
     char what[ED_STUB_PATH_MAX + 200];
     ed_stub_choice_describe(c, what, sizeof what);
     ed_session_say(s, "Flasher stub: %s", what);
