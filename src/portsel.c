@@ -304,7 +304,7 @@ static void node_group(const char *path, char *out, size_t len)
 
 /* Explain why a network port could not be opened; returns the exit code. */
 static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *url, int rc,
-                                  int err)
+                                  int err, struct ed_port_failure *why)
 {
     char where[300];
     bool v6 = strchr(url->host, ':') != NULL;
@@ -333,6 +333,13 @@ static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *
         ed_cli_error(cli, "%s accepted the connection and closed it at once: the server "
                           "probably has another client on this port (most serve one at a "
                           "time). Close the other client and retry.", where);
+        if (why) {
+            *why = (struct ed_port_failure){ .id = "lock.busy" };
+            snprintf(why->message, sizeof why->message, "%s accepted the connection and "
+                     "closed it at once: the server probably has another client on this "
+                     "port (most serve one at a time).", where);
+            snprintf(why->fix, sizeof why->fix, "Close the other client and retry.");
+        }
         return ED_EXIT_PORT;
     case ED_E_UNSUPPORTED:
         ed_cli_error(cli, "%s answered, but not as an RFC 2217 server (it did not agree to "
@@ -348,12 +355,12 @@ static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *
 }
 
 static int open_remote(struct ed_cli *cli, const struct ed_port_url *url, uint32_t baud,
-                       struct ed_transport **out)
+                       struct ed_transport **out, struct ed_port_failure *why)
 {
     int rc = url->scheme == ED_PORT_RFC2217 ? ed_rfc2217_open(url->host, url->port, baud, out)
                                             : ed_socket_open(url->host, url->port, baud, out);
     if (rc != ED_OK)
-        return explain_remote_failure(cli, url, rc, errno);
+        return explain_remote_failure(cli, url, rc, errno, why);
     if (url->scheme == ED_PORT_SOCKET && !cli->quiet)
         fprintf(cli->err, "%s: socket:// has no DTR/RTS: espdoctor cannot reset the board; "
                           "put it in download mode by hand (hold BOOT, tap EN).\n",
@@ -421,7 +428,7 @@ int ed_open_port_why(struct ed_cli *cli, const struct ed_port_choice *choice, ui
         return ED_EXIT_USAGE;
     }
     if (url.scheme != ED_PORT_LOCAL)
-        return open_remote(cli, &url, baud, out);
+        return open_remote(cli, &url, baud, out, why);
 
     /* A known port opens through the node the enumeration found (a by-id link is only
      * another name for it); errors still name what the user typed. */
