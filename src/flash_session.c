@@ -209,8 +209,12 @@ int ed_session_stub(struct ed_flash_session *s)
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
-        ed_cli_error(cli, "uploading the flasher stub %s failed: %s. Nothing was written to "
-                     "flash; retry, or use the ROM loader with --no-stub.", c->place.path, why);
+        /* After the jump nothing answered: the code did not start as a stub (on a chip,
+         * code that is no stub for it crashes). */
+        bool silent = rc == ED_E_TIMEOUT && s->ld->last_op == ED_OP_MEM_END;
+        ed_cli_error(cli, "uploading the flasher stub %s failed: %s%s. Nothing was written "
+                     "to flash; retry, or use the ROM loader with --no-stub.", c->place.path,
+                     why, silent ? " (no OHAI: the stub did not start on the chip)" : "");
         return ED_EXIT_FAIL;
     }
     snprintf(s->stub_path, sizeof s->stub_path, "%s", c->place.path);

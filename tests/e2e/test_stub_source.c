@@ -217,6 +217,7 @@ Test(stub_source, espsim_rejects_a_foreign_blob)
     cr_assert_eq(r.status, 1, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.err, "warning"), "%s", r.err);
     cr_assert_not_null(strstr(r.err, "uploading the flasher stub"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "no OHAI"), "%s", r.err);
     cr_assert_not_null(strstr(r.err, "Nothing was written"), "%s", r.err);
 
     run_board(e2e_bin("espdoctor"), "--any-stub", args);
