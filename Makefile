@@ -60,8 +60,8 @@ DEPS_BUILD := $(O)/.deps-build
 DEPS_TEST  := $(O)/.deps-test
 
 .SECONDARY:
-.PHONY: regen-rules conformance-table all demo check check-unit check-e2e bench check-valgrind install install-files uninstall clean deps deps-test lint-tests lint-man
-all: $(O)/espdoctor $(O)/espdoctor.1
+.PHONY: stubs regen-rules conformance-table all demo check check-unit check-e2e bench check-valgrind install install-files uninstall clean deps deps-test lint-tests lint-man
+all: $(O)/espdoctor $(O)/espdoctor.1 stubs
 
 deps: $(DEPS_BUILD)
 deps-test: $(DEPS_TEST)
@@ -96,6 +96,16 @@ $(O)/obj/tests/sim/%.o: tests/sim/%.c | $(DEPS_TEST)
 $(O)/obj/tests/%.o: tests/%.c | $(DEPS_TEST)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) -Itests -Itests/sim -Itests/support $(call pc,--cflags,$(PKGS) $(TEST_PKGS)) -MMD -MP -c $< -o $@
+
+# Where the installed program finds its flasher stubs (it also looks beside itself, so an
+# install to another PREFIX works without a rebuild).
+$(O)/obj/src/stub_find.o: BASE += -DESPDOCTOR_DATADIR='"$(PREFIX)/share/espdoctor"'
+
+# The flasher stubs, from the esptool-js npm package into $(O)/share (never committed);
+# without npm this says what to run and the ROM loader does the work.
+STUB_DIR_BUILT := $(O)/share/espdoctor/stub_flasher
+stubs: | $(DEPS_BUILD)
+	@sh mk/stubs.sh $(O)
 
 $(O)/libespdoctor.a: $(LIB_OBJ)
 	@rm -f $@
@@ -200,6 +210,13 @@ define install_files
 	install -m 0644 $(O)/espdoctor.1 $(MANDIR)/espdoctor.1
 	install -m 0644 rules/70-espdoctor.rules $(DATADIR)/espdoctor/70-espdoctor.rules
 	install -m 0644 completion/espdoctor.bash $(COMPDIR)/espdoctor
+	@if ls $(STUB_DIR_BUILT)/*.json >/dev/null 2>&1; then \
+	  echo "install -d $(DATADIR)/espdoctor/stub_flasher"; \
+	  install -d $(DATADIR)/espdoctor/stub_flasher && \
+	  echo "install -m 0644 $(STUB_DIR_BUILT)/*.json $(DATADIR)/espdoctor/stub_flasher" && \
+	  install -m 0644 $(STUB_DIR_BUILT)/*.json $(DATADIR)/espdoctor/stub_flasher; \
+	else echo "install: no flasher stubs in $(STUB_DIR_BUILT) (make fetches them with" \
+	  "npm); without them the ROM loader does the work" >&2; fi
 endef
 
 install: $(O)/espdoctor $(O)/espdoctor.1
@@ -215,6 +232,8 @@ install-files:
 uninstall:
 	rm -f $(BINDIR)/espdoctor $(MANDIR)/espdoctor.1 $(COMPDIR)/espdoctor
 	rm -f $(DATADIR)/espdoctor/70-espdoctor.rules
+	rm -f $(DATADIR)/espdoctor/stub_flasher/*.json
+	-rmdir $(DATADIR)/espdoctor/stub_flasher 2>/dev/null
 	-rmdir $(DATADIR)/espdoctor 2>/dev/null
 
 # Regenerate the shipped rules after a bridge-table change (a test compares them).

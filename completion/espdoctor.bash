@@ -17,7 +17,7 @@ _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 _espdoctor_command_options()
 {
     case $1 in
-        read) echo "--stub --no-stub" ;;
+        read | info) echo "--stub --no-stub" ;;
         flash) echo "--force --erase-all --no-skip --stub --no-stub --all --monitor --eol --log
             --timeout" ;;
         monitor) echo "--reset --eol --log --timeout" ;;

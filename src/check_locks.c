@@ -4,6 +4,7 @@
  * are compared by device and inode, never by path: under umockdev the links read
  * /dev/pts/N. The node's stat and the open's result come in struct ed_port_facts. */
 #include "espdoctor/port_facts.h"
+#include "espdoctor/port_locks.h"
 #include "espdoctor/shell.h"
 
 #include <errno.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAX_HOLDERS 16
@@ -97,47 +97,35 @@ static void report_busy(struct ed_doctor *d, const char *path, const pid_t *hold
         name_pid(named, holders[i]);
 }
 
-/* Locks in /proc/locks on the node ("1: FLOCK  ADVISORY  WRITE 812 00:19:5 0 EOF"; the
- * device is the filesystem's, in hex). Waiters ("1: -> FLOCK ...") hold nothing. */
+/* Locks in /proc/locks on the node (port_locks.c reads them). */
 static bool report_file_locks(struct ed_doctor *d, const char *path, const struct stat *st,
                               struct named_pids *named)
 {
     char *text = ed_sysroot_read(&d->sys, "/proc/locks", 4u << 20);
     if (!text)
         return false;
-    bool found = false;
-    pid_t self = getpid();
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char kind[16], advice[16], access[16];
-        int pid;
-        unsigned maj, min;
-        unsigned long long ino;
-        if (sscanf(line, "%*d: %15s %15s %15s %d %x:%x:%llu", kind, advice, access, &pid, &maj,
-                   &min, &ino) != 7)
-            continue;   /* includes the "->" lines, whose fourth field is not a number */
-        if (maj != major(st->st_dev) || min != minor(st->st_dev) ||
-            ino != (unsigned long long)st->st_ino || pid == self)
-            continue;
+    struct ed_port_lock locks[MAX_HOLDERS];
+    size_t n = ed_port_locks_on(text, st, locks, MAX_HOLDERS);
+    free(text);
+    for (size_t i = 0; i < n; i++) {
+        const struct ed_port_lock *l = &locks[i];
         struct ed_finding *f = ed_report_add(&d->report, "lock.flock", path);
         char who[96];
-        if (pid > 0)
-            ed_sysroot_describe_process(&d->sys, pid, who, sizeof who);
+        if (l->pid > 0)
+            ed_sysroot_describe_process(&d->sys, l->pid, who, sizeof who);
         else
             snprintf(who, sizeof who, "a process (open file description lock, PID not shown)");
         ed_finding_evidence(f, "/proc/locks: %s %s lock by %s on %02x:%02x:%llu (the device "
                                "and inode of %s)",
-                            kind, access, who, maj, min, ino, path);
-        if (pid > 0) {
-            fix_close(d, f, pid);
-            name_pid(named, pid);
+                            l->kind, l->access, who, l->maj, l->min, l->ino, path);
+        if (l->pid > 0) {
+            fix_close(d, f, l->pid);
+            name_pid(named, l->pid);
         } else {
             fix_find(f, path);
         }
-        found = true;
     }
-    free(text);
-    return found;
+    return n > 0;
 }
 
 /* The PID in a UUCP lock file: ten ASCII digits (HDB style) or, in the old style, a

@@ -70,6 +70,7 @@ struct option_spec {
                         CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR))
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+#define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
 
 static const struct option_spec options[] = {
     { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",
@@ -85,9 +86,9 @@ static const struct option_spec options[] = {
       "write every block, even those the flash already holds" },
     { { "all", no_argument, NULL, OPT_ALL }, CMD_BIT(CMD_FLASH), NULL,
       "flash every connected board whose chip matches the image, all at once" },
-    { { "stub", required_argument, NULL, OPT_STUB }, WRITER_COMMANDS, "FILE|DIR",
-      "flasher stub in esptool's JSON format (default: from an esptool-js install)" },
-    { { "no-stub", no_argument, NULL, OPT_NO_STUB }, WRITER_COMMANDS, NULL,
+    { { "stub", required_argument, NULL, OPT_STUB }, STUB_COMMANDS, "FILE|DIR",
+      "flasher stub in esptool's JSON format (default: the installed esptool-js stubs)" },
+    { { "no-stub", no_argument, NULL, OPT_NO_STUB }, STUB_COMMANDS, NULL,
       "talk to the ROM loader only" },
     { { "region", required_argument, NULL, OPT_REGION }, CMD_BIT(CMD_ERASE), "ADDR",
       "erase ADDR and the SIZE that follows it (4 KB multiples) instead of everything" },

@@ -133,7 +133,8 @@ static int finish(struct flash_run *run, int exit_code, const char *result, size
         json_object_object_add(o, "result", json_object_new_string(result));
         json_object_object_add(o, "regions", regions_json(run, regions));
         ed_flash_report_json(&run->rep, o);
-        json_object_object_add(o, "error", json_object_get(run->error));
+        json_object_object_add(o, "error", run->error ? json_object_get(run->error)
+                                                      : ed_session_port_error_json(&run->s));
         json_object_object_add(o, "firmware", json_object_get(run->firmware));
         json_object_object_add(o, "seconds", json_object_new_double(elapsed(run)));
         ed_out_json(run->cli->out, o);
@@ -236,7 +237,7 @@ static void say_region(struct flash_run *run, const struct ed_flash_region *r)
     case ED_VERIFY_MISMATCH: snprintf(verdict, sizeof verdict, "MD5 MISMATCH"); break;
     case ED_VERIFY_NONE:
         snprintf(verdict, sizeof verdict, "unverified: the %s ROM cannot compute MD5 (a "
-                 "flasher stub can: --stub DIR, or install esptool-js)",
+                 "flasher stub can: install espdoctor's stubs, or --stub FILE)",
                  run->s.ld->chip->name);
         break;
     }

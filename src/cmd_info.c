@@ -5,6 +5,7 @@
 #include "connect.h"
 #include "out.h"
 #include "portsel.h"
+#include "stub_choice.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/loader.h"
@@ -37,8 +38,21 @@ static void format_size(uint32_t bytes, char *out, size_t len)
         snprintf(out, len, "%u KiB", bytes / 1024);
 }
 
+/* Which stub flash, erase and read would upload, and from where (nothing is uploaded). */
+static void print_stub(FILE *o, const struct ed_stub_choice *c)
+{
+    char what[ED_STUB_PATH_MAX + 200];
+    if (c->verdict == ED_STUB_USE) {
+        ed_stub_choice_describe(c, what, sizeof what);
+        fprintf(o, "  %-10s %s\n", "Stub", what);
+    } else {
+        fprintf(o, "  %-10s none: %s\n", "Stub", c->why);
+    }
+}
+
 static void print_text(struct ed_cli *cli, const struct ed_port_choice *pc,
-                       const struct ed_loader *ld, const struct chip_facts *f)
+                       const struct ed_loader *ld, const struct chip_facts *f,
+                       const struct ed_stub_choice *stub)
 {
     FILE *o = cli->out;
     char mac[18], size[32], tail[1024];
@@ -71,6 +85,7 @@ static void print_text(struct ed_cli *cli, const struct ed_port_choice *pc,
     } else {
         fprintf(o, "  %-10s unknown (%s)\n", "Flash", ed_strerror(f->flash_rc));
     }
+    print_stub(o, stub);
     if (win->reset_done)
         fprintf(o, "  %-10s %s sequence, %u ms delay (attempt %zu)\n", "Reset",
                 ed_reset_name(win->seq), win->delay_ms, ld->attempt_count);
@@ -94,7 +109,7 @@ static void print_text(struct ed_cli *cli, const struct ed_port_choice *pc,
 }
 
 static json_object *info_json(const struct ed_port_choice *pc, const struct ed_loader *ld,
-                               const struct chip_facts *f)
+                               const struct chip_facts *f, const struct ed_stub_choice *stub)
 {
     json_object *o = json_object_new_object();
     char buf[64];
@@ -118,6 +133,8 @@ static json_object *info_json(const struct ed_port_choice *pc, const struct ed_l
                            f->flash_rc == ED_OK ? json_object_new_int64(f->flash_size) : NULL);
     json_object_object_add(o, "flash", flash);
     json_object_object_add(o, "stub", json_object_new_boolean(ld->stub));
+    json_object_object_add(o, "stub_source", ed_stub_choice_json(stub));
+    json_object_object_add(o, "stub_note", ed_json_str(stub->why[0] ? stub->why : NULL));
     json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
     json_object_object_add(o, "boot_log", json_object_new_string_len(ld->bootlog, (int)ld->bootlog_len));
     return o;
@@ -175,13 +192,19 @@ int cmd_info(struct ed_cli *cli, int argc, char **argv)
     if (rc == ED_EXIT_OK) {
         struct chip_facts facts;
         read_facts(ld, &facts);
+        struct ed_stub_choice stub;
         if (vanished(cli, &pc, &facts)) {
             rc = ED_EXIT_FAIL;
+        } else if (ed_stub_choose(cli->stub, cli->no_stub, ld->chip, &stub) != ED_OK) {
+            ed_cli_error(cli, "%s", stub.why);
+            ed_loader_hard_reset(ld);
+            rc = ED_EXIT_INPUT;
         } else {
             if (cli->json)
-                ed_out_json(cli->out, info_json(&pc, ld, &facts));
+                ed_out_json(cli->out, info_json(&pc, ld, &facts, &stub));
             else
-                print_text(cli, &pc, ld, &facts);
+                print_text(cli, &pc, ld, &facts, &stub);
+            ed_stub_choice_free(&stub);
             /* Leave the board running its firmware, as esptool does after reading. */
             ed_loader_hard_reset(ld);
         }

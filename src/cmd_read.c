@@ -90,8 +90,9 @@ static int read_from_board(struct read_run *r)
         return report(r, rc, "failed", "the flasher stub could not be used");
     if (!ed_flash_can_read(s->ld)) {
         snprintf(why, sizeof why, "the %s ROM has no command to read flash; a flasher stub "
-                 "has one: give --stub DIR (esptool-js's stub_flasher directory) or install "
-                 "esptool-js (npm install esptool-js)", s->ld->chip->name);
+                 "has one: install espdoctor with its stubs (the build fetches them with "
+                 "npm), or give --stub FILE (esptool-js's stub_flasher/%s.json)",
+                 s->ld->chip->name, s->ld->chip->key);
         ed_cli_error(cli, "%s", why);
         return report(r, ED_EXIT_FAIL, "failed", why);
     }

@@ -81,9 +81,10 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Install espdoctor's udev rules (sudo espdoctor udev install)." },
     /* Locks */
     { "lock.busy", ED_SEV_ERROR, "Locks", "Another program has the port open exclusively",
-      "Opening the port failed with EBUSY: another program set TIOCEXCL on it.",
-      "Close that program (serial monitor, screen, minicom, Arduino IDE), or end it (kill "
-      "PID)." },
+      "Opening the port failed with EBUSY (another program set TIOCEXCL on it) or its flock "
+      "is held (another espdoctor or monitor: a port serves one program at a time).",
+      "Close that program (serial monitor, screen, minicom, Arduino IDE), or let the other "
+      "espdoctor finish, or end it (kill PID)." },
     { "lock.flock", ED_SEV_ERROR, "Locks", "Another program holds a lock on the port",
       "/proc/locks shows a lock on the port's device node held by another process.",
       "Close that program, or end it (kill PID)." },

@@ -85,12 +85,8 @@ static int restore(struct ed_flash_session *s)
         return ED_E_PROTOCOL;   /* another chip answers on this port now */
     int rc = ED_OK;
     if (s->stub_path[0]) {
-        struct ed_stub stub;
-        char err[ED_STUB_PATH_MAX + 256];
-        if (ed_stub_load(s->stub_path, &stub, err, sizeof err) != ED_OK)
-            return ED_E_IMAGE;
-        rc = ed_stub_upload(s->ld, &stub);
-        ed_stub_free(&stub);
+        /* The stub as chosen and checked at the start, not the file as it is now. */
+        rc = ed_stub_upload(s->ld, &s->stub_choice.stub);
         if (rc != ED_OK)
             return rc;
     }

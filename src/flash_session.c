@@ -8,6 +8,7 @@
 #include "connect.h"
 #include "flash_internal.h"
 #include "out.h"
+#include "render.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
@@ -119,7 +120,7 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     int rc = ed_select_port(cli, &s->pc);
     if (rc != ED_EXIT_OK)
         return rc;
-    rc = ed_open_port(cli, &s->pc, 115200, &s->tp);
+    rc = ed_open_port_why(cli, &s->pc, 115200, &s->tp, &s->port_failure);
     if (rc != ED_EXIT_OK)
         return rc;
     s->ld = calloc(1, sizeof *s->ld);
@@ -176,56 +177,47 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     return ED_EXIT_OK;
 }
 
-/* The places searched, for the note that says none had a stub. */
-static const char SEARCHED[] = "$ESPDOCTOR_STUB_DIR, ./node_modules, "
-                               "~/.local/lib/node_modules, /usr/local/lib/node_modules, "
-                               "/usr/lib/node_modules";
-
 int ed_session_stub(struct ed_flash_session *s)
 {
     struct ed_cli *cli = s->cli;
     const struct ed_chip *chip = s->ld->chip;
-    if (cli->no_stub) {
-        ed_session_note(s, "the ROM loader does the work (--no-stub)");
-        return ED_EXIT_OK;
+    struct ed_stub_choice *c = &s->stub_choice;
+    ed_stub_choice_free(c);
+    if (ed_stub_choose(cli->stub, cli->no_stub, chip, c) != ED_OK) {
+        ed_cli_error(cli, "%s", c->why);
+        return ED_EXIT_INPUT;
     }
-    char path[ED_STUB_PATH_MAX], err[ED_STUB_PATH_MAX + 256];
-    if (ed_stub_find(cli->stub, chip, path, sizeof path, err, sizeof err) != ED_OK) {
-        if (cli->stub) {
-            ed_cli_error(cli, "--stub: %s", err);
-            return ED_EXIT_INPUT;
-        }
-        ed_session_note(s, "no flasher stub found for the %s (esptool-js's stub_flasher/%s.json "
-                        "in %s): the ROM loader does the work", chip->name, chip->key,
-                        SEARCHED);
+    /* A refused stub and an unknown one the user named are warnings: always on stderr
+     * (erase and read print no notes), and in the notes of a JSON document. */
+    bool warn = c->verdict == ED_STUB_REFUSED || (c->verdict == ED_STUB_USE && c->why[0]);
+    if (warn)
+        ed_cli_error(cli, "%s%s.", c->verdict == ED_STUB_REFUSED ? "warning: " : "", c->why);
+    if (c->why[0] && (!warn || cli->json))
+        ed_session_note(s, "%s", c->why);
+    if (c->verdict != ED_STUB_USE)
         return ED_EXIT_OK;
-    }
-    struct ed_stub stub;
-    if (ed_stub_load(path, &stub, err, sizeof err) != ED_OK) {
-        if (cli->stub) {
-            ed_cli_error(cli, "--stub: %s", err);
-            return ED_EXIT_INPUT;
-        }
-        ed_session_note(s, "the flasher stub found was not usable (%s): the ROM loader does "
-                        "the work", err);
-        return ED_EXIT_OK;
-    }
+    char what[ED_STUB_PATH_MAX + 200];
+    ed_stub_choice_describe(c, what, sizeof what);
+    ed_session_say(s, "Flasher stub: %s", what);
     /* A damaged upload: get the ROM answering again (SYNC, or a reset) and upload again. */
-    int rc = ed_stub_upload(s->ld, &stub);
+    int rc = ed_stub_upload(s->ld, &c->stub);
     for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++) {
         rc = ed_session_recover(s, s->ld, rc);
         if (rc == ED_OK)
-            rc = ed_stub_upload(s->ld, &stub);
+            rc = ed_stub_upload(s->ld, &c->stub);
     }
-    ed_stub_free(&stub);
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
-        ed_cli_error(cli, "uploading the flasher stub %s failed: %s. Nothing was written to "
-                     "flash; retry, or use the ROM loader with --no-stub.", path, why);
+        /* After the jump nothing answered: the code did not start as a stub (on a chip,
+         * code that is no stub for it crashes). */
+        bool silent = rc == ED_E_TIMEOUT && s->ld->last_op == ED_OP_MEM_END;
+        ed_cli_error(cli, "uploading the flasher stub %s failed: %s%s. Nothing was written "
+                     "to flash; retry, or use the ROM loader with --no-stub.", c->place.path,
+                     why, silent ? " (no OHAI: the stub did not start on the chip)" : "");
         return ED_EXIT_FAIL;
     }
-    snprintf(s->stub_path, sizeof s->stub_path, "%s", path);
+    snprintf(s->stub_path, sizeof s->stub_path, "%s", c->place.path);
     return ED_EXIT_OK;
 }
 
@@ -274,9 +266,22 @@ void ed_session_close(struct ed_flash_session *s, bool reset)
     if (s->ld && reset)
         ed_loader_hard_reset(s->ld);
     ed_tp_close(s->tp);
+    ed_stub_choice_free(&s->stub_choice);
     free(s->ld);
     s->tp = NULL;
     s->ld = NULL;
+}
+
+json_object *ed_session_port_error_json(const struct ed_flash_session *s)
+{
+    const struct ed_port_failure *f = &s->port_failure;
+    if (!f->id[0])
+        return NULL;
+    json_object *err = json_object_new_object();
+    json_object_object_add(err, "id", json_object_new_string(f->id));
+    json_object_object_add(err, "message", json_object_new_string(f->message));
+    ed_json_add_fix(err, f->fix, f->fix_command[0] ? f->fix_command : NULL);
+    return err;
 }
 
 json_object *ed_session_json(const struct ed_flash_session *s)
@@ -294,6 +299,7 @@ json_object *ed_session_json(const struct ed_flash_session *s)
     json_object_object_add(o, "chip_revision", s->revision_known ? json_object_new_string(rev)
                                                                  : NULL);
     json_object_object_add(o, "stub", ed_json_str(s->stub_path[0] ? s->stub_path : NULL));
+    json_object_object_add(o, "stub_source", ed_stub_choice_json(&s->stub_choice));
     json_object_object_add(o, "baud", json_object_new_int64(s->baud));
     json_object *notes = json_object_new_array();
     for (size_t i = 0; i < s->note_count; i++)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "portsel.h"
+#include "stub_choice.h"
 #include "espdoctor/loader.h"
 #include "espdoctor/stub.h"
 
@@ -20,6 +21,7 @@
 struct ed_flash_session {
     struct ed_cli *cli;
     struct ed_port_choice pc;
+    struct ed_port_failure port_failure;   /* why the port would not open (id "": other) */
     struct ed_transport *tp;
     struct ed_loader *ld;        /* heap */
     bool reported_json;          /* a failure already printed its own JSON document */
@@ -28,6 +30,8 @@ struct ed_flash_session {
     bool revision_known;
     uint32_t revision;           /* major * 100 + minor */
     char stub_path[ED_STUB_PATH_MAX];   /* "" when the ROM does the work */
+    struct ed_stub_choice stub_choice;  /* which stub, from where, and why (loaded: kept
+                                           for a reconnect, never read from disk again) */
     uint32_t baud;               /* the data phase's speed */
     const struct ed_chip *chip;  /* the chip that answered first: a reconnect must find it */
     const volatile sig_atomic_t *cancel;   /* the command's Ctrl-C flag, or NULL */
@@ -77,9 +81,13 @@ void ed_session_say(const struct ed_flash_session *s, const char *fmt, ...)
  * "FLASH_DEFL_DATA failed: status 1, error 0x07 (checksum mismatch)". */
 void ed_session_describe_error(const struct ed_loader *ld, int rc, char *out, size_t len);
 
-/* {"chip","chip_key","port","bridge","flash_size","chip_revision","stub","baud",
- *  "notes"} for a command's JSON document. */
+/* {"chip","chip_key","port","bridge","flash_size","chip_revision","stub","stub_source",
+ *  "baud","notes"} for a command's JSON document. */
 json_object *ed_session_json(const struct ed_flash_session *s);
+
+/* {"id","message","fix","fix_command"} when the port would not open for a reason with a
+ * finding id (lock.busy), else NULL: a command's JSON "error". */
+json_object *ed_session_port_error_json(const struct ed_flash_session *s);
 
 /* "4 MB", "1.5 MB", "640 KB", "100 bytes" */
 void ed_session_format_size(uint64_t bytes, char *out, size_t len);

@@ -1,9 +1,13 @@
 /* Port selection and opening for commands (see portsel.h). */
 #include "portsel.h"
 #include "out.h"
+#include "render.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/netport.h"
+#include "espdoctor/port_locks.h"
+#include "espdoctor/shell.h"
+#include "espdoctor/sysroot.h"
 #include "espdoctor/transport.h"
 
 #include <ctype.h>
@@ -300,7 +304,7 @@ static void node_group(const char *path, char *out, size_t len)
 
 /* Explain why a network port could not be opened; returns the exit code. */
 static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *url, int rc,
-                                  int err)
+                                  int err, struct ed_port_failure *why)
 {
     char where[300];
     bool v6 = strchr(url->host, ':') != NULL;
@@ -329,6 +333,13 @@ static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *
         ed_cli_error(cli, "%s accepted the connection and closed it at once: the server "
                           "probably has another client on this port (most serve one at a "
                           "time). Close the other client and retry.", where);
+        if (why) {
+            *why = (struct ed_port_failure){ .id = "lock.busy" };
+            snprintf(why->message, sizeof why->message, "%s accepted the connection and "
+                     "closed it at once: the server probably has another client on this "
+                     "port (most serve one at a time).", where);
+            snprintf(why->fix, sizeof why->fix, "Close the other client and retry.");
+        }
         return ED_EXIT_PORT;
     case ED_E_UNSUPPORTED:
         ed_cli_error(cli, "%s answered, but not as an RFC 2217 server (it did not agree to "
@@ -344,12 +355,12 @@ static int explain_remote_failure(struct ed_cli *cli, const struct ed_port_url *
 }
 
 static int open_remote(struct ed_cli *cli, const struct ed_port_url *url, uint32_t baud,
-                       struct ed_transport **out)
+                       struct ed_transport **out, struct ed_port_failure *why)
 {
     int rc = url->scheme == ED_PORT_RFC2217 ? ed_rfc2217_open(url->host, url->port, baud, out)
                                             : ed_socket_open(url->host, url->port, baud, out);
     if (rc != ED_OK)
-        return explain_remote_failure(cli, url, rc, errno);
+        return explain_remote_failure(cli, url, rc, errno, why);
     if (url->scheme == ED_PORT_SOCKET && !cli->quiet)
         fprintf(cli->err, "%s: socket:// has no DTR/RTS: espdoctor cannot reset the board; "
                           "put it in download mode by hand (hold BOOT, tap EN).\n",
@@ -357,10 +368,58 @@ static int open_remote(struct ed_cli *cli, const struct ed_port_url *url, uint32
     return ED_EXIT_OK;
 }
 
+/* The port is held by another program (its flock, or TIOCEXCL): name it by PID, from the
+ * real /proc (the refusal was real, whatever system root the doctor would judge). */
+static int explain_busy(struct ed_cli *cli, const struct ed_port_choice *choice,
+                        const char *node, struct ed_port_failure *why)
+{
+    struct ed_sysroot real;
+    ed_sysroot_init(&real, "");
+    pid_t pids[8];
+    size_t n = ed_port_holders(&real, node, pids, 8);
+    struct ed_port_failure f = { .id = "lock.busy" };
+    char quoted[300];
+    if (n > 0) {
+        char who[300];
+        ed_sysroot_describe_processes(&real, pids, n, who, sizeof who);
+        uid_t owner = geteuid();
+        ed_sysroot_process_exists(&real, pids[0], &owner);
+        snprintf(f.message, sizeof f.message, "%s is in use by %s: a port serves one program "
+                 "at a time, and a second one would reset the board in the middle of the "
+                 "first one's work.", choice->path, who);
+        snprintf(f.fix, sizeof f.fix, "Wait for %s to finish, or end it.", who);
+        snprintf(f.fix_command, sizeof f.fix_command, "%skill %d",
+                 owner != geteuid() && geteuid() != 0 ? "sudo " : "", (int)pids[0]);
+    } else {
+        snprintf(f.message, sizeof f.message, "%s is in use by another program (a serial "
+                 "monitor, screen, minicom, an IDE, another espdoctor) that you may not see: "
+                 "a port serves one program at a time.", choice->path);
+        snprintf(f.fix, sizeof f.fix, "Find the program that has the port open, then close "
+                 "it.");
+        snprintf(f.fix_command, sizeof f.fix_command, "sudo fuser -v %s",
+                 ed_shell_quote(choice->path, quoted, sizeof quoted));
+    }
+    ed_cli_error(cli, "%s", f.message);
+    struct ed_text_style st;
+    ed_cli_style(cli, true, &st);
+    ed_render_fix(cli->err, "Fix: ", "  ", f.fix, f.fix_command, &st);
+    if (why)
+        *why = f;
+    return ED_EXIT_PORT;
+}
+
 int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
                  struct ed_transport **out)
 {
+    return ed_open_port_why(cli, choice, baud, out, NULL);
+}
+
+int ed_open_port_why(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
+                     struct ed_transport **out, struct ed_port_failure *why)
+{
     *out = NULL;
+    if (why)
+        memset(why, 0, sizeof *why);
     struct ed_port_url url;
     int urc = ed_port_url_parse(choice->path, &url);
     if (urc != ED_OK) {
@@ -369,7 +428,7 @@ int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32
         return ED_EXIT_USAGE;
     }
     if (url.scheme != ED_PORT_LOCAL)
-        return open_remote(cli, &url, baud, out);
+        return open_remote(cli, &url, baud, out, why);
 
     /* A known port opens through the node the enumeration found (a by-id link is only
      * another name for it); errors still name what the user typed. */
@@ -394,10 +453,7 @@ int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32
                      choice->path, group, group, cli->prog, cli->prog);
         return ED_EXIT_PORT;
     case ED_E_BUSY:
-        ed_cli_error(cli, "%s is in use by another program (a serial monitor, screen, "
-                          "minicom, an IDE). Close it and retry; '%s doctor' names the "
-                          "process.", choice->path, cli->prog);
-        return ED_EXIT_PORT;
+        return explain_busy(cli, choice, node, why);
     case ED_E_ARG:
         ed_cli_error(cli, "%s is not a serial port. Pick one from '%s list'.", choice->path,
                      cli->prog);

@@ -61,6 +61,19 @@ struct ed_transport;
 int ed_open_port(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
                  struct ed_transport **out);
 
+/* Why a port could not be opened, for a command's JSON error object (id "" when the
+ * failure has no finding id of its own). */
+struct ed_port_failure {
+    char id[32];             /* "lock.busy" */
+    char message[1200];
+    char fix[512];
+    char fix_command[96];
+};
+
+/* ed_open_port that also fills *why (may be NULL) when it fails. */
+int ed_open_port_why(struct ed_cli *cli, const struct ed_port_choice *choice, uint32_t baud,
+                     struct ed_transport **out, struct ed_port_failure *why);
+
 /* "ready to probe", "no driver bound", ... for listings. */
 const char *ed_port_state(const struct ed_port *p);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -23,6 +24,7 @@
 struct serial_impl {
     struct sp_port *port;
     int fd;
+    bool exclusive;   /* we set TIOCEXCL (and clear it on close) */
 };
 
 static struct serial_impl *impl_of(struct ed_transport *t)
@@ -193,6 +195,10 @@ static void serial_close(struct ed_transport *t)
 {
     struct serial_impl *s = impl_of(t);
     if (s) {
+        /* Exclusive mode belongs to the tty, not to our descriptor: another process that
+         * keeps the node open (a pty's other user, ModemManager) would keep it after us. */
+        if (s->exclusive)
+            ioctl(s->fd, TIOCNXCL);
         sp_close(s->port);
         sp_free_port(s->port);
         free(s);
@@ -303,6 +309,17 @@ int ed_serial_open(const char *path, uint32_t baud, struct ed_transport **out)
         errno = EBADF;
         return ED_E_IO;
     }
+    /* One user of a port at a time, before its speed or lines are touched: a second
+     * espdoctor (or monitor) would reset the chip in the middle of the first one's write.
+     * flock on the node is what other tools take too and holds against root; TIOCEXCL
+     * makes an ordinary user's open fail with EBUSY before it can toggle DTR and RTS. */
+    if (flock(s->fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;   /* EWOULDBLOCK: another holds it (ED_E_BUSY) */
+        serial_close(t);
+        errno = err;
+        return status_from_errno(err, false);
+    }
+    s->exclusive = ioctl(s->fd, TIOCEXCL) == 0;
 
     sp = configure(s->port, baud);
     if (sp != SP_OK) {

@@ -1,9 +1,11 @@
-/* Finding, loading and uploading a flasher stub (see stub.h for the places searched and
- * the file format). */
+/* Loading and uploading a flasher stub (see stub.h for the file format; stub_find.c says
+ * where stubs come from, stub_known.c which ones are known). */
 #include "espdoctor/stub.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,8 @@
 
 #include "espdoctor/error.h"
 
-#define STUB_SUBDIR "lib/targets/stub_flasher"
+/* The esptool-js stubs are under 30 KB; anything far larger is no stub file. */
+#define STUB_FILE_MAX (4u << 20)
 
 /* ---- base64 --------------------------------------------------------------------------- */
 
@@ -59,83 +62,6 @@ long ed_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
     }
     /* 6 leftover bits cannot come from whole bytes. */
     return bits >= 6 ? -1 : (long)n;
-}
-
-/* ---- finding ---------------------------------------------------------------------------- */
-
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Look for <key>.json in dir as a stub_flasher directory, an esptool-js package, or a
- * node_modules directory. */
-static bool find_in_dir(const char *dir, const char *key, char *path, size_t len)
-{
-    static const char *const layouts[] = {
-        "%s/%s.json",
-        "%s/" STUB_SUBDIR "/%s.json",
-        "%s/esptool-js/" STUB_SUBDIR "/%s.json",
-        "%s/node_modules/esptool-js/" STUB_SUBDIR "/%s.json",
-    };
-    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
-        int n = snprintf(path, len, layouts[i], dir, key);
-        if (n > 0 && (size_t)n < len && is_file(path))
-            return true;
-    }
-    return false;
-}
-
-int ed_stub_find(const char *where, const struct ed_chip *chip, char *path, size_t len,
-                 char *err, size_t errlen)
-{
-    if (!chip || !path || len == 0)
-        return ED_E_ARG;
-    if (err && errlen)
-        err[0] = '\0';
-    if (where) {
-        if (is_file(where)) {
-            snprintf(path, len, "%s", where);
-            return ED_OK;
-        }
-        if (is_dir(where) && find_in_dir(where, chip->key, path, len))
-            return ED_OK;
-        if (err)
-            snprintf(err, errlen, "%s %s, so there is no %s.json stub in it (give the "
-                     "esptool-js stub_flasher directory or a stub .json file)", where,
-                     is_dir(where)              ? "has no stub for this chip"
-                     : access(where, F_OK) == 0 ? "is neither a file nor a directory"
-                                                : "does not exist",
-                     chip->key);
-        return ED_E_NOTFOUND;
-    }
-    char dir[ED_STUB_PATH_MAX];
-    const char *env = getenv("ESPDOCTOR_STUB_DIR");
-    if (env && *env && find_in_dir(env, chip->key, path, len))
-        return ED_OK;
-    if (find_in_dir("./node_modules/esptool-js/" STUB_SUBDIR, chip->key, path, len))
-        return ED_OK;
-    const char *home = getenv("HOME");
-    if (home && *home) {
-        snprintf(dir, sizeof dir, "%s/.local/lib/node_modules/esptool-js/" STUB_SUBDIR, home);
-        if (find_in_dir(dir, chip->key, path, len))
-            return ED_OK;
-    }
-    static const char *const system_dirs[] = {
-        "/usr/local/lib/node_modules/esptool-js/" STUB_SUBDIR,
-        "/usr/lib/node_modules/esptool-js/" STUB_SUBDIR,
-    };
-    for (size_t i = 0; i < sizeof system_dirs / sizeof system_dirs[0]; i++)
-        if (find_in_dir(system_dirs[i], chip->key, path, len))
-            return ED_OK;
-    return ED_E_NOTFOUND;
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */
@@ -186,30 +112,91 @@ void ed_stub_free(struct ed_stub *stub)
     stub->text_len = stub->data_len = 0;
 }
 
+/* The whole file, read once: its digest and its parse come from the same bytes. */
+static int read_whole(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+    *text = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        snprintf(err, errlen, "the stub file %s %s", path,
+                 e == ENOENT ? "does not exist" : strerror(e));
+        return e == ENOENT ? ED_E_NOTFOUND : ED_E_IO;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > (off_t)STUB_FILE_MAX) {
+        close(fd);
+        snprintf(err, errlen, "the stub file %s is %s", path,
+                 S_ISDIR(st.st_mode)    ? "a directory"
+                 : !S_ISREG(st.st_mode) ? "not a regular file"
+                                        : "far too large for a flasher stub");
+        return S_ISREG(st.st_mode) ? ED_E_IMAGE : ED_E_IO;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;   /* shrank while read: what was read is judged */
+        got += (size_t)n;
+    }
+    int e = errno;
+    close(fd);
+    if (!buf) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        return ED_E_NOMEM;
+    }
+    if (got < (size_t)st.st_size && e != 0 && e != EINTR) {
+        free(buf);
+        snprintf(err, errlen, "the stub file %s could not be read: %s", path, strerror(e));
+        return ED_E_IO;
+    }
+    buf[got] = '\0';
+    *text = buf;
+    *len = got;
+    return ED_OK;
+}
+
+static void sha256_hex(const char *data, size_t len, char hex[65])
+{
+    SHA2_CTX ctx;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256Init(&ctx);
+    SHA256Update(&ctx, (const uint8_t *)data, len);
+    SHA256Final(digest, &ctx);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
 int ed_stub_load(const char *path, struct ed_stub *stub, char *err, size_t errlen)
 {
     memset(stub, 0, sizeof *stub);
     snprintf(stub->path, sizeof stub->path, "%s", path);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        bool missing = errno == ENOENT;
-        snprintf(err, errlen, "the stub file %s %s", path,
-                 missing ? "does not exist" : strerror(errno));
-        return missing ? ED_E_NOTFOUND : ED_E_IO;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "the stub file %s is %s", path,
-                 S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
-        return ED_E_IO;
-    }
-    json_object *o = json_object_from_file(path);
-    if (!o) {
+    char *text;
+    size_t len;
+    int rc = read_whole(path, &text, &len, err, errlen);
+    if (rc != ED_OK)
+        return rc;
+    sha256_hex(text, len, stub->sha256);
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    bool whole = tok && json_tokener_get_error(tok) == json_tokener_success;
+    if (tok)
+        json_tokener_free(tok);
+    free(text);
+    if (!o || !whole) {
+        json_object_put(o);
         /* json-c's own reason ("continue", with a newline) would only puzzle people */
         snprintf(err, errlen, "%s is %s: not a flasher stub file", path,
-                 st.st_size == 0 ? "empty" : "not JSON");
+                 len == 0 ? "empty" : "not JSON");
         return ED_E_IMAGE;
     }
-    int rc = ED_E_IMAGE;
+    rc = ED_E_IMAGE;
     if (!get_u32(o, "entry", &stub->entry) || !get_u32(o, "text_start", &stub->text_start)) {
         snprintf(err, errlen, "%s has no \"entry\" and \"text_start\": not a flasher stub "
                  "file in the esptool format", path);

@@ -26,11 +26,9 @@ expect() {   # expect CODE COMMAND...: run, show, and insist on the exit code
   fi
 }
 
-# The flasher stub is read from an esptool-js install, as on a user's machine; the tests'
-# pinned copy serves here. Without it the ROM loader does the work, more slowly.
-if sh tests/js/setup.sh >/dev/null 2>&1; then
-  export ESPDOCTOR_STUB_DIR="$PWD/tests/js/node_modules/esptool-js/lib/targets/stub_flasher"
-fi
+# The flasher stub is the build's own copy (build/share/espdoctor/stub_flasher, from
+# mk/stubs.sh), found beside the program as an installed one is; without it the ROM
+# loader does the work, more slowly.
 
 "$build/mkimage" --chip esp32 --kind merged --size 1.5M --micropython v1.24.0 \
   -o "$work/ESP32_GENERIC-v1.24.0.bin" || exit 1

@@ -2,7 +2,8 @@
  * after `sudo make demo`): the user may read the tree but not write its build folder, so
  * make must find everything built and only copy. Then the installed program runs, `man
  * espdoctor` finds the page (through PATH, as man-db derives the manual path from it), the
- * completion registers, and `make uninstall` removes every file.
+ * completion registers, the installed flasher stubs verify an ESP8266 flash run from
+ * outside the tree, and `make uninstall` removes every file.
  *
  * The tree is this checkout's Makefile, sources and build outputs, copied with their times
  * into a scratch folder (the checkout itself may sit under a 0700 folder): as root the copy
@@ -10,6 +11,7 @@
  * user the copy's build folder is made read-only and make runs as the user itself. Either
  * way a make that tried to build would fail for real. */
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -53,7 +55,7 @@ static void copy_tree(void)
     text(cmd, sizeof cmd,
              "cp -a Makefile mk man src include rules completion '%s' && mkdir '%s/%s' && "
              "cd '%s' && cp -a --parents espdoctor espdoctor.1 mkman libespdoctor.a "
-             ".deps-build obj/src obj/man '%s/%s'",
+             ".deps-build obj/src obj/man share/espdoctor/stub_flasher '%s/%s'",
              tree, tree, build_name, build, tree, build_name);
     shell("copying the tree", cmd);
 }
@@ -142,8 +144,48 @@ static const char *const installed[] = {
     "share/man/man1/espdoctor.1",
     "share/bash-completion/completions/espdoctor",
     "share/espdoctor/70-espdoctor.rules",
+    "share/espdoctor/stub_flasher/esp8266.json",   /* fetched by the build (mk/stubs.sh) */
 };
 #define INSTALLED_COUNT (sizeof installed / sizeof installed[0])
+
+/* The installed program, run from a folder outside the tree with no ESPDOCTOR_STUB_DIR,
+ * flashes an ESP8266 under espsim with the stub installed beside it, verified by MD5 (the
+ * ESP8266 ROM cannot hash flash: without the stub the flash would end unverified). */
+static void flash_with_the_installed_stub(void)
+{
+    char work[PATH_MAX + 16], image[PATH_MAX + 32], flash[PATH_MAX + 32];
+    text(work, sizeof work, "%s/elsewhere", scratch);
+    cr_assert_eq(mkdir(work, 0755), 0);
+    text(image, sizeof image, "%s/fw.bin", work);
+    text(flash, sizeof flash, "%s/flash.bin", work);
+    e2e_run(&r, (const char *[]){ e2e_bin("mkimage"), "--chip", "esp8266", "--kind", "v1",
+                                  "--size", "48K", "-o", image, NULL }, LIMIT_S);
+    cr_assert_eq(r.status, 0, "mkimage: %s", r.err);
+    char program[PATH_MAX + 16];
+    text(program, sizeof program, "%s", under_home("bin/espdoctor"));
+    unsetenv("ESPDOCTOR_STUB_DIR");
+    cr_assert_eq(chdir(work), 0);
+    e2e_run(&r, (const char *[]){ e2e_bin("espsim"), "--chip", "esp8266", "--fast", "--flash",
+                                  flash, "--", program, "flash", "--json", image, NULL },
+            LIMIT_S);
+    cr_assert_eq(chdir("/"), 0);
+    cr_assert_eq(r.status, 0, "the installed espdoctor's flash: exit %d\n%s\n%s", r.status,
+                 r.out, r.err);
+    json_object *o = json_tokener_parse(r.out);
+    cr_assert_not_null(o, "no JSON: %s", r.out);
+    json_object *src, *from, *path, *regions, *verified;
+    cr_assert(json_object_object_get_ex(o, "stub_source", &src) && src, "%s", r.out);
+    cr_assert(json_object_object_get_ex(src, "from", &from));
+    cr_expect_str_eq(json_object_get_string(from), "installed");
+    cr_assert(json_object_object_get_ex(src, "path", &path));
+    cr_expect_str_eq(json_object_get_string(path),
+                     under_home("share/espdoctor/stub_flasher/esp8266.json"));
+    cr_assert(json_object_object_get_ex(o, "regions", &regions));
+    cr_assert(json_object_object_get_ex(json_object_array_get_idx(regions, 0), "verified",
+                                        &verified));
+    cr_expect(json_object_get_boolean(verified), "not verified by MD5:\n%s", r.out);
+    json_object_put(o);
+}
 
 TestSuite(install, .init = make_tree, .fini = remove_tree, .timeout = 300);
 
@@ -189,6 +231,8 @@ Test(install, user_local_install_works_without_root_and_uninstalls)
     run_as_user((const char *[]){ "bash", "-c", script, NULL });
     cr_expect_eq(r.status, 0, "%s", r.err);
     cr_expect_not_null(strstr(r.out, "-F _espdoctor espdoctor"), "%s", r.out);
+
+    flash_with_the_installed_stub();
 
     make_as_user("uninstall", prefix_opt(), NULL);
     cr_assert_eq(r.status, 0, "make uninstall: exit %d\n%s\n%s", r.status, r.out, r.err);

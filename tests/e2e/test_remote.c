@@ -225,9 +225,31 @@ Test(remote, a_server_busy_with_another_client)
     snprintf(url, sizeof url, "rfc2217://127.0.0.1:%u", port);
     const char *argv[] = { e2e_bin("espdoctor"), "info", "-p", url, NULL };
     e2e_run(&r, argv, 30);
-    close(holder);
     cr_assert_eq(r.status, 5, "exit %d\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "closed it at once") != NULL, "%s", r.err);
+
+    /* A flash's JSON says it too: lock.busy, one client at a time. */
+    char image[64];
+    snprintf(image, sizeof image, "/tmp/ed_e2e_remote_busy.%d.bin", (int)getpid());
+    const char *mk[] = { e2e_bin("mkimage"), "--chip", "esp32", "--kind", "app", "--size",
+                         "64K", "-o", image, NULL };
+    e2e_run(&r, mk, 30);
+    cr_assert_eq(r.status, 0, "mkimage: %s", r.err);
+    const char *flash[] = { e2e_bin("espdoctor"), "flash", "--json", "-p", url, "0x10000",
+                            image, NULL };
+    e2e_run(&r, flash, 30);
+    close(holder);
+    unlink(image);
+    cr_assert_eq(r.status, 5, "exit %d\n%s", r.status, r.err);
+    json_object *o = json_tokener_parse(r.out);
+    cr_assert_not_null(o, "%s", r.out);
+    json_object *err = NULL, *id = NULL, *message = NULL;
+    cr_assert(json_object_object_get_ex(o, "error", &err) && err, "%s", r.out);
+    cr_assert(json_object_object_get_ex(err, "id", &id));
+    cr_assert_str_eq(json_object_get_string(id), "lock.busy");
+    cr_assert(json_object_object_get_ex(err, "message", &message));
+    cr_assert_not_null(strstr(json_object_get_string(message), "one at a time"), "%s", r.out);
+    json_object_put(o);
 }
 
 static size_t lines_in(const char *s)

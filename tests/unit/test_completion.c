@@ -132,7 +132,7 @@ Test(completion, options_for_the_command)
     expect_completions("espdoctor udev --r", "--root\n");
     expect_completions("espdoctor --ve", "--verbose\n--version\n");
     expect_completions("espdoctor read --no-", "--no-color\n--no-stub\n");
-    expect_completions("espdoctor info --no-", "--no-color\n");
+    expect_completions("espdoctor info --no-", "--no-color\n--no-stub\n");
     expect_completions("espdoctor erase --f", "");   /* erase has no --force */
     expect_completions("espdoctor list --d", "");
     expect_completions("espdoctor doctor --fl", "--flash\n");
