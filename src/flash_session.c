@@ -218,6 +218,8 @@ int ed_session_stub(struct ed_flash_session *s)
             rc = ed_stub_upload(s->ld, &stub);
     }
     ed_stub_free(&stub);
+    if (rc == ED_E_CANCELLED)
+        return ED_EXIT_FAIL;   /* a signal: the command says what was done */
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
@@ -245,6 +247,8 @@ int ed_session_ready(struct ed_flash_session *s)
         rc = ed_session_recover(s, s->ld, rc);
         reached = s->ld->tp ? s->ld->tp->baud : 0;
     }
+    if (rc == ED_E_CANCELLED)
+        return ED_EXIT_FAIL;   /* a signal: the command says what was done */
     if (rc == ED_E_UNSUPPORTED) {
         ed_session_note(s, "the %s ROM cannot change its baud: %u baud throughout (a stub "
                         "can)", s->ld->chip->name, reached);
@@ -260,6 +264,8 @@ int ed_session_ready(struct ed_flash_session *s)
     rc = ed_flash_prepare(s->ld, s->flash_size);
     for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++)
         rc = ed_session_recover(s, s->ld, rc);
+    if (rc == ED_E_CANCELLED)
+        return ED_EXIT_FAIL;
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
