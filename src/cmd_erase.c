@@ -6,6 +6,7 @@
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * erased: {address, size, whole_chip}, error: null or {message}, seconds}. */
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "flash_session.h"
 #include "out.h"
@@ -89,8 +90,7 @@ static int report_as(struct ed_flash_session *s, const struct erase_args *a, int
 static int report(struct ed_flash_session *s, const struct erase_args *a, int rc,
                   const char *result, const char *error, const struct timespec *t0)
 {
-    const char *id = rc == ED_EXIT_REFUSED ? "run.refused"
-                     : rc == ED_EXIT_INPUT ? "stub.unusable" : "run.failed";
+    const char *id = rc == ED_EXIT_INPUT ? "stub.unusable" : ed_cli_json_error_id(rc);
     return report_as(s, a, rc, result, id, error, NULL, t0);
 }
 

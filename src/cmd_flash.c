@@ -31,6 +31,7 @@
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "flash_all.h"
 #include "flash_report.h"
@@ -152,9 +153,10 @@ static int finish(struct flash_run *run, int exit_code, const char *result, size
         ed_flash_report_json(&run->rep, o);
         if (exit_code != ED_EXIT_OK && !run->error)
             run->error = exit_code == ED_EXIT_REFUSED ? refusal_error(run)
-                                                      : ed_json_error("run.failed",
-                                                                      ed_cli_last_error(run->cli),
-                                                                      NULL, NULL);
+                                                      : ed_json_error(
+                                                            ed_cli_json_error_id(exit_code),
+                                                            ed_cli_last_error(run->cli), NULL,
+                                                            NULL);
         json_object_object_add(o, "error", json_object_get(run->error));
         json_object_object_add(o, "interrupted", json_object_get(run->interrupted));
         json_object_object_add(o, "firmware", json_object_get(run->firmware));
