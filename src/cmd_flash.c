@@ -35,6 +35,7 @@
 #include "commands.h"
 #include "flash_all.h"
 #include "flash_report.h"
+#include "flash_internal.h"
 #include "flash_session.h"
 #include "flash_stop.h"
 #include "escape.h"
@@ -49,6 +50,7 @@
 #include "espdoctor/interrupt.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -336,6 +338,43 @@ static int report_failure(struct flash_run *run, int rc, size_t at)
     return finish(run, ED_EXIT_FAIL, "failed", at + 1);
 }
 
+/* Did region i's file change while it was written? Its size against the size it had when
+ * it was checked, its MD5 against the one taken when its write began. Then the file is to
+ * blame for what went wrong (a build or a download still writing it), not the board. */
+static bool file_changed(const struct ed_flash_region *r, bool hashed, char *why,
+                         size_t len)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size != r->size) {
+        snprintf(why, len, "it was %u bytes when it was checked and is %lld bytes now",
+                 r->size, (long long)st.st_size);
+        return true;
+    }
+    uint8_t now[16];
+    if (hashed && ed_flash_md5_file(r->fd, 0, r->size, now) == ED_OK &&
+        memcmp(now, r->file_md5, 16) != 0) {
+        snprintf(why, len, "its contents are not what they were when its write began");
+        return true;
+    }
+    return false;
+}
+
+static int report_changed(struct flash_run *run, size_t at, const char *how)
+{
+    const struct ed_flash_region *r = &run->regions[at];
+    char name[400], msg[1200];
+    ed_escape_name(r->path, name, sizeof name);
+    snprintf(msg, sizeof msg, "%s changed while it was being flashed: %s. What reached the "
+             "board is not what the file holds now, so nothing is reported as written; the "
+             "board is not at fault. Wait until whatever writes the file (a build, a "
+             "download) has finished, then run the same command again.", name, how);
+    ed_cli_error(run->cli, "%s", msg);
+    set_error(run, "input.changed", msg);
+    json_object_object_add(run->error, "region", json_object_new_int64((int64_t)at));
+    json_object_object_add(run->error, "file", json_object_new_string(r->path));
+    return finish(run, ED_EXIT_INPUT, "input-error", at + 1);
+}
+
 static int write_all(struct flash_run *run)
 {
     struct ed_cli *cli = run->cli;
@@ -352,6 +391,16 @@ static int write_all(struct flash_run *run)
     size_t at = 0;
     int rc = ed_flash_write(run->s.ld, run->regions, run->plan.count, &o, &at);
     ed_progress_end(&run->bar);
+    if (rc != ED_E_CANCELLED && !signal_came(run)) {
+        /* Every region begun was hashed at its start (a hash cut short by a file that
+         * shrank is caught by its size first). */
+        size_t begun = rc == ED_OK ? run->plan.count : at + 1;
+        for (size_t i = 0; i < begun; i++) {
+            char how[160];
+            if (file_changed(&run->regions[i], true, how, sizeof how))
+                return report_changed(run, i, how);
+        }
+    }
     if (rc != ED_OK)
         return report_failure(run, rc, at);
     for (size_t i = 0; i < run->plan.count; i++)
