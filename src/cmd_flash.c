@@ -174,6 +174,17 @@ static void set_error(struct flash_run *run, const char *id, const char *message
     run->error = ed_json_error(id, message, NULL, NULL);
 }
 
+/* The regions as the plan has them now (the board's checks may settle an address). */
+static void plan_regions(struct flash_run *run)
+{
+    for (size_t i = 0; i < run->plan.count; i++) {
+        const struct ed_flash_item *it = &run->plan.items[i];
+        run->regions[i] = (struct ed_flash_region){
+            .path = it->path, .fd = it->fd, .addr = it->addr, .size = (uint32_t)it->img.file_size,
+        };
+    }
+}
+
 /* The signal that came, 0 if none: under flash --all the caller's flag (SIGINT). */
 static int signal_came(const struct flash_run *run)
 {
@@ -186,6 +197,8 @@ static int signal_came(const struct flash_run *run)
 static int stopped(struct flash_run *run, size_t at)
 {
     ed_progress_end(&run->bar);
+    if (run->phase < ED_PHASE_WRITING)
+        plan_regions(run);
     struct ed_flash_stop st = {
         .cli = run->cli, .signal = signal_came(run), .phase = run->phase,
         .region_phase = run->region_phase, .erase_all = run->cli->erase_all,
@@ -387,6 +400,7 @@ static int write_all(struct flash_run *run)
     if (run->hooks && run->hooks->cancel)
         o.cancel = run->hooks->cancel;
     run->s.cancel = o.cancel;
+    plan_regions(run);
     run->phase = ED_PHASE_WRITING;
     size_t at = 0;
     int rc = ed_flash_write(run->s.ld, run->regions, run->plan.count, &o, &at);
@@ -482,12 +496,7 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         return stopped(run, 0);
     if (rc != ED_EXIT_OK)
         return finish(run, rc, rc == ED_EXIT_INPUT ? "input-error" : "failed", 0);
-    for (size_t i = 0; i < run->plan.count; i++) {
-        const struct ed_flash_item *it = &run->plan.items[i];
-        run->regions[i] = (struct ed_flash_region){
-            .path = it->path, .fd = it->fd, .addr = it->addr, .size = (uint32_t)it->img.file_size,
-        };
-    }
+    plan_regions(run);
     /* What no board could change: the files' integrity and the regions' layout. */
     size_t hard = 0;
     size_t blocking = ed_flash_plan_check(&run->plan, NULL, 0, ED_IMAGE_REVISION_UNKNOWN, &hard);

@@ -5,7 +5,7 @@
 
 static volatile sig_atomic_t caught;
 
-static const int handled[] = { SIGINT, SIGTERM };
+static const int handled[] = { SIGINT, SIGTERM, SIGHUP };   /* SIGHUP: the terminal went */
 #define HANDLED_COUNT (sizeof handled / sizeof handled[0])
 
 static struct sigaction previous[HANDLED_COUNT];
