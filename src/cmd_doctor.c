@@ -33,6 +33,7 @@
 #include "espdoctor/shell.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -176,8 +177,18 @@ static bool flash_file_usable(struct ed_cli *cli)
         return false;
     }
     if (!ed_image_kind_is_firmware(info.kind) && info.kind != ED_IMAGE_TRUNCATED) {
-        fprintf(cli->err, "%s: --flash: ", cli->prog);
-        ed_image_explain_unusable(cli->err, &info);
+        /* Said on stderr, and kept as the error a --json document carries. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        ed_image_explain_unusable(mem ? mem : cli->err, &info);
+        if (mem) {
+            fclose(mem);
+            fprintf(cli->err, "%s: --flash: %s", cli->prog, text);
+            if (cli->last_error)
+                snprintf(cli->last_error, ED_CLI_ERROR_MAX, "--flash: %s", text);
+            free(text);
+        }
         return false;
     }
     return true;
