@@ -250,6 +250,8 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         json_object_object_add(v, "micropython",
                                d.micropython ? json_object_new_string(d.micropython_version) : NULL);
         json_object_object_add(root, "verdict", v);
+        /* null when ready; on a problem the CLI layer makes it the problem (cli_json.h) */
+        json_object_object_add(root, "error", NULL);
         if (cli->flash_file)
             json_object_object_add(root, "flash", NULL);   /* not flashed (yet) */
     } else {
