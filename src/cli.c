@@ -429,8 +429,8 @@ static int after_signal(const struct ed_cli *cli, const char *command, int rc)
     int sig = ed_interrupted();
     if (!sig || rc == ed_interrupt_exit_status(sig))
         return rc;
-    ed_cli_error(cli, "interrupted (%s) during '%s': it stopped before finishing; nothing "
-                 "was written to the board.", ed_interrupt_name(sig), command);
+    ed_cli_error(cli, "interrupted (%s) during '%s': it stopped before it was done.",
+                 ed_interrupt_name(sig), command);
     return ed_interrupt_exit_status(sig);
 }
 
