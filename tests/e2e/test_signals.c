@@ -282,3 +282,24 @@ Test(signals, sigterm_while_erase_command_erases, .init = make_dir, .fini = scra
     cr_assert_not_null(strstr(r.err, "part or all of the whole flash is erased"), "%s", r.err);
     json_object_put(doc);
 }
+
+Test(signals, sigint_while_reading_changes_nothing_on_the_board, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *out = scratch_path("backup.bin");
+    /* The ESP32 ROM reads flash slowly, 64 bytes a packet: plenty of time to interrupt. */
+    run_and_signal((const char *[]){ "--chip", "esp32", NULL },
+                   (const char *[]){ "read", "--json", "--no-stub", "0x0", "0x40000", out,
+                                     NULL },
+                   "ROM READ_FLASH_SLOW", 3, 0, SIGINT);
+    cr_assert_eq(r.status, 130, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert_not_null(strstr(r.err, "interrupted (SIGINT) while reading"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "nothing on the board changed"), "%s", r.err);
+    json_object *o = json_tokener_parse(r.out), *e, *id;
+    cr_assert_not_null(o, "%s", r.out);
+    cr_assert(json_object_object_get_ex(o, "error", &e) && e);
+    cr_assert(json_object_object_get_ex(e, "id", &id));
+    cr_assert_str_eq(json_object_get_string(id), "run.interrupted");
+    cr_assert_neq(access(out, F_OK), 0, "the incomplete output was left behind");
+    json_object_put(o);
+}
