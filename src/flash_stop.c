@@ -62,7 +62,7 @@ static bool current_touched(const struct ed_flash_stop *st)
            (st->region_phase && strcmp(st->region_phase, "comparing") != 0);
 }
 
-/* "unchanged", "partly-erased", "erased", "partly-written", "written". */
+/* "unchanged", "partly-erased", "erased", "partly-written", "unverified", "written". */
 static const char *flash_state(const struct ed_flash_stop *st, size_t *complete)
 {
     *complete = 0;
@@ -73,6 +73,10 @@ static const char *flash_state(const struct ed_flash_stop *st, size_t *complete)
         return "written";
     if (st->phase == ED_PHASE_ERASING)
         return "partly-erased";
+    /* The last region's data all went; only its check was cut short. */
+    if (st->phase == ED_PHASE_WRITING && st->at + 1 == st->count && st->region_phase &&
+        strcmp(st->region_phase, "verifying") == 0)
+        return "unverified";
     if (current_touched(st))
         return "partly-written";
     bool wrote = false;
@@ -144,6 +148,9 @@ static const char *holds_text(const char *state)
     if (strcmp(state, "erased") == 0)
         return "The whole flash was erased, and only the regions marked written hold new "
                "data: the board will not boot until it is flashed.";
+    if (strcmp(state, "unverified") == 0)
+        return "Everything was sent to the board, but the check that the flash holds it was "
+               "cut short: nothing says it is right.";
     if (strcmp(state, "partly-written") == 0)
         return "The flash holds part of the new firmware: the board will not boot it as it "
                "is.";
