@@ -45,12 +45,18 @@ static const char *result_of(int rc)
     return rc > 128 ? "interrupted" : "failed";
 }
 
-/* The doctor's problem: its first error finding, as the error. */
+/* The doctor's problem: its first error finding, as the error; several boards and no -p:
+ * device.several. NULL for any other document. */
 static json_object *doctor_error(json_object *doc)
 {
-    json_object *verdict, *problem, *findings;
-    if (!json_object_object_get_ex(doc, "verdict", &verdict) ||
-        !json_object_object_get_ex(verdict, "problem", &problem) || !problem ||
+    json_object *verdict, *problem, *findings, *status;
+    if (!json_object_object_get_ex(doc, "verdict", &verdict))
+        return NULL;
+    if (json_object_object_get_ex(verdict, "status", &status) &&
+        strcmp(json_object_get_string(status), "several") == 0)
+        return ed_json_error("device.several", "Several boards are connected and none was "
+                             "named with -p.", NULL, NULL);
+    if (!json_object_object_get_ex(verdict, "problem", &problem) || !problem ||
         !json_object_object_get_ex(doc, "findings", &findings))
         return NULL;
     const char *id = json_object_get_string(problem);
@@ -93,7 +99,7 @@ static void complete_error(json_object *doc, const struct ed_cli *cli, int rc)
             json_object_object_add(e, "fix_command", NULL);
         return;
     }
-    json_object *made = rc == ED_EXIT_PROBLEM ? doctor_error(doc) : NULL;
+    json_object *made = rc > 128 ? NULL : doctor_error(doc);
     if (!made) {
         /* A bare string (image, udev) is the message; else the last error said. */
         const char *message = e && json_object_is_type(e, json_type_string)

@@ -9,8 +9,10 @@
  * -> stub -> baud -> [--erase-all] -> write -> reset -> firmware probe. Nothing is written
  * before every check has passed. When no board answers, the checks that need none are
  * reported (exit 3 if one refuses), and the rest are named as waiting for the board; no
- * command that writes the file is suggested then. A failure or Ctrl-C while writing leaves
- * the board in its bootloader and says how far it got (exit 1 or 130). Under flash --all
+ * command that writes the file is suggested then. A failure while writing leaves the board
+ * in its bootloader and says how far it got (exit 1); SIGINT, SIGTERM or SIGHUP at any
+ * phase say what was done, what the flash holds and how to finish (flash_stop.c; exit
+ * 130, 143, 129). Under flash --all
  * the checks that need no board run once, before any board is contacted.
  *
  * JSON (--json): one object on stdout at the end, whatever happened (except a failed
@@ -27,7 +29,12 @@
  *   problems       [{file, id, blocking, forced, message, fix, fix_command}] (a chip
  *                  mismatch first; fix_command null when the fix is an action)
  *   unchecked      [ids of the checks that waited for a board that never answered]
- *   error          null or {message, region (index), file, address, done, size}
+ *   error          null or {id, message, fix, fix_command (ed_json_error), and for a region:
+ *                  region (index), file, address, done, size}; a refusal's is its first
+ *                  blocking problem; a file that changed while it was written:
+ *                  input.changed (exit 6)
+ *   interrupted    null or what a signal stopped (flash_stop.h): {signal, phase, erased,
+ *                  flash, regions_complete, finish_command}; exit 128 + the signal
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
 #include "cli.h"
@@ -354,8 +361,7 @@ static int report_failure(struct flash_run *run, int rc, size_t at)
 /* Did region i's file change while it was written? Its size against the size it had when
  * it was checked, its MD5 against the one taken when its write began. Then the file is to
  * blame for what went wrong (a build or a download still writing it), not the board. */
-static bool file_changed(const struct ed_flash_region *r, bool hashed, char *why,
-                         size_t len)
+static bool file_changed(const struct ed_flash_region *r, char *why, size_t len)
 {
     struct stat st;
     if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size != r->size) {
@@ -364,7 +370,7 @@ static bool file_changed(const struct ed_flash_region *r, bool hashed, char *why
         return true;
     }
     uint8_t now[16];
-    if (hashed && ed_flash_md5_file(r->fd, 0, r->size, now) == ED_OK &&
+    if (ed_flash_md5_file(r->fd, 0, r->size, now) == ED_OK &&
         memcmp(now, r->file_md5, 16) != 0) {
         snprintf(why, len, "its contents are not what they were when its write began");
         return true;
@@ -411,7 +417,7 @@ static int write_all(struct flash_run *run)
         size_t begun = rc == ED_OK ? run->plan.count : at + 1;
         for (size_t i = 0; i < begun; i++) {
             char how[160];
-            if (file_changed(&run->regions[i], true, how, sizeof how))
+            if (file_changed(&run->regions[i], how, sizeof how))
                 return report_changed(run, i, how);
         }
     }
