@@ -415,8 +415,10 @@ static void report_bad_option(const struct ed_cli *cli, int code, const char *te
                      cli->prog);
 }
 
-/* A command that works on a board stops on SIGINT or SIGTERM and says what it had done;
- * the monitor handles its signals itself (Ctrl-C goes to the board there). */
+/* A command that works on a board stops on SIGINT, SIGTERM or SIGHUP and says what it had
+ * done (espdoctor/interrupt.h). The monitor installs the same module itself, around its
+ * session; list, image and udev are quick and poll nothing, so a signal ends them as it
+ * would any program. */
 static bool catches_signals(size_t command)
 {
     return command != CMD_MONITOR && command != CMD_LIST && command != CMD_IMAGE &&
