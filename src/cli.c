@@ -2,10 +2,13 @@
  * every outcome to an exit code. Options may come before or after the command name, as
  * with esptool (`espdoctor -p /dev/ttyUSB0 info` and `espdoctor info -p /dev/ttyUSB0`). */
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "monitor_input.h"
 #include "render.h"
 #include "wrap.h"
+
+#include "espdoctor/interrupt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -130,6 +133,16 @@ void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
     vfprintf(cli->err, fmt, ap);
     va_end(ap);
     fputc('\n', cli->err);
+    if (cli->last_error) {
+        va_start(ap, fmt);
+        vsnprintf(cli->last_error, ED_CLI_ERROR_MAX, fmt, ap);
+        va_end(ap);
+    }
+}
+
+const char *ed_cli_last_error(const struct ed_cli *cli)
+{
+    return cli->last_error ? cli->last_error : "";
 }
 
 void ed_cli_style(const struct ed_cli *cli, bool to_err, struct ed_text_style *st)
@@ -403,10 +416,51 @@ static void report_bad_option(const struct ed_cli *cli, int code, const char *te
                      cli->prog);
 }
 
+/* A command that works on a board stops on SIGINT, SIGTERM or SIGHUP and says what it had
+ * done (espdoctor/interrupt.h). The monitor installs the same module itself, around its
+ * session; list, image and udev are quick and poll nothing, so a signal ends them as it
+ * would any program. */
+static bool catches_signals(size_t command)
+{
+    return command != CMD_MONITOR && command != CMD_LIST && command != CMD_IMAGE &&
+           command != CMD_UDEV;
+}
+
+/* A command that came back from a signal without saying so gets one line that does. */
+static int after_signal(const struct ed_cli *cli, const char *command, int rc)
+{
+    int sig = ed_interrupted();
+    if (!sig || rc == ed_interrupt_exit_status(sig))
+        return rc;
+    ed_cli_error(cli, "interrupted (%s) during '%s': it stopped before it was done.",
+                 ed_interrupt_name(sig), command);
+    return ed_interrupt_exit_status(sig);
+}
+
+/* Usage errors under --json: the document says so too (cli_json.h). */
+static int usage_error(struct ed_cli *cli, const char *command, int rc)
+{
+    struct ed_cli_json j;
+    ed_cli_json_begin(cli, &j);
+    return ed_cli_json_end(cli, &j, command, rc);
+}
+
+/* --json anywhere on the line, before the options are parsed (for their errors). */
+static bool json_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return true;
+    return false;
+}
+
 int ed_cli_main(int argc, char **argv)
 {
     struct ed_cli cli;
+    char last_error[ED_CLI_ERROR_MAX] = "";
     init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
+    cli.last_error = last_error;
+    cli.json = json_asked(argc, argv);
 
     /* Take the command name out, so options may stand on either side of it. */
     size_t index = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
@@ -429,7 +483,7 @@ int ed_cli_main(int argc, char **argv)
         ed_cli_error(&cli, "unknown command '%s' (commands: %s). Run '%s --help'.",
                      argv[cmd_at], names, cli.prog);
         free(args);
-        return ED_EXIT_USAGE;
+        return usage_error(&cli, argv[cmd_at], ED_EXIT_USAGE);
     }
     const struct command *cmd = &commands[index];
 
@@ -477,8 +531,26 @@ int ed_cli_main(int argc, char **argv)
         goto out;
     }
     cli.progress = !cli.json && isatty(STDERR_FILENO);
+    struct ed_cli_json j;
+    /* The monitor streams its events; flash --monitor's come after flash's document. */
+    bool streams = index == CMD_MONITOR || cli.monitor;
+    if (!streams)
+        ed_cli_json_begin(&cli, &j);
+    bool signals = catches_signals(index);
+    if (signals)
+        ed_interrupt_install();
     rc = cmd->run(&cli, nargs - optind, args + optind);
+    if (signals)
+        rc = after_signal(&cli, cmd->name, rc);
+    if (!streams)
+        rc = ed_cli_json_end(&cli, &j, cmd->name, rc);
+    if (signals)
+        ed_interrupt_restore();
+    free(args);
+    return rc;
 out:
     free(args);
+    if (rc != ED_EXIT_OK)
+        rc = usage_error(&cli, cmd->name, rc);
     return rc;
 }

@@ -17,7 +17,7 @@ enum ed_exit {
     ED_EXIT_PORT = 5,      /* the port exists but cannot be used (permission, busy) */
     ED_EXIT_INPUT = 6,     /* an input file is missing, unreadable or not firmware */
     ED_EXIT_PROBLEM = 7,   /* the doctor found a problem (see findings) */
-    ED_EXIT_INTERRUPTED = 130,
+    ED_EXIT_INTERRUPTED = 130,   /* SIGINT; SIGTERM gives 143 (espdoctor/interrupt.h) */
 };
 
 /* Options every command understands, filled by cli.c before the command runs. */
@@ -51,7 +51,14 @@ struct ed_cli {
     unsigned timeout_ms;     /* monitor --timeout SECONDS; 0: none */
     FILE *out;               /* stdout */
     FILE *err;               /* stderr */
+    char *last_error;        /* the last ed_cli_error message, for JSON documents (a
+                                buffer of ED_CLI_ERROR_MAX owned by cli.c; may be NULL) */
 };
+
+#define ED_CLI_ERROR_MAX 2048
+
+/* The message of the last ed_cli_error, without the program's name; "" if none. */
+const char *ed_cli_last_error(const struct ed_cli *cli);
 
 /* A command: positional arguments only (options are already parsed into cli). Returns an
  * enum ed_exit value. */

@@ -14,8 +14,8 @@
  *                 "chip": "ESP32" or null, "micropython": "v1.24.0" or null}}
  * With --flash FILE and a ready board (or one whose only problem is a crash loop, which
  * flashing fixes, with the bootloader answering), `flash FILE` runs next on the same port
- * (its output follows the doctor's; with --json, its document is a second line) and its
- * exit code is the result.
+ * (its output follows the doctor's; with --json, its document is the doctor's "flash", and
+ * its error the doctor's "error": one document per run) and its exit code is the result.
  * With several boards, no -p and a terminal on stdin (not --json), the doctor asks which
  * board to examine (a wrong answer asks again) and examines that one.
  * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p (and no one
@@ -33,6 +33,7 @@
 #include "espdoctor/shell.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -119,7 +120,8 @@ static void print_summary(struct ed_cli *cli, const struct ed_doctor *d, const c
 
 /* --flash FILE: flash the board the doctor just found ready (or whose only problem is
  * what is in its flash), on the same port. */
-static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int doctor_rc)
+static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int doctor_rc,
+                             json_object *root)
 {
     if (doctor_rc != ED_EXIT_OK && !(doctor_rc == ED_EXIT_PROBLEM && flashing_fixes_all(d))) {
         if (!cli->json)
@@ -133,7 +135,25 @@ static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int 
     snprintf(file, sizeof file, "%s", cli->flash_file);
     char *args[] = { file, NULL };
     cli->port = d->port_path;
-    return cmd_flash(cli, 1, args);
+    if (!cli->json)
+        return cmd_flash(cli, 1, args);
+    /* One document per run: flash's goes into the doctor's. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *held = open_memstream(&text, &len), *real = cli->out;
+    if (held)
+        cli->out = held;
+    int rc = cmd_flash(cli, 1, args);
+    if (held) {
+        fclose(held);
+        cli->out = real;
+    }
+    json_object *flash = text ? json_tokener_parse(text) : NULL, *error = NULL;
+    free(text);
+    if (flash && json_object_object_get_ex(flash, "error", &error) && error)
+        json_object_object_add(root, "error", json_object_get(error));
+    json_object_object_add(root, "flash", flash);
+    return rc;
 }
 
 static bool several_boards(void)
@@ -157,8 +177,18 @@ static bool flash_file_usable(struct ed_cli *cli)
         return false;
     }
     if (!ed_image_kind_is_firmware(info.kind) && info.kind != ED_IMAGE_TRUNCATED) {
-        fprintf(cli->err, "%s: --flash: ", cli->prog);
-        ed_image_explain_unusable(cli->err, &info);
+        /* Said on stderr, and kept as the error a --json document carries. */
+        char *text = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&text, &len);
+        ed_image_explain_unusable(mem ? mem : cli->err, &info);
+        if (mem) {
+            fclose(mem);
+            fprintf(cli->err, "%s: --flash: %s", cli->prog, text);
+            if (cli->last_error)
+                snprintf(cli->last_error, ED_CLI_ERROR_MAX, "--flash: %s", text);
+            free(text);
+        }
         return false;
     }
     return true;
@@ -207,8 +237,9 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
 
     const struct ed_finding *problem;
     const char *status = status_of(&d, &problem);
+    json_object *root = NULL;
     if (cli->json) {
-        json_object *root = json_object_new_object();
+        root = json_object_new_object();
         json_object_object_add(root, "ports", ports_json(&d));
         json_object_object_add(root, "findings", ed_render_findings_json(&d.report));
         json_object *v = json_object_new_object();
@@ -219,7 +250,10 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         json_object_object_add(v, "micropython",
                                d.micropython ? json_object_new_string(d.micropython_version) : NULL);
         json_object_object_add(root, "verdict", v);
-        ed_out_json(cli->out, root);
+        /* null when ready; on a problem the CLI layer makes it the problem (cli_json.h) */
+        json_object_object_add(root, "error", NULL);
+        if (cli->flash_file)
+            json_object_object_add(root, "flash", NULL);   /* not flashed (yet) */
     } else {
         struct ed_text_style st;
         ed_cli_style(cli, false, &st);
@@ -231,7 +265,9 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
              : strcmp(status, "several") == 0   ? ED_EXIT_USAGE   /* -p is wanted */
                                                 : ED_EXIT_PROBLEM;
     if (cli->flash_file)
-        rc = hand_off_to_flash(cli, &d, rc);
+        rc = hand_off_to_flash(cli, &d, rc, root);
+    if (root)
+        ed_out_json(cli->out, root);
     ed_doctor_free(&d);
     return rc;
 }

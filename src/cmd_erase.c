@@ -6,12 +6,16 @@
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * erased: {address, size, whole_chip}, error: null or {message}, seconds}. */
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "flash_session.h"
 #include "out.h"
+#include "render.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
+#include "espdoctor/interrupt.h"
+#include "espdoctor/shell.h"
 
 #include <string.h>
 #include <time.h>
@@ -59,8 +63,9 @@ static int parse_args(struct ed_cli *cli, int argc, char **argv, struct erase_ar
     return ED_EXIT_OK;
 }
 
-static int report(struct ed_flash_session *s, const struct erase_args *a, int rc,
-                  const char *result, const char *error, const struct timespec *t0)
+static int report_as(struct ed_flash_session *s, const struct erase_args *a, int rc,
+                     const char *result, const char *id, const char *error,
+                     const char *fix_command, const struct timespec *t0)
 {
     if (s->cli->json && !s->reported_json) {
         json_object *o = s->ld && s->ld->chip ? ed_session_json(s) : json_object_new_object();
@@ -72,18 +77,54 @@ static int report(struct ed_flash_session *s, const struct erase_args *a, int rc
         json_object_object_add(e, "size", json_object_new_int64(a->size));
         json_object_object_add(e, "whole_chip", json_object_new_boolean(a->whole));
         json_object_object_add(o, "erased", e);
-        json_object *err = NULL;
-        if (error) {
-            err = json_object_new_object();
-            json_object_object_add(err, "message", json_object_new_string(error));
-        }
-        json_object_object_add(o, "error", err);
+        json_object_object_add(o, "error", error ? ed_json_error(id, error, NULL, fix_command)
+                                                 : NULL);
         json_object_object_add(o, "seconds", json_object_new_double(
                                                  (double)(t1.tv_sec - t0->tv_sec) +
                                                  (double)(t1.tv_nsec - t0->tv_nsec) / 1e9));
         ed_out_json(s->cli->out, o);
     }
     return rc;
+}
+
+static int report(struct ed_flash_session *s, const struct erase_args *a, int rc,
+                  const char *result, const char *error, const struct timespec *t0)
+{
+    const char *id = rc == ED_EXIT_INPUT ? "stub.unusable" : ed_cli_json_error_id(rc);
+    return report_as(s, a, rc, result, id, error, NULL, t0);
+}
+
+/* SIGINT or SIGTERM: say whether the erase had begun, and the command that does it. */
+static int stopped(struct ed_flash_session *s, const struct erase_args *a, bool erasing,
+                   const struct timespec *t0)
+{
+    char what[64], command[400], port[300], message[600];
+    if (a->whole)
+        snprintf(what, sizeof what, "the whole flash");
+    else
+        snprintf(what, sizeof what, "0x%x bytes at 0x%x", a->size, a->addr);
+    int n = snprintf(command, sizeof command, "espdoctor");
+    if (s->pc.path[0])
+        n += snprintf(command + n, sizeof command - (size_t)n, " -p %s",
+                      ed_shell_quote(s->pc.path, port, sizeof port));
+    snprintf(command + n, sizeof command - (size_t)n, " erase");
+    if (!a->whole)
+        snprintf(command + strlen(command), sizeof command - strlen(command),
+                 " --region 0x%x 0x%x", a->addr, a->size);
+    int sig = ed_interrupted();
+    snprintf(message, sizeof message, "interrupted (%s) %s: %s%s", ed_interrupt_name(sig),
+             erasing ? "while erasing" : "before erasing",
+             erasing ? "the erase was under way, so part or all of " : "nothing was erased",
+             erasing ? what : "");
+    if (erasing)
+        snprintf(message + strlen(message), sizeof message - strlen(message),
+                 " is erased. The board is still in its bootloader");
+    ed_cli_error(s->cli, "%s.", message);
+    struct ed_text_style st;
+    ed_cli_style(s->cli, true, &st);
+    ed_render_fix(s->cli->err, "Fix: ", "  ", "Run this to erase it all the same:", command, &st);
+    return report_as(s, a, ed_interrupt_exit_status(sig), "interrupted", "run.interrupted",
+                     message, command, t0);
 }
 
 static int erase_on_board(struct ed_flash_session *s, struct erase_args *a,
@@ -100,6 +141,8 @@ static int erase_on_board(struct ed_flash_session *s, struct erase_args *a,
         return report(s, a, ED_EXIT_REFUSED, "refused", why, t0);
     }
     int rc = ed_session_stub(s);
+    if (ed_interrupted())
+        return stopped(s, a, false, t0);
     if (rc != ED_EXIT_OK)
         return report(s, a, rc, "failed", "the flasher stub could not be used", t0);
     int lrc = ed_flash_prepare(s->ld, s->flash_size);
@@ -117,6 +160,8 @@ static int erase_on_board(struct ed_flash_session *s, struct erase_args *a,
                        "up to %u s.", ed_timeout_for_size(ED_RATE_ERASE_MS_PER_MB, a->size) / 1000);
     if (lrc == ED_OK)
         lrc = ed_flash_erase(s->ld, a->whole, a->addr, a->size, s->flash_size);
+    if (ed_interrupted())
+        return stopped(s, a, true, t0);   /* the erase had been asked for */
     if (lrc != ED_OK) {
         char detail[320];
         ed_session_describe_error(s->ld, lrc, detail, sizeof detail);
@@ -139,7 +184,9 @@ int cmd_erase(struct ed_cli *cli, int argc, char **argv)
         return rc;
     struct ed_flash_session s;
     rc = ed_session_open(cli, &s);
-    if (rc == ED_EXIT_OK)
+    if (ed_interrupted())
+        rc = stopped(&s, &a, false, &t0);
+    else if (rc == ED_EXIT_OK)
         rc = erase_on_board(&s, &a, &t0);
     else
         rc = report(&s, &a, rc, "failed", "could not reach the board", &t0);

@@ -9,8 +9,10 @@
  * -> stub -> baud -> [--erase-all] -> write -> reset -> firmware probe. Nothing is written
  * before every check has passed. When no board answers, the checks that need none are
  * reported (exit 3 if one refuses), and the rest are named as waiting for the board; no
- * command that writes the file is suggested then. A failure or Ctrl-C while writing leaves
- * the board in its bootloader and says how far it got (exit 1 or 130). Under flash --all
+ * command that writes the file is suggested then. A failure while writing leaves the board
+ * in its bootloader and says how far it got (exit 1); SIGINT, SIGTERM or SIGHUP at any
+ * phase say what was done, what the flash holds and how to finish (flash_stop.c; exit
+ * 130, 143, 129). Under flash --all
  * the checks that need no board run once, before any board is contacted.
  *
  * JSON (--json): one object on stdout at the end, whatever happened (except a failed
@@ -27,14 +29,23 @@
  *   problems       [{file, id, blocking, forced, message, fix, fix_command}] (a chip
  *                  mismatch first; fix_command null when the fix is an action)
  *   unchecked      [ids of the checks that waited for a board that never answered]
- *   error          null or {message, region (index), file, address, done, size}
+ *   error          null or {id, message, fix, fix_command (ed_json_error), and for a region:
+ *                  region (index), file, address, done, size}; a refusal's is its first
+ *                  blocking problem; a file that changed while it was written:
+ *                  input.changed (exit 6)
+ *   interrupted    null or what a signal stopped (flash_stop.h): {signal, phase, erased,
+ *                  flash, regions_complete, finish_command}; exit 128 + the signal
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
 #include "cli.h"
+#include "cli_json.h"
 #include "commands.h"
 #include "flash_all.h"
 #include "flash_report.h"
+#include "flash_internal.h"
 #include "flash_session.h"
+#include "flash_stop.h"
+#include "escape.h"
 #include "out.h"
 #include "progress.h"
 #include "render.h"
@@ -43,21 +54,13 @@
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/fwprobe.h"
+#include "espdoctor/interrupt.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-
-/* Set by SIGINT while writing; the engine polls it between blocks. */
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
 
 struct flash_run {
     struct ed_cli *cli;
@@ -70,6 +73,10 @@ struct flash_run {
     struct ed_flash_report rep; /* the problems found, and the checks that waited */
     json_object *error;
     json_object *firmware;
+    json_object *interrupted;   /* what a signal stopped, or NULL */
+    enum ed_flash_phase phase;
+    const char *region_phase;   /* the engine's last: "comparing", "writing", "verifying" */
+    bool erased_all;            /* --erase-all completed */
     struct ed_progress bar;
     size_t bar_region;
     const struct ed_flash_hooks *hooks;   /* flash --all's; NULL for a plain flash */
@@ -125,6 +132,26 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
     return arr;
 }
 
+/* A refusal's error is its first blocking problem: the one to fix first. */
+static json_object *refusal_error(const struct flash_run *run)
+{
+    json_object *problems = run->rep.problems;
+    size_t n = problems ? json_object_array_length(problems) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *p = json_object_array_get_idx(problems, i), *v;
+        if (!json_object_object_get_ex(p, "blocking", &v) || !json_object_get_boolean(v))
+            continue;
+        json_object *id, *msg, *fix, *cmd;
+        json_object_object_get_ex(p, "id", &id);
+        json_object_object_get_ex(p, "message", &msg);
+        json_object_object_get_ex(p, "fix", &fix);
+        json_object_object_get_ex(p, "fix_command", &cmd);
+        return ed_json_error(json_object_get_string(id), json_object_get_string(msg),
+                             json_object_get_string(fix), json_object_get_string(cmd));
+    }
+    return ed_json_error("flash.refused", ed_cli_last_error(run->cli), NULL, NULL);
+}
+
 static int finish(struct flash_run *run, int exit_code, const char *result, size_t regions)
 {
     if (run->cli->json && !run->s.reported_json) {
@@ -133,8 +160,16 @@ static int finish(struct flash_run *run, int exit_code, const char *result, size
         json_object_object_add(o, "result", json_object_new_string(result));
         json_object_object_add(o, "regions", regions_json(run, regions));
         ed_flash_report_json(&run->rep, o);
-        json_object_object_add(o, "error", run->error ? json_object_get(run->error)
-                                                      : ed_session_port_error_json(&run->s));
+        if (exit_code != ED_EXIT_OK && !run->error)
+            run->error = ed_session_port_error_json(&run->s);
+        if (exit_code != ED_EXIT_OK && !run->error)
+            run->error = exit_code == ED_EXIT_REFUSED ? refusal_error(run)
+                                                      : ed_json_error(
+                                                            ed_cli_json_error_id(exit_code),
+                                                            ed_cli_last_error(run->cli), NULL,
+                                                            NULL);
+        json_object_object_add(o, "error", json_object_get(run->error));
+        json_object_object_add(o, "interrupted", json_object_get(run->interrupted));
         json_object_object_add(o, "firmware", json_object_get(run->firmware));
         json_object_object_add(o, "seconds", json_object_new_double(elapsed(run)));
         ed_out_json(run->cli->out, o);
@@ -142,11 +177,48 @@ static int finish(struct flash_run *run, int exit_code, const char *result, size
     return exit_code;
 }
 
-static void set_error(struct flash_run *run, const char *message)
+static void set_error(struct flash_run *run, const char *id, const char *message)
 {
     json_object_put(run->error);
-    run->error = json_object_new_object();
-    json_object_object_add(run->error, "message", json_object_new_string(message));
+    run->error = ed_json_error(id, message, NULL, NULL);
+}
+
+/* The regions as the plan has them now (the board's checks may settle an address). */
+static void plan_regions(struct flash_run *run)
+{
+    for (size_t i = 0; i < run->plan.count; i++) {
+        const struct ed_flash_item *it = &run->plan.items[i];
+        run->regions[i] = (struct ed_flash_region){
+            .path = it->path, .fd = it->fd, .addr = it->addr, .size = (uint32_t)it->img.file_size,
+        };
+    }
+}
+
+/* The signal that came, 0 if none: under flash --all the caller's flag (SIGINT). */
+static int signal_came(const struct flash_run *run)
+{
+    if (run->hooks && run->hooks->cancel)
+        return *run->hooks->cancel ? SIGINT : 0;
+    return ed_interrupted();
+}
+
+/* A signal stopped the run: say what was done, what the flash holds, how to finish. */
+static int stopped(struct flash_run *run, size_t at)
+{
+    ed_progress_end(&run->bar);
+    if (run->phase < ED_PHASE_WRITING)
+        plan_regions(run);
+    struct ed_flash_stop st = {
+        .cli = run->cli, .signal = signal_came(run), .phase = run->phase,
+        .region_phase = run->region_phase, .erase_all = run->cli->erase_all,
+        .erased_all = run->erased_all, .port = run->s.pc.path[0] ? run->s.pc.path : NULL,
+        .regions = run->regions, .count = run->plan.count, .at = at,
+    };
+    json_object_put(run->error);
+    json_object_put(run->interrupted);
+    ed_flash_stop_report(&st, &run->error, &run->interrupted);
+    run->s.reported_json = false;   /* whatever connect printed, this run's document is this */
+    return finish(run, ed_interrupt_exit_status(st.signal), "interrupted", run->plan.count);
 }
 
 /* ---- arguments and files ---------------------------------------------------------------- */
@@ -199,7 +271,7 @@ static int add_files(struct flash_run *run, int argc, char **argv)
             ed_cli_error(cli, "%s%s Nothing was written.", err,
                          n && err[n - 1] != '.' ? "." : "");
         }
-        set_error(run, err);
+        set_error(run, "input.unusable", err);
         return ED_EXIT_INPUT;
     }
     return ED_EXIT_OK;
@@ -210,10 +282,12 @@ static int add_files(struct flash_run *run, int argc, char **argv)
 static void on_progress(void *ctx, const struct ed_flash_progress *p)
 {
     struct flash_run *run = ctx;
+    run->region_phase = p->phase;
     if (p->region != run->bar_region) {
-        char label[64];
+        char label[64], name[160];
         ed_progress_end(&run->bar);
-        snprintf(label, sizeof label, "%.40s", base_name(run->regions[p->region].path));
+        ed_escape_name(base_name(run->regions[p->region].path), name, sizeof name);
+        snprintf(label, sizeof label, "%.40s", name);
         ed_progress_start(&run->bar, run->cli->err, run->cli->progress, label, p->region_size);
         run->bar_region = p->region;
     }
@@ -224,7 +298,8 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
 
 static void say_region(struct flash_run *run, const struct ed_flash_region *r)
 {
-    char size[32], wrote[32], comp[48] = "", verdict[200];
+    char size[32], wrote[32], comp[48] = "", verdict[200], name[400];
+    ed_escape_name(base_name(r->path), name, sizeof name);
     ed_session_format_size(r->size, size, sizeof size);
     ed_session_format_size(r->written, wrote, sizeof wrote);
     if (r->compressed && r->written) {
@@ -243,24 +318,25 @@ static void say_region(struct flash_run *run, const struct ed_flash_region *r)
     }
     if (r->written == 0)
         ed_session_say(&run->s, "  0x%08x  %s  %s: unchanged, nothing written, %s", r->addr,
-                       base_name(r->path), size, verdict);
+                       name, size, verdict);
     else if (r->skipped)
         ed_session_say(&run->s, "  0x%08x  %s  %s: wrote %s%s in %.1f s (the rest was already "
-                       "there), %s", r->addr, base_name(r->path), size, wrote, comp,
+                       "there), %s", r->addr, name, size, wrote, comp,
                        r->seconds, verdict);
     else
         ed_session_say(&run->s, "  0x%08x  %s  %s: wrote %s%s in %.1f s, %s", r->addr,
-                       base_name(r->path), size, wrote, comp, r->seconds, verdict);
+                       name, size, wrote, comp, r->seconds, verdict);
 }
 
 static int report_failure(struct flash_run *run, int rc, size_t at)
 {
     struct ed_cli *cli = run->cli;
     const struct ed_flash_region *r = &run->regions[at];
-    char why[320], msg[768];
-    if (rc == ED_E_CANCELLED)
-        snprintf(why, sizeof why, "interrupted");
-    else if (rc == ED_E_VERIFY)
+    char why[320], msg[1024], name[400];
+    if (rc == ED_E_CANCELLED || signal_came(run))
+        return stopped(run, at);
+    ed_escape_name(base_name(r->path), name, sizeof name);
+    if (rc == ED_E_VERIFY)
         snprintf(why, sizeof why, "the flash does not hold what was written (MD5 differs "
                  "after writing, and again after rewriting what differed: the flash chip may "
                  "be failing)");
@@ -268,52 +344,85 @@ static int report_failure(struct flash_run *run, int rc, size_t at)
         ed_session_describe_error(run->s.ld, rc, why, sizeof why);
     snprintf(msg, sizeof msg, "%s: stopped at region %zu of %zu (%s at 0x%x), %u of %u bytes "
              "in place. %s; run the same command again: only what does not verify is "
-             "rewritten.", why, at + 1, run->plan.count, base_name(r->path), r->addr, r->done,
+             "rewritten.", why, at + 1, run->plan.count, name, r->addr, r->done,
              r->size, rc == ED_E_GONE ? "The port vanished and did not come back: plug the "
                                         "board back in"
                                       : "The board is still in its bootloader");
     ed_cli_error(cli, "%s", msg);
-    set_error(run, msg);
+    set_error(run, rc == ED_E_VERIFY ? "flash.verify-failed" : rc == ED_E_GONE ? "port.vanished"
+                                                                           : "flash.write-failed",
+              msg);
     json_object_object_add(run->error, "region", json_object_new_int64((int64_t)at));
     json_object_object_add(run->error, "file", json_object_new_string(r->path));
     json_object_object_add(run->error, "address", json_object_new_int64(r->addr));
     json_object_object_add(run->error, "done", json_object_new_int64(r->done));
     json_object_object_add(run->error, "size", json_object_new_int64(r->size));
-    bool cancelled = rc == ED_E_CANCELLED;
-    return finish(run, cancelled ? ED_EXIT_INTERRUPTED : ED_EXIT_FAIL,
-                  cancelled ? "interrupted" : "failed", at + 1);
+    return finish(run, ED_EXIT_FAIL, "failed", at + 1);
+}
+
+/* Did region i's file change while it was written? Its size against the size it had when
+ * it was checked, its MD5 against the one taken when its write began. Then the file is to
+ * blame for what went wrong (a build or a download still writing it), not the board. */
+static bool file_changed(const struct ed_flash_region *r, char *why, size_t len)
+{
+    struct stat st;
+    if (fstat(r->fd, &st) != 0 || (uint64_t)st.st_size != r->size) {
+        snprintf(why, len, "it was %u bytes when it was checked and is %lld bytes now",
+                 r->size, (long long)st.st_size);
+        return true;
+    }
+    uint8_t now[16];
+    if (ed_flash_md5_file(r->fd, 0, r->size, now) == ED_OK &&
+        memcmp(now, r->file_md5, 16) != 0) {
+        snprintf(why, len, "its contents are not what they were when its write began");
+        return true;
+    }
+    return false;
+}
+
+static int report_changed(struct flash_run *run, size_t at, const char *how)
+{
+    const struct ed_flash_region *r = &run->regions[at];
+    char name[400], msg[1200];
+    ed_escape_name(r->path, name, sizeof name);
+    snprintf(msg, sizeof msg, "%s changed while it was being flashed: %s. What reached the "
+             "board is not what the file holds now, so nothing is reported as written; the "
+             "board is not at fault. Wait until whatever writes the file (a build, a "
+             "download) has finished, then run the same command again.", name, how);
+    ed_cli_error(run->cli, "%s", msg);
+    set_error(run, "input.changed", msg);
+    json_object_object_add(run->error, "region", json_object_new_int64((int64_t)at));
+    json_object_object_add(run->error, "file", json_object_new_string(r->path));
+    return finish(run, ED_EXIT_INPUT, "input-error", at + 1);
 }
 
 static int write_all(struct flash_run *run)
 {
     struct ed_cli *cli = run->cli;
-    for (size_t i = 0; i < run->plan.count; i++) {
-        const struct ed_flash_item *it = &run->plan.items[i];
-        run->regions[i] = (struct ed_flash_region){
-            .path = it->path, .fd = it->fd, .addr = it->addr, .size = (uint32_t)it->img.file_size,
-        };
-    }
     struct ed_flash_opts o = {
-        .skip_unchanged = !cli->no_skip, .cancel = &interrupted, .progress = on_progress,
+        .skip_unchanged = !cli->no_skip, .cancel = ed_interrupt_flag(), .progress = on_progress,
         .progress_ctx = run, .recover = ed_session_recover, .recover_ctx = &run->s,
     };
     run->bar_region = SIZE_MAX;
     /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
-    bool own_sigint = !(run->hooks && run->hooks->cancel);
-    struct sigaction sa = { .sa_handler = on_sigint }, old;
-    sigemptyset(&sa.sa_mask);
-    if (own_sigint) {
-        interrupted = 0;
-        sigaction(SIGINT, &sa, &old);
-    } else {
+    if (run->hooks && run->hooks->cancel)
         o.cancel = run->hooks->cancel;
-    }
     run->s.cancel = o.cancel;
+    plan_regions(run);
+    run->phase = ED_PHASE_WRITING;
     size_t at = 0;
     int rc = ed_flash_write(run->s.ld, run->regions, run->plan.count, &o, &at);
-    if (own_sigint)
-        sigaction(SIGINT, &old, NULL);
     ed_progress_end(&run->bar);
+    if (rc != ED_E_CANCELLED && !signal_came(run)) {
+        /* Every region begun was hashed at its start (a hash cut short by a file that
+         * shrank is caught by its size first). */
+        size_t begun = rc == ED_OK ? run->plan.count : at + 1;
+        for (size_t i = 0; i < begun; i++) {
+            char how[160];
+            if (file_changed(&run->regions[i], how, sizeof how))
+                return report_changed(run, i, how);
+        }
+    }
     if (rc != ED_OK)
         return report_failure(run, rc, at);
     for (size_t i = 0; i < run->plan.count; i++)
@@ -360,13 +469,18 @@ static int erase_everything(struct flash_run *run)
                            sizeof size);
     ed_session_say(&run->s, "Erasing the whole %s flash first (--erase-all)%s...", size,
                    run->s.ld->stub ? "" : "; the ROM erases at about 40 s per MB at worst");
+    run->phase = ED_PHASE_ERASING;
     int rc = ed_flash_erase(run->s.ld, true, 0, 0, run->s.flash_size);
-    if (rc == ED_OK)
+    if (signal_came(run))
+        return stopped(run, 0);
+    if (rc == ED_OK) {
+        run->erased_all = true;
         return ED_EXIT_OK;
+    }
     char why[320];
     ed_session_describe_error(run->s.ld, rc, why, sizeof why);
     ed_cli_error(run->cli, "erasing the flash failed: %s. Nothing was written.", why);
-    set_error(run, why);
+    set_error(run, "flash.erase-failed", why);
     return finish(run, ED_EXIT_FAIL, "failed", 0);
 }
 
@@ -384,9 +498,13 @@ static void say_board(struct flash_run *run)
 static int run_flash(struct flash_run *run, int argc, char **argv)
 {
     struct ed_cli *cli = run->cli;
+    run->phase = ED_PHASE_FILES;
     int rc = add_files(run, argc, argv);
+    if (signal_came(run))
+        return stopped(run, 0);
     if (rc != ED_EXIT_OK)
         return finish(run, rc, rc == ED_EXIT_INPUT ? "input-error" : "failed", 0);
+    plan_regions(run);
     /* What no board could change: the files' integrity and the regions' layout. */
     size_t hard = 0;
     size_t blocking = ed_flash_plan_check(&run->plan, NULL, 0, ED_IMAGE_REVISION_UNKNOWN, &hard);
@@ -401,8 +519,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     }
 
     /* Every other check is made against the board that answers. */
+    run->phase = ED_PHASE_CONNECTING;
     rc = ed_session_open(cli, &run->s);
     run->connected = run->s.ld && run->s.ld->chip;
+    if (signal_came(run))
+        return stopped(run, 0);
     if (rc != ED_EXIT_OK) {
         run->unreached = true;
         ed_flash_report_unchecked(&run->rep);
@@ -411,6 +532,7 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         return finish(run, rc, "failed", 0);
     }
     say_board(run);
+    run->phase = ED_PHASE_CHECKING;
     run->rep.port = run->s.pc.path;
     const struct ed_chip *chip = run->s.ld->chip;
     uint32_t rev = run->s.revision_known ? run->s.revision : ED_IMAGE_REVISION_UNKNOWN;
@@ -433,8 +555,22 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
                 break;
             }
 
-    if ((rc = ed_session_stub(&run->s)) != ED_EXIT_OK ||
-        (rc = ed_session_ready(&run->s)) != ED_EXIT_OK)
+    if (signal_came(run))
+        return stopped(run, 0);
+    run->phase = ED_PHASE_STUB;
+    rc = ed_session_stub(&run->s);
+    if (signal_came(run))
+        return stopped(run, 0);
+    if (rc == ED_EXIT_OK) {
+        run->phase = ED_PHASE_BAUD;
+        rc = ed_session_ready(&run->s);
+        if (signal_came(run))
+            return stopped(run, 0);
+    } else {
+        set_error(run, rc == ED_EXIT_INPUT ? "stub.unusable" : "stub.upload-failed",
+                  ed_cli_last_error(cli));
+    }
+    if (rc != ED_EXIT_OK)
         return finish(run, rc, rc == ED_EXIT_INPUT ? "input-error" : "failed", 0);
     for (size_t i = 0; i < run->s.note_count; i++)
         ed_session_say(&run->s, "Note: %s.", run->s.notes[i]);
@@ -446,6 +582,9 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     rc = write_all(run);
     if (rc != ED_EXIT_OK)
         return rc;
+    run->phase = ED_PHASE_BOOTING;
+    if (signal_came(run))
+        return stopped(run, run->plan.count);
     int frc = ed_flash_finish(run->s.ld);
     if (frc != ED_OK) {
         char why[320];
@@ -454,6 +593,8 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
                         "verified before", why);
     }
     probe_firmware(run);
+    if (signal_came(run))
+        return stopped(run, run->plan.count);
     return finish(run, ED_EXIT_OK, "ok", run->plan.count);
 }
 
@@ -473,7 +614,8 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     int rc = run_flash(run, argc, argv);
     /* A board that would not answer gets the doctor; not under --all, where boards are
      * flashed side by side and the summary names the failures. */
-    bool diagnose = rc != ED_EXIT_OK && !hooks && ed_connect_failed(run->s.ld);
+    bool diagnose = rc != ED_EXIT_OK && !hooks && !signal_came(run) &&
+                    ed_connect_failed(run->s.ld);
     ed_session_close(&run->s, false);
     if (diagnose)
         ed_cli_diagnose(cli, run->s.pc.path);
@@ -485,6 +627,7 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     ed_flash_report_free(&run->rep);
     json_object_put(run->error);
     json_object_put(run->firmware);
+    json_object_put(run->interrupted);
     free(run);
     return rc;
 }

@@ -35,7 +35,7 @@
 
 #define MESSAGE_MAX 1024
 
-/* SIGINT sets it. Process-wide by nature (a signal reaches a process, not a board): the
+/* SIGINT or SIGTERM sets it. Process-wide by nature (a signal reaches a process, not a board): the
  * parent passes it on to each board's process, whose own copy its engine polls. */
 static volatile sig_atomic_t all_interrupted;
 
@@ -339,13 +339,15 @@ static int run_boards(struct flash_all *all)
     enum ed_view_mode mode = cli->json || cli->quiet ? ED_VIEW_OFF
                              : cli->progress        ? ED_VIEW_TERMINAL
                                                     : ED_VIEW_PLAIN;
-    struct sigaction sa = { .sa_handler = on_sigint }, old;
+    struct sigaction sa = { .sa_handler = on_sigint }, old, old_term;
     sigemptyset(&sa.sa_mask);
     all_interrupted = 0;
     sigaction(SIGINT, &sa, &old);
+    sigaction(SIGTERM, &sa, &old_term);   /* SIGTERM too: every board says where it stopped */
     ed_board_procs_run(all->jobs, all->count, cli, all->argc, all->argv, mode,
                        &all_interrupted);
     sigaction(SIGINT, &old, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     return finish(all);
 }
 

@@ -18,19 +18,10 @@
 #include <unistd.h>
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "espdoctor/netport.h"
 #include "espdoctor/reset.h"
 
-/* The signal that stopped the monitor, 0 while none has. */
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
-
-static const int handled_signals[] = { SIGINT, SIGTERM, SIGHUP };
-#define SIGNAL_COUNT (sizeof handled_signals / sizeof handled_signals[0])
 
 struct session {
     struct ed_cli *cli;
@@ -93,7 +84,7 @@ static int exit_code(const struct ed_monitor *m)
     case ED_MON_END_OF_INPUT:
         return ED_EXIT_OK;
     case ED_MON_INTERRUPTED:
-        return ED_EXIT_INTERRUPTED;
+        return ed_interrupt_exit_status(ed_interrupted());
     case ED_MON_PORT_GONE:
     case ED_MON_IO_ERROR:
     case ED_MON_LOG_ERROR:
@@ -187,7 +178,7 @@ static void setup(struct session *s)
     s->out.interactive = terminal && !cli->json && isatty(fileno(cli->out));
     s->opts = (struct ed_monitor_opts){
         .baud = s->baud, .eol = ED_EOL_CR, .in_fd = STDIN_FILENO, .in_terminal = terminal,
-        .log_fd = s->log_fd, .timeout_ms = cli->timeout_ms, .stop = &stop_signal,
+        .log_fd = s->log_fd, .timeout_ms = cli->timeout_ms, .stop = ed_interrupt_flag(),
         .follow_ms = is_local(s->pc->path) ? ED_MON_FOLLOW_MS : 0,
     };
     if (cli->eol)
@@ -203,9 +194,14 @@ static void setup(struct session *s)
 static int run(struct session *s)
 {
     setup(s);
+    /* SIGINT, SIGTERM, SIGHUP end it (the shared interrupt module: a flag the loop polls),
+     * from before the start event on, so that a signal never ends it without its end. */
+    ed_interrupt_install();
     int rc = ed_open_port(s->cli, s->pc, s->baud, &s->mon.tp);
-    if (rc != ED_EXIT_OK)
+    if (rc != ED_EXIT_OK) {
+        ed_interrupt_restore();
         return rc;
+    }
     say_start(s);
     if (s->reset)
         reset_board(s);
@@ -214,18 +210,12 @@ static int run(struct session *s)
     if (s->opts.in_terminal && !s->cli->json && ed_mon_tty_raw(&tty, STDIN_FILENO) != 0)
         ed_mon_out_say(&s->out, "the terminal cannot be put in raw mode (%s): keys go by "
                        "line", strerror(errno));
-    struct sigaction sa = { .sa_handler = on_signal }, old[SIGNAL_COUNT];
-    sigemptyset(&sa.sa_mask);
-    stop_signal = 0;
-    for (size_t i = 0; i < SIGNAL_COUNT; i++)
-        sigaction(handled_signals[i], &sa, &old[i]);
     ed_monitor_run(&s->mon, &s->opts);
-    for (size_t i = 0; i < SIGNAL_COUNT; i++)
-        sigaction(handled_signals[i], &old[i], NULL);
     ed_mon_tty_restore(&tty);
     ed_tp_close(s->mon.tp);
     s->mon.tp = NULL;
     int code = exit_code(&s->mon);
+    ed_interrupt_restore();
     say_end(s, code);
     return code;
 }

@@ -13,6 +13,7 @@
 #include "progress.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "espdoctor/flash.h"
 
 #include <errno.h>
@@ -108,7 +109,8 @@ static int read_from_board(struct read_run *r)
     struct stat st;
     bool regular = fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode);
     ed_progress_start(&r->bar, cli->err, cli->progress, "reading", r->size);
-    struct ed_flash_opts o = { .progress = on_progress, .progress_ctx = r };
+    struct ed_flash_opts o = { .progress = on_progress, .progress_ctx = r,
+                               .cancel = ed_interrupt_flag() };
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     int lrc = ed_flash_read(s->ld, r->addr, r->size, r->fd, &o, &r->done);
@@ -134,6 +136,16 @@ static int read_from_board(struct read_run *r)
             ed_session_describe_error(s->ld, lrc, detail, sizeof detail);
         if (regular)
             unlink(r->path);
+        if (ed_interrupted()) {
+            /* Reading changes nothing on the board: only the output is incomplete. */
+            snprintf(why, sizeof why, "interrupted (%s) while reading: %u of %u bytes had "
+                     "come%s%s%s; nothing on the board changed. Run the same command again "
+                     "to read it all", ed_interrupt_name(ed_interrupted()), r->done, r->size,
+                     regular ? ", and the incomplete " : "", regular ? r->path : "",
+                     regular ? " was removed" : "");
+            ed_cli_error(cli, "%s.", why);
+            return report(r, ed_interrupt_exit_status(ed_interrupted()), "interrupted", why);
+        }
         snprintf(why, sizeof why, "reading stopped after %u of %u bytes: %s%s%s%s", r->done,
                  r->size, detail, regular ? "; " : "", regular ? r->path : "",
                  regular ? " was removed" : "");

@@ -6,6 +6,7 @@
 #include "wrap.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "espdoctor/shell.h"
 #include "espdoctor/verdict.h"
 
@@ -108,10 +109,14 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
         fprintf(cli->err, "Connecting to %s...\n", pc->path);
     int rc = ed_loader_connect(ld, &opts);
     if (rc != ED_OK) {
-        explain_failure(cli, pc, ld, rc);
+        /* Stopped by a signal: the command says so; the board is not to blame. */
+        if (!ed_interrupted())
+            explain_failure(cli, pc, ld, rc);
         return ED_EXIT_FAIL;
     }
     rc = ed_loader_detect_chip(ld);
+    if (rc != ED_OK && ed_interrupted())
+        return ED_EXIT_FAIL;
     if (rc != ED_OK) {
         if (rc == ED_E_GONE)
             ed_cli_error(cli, "%s vanished right after its bootloader answered (unplugged, "

@@ -4,6 +4,7 @@
  * with --json the command's own document says what failed, and `espdoctor --json` gives
  * the diagnosis). Everything goes to stderr, with the error it explains. */
 #include "commands.h"
+#include "espdoctor/interrupt.h"
 #include "render.h"
 #include "wrap.h"
 
@@ -16,7 +17,8 @@
 
 bool ed_connect_failed(const struct ed_loader *ld)
 {
-    if (!ld || ld->chip || ld->attempt_count == 0)
+    /* A connect a signal cut short says nothing about the board. */
+    if (!ld || ld->chip || ld->attempt_count == 0 || ed_interrupted())
         return false;
     for (size_t i = 0; i < ld->attempt_count; i++)
         if (ld->attempts[i].result == ED_OK)

@@ -165,6 +165,58 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Plug the board back in; for native USB, enter download mode by hand." },
     { "port.not-serial", ED_SEV_ERROR, "Port", "Not a serial port",
       "The path given is not a serial device.", "Pick a port from 'espdoctor list'." },
+    { "port.unusable", ED_SEV_ERROR, "Port", "The port cannot be used",
+      "The port exists but could not be opened: permission denied, or another program "
+      "holds it.",
+      "Run the doctor on it (espdoctor -p PORT): it names the cause and its fix." },
+    /* A command's error object (--json "error.id"), when no finding says more. */
+    { "usage.invalid", ED_SEV_ERROR, "Errors", "Wrong options or arguments",
+      "The command line asks for something the command does not take, or a value that "
+      "cannot be right; nothing was done.",
+      "Correct the command line as the message says (espdoctor --help lists it all)." },
+    { "run.failed", ED_SEV_ERROR, "Errors", "The command failed",
+      "The operation did not complete; the message says where and why.",
+      "Act on the message, then run the command again." },
+    { "run.refused", ED_SEV_ERROR, "Errors", "A safety check refused",
+      "A check refused the change before anything was written, erased or changed.",
+      "Act on the message; see Before flashing for the checks of flash." },
+    { "run.interrupted", ED_SEV_ERROR, "Errors", "Interrupted by a signal",
+      "SIGINT (Ctrl-C) or SIGTERM stopped the command. The message says what had been "
+      "done, what the flash holds now and the command that finishes the job (exit status "
+      "130 or 143).",
+      "Run the command the message gives: what already verifies is not written again." },
+    { "doctor.problem", ED_SEV_ERROR, "Errors", "The doctor found a problem",
+      "The doctor's checks found a problem; its findings say which.",
+      "Fix the first problem the doctor names, then run it again." },
+    { "input.unusable", ED_SEV_ERROR, "Errors", "An input file cannot be used",
+      "A file to write is missing, unreadable or not firmware, or a file to create cannot "
+      "be created.",
+      "Check the file name and its permissions; for firmware, download it again." },
+    { "input.changed", ED_SEV_ERROR, "Errors", "The file changed during the flash",
+      "The firmware file's size or contents changed between the checks and the end of the "
+      "write (a build or a download still writing it): what went to the board is not what "
+      "the file holds now. The board is not at fault.",
+      "Wait until the file is complete, then flash it again." },
+    { "stub.upload-failed", ED_SEV_ERROR, "Errors", "The flasher stub did not start",
+      "Uploading the flasher stub to the chip's RAM, or starting it, failed; nothing was "
+      "written to flash.",
+      "Run the command again, or use the ROM loader with --no-stub." },
+    { "stub.unusable", ED_SEV_ERROR, "Errors", "The flasher stub given cannot be used",
+      "The stub named with --stub is missing, unreadable or not a stub for this chip.",
+      "Name esptool-js's stub_flasher directory with --stub, or leave --stub out." },
+    { "flash.write-failed", ED_SEV_ERROR, "Errors", "Writing the flash failed",
+      "The loader refused or lost a write; the message says how far it got.",
+      "Run the same command again: only what does not verify is rewritten." },
+    { "flash.verify-failed", ED_SEV_ERROR, "Errors", "The flash does not verify",
+      "The flash's MD5 differs from the file's after writing, and again after rewriting: "
+      "the flash chip may be failing.",
+      "Run the command again; if it fails the same way, the board's flash is faulty." },
+    { "flash.erase-failed", ED_SEV_ERROR, "Errors", "Erasing the flash failed",
+      "The loader refused or lost the erase.",
+      "Run the command again; with the ROM loader, give it time (up to 40 s per MB)." },
+    { "flash.refused", ED_SEV_ERROR, "Errors", "The write was refused",
+      "A check before flashing refused the files; nothing was written.",
+      "See the problems listed; --force overrides those that allow it." },
 };
 
 const size_t ed_diagnosis_count = sizeof ed_diagnoses / sizeof ed_diagnoses[0];

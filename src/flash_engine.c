@@ -170,6 +170,7 @@ static int write_run_plain(struct engine *e, struct ed_flash_region *r, uint32_t
 
 static int write_run(struct engine *e, struct ed_flash_region *r, uint32_t off, uint32_t len)
 {
+    report(e, r, "writing");   /* before FLASH_BEGIN: it may erase first (a ROM does) */
     int rc = r->compressed ? write_run_compressed(e, r, off, len)
                            : write_run_plain(e, r, off, len);
     if (rc == ED_OK && e->ld->stub)

@@ -174,8 +174,13 @@ static void check_alignment(struct ed_flash_item *it)
     snprintf(is->message, sizeof is->message, "0x%x is not a multiple of 4 KB (0x1000): "
              "flash is erased in whole 4 KB sectors, so writing %s there would also erase "
              "0x%x-0x%x.", it->addr, base_name(it->path), down, it->addr - 1);
-    snprintf(is->fix, sizeof is->fix, "Use a 4 KB-aligned address (0x%x or 0x%x).", down,
-             down + ED_FLASH_SECTOR);
+    /* The next sector up only when the file fits below 4 GiB there: no address wraps. */
+    uint64_t up = (uint64_t)down + ED_FLASH_SECTOR;
+    if (up + it->img.file_size <= (uint64_t)UINT32_MAX + 1)
+        snprintf(is->fix, sizeof is->fix, "Use a 4 KB-aligned address (0x%x or 0x%llx).",
+                 down, (unsigned long long)up);
+    else
+        snprintf(is->fix, sizeof is->fix, "Use a 4 KB-aligned address (0x%x).", down);
 }
 
 /* Regions that share a sector: writing one erases part of the other. */

@@ -1,6 +1,7 @@
 /* Reporting the flash plan's problems (see flash_report.h). */
 #include "flash_report.h"
 
+#include "escape.h"
 #include "out.h"
 #include "render.h"
 #include "wrap.h"
@@ -67,7 +68,9 @@ static void report_issue(struct ed_flash_report *rep, const struct ed_flash_item
     snprintf(lead, sizeof lead, "%s%s%s: ",
              ed_tone_on(cli->color, is->blocking && !forced ? ED_TONE_ERROR : ED_TONE_WARN),
              head, ed_tone_off(cli->color));
-    ed_wrap(cli->err, st.width, lead, "  ", is->message);
+    char message[4 * sizeof is->message];   /* a file name may hold control characters */
+    ed_wrap(cli->err, st.width, lead, "  ", ed_escape_name(is->message, message,
+                                                            sizeof message));
     ed_render_fix(cli->err, "Fix: ", "  ", is->fix, command[0] ? command : NULL, &st);
 }
 
@@ -123,11 +126,11 @@ void ed_flash_report_say_unchecked(const struct ed_flash_report *rep)
         char aimed[48] = "";
         if (it->addr_given)
             snprintf(aimed, sizeof aimed, " (it was aimed at 0x%x)", it->addr);
-        char text[1024];
+        char text[1024], name[400];
         snprintf(text, sizeof text, "%s was checked without the board: it is %s%s%s%s%s. "
                  "Whether it is for the board's chip, belongs at that address, fits its flash "
                  "and suits its revision waits for the board to answer. Nothing was "
-                 "written.", base_name(it->path), what, it->img.chip ? " for the " : "",
+                 "written.", ed_escape_name(base_name(it->path), name, sizeof name), what, it->img.chip ? " for the " : "",
                  it->img.chip ? it->img.chip->name : "", where, aimed);
         fputc('\n', cli->err);
         ed_wrap(cli->err, st.width, "", "  ", text);

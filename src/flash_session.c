@@ -206,6 +206,8 @@ int ed_session_stub(struct ed_flash_session *s)
         if (rc == ED_OK)
             rc = ed_stub_upload(s->ld, &c->stub);
     }
+    if (rc == ED_E_CANCELLED)
+        return ED_EXIT_FAIL;   /* a signal: the command says what was done */
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
@@ -225,9 +227,25 @@ int ed_session_ready(struct ed_flash_session *s)
 {
     struct ed_cli *cli = s->cli;
     uint32_t target = cli->baud;
+    const struct ed_bridge *bridge = s->pc.known ? s->pc.info.bridge : NULL;
     if (!target)
-        target = s->pc.known && s->pc.info.bridge ? s->pc.info.bridge->max_baud
-                                                  : ED_FLASH_DEFAULT_BAUD;
+        target = bridge ? bridge->max_baud : ED_FLASH_DEFAULT_BAUD;
+    uint32_t ceiling = ed_bridge_line_max(bridge, s->pc.info.product);
+    if (ceiling && target > ceiling) {
+        /* The bridge cannot set it: asking would only give garbage, then a step down. */
+        char part[80];
+        snprintf(part, sizeof part, "%s", bridge->chip);
+        for (size_t i = 0; i < ed_bridge_variant_count; i++)
+            if (ed_bridge_variants[i].line_max_baud == ceiling &&
+                ed_bridge_variants[i].pid == bridge->pid &&
+                ed_bridge_variants[i].vid == bridge->vid)
+                snprintf(part, sizeof part, "%.*s",
+                         (int)strlen(ed_bridge_variants[i].product_prefix) - 1,
+                         ed_bridge_variants[i].product_prefix);
+        ed_session_note(s, "-b %u is above %u baud, the highest rate the %s can set: "
+                        "using %u", target, ceiling, part, ceiling);
+        target = ceiling;
+    }
     uint32_t reached = s->tp->baud;
     int rc = ed_flash_set_baud(s->ld, target, &reached);
     /* Lost at every speed, or the flash would not attach: start over from a reset. */
@@ -237,6 +255,8 @@ int ed_session_ready(struct ed_flash_session *s)
         rc = ed_session_recover(s, s->ld, rc);
         reached = s->ld->tp ? s->ld->tp->baud : 0;
     }
+    if (rc == ED_E_CANCELLED)
+        return ED_EXIT_FAIL;   /* a signal: the command says what was done */
     if (rc == ED_E_UNSUPPORTED) {
         ed_session_note(s, "the %s ROM cannot change its baud: %u baud throughout (a stub "
                         "can)", s->ld->chip->name, reached);
@@ -252,6 +272,8 @@ int ed_session_ready(struct ed_flash_session *s)
     rc = ed_flash_prepare(s->ld, s->flash_size);
     for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++)
         rc = ed_session_recover(s, s->ld, rc);
+    if (rc == ED_E_CANCELLED)
+        return ED_EXIT_FAIL;
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);

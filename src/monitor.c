@@ -98,6 +98,10 @@ static enum step take_board(struct ed_monitor *m, const struct ed_monitor_opts *
     }
     if (rc == ED_E_GONE)
         return STEP_GONE;
+    if (rc == ED_E_CANCELLED && stopped(o)) {
+        m->end = ED_MON_INTERRUPTED;   /* the read gave way to a signal */
+        return STEP_END;
+    }
     if (rc != ED_OK) {
         m->error = rc;
         m->end = ED_MON_IO_ERROR;

@@ -158,3 +158,14 @@ json_object *ed_render_findings_json(const struct ed_report *r)
     }
     return arr;
 }
+
+json_object *ed_json_error(const char *id, const char *message, const char *fix,
+                           const char *command)
+{
+    const struct ed_diagnosis *d = ed_diagnosis_find(id);
+    json_object *e = json_object_new_object();
+    json_object_object_add(e, "id", json_object_new_string(id));
+    json_object_object_add(e, "message", json_object_new_string(message ? message : ""));
+    ed_json_add_fix(e, fix && *fix ? fix : d ? d->fix : NULL, command);
+    return e;
+}

@@ -41,6 +41,11 @@ void ed_render_fix(FILE *f, const char *lead, const char *indent, const char *fi
 /* "fix" and "fix_command" members (null when absent): every JSON fix goes through here. */
 void ed_json_add_fix(json_object *o, const char *fix, const char *command);
 
+/* A document's error object: {"id", "message", "fix", "fix_command"}; fix NULL takes the
+ * diagnoses table's general fix for id. */
+json_object *ed_json_error(const char *id, const char *message, const char *fix,
+                           const char *command);
+
 /* [{"id","severity","subject","evidence","fix","fix_command"}, ...] in report order. */
 json_object *ed_render_findings_json(const struct ed_report *r);
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "espdoctor/pathlink.h"
 
 struct serial_impl {
@@ -110,6 +111,9 @@ static int serial_read(struct ed_transport *t, uint8_t *buf, size_t cap, size_t 
         return ED_E_ARG;
     uint64_t deadline = serial_now_us(t) + (uint64_t)timeout_ms * 1000u;
     for (;;) {
+        /* SIGINT/SIGTERM: give up the wait, the command says what was done. */
+        if (ed_interrupted())
+            return ED_E_CANCELLED;
         uint64_t now = serial_now_us(t);
         int wait = now >= deadline ? 0 : (int)((deadline - now + 999) / 1000);
         struct pollfd pfd = { .fd = s->fd, .events = POLLIN };

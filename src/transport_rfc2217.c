@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "telnet.h"
 
 #define HANDSHAKE_MS 2000u   /* for the server to agree to COM-PORT-OPTION */
@@ -141,6 +142,8 @@ static int pump(struct ed_transport *t, unsigned timeout_ms)
         return ED_E_TIMEOUT;
     uint64_t deadline = deadline_after(t, timeout_ms);
     for (;;) {
+        if (ed_interrupted())
+            return ED_E_CANCELLED;   /* SIGINT/SIGTERM: the command says what was done */
         struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
         int n = poll(&pfd, 1, ms_left(t, deadline));
         if (n < 0 && errno == EINTR)

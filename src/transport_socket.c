@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 
 /* ---- addresses ------------------------------------------------------------------------ */
 
@@ -272,6 +273,8 @@ static int socket_read(struct ed_transport *t, uint8_t *buf, size_t cap, size_t 
         return ED_E_ARG;
     uint64_t deadline = ed_tcp_now_us(t) + (uint64_t)timeout_ms * 1000u;
     for (;;) {
+        if (ed_interrupted())
+            return ED_E_CANCELLED;   /* SIGINT/SIGTERM: the command says what was done */
         struct pollfd pfd = { .fd = socket_fd(t), .events = POLLIN };
         int n = poll(&pfd, 1, ms_left(deadline));
         if (n < 0 && errno == EINTR)

@@ -29,6 +29,8 @@ struct ed_bridge {
     const char *driver;        /* kernel driver expected to bind: "cp210x" */
     uint32_t max_baud;         /* highest baud worth trying for flashing */
     enum ed_reset_style reset;
+    uint32_t line_max_baud;    /* the highest rate it can set at all (datasheet, driver);
+                                  0: none documented. -b above it is stepped down to it */
 };
 
 /* Drivers from bridge makers, built outside the kernel, that claim bridges the kernel's
@@ -50,6 +52,21 @@ extern const struct ed_bridge ed_bridges[];
 extern const size_t ed_bridge_count;
 
 const struct ed_bridge *ed_bridge_lookup(uint16_t vid, uint16_t pid);
+
+/* Parts that share a USB id but not a ceiling, told apart by their USB product string
+ * (Silicon Labs programs "CP2102N USB to UART Bridge Controller", "CP2104 ..."). */
+struct ed_bridge_variant {
+    uint16_t vid, pid;
+    const char *product_prefix;   /* "CP2102N " */
+    uint32_t line_max_baud;
+};
+
+extern const struct ed_bridge_variant ed_bridge_variants[];
+extern const size_t ed_bridge_variant_count;
+
+/* The highest rate the bridge can set: its variant's when the product string names one,
+ * else the row's (0: none documented). */
+uint32_t ed_bridge_line_max(const struct ed_bridge *b, const char *product);
 const char *ed_bridge_family_name(enum ed_bridge_family family);
 /* True if the vendor id belongs to a bridge maker (unknown PID of a known vendor). */
 bool ed_bridge_known_vendor(uint16_t vid);

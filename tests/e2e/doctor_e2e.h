@@ -99,10 +99,10 @@ static inline bool doctor_is_severity(const char *s)
 }
 
 /* {"ports":[...],"findings":[{"id","severity","subject","evidence","fix","fix_command"}],
- *  "verdict":{"status","problem","port","chip","micropython"}} and nothing else. */
+ *  "verdict":{"status","problem","port","chip","micropython"},"error"} and nothing else. */
 static inline void doctor_assert_shape(json_object *doc)
 {
-    doctor_assert_keys(doc, LIST("ports", "findings", "verdict"));
+    doctor_assert_keys(doc, LIST("ports", "findings", "verdict", "error"));
     cr_assert(json_object_is_type(doctor_get(doc, "ports"), json_type_array));
     json_object *findings = doctor_get(doc, "findings");
     cr_assert(json_object_is_type(findings, json_type_array));

@@ -529,7 +529,8 @@ Test(bad_input, files_with_json_say_why_on_stdout)
     run(NULL, NULL, LIST("image", "--json", missing));
     cr_assert_eq(r.status, EXIT_INPUT, "exit %d\n%s", r.status, r.err);
     o = stdout_json();
-    cr_assert_not_null(strstr(json_str(o, "error"), "No such file or directory"));
+    cr_assert_not_null(strstr(json_str(json_get(o, "error"), "message"),
+                              "No such file or directory"));
     json_object_put(o);
 }
 
@@ -583,7 +584,13 @@ Test(bad_input, doctor_checks_its_flash_file_before_the_board)
                                            "</title></head><body></body></html>\n");
     run(NULL, NULL, LIST("doctor", "--json", "--flash", page));
     expect(EXIT_INPUT, "HTML");
-    cr_assert_eq(r.out[0], '\0', "the doctor printed a report: %s", r.out);
+    /* One document, the error's: no report of a board that was never examined. */
+    json_object *o = stdout_json();
+    cr_assert_str_eq(json_str(json_get(o, "error"), "id"), "input.unusable");
+    cr_assert_not_null(strstr(json_str(json_get(o, "error"), "message"), "HTML"), "%s", r.out);
+    cr_assert(!json_object_object_get_ex(o, "findings", NULL), "the doctor printed a report: "
+              "%s", r.out);
+    json_object_put(o);
     expect_board_not_contacted();
 }
 

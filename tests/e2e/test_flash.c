@@ -467,7 +467,8 @@ Test(flash, ctrl_c_stops_between_blocks_and_the_next_run_resumes, .init = make_d
                            "--json", img, NULL };
     int status = run_and_interrupt(argv, flash, img, 0x1000, 0x20000, 60);
     cr_assert_eq(status, 130, "exit %d\n%s\n%s", status, r.out, r.err);
-    cr_assert_not_null(strstr(r.err, "interrupted: stopped at region 1 of 1"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "interrupted (SIGINT) while writing: stopped at region 1 "
+                              "of 1"), "%s", r.err);
     json_object *o = output_json();
     cr_assert_str_eq(json_object_get_string(get(o, "result")), "interrupted");
     json_object *e = get(o, "error");

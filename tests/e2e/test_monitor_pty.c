@@ -102,5 +102,5 @@ Test(monitor_pty, a_signal_ends_it_and_the_terminal_is_restored)
     struct termios after;
     cr_assert_eq(tcgetattr(p.in, &after), 0);
     cr_assert(after.c_lflag & ICANON && after.c_lflag & ECHO, "raw mode left behind");
-    cr_assert_eq(e2e_proc_finish(&p, 20), 130, "%s", p.out_text);
+    cr_assert_eq(e2e_proc_finish(&p, 20), 143, "%s", p.out_text);   /* 128 + SIGTERM */
 }

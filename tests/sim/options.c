@@ -19,7 +19,7 @@ static const char *const firmware_names[] = {
 
 enum {
     OPT_BRIDGE = 256, OPT_CHIP, OPT_MAC, OPT_FLASH, OPT_FLASH_SIZE, OPT_NO_AUTORESET,
-    OPT_BOOT_HELD, OPT_EN_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
+    OPT_BOOT_HELD, OPT_EN_DELAY, OPT_MD5_DELAY, OPT_FAST, OPT_USB_LATENCY, OPT_TRACE, OPT_RFC2217,
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
@@ -39,6 +39,7 @@ static const struct option long_opts[] = {
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
+    { "md5-delay", required_argument, NULL, OPT_MD5_DELAY },
     { "fast", no_argument, NULL, OPT_FAST },
     { "usb-latency", required_argument, NULL, OPT_USB_LATENCY },
     { "xtal", required_argument, NULL, OPT_XTAL },
@@ -93,6 +94,8 @@ void espsim_usage(FILE *out)
 "  --no-autoreset       DTR/RTS are not wired to EN/GPIO0\n"
 "  --boot-held          the BOOT button is held: every reset enters download mode\n"
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
+"  --md5-delay MS       every SPI_FLASH_MD5 takes MS ms longer (for tests that catch\n"
+"                       a verify in progress; not a hardware behaviour)\n"
 "  --fast               no timing model: bytes and flash operations take no time\n"
 "  --usb-latency US     added to every host-to-chip transfer (default 1000)\n"
 "  --secure-download    the ROM is in Secure Download Mode: GET_SECURITY_INFO says so; it\n"
@@ -334,6 +337,12 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             return sim_optfail(err, errlen, "--en-delay wants milliseconds from 0 to 60000, not "
                         "\"%s\".", arg);
         o->board.en_delay_ms = (unsigned)v;
+        return true;
+    case OPT_MD5_DELAY:
+        if (!parse_uint(arg, 10000, &v))
+            return sim_optfail(err, errlen, "--md5-delay wants milliseconds from 0 to 10000, "
+                        "not \"%s\".", arg);
+        o->board.md5_delay_ms = (unsigned)v;
         return true;
     case OPT_FAST:
         o->board.fast = true;

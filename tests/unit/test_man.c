@@ -3,6 +3,7 @@
  * document every command, option and exit status, pass `mandoc -T lint`, and render with
  * man-db's `man -l`. mandoc and man missing is a failure, not a skip. */
 #include <criterion/criterion.h>
+#include <signal.h>
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -305,6 +306,7 @@ Test(man, documents_every_exit_status)
     static const int codes[] = {
         ED_EXIT_OK, ED_EXIT_FAIL, ED_EXIT_USAGE, ED_EXIT_REFUSED, ED_EXIT_NODEV,
         ED_EXIT_PORT, ED_EXIT_INPUT, ED_EXIT_PROBLEM, ED_EXIT_INTERRUPTED,
+        128 + SIGTERM, 128 + SIGHUP,   /* espdoctor/interrupt.h: 128 + the signal */
     };
     char *source = read_all(page_path);
     char *section = exit_status_section(source);

@@ -80,6 +80,8 @@ struct sim_board_opts {
     bool no_autoreset;         /* DTR/RTS not wired to EN/GPIO0 */
     bool boot_held;            /* BOOT button held: GPIO0 low at every reset */
     unsigned en_delay_ms;      /* EN capacitor: the chip leaves reset this long after release */
+    unsigned md5_delay_ms;     /* tests: SPI_FLASH_MD5 takes this much longer (a window in
+                                  which to catch a verify in progress); not a hardware fact */
     bool fast;                 /* timing model off: bytes and flash operations take no time */
     unsigned usb_latency_us;   /* added to every host->chip transfer (timing model) */
     FILE *trace;               /* line changes, decoded commands and replies; NULL: none */

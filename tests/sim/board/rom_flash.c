@@ -281,7 +281,8 @@ void cmd_md5(struct sim_board *b, const struct rom_request *rq, struct rom_reply
     MD5Init(&ctx);
     MD5Update(&ctx, b->flash.mem + addr, size);
     MD5Final(digest, &ctx);
-    rp->work_ns = nor_read_ns(size) + (uint64_t)size * MD5_NS_PER_BYTE;
+    rp->work_ns = nor_read_ns(size) + (uint64_t)size * MD5_NS_PER_BYTE +
+                  (uint64_t)b->opts.md5_delay_ms * 1000000u;
     if (b->mode == MODE_STUB) {
         memcpy(rp->data, digest, 16);
         rp->len = 16;
