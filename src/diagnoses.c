@@ -170,13 +170,13 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "one 4 KiB sector alone: writing a file that fills one sector would also erase the "
       "sector after it, which no file given covers. The write is refused; nothing is "
       "written.",
-      "Let espdoctor use the flasher stub, which erases exactly (drop --no-stub, or give "
-      "--stub), or also write the sector after the file." },
+      "Use the flasher stub, which erases exactly (drop --no-stub, or give --stub), or "
+      "also write the sector after the file." },
     { "flash.erase-overlap", ED_SEV_ERROR, "Flash", "One file's erase would destroy another",
       "Without the flasher stub the ESP8266 ROM would erase, for one file, the first sector "
       "of a file written before it. The write is refused; nothing is written.",
-      "Give the files in address order (the later file then rewrites that sector), or let "
-      "espdoctor use the flasher stub." },
+      "Give the files in address order (the later file then rewrites that sector), or use "
+      "the flasher stub, which erases exactly." },
 };
 
 const size_t ed_diagnosis_count = sizeof ed_diagnoses / sizeof ed_diagnoses[0];

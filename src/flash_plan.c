@@ -260,8 +260,8 @@ static void check_erase_reach(struct ed_flash_plan *plan, uint32_t flash_size)
                      "sector alone: writing %s at 0x%x would also erase 0x%llx-0x%llx, "
                      "which no file given covers.", name, it->addr,
                      (unsigned long long)spill.start, (unsigned long long)spill.end - 1);
-        snprintf(is->fix, sizeof is->fix, "Let espdoctor use the flasher stub, which erases "
-                 "exactly (drop --no-stub, or give --stub), or also write the sector at "
+        snprintf(is->fix, sizeof is->fix, "Use the flasher stub, which erases exactly (drop "
+                 "--no-stub, or give --stub), or also write the sector at "
                  "0x%llx, after %s%s.", (unsigned long long)spill.start, name,
                  victim ? " (give the files in address order)" : "");
     }
