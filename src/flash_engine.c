@@ -249,9 +249,28 @@ static int verify(struct engine *e, struct ed_flash_region *r)
     return r->verify == ED_VERIFY_OK ? ED_OK : ED_E_VERIFY;
 }
 
+/* Where a loader that cannot hash flash (the ESP8266 ROM) resumes a region after a
+ * failure: at the sector holding the first block it did not acknowledge (what it
+ * acknowledged is in flash; a block whose answer was lost may or may not be, and sent
+ * again it would land after itself), but never with a single sector left, which that ROM
+ * cannot erase alone. */
+static uint32_t plain_resume_point(const struct ed_flash_region *r)
+{
+    uint64_t at = (uint64_t)r->addr + r->done;
+    uint32_t from = at / ED_FLASH_SECTOR * ED_FLASH_SECTOR > r->addr
+                        ? (uint32_t)(at / ED_FLASH_SECTOR * ED_FLASH_SECTOR - r->addr) : 0;
+    while (from > 0 && ed_erase_own(r->addr + from, r->size - from).end -
+                               ed_erase_own(r->addr + from, r->size - from).start <
+                           2 * ED_FLASH_SECTOR)
+        from = from > ED_FLASH_SECTOR ? from - ED_FLASH_SECTOR : 0;
+    return from;
+}
+
 /* One pass over a region: compare (always when resuming after a failure, so that what
- * already verifies is kept), write what differs, verify. */
-static int write_region_once(struct engine *e, struct ed_flash_region *r, bool resume)
+ * already verifies is kept), write what differs, verify. A loader that cannot compare
+ * resumes at plain_from instead (0: from the start). */
+static int write_region_once(struct engine *e, struct ed_flash_region *r, bool resume,
+                             uint32_t plain_from)
 {
     uint32_t chunk = e->opts && e->opts->skip_chunk ? e->opts->skip_chunk : ED_FLASH_SKIP_CHUNK;
     if (resume)
@@ -262,6 +281,10 @@ static int write_region_once(struct engine *e, struct ed_flash_region *r, bool r
     r->compressed = ed_flash_can_compress(e->ld);
     r->compressed_size = r->written = r->skipped = r->done = 0;
     r->verify = ED_VERIFY_NONE;
+    if (!md5 && resume && plain_from > 0 && plain_from < r->size) {
+        r->written = r->done = plain_from;   /* acknowledged before the failure */
+        return write_run(e, r, plain_from, r->size - plain_from);
+    }
 
     int rc = ED_OK;
     bool *dirty = malloc(chunks ? chunks : 1);
@@ -315,11 +338,11 @@ static int write_region(struct engine *e, struct ed_flash_region *r)
     int rc = ed_flash_md5_file(r->fd, 0, r->size, r->file_md5);
     if (rc != ED_OK)
         return rc;
-    uint32_t furthest = 0;
+    uint32_t furthest = 0, plain_from = 0;
     unsigned stuck = 0;
     for (unsigned mismatches = 0, attempt = 0;; attempt++) {
         e->link.failed = false;
-        rc = write_region_once(e, r, attempt > 0);
+        rc = write_region_once(e, r, attempt > 0, plain_from);
         if (rc == ED_OK || ed_flash_cancelled(e->opts))
             return rc;
         if (rc == ED_E_VERIFY) {
@@ -333,6 +356,7 @@ static int write_region(struct engine *e, struct ed_flash_region *r)
             furthest = r->done;
             stuck = 0;
         }
+        plain_from = ed_flash_can_md5(e->ld) ? 0 : plain_resume_point(r);
         if (++stuck > max || e->recoveries >= 4 * max)
             return rc;
         e->recoveries++;

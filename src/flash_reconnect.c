@@ -14,6 +14,7 @@
 #define REPLUG_WAIT_MS 15000u
 #define REPLUG_POLL_MS 100u
 #define OPEN_BAUD 115200u
+#define RESTORE_SMALL_PIECE 0x100u
 
 static bool cancelled(const struct ed_flash_session *s)
 {
@@ -89,7 +90,11 @@ static int restore(struct ed_flash_session *s)
         char err[ED_STUB_PATH_MAX + 256];
         if (ed_stub_load(s->stub_path, &stub, err, sizeof err) != ED_OK)
             return ED_E_IMAGE;
-        rc = ed_stub_upload(s->ld, &stub);
+        /* In the pieces that got it up the first time, then the smallest. */
+        rc = ed_stub_upload_pieces(s->ld, &stub, s->stub_piece ? s->stub_piece : ED_RAM_BLOCK);
+        if (rc != ED_OK && ed_flash_link_recoverable(rc) &&
+            (rc = ed_session_connect_quietly(s)) == ED_OK)
+            rc = ed_stub_upload_pieces(s->ld, &stub, RESTORE_SMALL_PIECE);
         ed_stub_free(&stub);
         if (rc != ED_OK)
             return rc;

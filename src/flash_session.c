@@ -210,21 +210,18 @@ int ed_session_stub(struct ed_flash_session *s)
                         "the work", err);
         return ED_EXIT_OK;
     }
-    /* A damaged upload: get the ROM answering again (SYNC, or a reset) and upload again. */
-    int rc = ed_stub_upload(s->ld, &stub);
-    for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++) {
-        rc = ed_session_recover(s, s->ld, rc);
-        if (rc == ED_OK)
-            rc = ed_stub_upload(s->ld, &stub);
-    }
+    int rc = ed_session_upload_stub(s, &stub, path);
     ed_stub_free(&stub);
     if (rc != ED_OK) {
         char why[256];
         ed_session_describe_error(s->ld, rc, why, sizeof why);
-        ed_cli_error(cli, "uploading the flasher stub %s failed: %s. Nothing was written to "
-                     "flash; retry, or use the ROM loader with --no-stub.", path, why);
+        ed_cli_error(cli, "uploading the flasher stub %s failed (%s), and the ROM loader "
+                     "could not be reached after it. Nothing was written to flash; check the "
+                     "cable and retry.", path, why);
         return ED_EXIT_FAIL;
     }
+    if (s->stub_fallback[0])
+        return ED_EXIT_OK;
     snprintf(s->stub_path, sizeof s->stub_path, "%s", path);
     return ED_EXIT_OK;
 }
@@ -294,6 +291,8 @@ json_object *ed_session_json(const struct ed_flash_session *s)
     json_object_object_add(o, "chip_revision", s->revision_known ? json_object_new_string(rev)
                                                                  : NULL);
     json_object_object_add(o, "stub", ed_json_str(s->stub_path[0] ? s->stub_path : NULL));
+    json_object_object_add(o, "stub_fallback",
+                           ed_json_str(s->stub_fallback[0] ? s->stub_fallback : NULL));
     json_object_object_add(o, "baud", json_object_new_int64(s->baud));
     json_object *notes = json_object_new_array();
     for (size_t i = 0; i < s->note_count; i++)
