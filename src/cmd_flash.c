@@ -336,7 +336,10 @@ static int report_failure(struct flash_run *run, int rc, size_t at)
     if (rc == ED_E_CANCELLED || signal_came(run))
         return stopped(run, at);
     ed_escape_name(base_name(r->path), name, sizeof name);
-    if (rc == ED_E_VERIFY)
+    if (rc == ED_E_REFUSED)
+        snprintf(why, sizeof why, "refused before writing this region: the loader would "
+                 "erase flash outside the regions asked for");
+    else if (rc == ED_E_VERIFY)
         snprintf(why, sizeof why, "the flash does not hold what was written (MD5 differs "
                  "after writing, and again after rewriting what differed: the flash chip may "
                  "be failing)");
@@ -536,6 +539,10 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     run->rep.port = run->s.pc.path;
     const struct ed_chip *chip = run->s.ld->chip;
     uint32_t rev = run->s.revision_known ? run->s.revision : ED_IMAGE_REVISION_UNKNOWN;
+    /* Who erases is known for sure only once the stub ran (or did not): judged here for
+     * --no-stub, and again below if the ROM ends up doing the work anyway. */
+    bool esp8266 = strcmp(chip->key, "esp8266") == 0;
+    run->plan.esp8266_rom_erase = esp8266 && cli->no_stub;
     blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
     if (run->hooks && run->hooks->board &&
         !run->hooks->board(run->hooks->ctx, &run->s, &run->plan)) {
@@ -572,6 +579,15 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     }
     if (rc != ED_EXIT_OK)
         return finish(run, rc, rc == ED_EXIT_INPUT ? "input-error" : "failed", 0);
+    if (esp8266 && !run->s.ld->stub && !run->plan.esp8266_rom_erase) {
+        run->plan.esp8266_rom_erase = true;
+        size_t before = blocking;
+        blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
+        if (blocking > before && ed_flash_report_judge(&run->rep, blocking, hard)) {
+            ed_loader_hard_reset(run->s.ld);
+            return finish(run, ED_EXIT_REFUSED, "refused", 0);
+        }
+    }
     for (size_t i = 0; i < run->s.note_count; i++)
         ed_session_say(&run->s, "Note: %s.", run->s.notes[i]);
     ed_session_say(&run->s, "Writing with the %s at %u baud%s:",

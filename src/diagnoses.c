@@ -217,6 +217,19 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "flash.refused", ED_SEV_ERROR, "Errors", "The write was refused",
       "A check before flashing refused the files; nothing was written.",
       "See the problems listed; --force overrides those that allow it." },
+    /* Flash: what a write would erase (the flasher's plan, src/flash_plan.c) */
+    { "flash.erase-spill", ED_SEV_ERROR, "Flash", "The write would erase flash not asked for",
+      "Without the flasher stub the ESP8266 ROM erases by a rule of its own and cannot erase "
+      "one 4 KiB sector alone: writing a file that fills one sector would also erase the "
+      "sector after it, which no file given covers. The write is refused; nothing is "
+      "written.",
+      "Use the flasher stub, which erases exactly (drop --no-stub, or give --stub), or "
+      "also write the sector after the file." },
+    { "flash.erase-overlap", ED_SEV_ERROR, "Flash", "One file's erase would destroy another",
+      "Without the flasher stub the ESP8266 ROM would erase, for one file, the first sector "
+      "of a file written before it. The write is refused; nothing is written.",
+      "Give the files in address order (the later file then rewrites that sector), or use "
+      "the flasher stub, which erases exactly." },
 };
 
 const size_t ed_diagnosis_count = sizeof ed_diagnoses / sizeof ed_diagnoses[0];

@@ -19,6 +19,7 @@ const char *ed_strerror(int status)
     case ED_E_IMAGE: return "not a valid firmware image";
     case ED_E_VERIFY: return "verification failed";
     case ED_E_CANCELLED: return "cancelled";
+    case ED_E_REFUSED: return "refused: it would erase flash outside what was asked";
     }
     return "unknown error";
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "espdoctor/erase.h"
 #include "espdoctor/error.h"
 #include "espdoctor/stub.h"
 
@@ -21,8 +22,18 @@ int ed_flash_erase(struct ed_loader *ld, bool whole_chip, uint32_t addr, uint32_
     if (addr % ED_FLASH_SECTOR || size % ED_FLASH_SECTOR)
         return ED_E_ARG;
     /* The ROM has no erase command, but FLASH_BEGIN erases its whole region before it
-     * answers; no data follows, and no FLASH_END (it would leave the loader). */
-    return ed_loader_flash_begin(ld, size, addr);
+     * answers; no data follows, and no FLASH_END (it would leave the loader). The ESP8266
+     * ROM may need two, and cannot erase one sector alone (erase.h). */
+    struct ed_erase_part parts[ED_ERASE_MAX_PARTS];
+    struct ed_erase_span spill;
+    size_t n = ed_erase_split(ed_erase_rule_of(ld), addr, size, parts, &spill);
+    if (spill.start != spill.end)
+        return ED_E_REFUSED;
+    int rc = ED_OK;
+    for (size_t i = 0; i < n && rc == ED_OK; i++)
+        rc = ed_loader_flash_begin_erasing(ld, parts[i].len, parts[i].offset,
+                                           parts[i].erase_size);
+    return rc;
 }
 
 static int write_all(int fd, const uint8_t *data, size_t len)

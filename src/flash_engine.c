@@ -29,6 +29,8 @@ bool ed_flash_can_read(const struct ed_loader *ld)
 struct engine {
     struct ed_loader *ld;
     const struct ed_flash_opts *opts;
+    const struct ed_flash_region *regions;   /* all of them, in the order written */
+    size_t count;
     size_t index;
     uint64_t total_before;      /* sizes of the regions already done */
     uint64_t total;
@@ -135,35 +137,55 @@ static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uin
 
 /* ---- uncompressed runs -------------------------------------------------------------- */
 
-static int write_run_plain(struct engine *e, struct ed_flash_region *r, uint32_t off,
-                           uint32_t len)
+/* May a write into the current region erase `spill` too? Only when a region written
+ * after it covers those sectors: its own write erases and rewrites them anyway. */
+static bool spill_rewritten_later(const struct engine *e, struct ed_erase_span spill)
 {
-    /* FLASH_BEGIN erases the run up front on a ROM (with the ESP8266's erase-size
-     * workaround applied by the loader). */
-    e->link.resent = &r->resent;
-    int rc = ed_flash_link_begin(&e->link, false, len, 0, r->addr + off);
-    if (rc != ED_OK)
-        return rc;
-    uint32_t block = ed_loader_flash_block(e->ld);
-    uint8_t *buf = malloc(block);
-    if (!buf)
-        return ED_E_NOMEM;
-    uint32_t done_base = r->done;
-    for (uint32_t pos = 0, seq = 0; pos < len && rc == ED_OK; seq++) {
-        uint32_t n = len - pos < block ? len - pos : block;
-        if (ed_flash_cancelled(e->opts)) {
-            rc = ED_E_CANCELLED;
-            break;
-        }
-        rc = ed_flash_pread(r->fd, buf, n, (uint64_t)off + pos);
+    for (size_t j = e->index + 1; j < e->count; j++)
+        if (ed_erase_span_within(spill, ed_erase_own(e->regions[j].addr, e->regions[j].size)))
+            return true;
+    return false;
+}
+
+static int write_part(struct engine *e, struct ed_flash_region *r,
+                      const struct ed_erase_part *p, uint8_t *buf, uint32_t block)
+{
+    int rc = ed_flash_link_begin_part(&e->link, p);
+    uint32_t base = p->offset - r->addr;
+    for (uint32_t pos = 0, seq = 0; pos < p->len && rc == ED_OK; seq++) {
+        uint32_t n = p->len - pos < block ? p->len - pos : block;
+        if (ed_flash_cancelled(e->opts))
+            return ED_E_CANCELLED;
+        rc = ed_flash_pread(r->fd, buf, n, (uint64_t)base + pos);
         if (rc == ED_OK)
             rc = ed_flash_link_data(&e->link, buf, n, seq);
         if (rc == ED_OK) {
             pos += n;
-            r->done = done_base + pos;
+            r->done += n;
             report(e, r, "writing");
         }
     }
+    return rc;
+}
+
+static int write_run_plain(struct engine *e, struct ed_flash_region *r, uint32_t off,
+                           uint32_t len)
+{
+    /* FLASH_BEGIN erases the run up front on a ROM; the ESP8266 ROM's by a rule of its
+     * own, so the run is cut into the FLASH_BEGINs that erase exactly its sectors. */
+    struct ed_erase_part parts[ED_ERASE_MAX_PARTS];
+    struct ed_erase_span spill;
+    size_t count = ed_erase_split(ed_erase_rule_of(e->ld), r->addr + off, len, parts, &spill);
+    if (spill.start != spill.end && !spill_rewritten_later(e, spill))
+        return ED_E_REFUSED;   /* the plan refuses this first; never erase what was not asked */
+    e->link.resent = &r->resent;
+    uint32_t block = ed_loader_flash_block(e->ld);
+    uint8_t *buf = malloc(block);
+    if (!buf)
+        return ED_E_NOMEM;
+    int rc = ED_OK;
+    for (size_t i = 0; i < count && rc == ED_OK; i++)
+        rc = write_part(e, r, &parts[i], buf, block);
     free(buf);
     return rc;
 }
@@ -228,9 +250,28 @@ static int verify(struct engine *e, struct ed_flash_region *r)
     return r->verify == ED_VERIFY_OK ? ED_OK : ED_E_VERIFY;
 }
 
+/* Where a loader that cannot hash flash (the ESP8266 ROM) resumes a region after a
+ * failure: at the sector holding the first block it did not acknowledge (what it
+ * acknowledged is in flash; a block whose answer was lost may or may not be, and sent
+ * again it would land after itself), but never with a single sector left, which that ROM
+ * cannot erase alone. */
+static uint32_t plain_resume_point(const struct ed_flash_region *r)
+{
+    uint64_t at = (uint64_t)r->addr + r->done;
+    uint32_t from = at / ED_FLASH_SECTOR * ED_FLASH_SECTOR > r->addr
+                        ? (uint32_t)(at / ED_FLASH_SECTOR * ED_FLASH_SECTOR - r->addr) : 0;
+    while (from > 0 && ed_erase_own(r->addr + from, r->size - from).end -
+                               ed_erase_own(r->addr + from, r->size - from).start <
+                           2 * ED_FLASH_SECTOR)
+        from = from > ED_FLASH_SECTOR ? from - ED_FLASH_SECTOR : 0;
+    return from;
+}
+
 /* One pass over a region: compare (always when resuming after a failure, so that what
- * already verifies is kept), write what differs, verify. */
-static int write_region_once(struct engine *e, struct ed_flash_region *r, bool resume)
+ * already verifies is kept), write what differs, verify. A loader that cannot compare
+ * resumes at plain_from instead (0: from the start). */
+static int write_region_once(struct engine *e, struct ed_flash_region *r, bool resume,
+                             uint32_t plain_from)
 {
     uint32_t chunk = e->opts && e->opts->skip_chunk ? e->opts->skip_chunk : ED_FLASH_SKIP_CHUNK;
     if (resume)
@@ -241,6 +282,10 @@ static int write_region_once(struct engine *e, struct ed_flash_region *r, bool r
     r->compressed = ed_flash_can_compress(e->ld);
     r->compressed_size = r->written = r->skipped = r->done = 0;
     r->verify = ED_VERIFY_NONE;
+    if (!md5 && resume && plain_from > 0 && plain_from < r->size) {
+        r->written = r->done = plain_from;   /* acknowledged before the failure */
+        return write_run(e, r, plain_from, r->size - plain_from);
+    }
 
     int rc = ED_OK;
     bool *dirty = malloc(chunks ? chunks : 1);
@@ -294,11 +339,11 @@ static int write_region(struct engine *e, struct ed_flash_region *r)
     int rc = ed_flash_md5_file(r->fd, 0, r->size, r->file_md5);
     if (rc != ED_OK)
         return rc;
-    uint32_t furthest = 0;
+    uint32_t furthest = 0, plain_from = 0;
     unsigned stuck = 0;
     for (unsigned mismatches = 0, attempt = 0;; attempt++) {
         e->link.failed = false;
-        rc = write_region_once(e, r, attempt > 0);
+        rc = write_region_once(e, r, attempt > 0, plain_from);
         if (rc == ED_OK || ed_flash_cancelled(e->opts))
             return rc;
         if (rc == ED_E_VERIFY) {
@@ -312,6 +357,7 @@ static int write_region(struct engine *e, struct ed_flash_region *r)
             furthest = r->done;
             stuck = 0;
         }
+        plain_from = ed_flash_can_md5(e->ld) ? 0 : plain_resume_point(r);
         if (++stuck > max || e->recoveries >= 4 * max)
             return rc;
         e->recoveries++;
@@ -326,7 +372,8 @@ static int write_region(struct engine *e, struct ed_flash_region *r)
 int ed_flash_write(struct ed_loader *ld, struct ed_flash_region *regions, size_t count,
                    const struct ed_flash_opts *opts, size_t *failed_at)
 {
-    struct engine e = { .ld = ld, .opts = opts, .link = { .ld = ld, .opts = opts } };
+    struct engine e = { .ld = ld, .opts = opts, .regions = regions, .count = count,
+                        .link = { .ld = ld, .opts = opts } };
     for (size_t i = 0; i < count; i++)
         e.total += regions[i].size;
     for (size_t i = 0; i < count; i++) {

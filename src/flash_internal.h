@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "espdoctor/erase.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/loader.h"
 
@@ -50,6 +51,8 @@ int ed_flash_link_md5(struct ed_flash_link *l, uint32_t addr, uint32_t size, uin
 int ed_flash_link_begin(struct ed_flash_link *l, bool compressed, uint32_t len,
                         uint32_t compressed_len, uint32_t addr);
 int ed_flash_link_barrier(struct ed_flash_link *l);
+/* FLASH_BEGIN of one part of an uncompressed write (erase.h), asked again like begin. */
+int ed_flash_link_begin_part(struct ed_flash_link *l, const struct ed_erase_part *p);
 
 /* One FLASH_DATA block, sent again while the loader refuses it as damaged. */
 int ed_flash_link_data(struct ed_flash_link *l, const uint8_t *data, size_t len,

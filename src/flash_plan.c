@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "espdoctor/erase.h"
 #include "espdoctor/error.h"
 
 void ed_flash_plan_init(struct ed_flash_plan *plan)
@@ -209,6 +210,68 @@ static void check_overlaps(struct ed_flash_plan *plan)
     }
 }
 
+/* What writing an item erases beyond its own sectors under the plan's erase rule (empty
+ * when nothing: every loader but the ESP8266 ROM, and most sizes on that too). */
+static struct ed_erase_span erase_spill(const struct ed_flash_plan *plan,
+                                        const struct ed_flash_item *it)
+{
+    struct ed_erase_part parts[ED_ERASE_MAX_PARTS];
+    struct ed_erase_span spill;
+    enum ed_erase_rule rule = plan->esp8266_rom_erase ? ED_ERASE_ESP8266_ROM : ED_ERASE_SECTORS;
+    ed_erase_split(rule, it->addr, (uint32_t)it->img.file_size, parts, &spill);
+    return spill;
+}
+
+static struct ed_erase_span own_sectors(const struct ed_flash_item *it)
+{
+    return ed_erase_own(it->addr, (uint32_t)it->img.file_size);
+}
+
+/* An erase that reaches past an item's own sectors is harmless only where a file written
+ * after it covers those sectors (its write erases and rewrites them); reaching into a
+ * file written before it destroys that file, and reaching anywhere else destroys what the
+ * user did not ask to touch. Both are refused. */
+static void check_erase_reach(struct ed_flash_plan *plan, uint32_t flash_size)
+{
+    for (size_t i = 0; i < plan->count; i++) {
+        struct ed_flash_item *it = &plan->items[i];
+        struct ed_erase_span spill = erase_spill(plan, it);
+        if (spill.start == spill.end)
+            continue;
+        bool rewritten = false;
+        const struct ed_flash_item *victim = NULL;
+        for (size_t j = 0; j < plan->count; j++) {
+            if (j > i && ed_erase_span_within(spill, own_sectors(&plan->items[j])))
+                rewritten = true;
+            else if (j < i && ed_erase_span_overlaps(spill, own_sectors(&plan->items[j])))
+                victim = &plan->items[j];
+        }
+        bool past_end = flash_size && spill.end > flash_size;
+        if (rewritten && !past_end)
+            continue;
+        struct ed_flash_issue *is = add_issue(it, victim ? "flash.erase-overlap"
+                                                         : "flash.erase-spill", false);
+        if (!is)
+            continue;
+        const char *name = base_name(it->path);
+        if (victim)
+            snprintf(is->message, sizeof is->message, "The ESP8266 ROM cannot erase one 4 KB "
+                     "sector alone: writing %s at 0x%x would also erase 0x%llx-0x%llx, part "
+                     "of %s, which is written before it.", name, it->addr,
+                     (unsigned long long)spill.start, (unsigned long long)spill.end - 1,
+                     base_name(victim->path));
+        else
+            snprintf(is->message, sizeof is->message, "The ESP8266 ROM cannot erase one 4 KB "
+                     "sector alone: writing %s at 0x%x would also erase 0x%llx-0x%llx, "
+                     "which no file given covers.", name, it->addr,
+                     (unsigned long long)spill.start, (unsigned long long)spill.end - 1);
+        snprintf(is->fix, sizeof is->fix, "Use the flasher stub, which erases exactly (drop "
+                 "--no-stub, or give --stub), or also write the sector at "
+                 "0x%llx, after %s%s.", (unsigned long long)spill.start, name,
+                 victim ? " (give the files in address order)" : "");
+    }
+}
+
 size_t ed_flash_plan_check(struct ed_flash_plan *plan, const struct ed_chip *chip,
                            uint32_t flash_size, uint32_t chip_revision,
                            size_t *unforceable)
@@ -223,6 +286,8 @@ size_t ed_flash_plan_check(struct ed_flash_plan *plan, const struct ed_chip *chi
         check_alignment(it);
     }
     check_overlaps(plan);
+    if (plan->esp8266_rom_erase)
+        check_erase_reach(plan, flash_size);
     size_t blocking = 0, hard = 0;
     for (size_t i = 0; i < plan->count; i++)
         for (size_t k = 0; k < plan->items[i].issue_count; k++) {

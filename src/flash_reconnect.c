@@ -14,6 +14,7 @@
 #define REPLUG_WAIT_MS 15000u
 #define REPLUG_POLL_MS 100u
 #define OPEN_BAUD 115200u
+#define RESTORE_SMALL_PIECE 0x100u
 
 static bool cancelled(const struct ed_flash_session *s)
 {
@@ -85,8 +86,13 @@ static int restore(struct ed_flash_session *s)
         return ED_E_PROTOCOL;   /* another chip answers on this port now */
     int rc = ED_OK;
     if (s->stub_path[0]) {
-        /* The stub as chosen and checked at the start, not the file as it is now. */
-        rc = ed_stub_upload(s->ld, &s->stub_choice.stub);
+        /* The stub as chosen and checked at the start, not the file as it is now; in the
+         * pieces that got it up the first time, then the smallest. */
+        const struct ed_stub *stub = &s->stub_choice.stub;
+        rc = ed_stub_upload_pieces(s->ld, stub, s->stub_piece ? s->stub_piece : ED_RAM_BLOCK);
+        if (rc != ED_OK && ed_flash_link_recoverable(rc) &&
+            (rc = ed_session_connect_quietly(s)) == ED_OK)
+            rc = ed_stub_upload_pieces(s->ld, stub, RESTORE_SMALL_PIECE);
         if (rc != ED_OK)
             return rc;
     }

@@ -79,6 +79,16 @@ int ed_flash_link_begin(struct ed_flash_link *l, bool compressed, uint32_t len,
     return link_result(l, rc);
 }
 
+int ed_flash_link_begin_part(struct ed_flash_link *l, const struct ed_erase_part *p)
+{
+    int rc;
+    unsigned tries = 0;
+    do
+        rc = ed_loader_flash_begin_erasing(l->ld, p->len, p->offset, p->erase_size);
+    while (try_again(l, rc, ++tries));
+    return link_result(l, rc);
+}
+
 int ed_flash_link_barrier(struct ed_flash_link *l)
 {
     int rc;

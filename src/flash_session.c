@@ -199,13 +199,7 @@ int ed_session_stub(struct ed_flash_session *s)
     char what[ED_STUB_PATH_MAX + 200];
     ed_stub_choice_describe(c, what, sizeof what);
     ed_session_say(s, "Flasher stub: %s", what);
-    /* A damaged upload: get the ROM answering again (SYNC, or a reset) and upload again. */
-    int rc = ed_stub_upload(s->ld, &c->stub);
-    for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++) {
-        rc = ed_session_recover(s, s->ld, rc);
-        if (rc == ED_OK)
-            rc = ed_stub_upload(s->ld, &c->stub);
-    }
+    int rc = ed_session_upload_stub(s, &c->stub, c->place.path);
     if (rc == ED_E_CANCELLED)
         return ED_EXIT_FAIL;   /* a signal: the command says what was done */
     if (rc != ED_OK) {
@@ -214,11 +208,14 @@ int ed_session_stub(struct ed_flash_session *s)
         /* After the jump nothing answered: the code did not start as a stub (on a chip,
          * code that is no stub for it crashes). */
         bool silent = rc == ED_E_TIMEOUT && s->ld->last_op == ED_OP_MEM_END;
-        ed_cli_error(cli, "uploading the flasher stub %s failed: %s%s. Nothing was written "
-                     "to flash; retry, or use the ROM loader with --no-stub.", c->place.path,
+        ed_cli_error(cli, "uploading the flasher stub %s failed: %s%s, and the ROM loader "
+                     "could not be reached after it. Nothing was written to flash; check the "
+                     "cable and retry, or use the ROM loader with --no-stub.", c->place.path,
                      why, silent ? " (no OHAI: the stub did not start on the chip)" : "");
         return ED_EXIT_FAIL;
     }
+    if (s->stub_fallback[0])
+        return ED_EXIT_OK;
     snprintf(s->stub_path, sizeof s->stub_path, "%s", c->place.path);
     return ED_EXIT_OK;
 }
@@ -322,6 +319,8 @@ json_object *ed_session_json(const struct ed_flash_session *s)
                                                                  : NULL);
     json_object_object_add(o, "stub", ed_json_str(s->stub_path[0] ? s->stub_path : NULL));
     json_object_object_add(o, "stub_source", ed_stub_choice_json(&s->stub_choice));
+    json_object_object_add(o, "stub_fallback",
+                           ed_json_str(s->stub_fallback[0] ? s->stub_fallback : NULL));
     json_object_object_add(o, "baud", json_object_new_int64(s->baud));
     json_object *notes = json_object_new_array();
     for (size_t i = 0; i < s->note_count; i++)

@@ -32,6 +32,8 @@ struct ed_flash_session {
     char stub_path[ED_STUB_PATH_MAX];   /* "" when the ROM does the work */
     struct ed_stub_choice stub_choice;  /* which stub, from where, and why (loaded: kept
                                            for a reconnect, never read from disk again) */
+    uint32_t stub_piece;                /* the MEM_DATA piece size that got the stub up */
+    char stub_fallback[768];   /* why the ROM does the work after all, or "" */
     uint32_t baud;               /* the data phase's speed */
     const struct ed_chip *chip;  /* the chip that answered first: a reconnect must find it */
     const volatile sig_atomic_t *cancel;   /* the command's Ctrl-C flag, or NULL */
@@ -49,6 +51,13 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s);
  * places). A stub that was asked for but cannot be loaded is an input error (exit 6);
  * one found by searching that fails to load is a note, and the ROM carries on. */
 int ed_session_stub(struct ed_flash_session *s);
+
+/* Upload the stub found at path (session_stub.c): tries in shrinking MEM_DATA pieces with
+ * a reset into the ROM between them, then falls back to the ROM loader, saying so in a
+ * note and in stub_fallback. ED_OK when the stub runs or the ROM answers after the
+ * fallback; the error when nothing answers any more. */
+int ed_session_upload_stub(struct ed_flash_session *s, const struct ed_stub *stub,
+                           const char *path);
 
 /* Switch to -b BAUD or the bridge's fastest (stepping down on errors), then attach the
  * flash and set its parameters. */

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "espdoctor/erase.h"
 #include "espdoctor/error.h"
 
 #define MIB (1024u * 1024u)
@@ -17,21 +18,6 @@ unsigned ed_timeout_for_size(unsigned rate_ms_per_mb, uint32_t size)
 {
     uint64_t ms = (uint64_t)rate_ms_per_mb * size / MIB;
     return ms < ED_TIMEOUT_DEFAULT_MS ? ED_TIMEOUT_DEFAULT_MS : (unsigned)ms;
-}
-
-uint32_t ed_esp8266_erase_size(uint32_t offset, uint32_t size)
-{
-    /* The ESP8266 ROM erases more than FLASH_BEGIN asks for, depending on where the
-     * region starts within its 64 KiB block; this documented formula compensates. */
-    const uint32_t sectors_per_block = 16;
-    uint32_t num_sectors = (uint32_t)(((uint64_t)size + ED_FLASH_SECTOR - 1) / ED_FLASH_SECTOR);
-    uint32_t start_sector = offset / ED_FLASH_SECTOR;
-    uint32_t head = sectors_per_block - start_sector % sectors_per_block;
-    if (num_sectors < head)
-        head = num_sectors;
-    if (num_sectors < 2 * head)
-        return (num_sectors + 1) / 2 * ED_FLASH_SECTOR;
-    return (num_sectors - head) * ED_FLASH_SECTOR;
 }
 
 uint32_t ed_loader_flash_block(const struct ed_loader *ld)
@@ -135,15 +121,27 @@ static int send_block(struct ed_loader *ld, uint8_t op, const uint8_t *data, siz
     return ed_loader_command(ld, op, payload, ED_PROTO_BLOCK_HEADER_LEN + total, timeout_ms, NULL);
 }
 
-int ed_loader_flash_begin(struct ed_loader *ld, uint32_t size, uint32_t offset)
+int ed_loader_flash_begin_erasing(struct ed_loader *ld, uint32_t size, uint32_t offset,
+                                  uint32_t erase_size)
 {
     uint32_t block = ed_loader_flash_block(ld);
     uint32_t blocks = (uint32_t)(((uint64_t)size + block - 1) / block);
-    uint32_t erase = rom_is(ld, "esp8266") ? ed_esp8266_erase_size(offset, size) : size;
     /* A ROM erases everything before it answers; a stub erases as it writes. */
     unsigned timeout = ld->stub ? ED_TIMEOUT_DEFAULT_MS
                                 : ed_timeout_for_size(ED_RATE_ERASE_MS_PER_MB, size);
-    return begin(ld, ED_OP_FLASH_BEGIN, erase, blocks, block, offset, timeout);
+    return begin(ld, ED_OP_FLASH_BEGIN, erase_size, blocks, block, offset, timeout);
+}
+
+int ed_loader_flash_begin(struct ed_loader *ld, uint32_t size, uint32_t offset)
+{
+    struct ed_erase_part parts[ED_ERASE_MAX_PARTS];
+    struct ed_erase_span spill;
+    size_t n = ed_erase_split(ed_erase_rule_of(ld), offset, size, parts, &spill);
+    /* One FLASH_BEGIN must erase exactly the region's sectors; what needs more than one
+     * (the ESP8266 ROM's odd sector counts) is the flash engine's to cut. */
+    if (n != 1 || spill.start != spill.end)
+        return ED_E_REFUSED;
+    return ed_loader_flash_begin_erasing(ld, size, offset, parts[0].erase_size);
 }
 
 int ed_loader_flash_data(struct ed_loader *ld, const uint8_t *data, size_t len, uint32_t seq)

@@ -221,28 +221,36 @@ out:
 
 /* ---- uploading ------------------------------------------------------------------------- */
 
-static int upload_segment(struct ed_loader *ld, const uint8_t *data, size_t len, uint32_t addr)
+static int upload_segment(struct ed_loader *ld, const uint8_t *data, size_t len, uint32_t addr,
+                          uint32_t block)
 {
-    uint32_t blocks = (uint32_t)((len + ED_RAM_BLOCK - 1) / ED_RAM_BLOCK);
-    int rc = ed_loader_mem_begin(ld, (uint32_t)len, blocks, ED_RAM_BLOCK, addr);
+    uint32_t blocks = (uint32_t)((len + block - 1) / block);
+    int rc = ed_loader_mem_begin(ld, (uint32_t)len, blocks, block, addr);
     for (uint32_t seq = 0; rc == ED_OK && seq < blocks; seq++) {
-        size_t off = (size_t)seq * ED_RAM_BLOCK;
-        size_t n = len - off < ED_RAM_BLOCK ? len - off : ED_RAM_BLOCK;
+        size_t off = (size_t)seq * block;
+        size_t n = len - off < block ? len - off : block;
         rc = ed_loader_mem_data(ld, data + off, n, seq);
     }
     return rc;
 }
 
-int ed_stub_upload(struct ed_loader *ld, const struct ed_stub *stub)
+int ed_stub_upload_pieces(struct ed_loader *ld, const struct ed_stub *stub, uint32_t block)
 {
     if (ld->stub)
         return ED_OK;
-    int rc = upload_segment(ld, stub->text, stub->text_len, stub->text_start);
+    if (block == 0 || block > ED_RAM_BLOCK)
+        return ED_E_ARG;
+    int rc = upload_segment(ld, stub->text, stub->text_len, stub->text_start, block);
     if (rc == ED_OK && stub->data_len)
-        rc = upload_segment(ld, stub->data, stub->data_len, stub->data_start);
+        rc = upload_segment(ld, stub->data, stub->data_len, stub->data_start, block);
     if (rc == ED_OK)
         rc = ed_loader_mem_end(ld, true, stub->entry);
     if (rc == ED_OK)
         rc = ed_loader_wait_stub(ld, ED_STUB_OHAI_TIMEOUT_MS);
     return rc;
+}
+
+int ed_stub_upload(struct ed_loader *ld, const struct ed_stub *stub)
+{
+    return ed_stub_upload_pieces(ld, stub, ED_RAM_BLOCK);
 }

@@ -19,6 +19,8 @@ enum ed_status {
     ED_E_IMAGE = -12,      /* a firmware file that is not what it must be */
     ED_E_VERIFY = -13,     /* data read back differs from what was written */
     ED_E_CANCELLED = -14,  /* the user interrupted */
+    ED_E_REFUSED = -15,    /* a safety rule refused it before anything was sent (a write
+                              that would erase flash outside what was asked) */
 };
 
 /* A short English name for a status ("timed out", "port vanished", ...). */

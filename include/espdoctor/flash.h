@@ -70,6 +70,9 @@ struct ed_flash_plan {
     /* Why the last file ed_flash_plan_add refused as not firmware was refused (rule NULL:
      * none was): for the caller's report, with its fix and command. */
     struct ed_image_problem rejected;
+    /* The loader that writes is the ESP8266 ROM, whose FLASH_BEGIN erases by a rule of
+     * its own (erase.h): the check then refuses a write it cannot keep to its sectors. */
+    bool esp8266_rom_erase;
 };
 
 /* The outcome of adding a file. */
@@ -96,7 +99,8 @@ enum ed_flash_input ed_flash_plan_add(struct ed_flash_plan *plan, const char *pa
  * unknown), chip revision (ED_IMAGE_REVISION_UNKNOWN: unknown). Fills each item's
  * issues and address (the image's own when none was given) and returns the number of
  * blocking issues; *unforceable counts those --force cannot override (unaligned or
- * overlapping regions, raw data without an address). Run it again once the chip is known. */
+ * overlapping regions, an erase that would reach flash no file covers, raw data without an
+ * address). Run it again once the chip, and the loader that writes, are known. */
 size_t ed_flash_plan_check(struct ed_flash_plan *plan, const struct ed_chip *chip,
                            uint32_t flash_size, uint32_t chip_revision,
                            size_t *unforceable);

@@ -45,10 +45,6 @@
 /* max(3 s, rate_ms_per_mb x size / 1 MiB). */
 unsigned ed_timeout_for_size(unsigned rate_ms_per_mb, uint32_t size);
 
-/* The ESP8266 ROM erases too much for FLASH_BEGIN; this is the erase size to send so that
- * it erases exactly [offset, offset + size) rounded to sectors (documented workaround). */
-uint32_t ed_esp8266_erase_size(uint32_t offset, uint32_t size);
-
 /* What the boot log said about the last reset. */
 enum ed_boot_mode {
     ED_BOOT_UNSEEN,     /* no recognisable boot banner */
@@ -215,10 +211,15 @@ int ed_loader_rom_baud_arg(struct ed_loader *ld, uint32_t baud, uint32_t *arg);
 /* The write block size for FLASH_DATA/FLASH_DEFL_DATA: 0x400 ROM, 0x4000 stub. */
 uint32_t ed_loader_flash_block(const struct ed_loader *ld);
 
-/* Uncompressed flashing: begin erases [offset, offset+size) (ROM: up front), data sends
- * block `seq` (a short block is padded with 0xFF), end finishes (reboot: run the new
- * firmware; false: stay in the loader). Don't send end to a ROM mid-session. */
+/* Uncompressed flashing: begin erases [offset, offset+size) rounded to sectors (ROM: up
+ * front), with the erase size that makes this loader erase exactly that (erase.h), or
+ * ED_E_REFUSED when one FLASH_BEGIN cannot (the ESP8266 ROM, some odd sector counts: the
+ * flash engine cuts those); begin_erasing sends erase_size as it is. Data sends block
+ * `seq` (a short block is padded with 0xFF), end finishes (reboot: run the new firmware;
+ * false: stay in the loader). Don't send end to a ROM mid-session. */
 int ed_loader_flash_begin(struct ed_loader *ld, uint32_t size, uint32_t offset);
+int ed_loader_flash_begin_erasing(struct ed_loader *ld, uint32_t size, uint32_t offset,
+                                  uint32_t erase_size);
 int ed_loader_flash_data(struct ed_loader *ld, const uint8_t *data, size_t len, uint32_t seq);
 int ed_loader_flash_end(struct ed_loader *ld, bool reboot);
 

@@ -88,6 +88,9 @@ void ed_stub_free(struct ed_stub *stub);
 /* Upload through MEM_BEGIN/DATA/END, start it and wait for its "OHAI". Afterwards
  * ld->stub is true and replies carry 2 status bytes. */
 int ed_stub_upload(struct ed_loader *ld, const struct ed_stub *stub);
+/* The same in MEM_DATA pieces of `block` bytes (1 to ED_RAM_BLOCK): smaller pieces get
+ * through a noisy line where whole ones are damaged every time. */
+int ed_stub_upload_pieces(struct ed_loader *ld, const struct ed_stub *stub, uint32_t block);
 
 /* ---- commands only a stub has --------------------------------------------------------- */
 

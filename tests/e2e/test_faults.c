@@ -46,22 +46,28 @@ Test(faults, a_small_matrix_never_claims_a_false_success_and_rides_out_transient
      .timeout = 600)
 {
     const char *argv[] = { e2e_bin("faultmatrix"), "--build", e2e_build(), "--runs",
-                           MATRIX_RUNS, "--seed", "16", "--jobs", "2", NULL };
+                           MATRIX_RUNS, "--seed", "14", "--jobs", "2", NULL };
     e2e_run(&r, argv, 590);
     cr_assert_eq(r.status, 0, "faultmatrix exit %d\n%s\n%s", r.status, r.out, r.err);
     json_object *o = summary(r.out);
     cr_assert_eq(count(o, "runs"), 24);
     cr_assert_eq(count(o, "false_success"), 0, "%s\n%s", r.out, r.err);
-    /* Seed 16 draws all but the slowest kinds of fault in 24 runs (faultmatrix --list
-     * shows them); they must be there for the test to mean much. */
+    cr_assert_eq(count(o, "astray"), 0, "a run changed flash outside its files: %s\n%s",
+                 r.out, r.err);
+    /* Seed 14 draws all but the slowest kinds of fault in 24 runs, and the layout the
+     * ESP8266 ROM must refuse (faultmatrix --list shows them); they must be there for the
+     * test to mean much. Every byte outside the files' sectors is checked on every run.
+     * Lines noisier than 1e-3 are left to `make faults`: there a corrupted FLASH_BEGIN
+     * offset (no checksum covers it) can, rarely, move an erase. */
     cr_assert_geq(count(o, "transient_runs"), 12, "%s", r.out);
     cr_assert_eq(count(o, "recovered_transient"), count(o, "transient_runs"), "%s\n%s", r.out,
                  r.err);
     cr_assert_gt(count(o, "clear_failures"), 0, "no fault made a run fail: %s", r.out);
-    cr_assert_leq(count(o, "verified") + count(o, "clear_failures"), 24);
+    cr_assert_leq(count(o, "verified") + count(o, "clear_failures") + count(o, "refused"), 24);
     static const char *const kinds[] = { "line errors 1e-4", "single stall",
                                          "unplug and replug", "brown-out", "bad sector",
-                                         "wrong speed", "hard mix" };
+                                         "wrong speed", "hard mix", "line errors 1e-3",
+                                         "corruption 4e-4", "128 B alone at 0x3FC000" };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         cr_assert_not_null(strstr(r.out, kinds[i]), "no %s run:\n%s", kinds[i], r.out);
     json_object_put(o);

@@ -185,6 +185,70 @@ Test(engine, esp8266_rom_writes_plain_keeps_neighbours_unverified, .init = esp82
     close(fd);
 }
 
+/* Writes of every awkward size at awkward places, one after another on a flash full of a
+ * pattern: afterwards each holds its file, the tail of its last sector is erased, and not
+ * one other byte changed (the ROM's erase rule would take the sector after an odd count
+ * short of twice the way to the next 64 KiB boundary). */
+Test(engine, esp8266_rom_writes_erase_nothing_outside_their_sectors,
+     .init = esp8266_patterned, .fini = stop)
+{
+    static const uint32_t sectors[] = { 2, 3, 5, 9, 11, 15, 17, 31 };
+    static const uint32_t starts[] = { 0, 7, 14, 15 };   /* sector within its 64 KiB block */
+    uint8_t *want = malloc(FLASH_SIZE);
+    memset(want, 0xA5, FLASH_SIZE);
+    uint32_t free_from = 0;   /* sector: the first one after the last write and a gap */
+    unsigned seed = 10;
+    for (size_t i = 0; i < sizeof sectors / sizeof sectors[0]; i++)
+        for (size_t j = 0; j < sizeof starts / sizeof starts[0]; j++, seed++) {
+            uint32_t s = free_from + (starts[j] + 16 - free_from % 16) % 16;
+            uint32_t addr = s * ED_FLASH_SECTOR;
+            uint32_t size = sectors[i] * ED_FLASH_SECTOR - (seed % 3) * 0x7F0;
+            free_from = s + sectors[i] + 1;
+            cr_assert_lt(addr + size, FLASH_SIZE);
+            int fd = make_file(size, seed);
+            struct ed_flash_region r = region(fd, addr, size);
+            cr_assert_eq(ed_flash_write(&ld, &r, 1, NULL, NULL), ED_OK,
+                         "%u sectors at 0x%x", sectors[i], addr);
+            cr_assert_eq(pread(fd, want + addr, size, 0), (ssize_t)size);
+            uint32_t end = (addr + size + ED_FLASH_SECTOR - 1) / ED_FLASH_SECTOR * ED_FLASH_SECTOR;
+            memset(want + addr + size, 0xFF, end - addr - size);
+            close(fd);
+        }
+    size_t flash_size;
+    const uint8_t *flash = sim_board_flash(board, &flash_size);
+    for (uint32_t a = 0; a < FLASH_SIZE; a++)
+        cr_assert_eq(flash[a], want[a], "byte 0x%x is 0x%02x, should be 0x%02x", a, flash[a],
+                     want[a]);
+    free(want);
+}
+
+/* One sector alone: the ROM would erase the next one too, so the engine refuses it before
+ * sending anything, unless a region written after it covers that sector. */
+Test(engine, esp8266_rom_single_sector_is_refused_unless_rewritten_later,
+     .init = esp8266_patterned, .fini = stop)
+{
+    int fd = make_file(128, 20);
+    struct ed_flash_region r = region(fd, 0x3FC000, 128);
+    size_t at = 9;
+    cr_assert_eq(ed_flash_write(&ld, &r, 1, NULL, &at), ED_E_REFUSED);
+    cr_assert_eq(at, 0);
+    size_t flash_size;
+    const uint8_t *flash = sim_board_flash(board, &flash_size);
+    for (uint32_t a = 0x3FB000; a < 0x3FF000; a++)
+        cr_assert_eq(flash[a], 0xA5, "byte at 0x%x changed", a);
+
+    int next = make_file(0x2000, 21);
+    struct ed_flash_region two[2] = { region(fd, 0x3FC000, 128), region(next, 0x3FD000, 0x2000) };
+    cr_assert_eq(ed_flash_write(&ld, two, 2, NULL, &at), ED_OK);
+    expect_flash_holds(fd, 0x3FC000, 128);
+    expect_flash_holds(next, 0x3FD000, 0x2000);
+    cr_assert_eq(flash[0x3FC080], 0xFF);
+    for (uint32_t a = 0x3FF000; a < FLASH_SIZE; a++)
+        cr_assert_eq(flash[a], 0xA5, "byte at 0x%x changed", a);
+    close(fd);
+    close(next);
+}
+
 /* ---- faults ---------------------------------------------------------------------------- */
 
 /* A transport that passes everything to simlink until it "unplugs" after N writes. */

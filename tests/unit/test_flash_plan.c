@@ -113,6 +113,44 @@ Test(plan, unaligned_overlapping_and_past_the_end, .init = make_dir, .fini = rem
     cr_assert_eq(hard, 3);
 }
 
+/* The ESP8266 ROM cannot erase one sector alone: such a file is refused unless a file
+ * written after it covers the next sector; reaching into one written before is refused
+ * as destroying it. Other loaders erase exactly, and nothing is refused. */
+Test(plan, esp8266_rom_erase_reach, .init = make_dir, .fini = remove_dir)
+{
+    char err[1024];
+    const char *init = raw_file("init.bin", 128), *param = raw_file("param.bin", 0x2000);
+    const char *big = raw_file("big.bin", 0xA010);
+    cr_assert_eq(ed_flash_plan_add(&plan, init, true, 0x3FC000, err, sizeof err),
+                 ED_FLASH_INPUT_RAW);
+    cr_assert_eq(ed_flash_plan_add(&plan, big, true, 0x0, err, sizeof err), ED_FLASH_INPUT_RAW);
+    const struct ed_chip *chip = ed_chip_by_key("esp8266");
+    size_t hard = 0;
+    ed_flash_plan_check(&plan, chip, 4u << 20, ED_IMAGE_REVISION_UNKNOWN, &hard);
+    cr_assert_eq(hard, 0, "the stub erases exactly");
+    plan.esp8266_rom_erase = true;
+    ed_flash_plan_check(&plan, chip, 4u << 20, ED_IMAGE_REVISION_UNKNOWN, &hard);
+    cr_assert(has_issue(&plan.items[0], "flash.erase-spill", false));
+    cr_assert_not(has_issue(&plan.items[1], "flash.erase-spill", false), "11 sectors are cut");
+    cr_assert_eq(hard, 1);
+    cr_assert_not_null(strstr(plan.items[0].issues[1].message, "0x3fd000-0x3fdfff"), "%s",
+                       plan.items[0].issues[1].message);
+
+    /* A later file covers the sector after it: fine. */
+    cr_assert_eq(ed_flash_plan_add(&plan, param, true, 0x3FD000, err, sizeof err),
+                 ED_FLASH_INPUT_RAW);
+    ed_flash_plan_check(&plan, chip, 4u << 20, ED_IMAGE_REVISION_UNKNOWN, &hard);
+    cr_assert_eq(hard, 0);
+    /* One sector just before a file written earlier: that file's first sector would go. */
+    const char *last = raw_file("last.bin", 0x100);
+    cr_assert_eq(ed_flash_plan_add(&plan, last, true, 0x20000, err, sizeof err),
+                 ED_FLASH_INPUT_RAW);
+    plan.items[1].addr = 0x21000;
+    ed_flash_plan_check(&plan, chip, 4u << 20, ED_IMAGE_REVISION_UNKNOWN, &hard);
+    cr_assert_eq(hard, 1);
+    cr_assert(has_issue(&plan.items[3], "flash.erase-overlap", false));
+}
+
 Test(plan, at_most_sixteen_files, .init = make_dir, .fini = remove_dir)
 {
     char err[1024];

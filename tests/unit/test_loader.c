@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "espdoctor/erase.h"
 #include "espdoctor/error.h"
 #include "espdoctor/loader.h"
 #include "espdoctor/proto.h"
@@ -833,18 +834,83 @@ Test(flash, size_scaled_timeouts)
     cr_assert_eq(ed_timeout_for_size(ED_RATE_MD5_MS_PER_MB, 4 * 1024 * 1024), 32000);
 }
 
-Test(flash, esp8266_erase_size_workaround)
+/* The ESP8266 ROM's rule as documented (esptool issue 33): asked for n sectors from
+ * sector s it erases head + n, head = min(n, 16 - s % 16). Written out again here so
+ * that the model in src/flash_erase.c is checked against the statement, not itself. */
+static uint64_t documented_esp8266_erase_end(uint32_t offset, uint32_t size)
 {
-    /* One sector at 0: head = 1, fewer than 2 x head sectors -> half, rounded up. */
-    cr_assert_eq(ed_esp8266_erase_size(0, 0x1000), 0x1000);
-    /* 64 sectors from a block boundary: head = 16 -> 48 sectors. */
-    cr_assert_eq(ed_esp8266_erase_size(0, 0x40000), 0x30000);
-    /* 10 sectors from sector 3: head = 10 -> (10 + 1) / 2 = 5 sectors. */
-    cr_assert_eq(ed_esp8266_erase_size(0x3000, 0xA000), 0x5000);
-    /* 40 sectors from sector 14: head = 2 -> 38 sectors. */
-    cr_assert_eq(ed_esp8266_erase_size(0xE000, 0x28000), 0x26000);
-    /* A partial last sector counts as a whole one. */
-    cr_assert_eq(ed_esp8266_erase_size(0, 0x40001), ed_esp8266_erase_size(0, 0x41000));
+    uint32_t n = (size + 0xFFF) / 0x1000, s = offset / 0x1000;
+    uint32_t head = 16 - s % 16;
+    if (head > n)
+        head = n;
+    return (uint64_t)(s + head + n) * 0x1000;
+}
+
+Test(flash, esp8266_rom_erase_rule_is_modelled)
+{
+    for (uint32_t s = 0; s < 40; s++)
+        for (uint32_t size = 0; size < 0x30000; size += 0x7FF) {
+            struct ed_erase_span e = ed_erase_effect(ED_ERASE_ESP8266_ROM, s * 0x1000, size);
+            cr_assert_eq(e.start, s * 0x1000);
+            cr_assert_eq(e.end, documented_esp8266_erase_end(s * 0x1000, size),
+                         "0x%x at sector %u", size, s);
+        }
+    /* The issue's case: asked 0x6000 at 0 (the old workaround for 11 sectors) erases 12. */
+    cr_assert_eq(ed_erase_effect(ED_ERASE_ESP8266_ROM, 0, 0x6000).end, 0xC000);
+    /* Every other loader: the sectors asked for. */
+    struct ed_erase_span e = ed_erase_effect(ED_ERASE_SECTORS, 0x3000, 0x1801);
+    cr_assert_eq(e.start, 0x3000);
+    cr_assert_eq(e.end, 0x5000);
+}
+
+/* Every write the ESP8266 ROM can be asked for: each part's erase covers its data, stays
+ * in the write's own sectors and never reaches back into an earlier part; only a single
+ * sector spills (into the next one). */
+Test(flash, esp8266_rom_writes_are_cut_to_erase_exactly)
+{
+    for (uint32_t s = 0; s < 48; s++)
+        for (uint32_t n = 1; n <= 70; n++)
+            for (uint32_t tail = 0; tail < 0x1000; tail += 0xF80) {
+                uint32_t addr = s * 0x1000, len = n * 0x1000 - tail;
+                struct ed_erase_part p[ED_ERASE_MAX_PARTS];
+                struct ed_erase_span spill;
+                size_t k = ed_erase_split(ED_ERASE_ESP8266_ROM, addr, len, p, &spill);
+                struct ed_erase_span own = ed_erase_own(addr, len);
+                cr_assert(k >= 1 && k <= ED_ERASE_MAX_PARTS);
+                uint32_t at = addr;
+                for (size_t i = 0; i < k; i++) {
+                    cr_assert_eq(p[i].offset, at, "parts are in order and contiguous");
+                    at += p[i].len;
+                    struct ed_erase_span e = ed_erase_effect(ED_ERASE_ESP8266_ROM,
+                                                             p[i].offset, p[i].erase_size);
+                    cr_assert_eq(e.start, p[i].erases.start);
+                    cr_assert_eq(e.end, p[i].erases.end);
+                    cr_assert(ed_erase_span_within(ed_erase_own(p[i].offset, p[i].len), e),
+                              "part %zu of %u sectors at %u: its data is not erased", i, n, s);
+                    cr_assert_eq(e.start, ed_erase_own(p[i].offset, p[i].len).start);
+                    if (n > 1)
+                        cr_assert(ed_erase_span_within(e, own), "%u sectors at sector %u: "
+                                  "part %zu erases to 0x%llx", n, s, i,
+                                  (unsigned long long)e.end);
+                }
+                cr_assert_eq(at, addr + len);
+                if (n > 1) {
+                    cr_assert_eq(spill.start, spill.end, "%u sectors at %u spill", n, s);
+                } else {
+                    cr_assert_eq(spill.start, own.end);
+                    cr_assert_eq(spill.end, own.end + 0x1000);
+                }
+            }
+}
+
+Test(flash, one_begin_that_cannot_erase_exactly_is_refused, .init = connect_esp8266)
+{
+    /* 11 sectors from 0: no single size makes the ROM erase exactly 11. */
+    cr_assert_eq(ed_loader_flash_begin(&L, 0xA010, 0), ED_E_REFUSED);
+    cr_assert_eq(ed_loader_flash_begin(&L, 0x80, 0x3FC000), ED_E_REFUSED);
+    /* 10 sectors from 0: ask for 5. */
+    cr_assert_eq(ed_loader_flash_begin(&L, 0xA000, 0), ED_OK);
+    cr_assert_eq(ed_get_le32(F.last_data), 0x5000);
 }
 
 Test(flash, begin_carries_the_encrypted_word_where_needed, .init = connect_esp32)
@@ -862,8 +928,9 @@ Test(flash, begin_carries_the_encrypted_word_where_needed, .init = connect_esp32
     cr_assert_eq(ed_get_le32(F.last_data + 16), 0);
 }
 
-Test(flash, esp8266_begin_uses_the_erase_workaround, .init = connect_esp8266)
+Test(flash, esp8266_begin_uses_the_erase_rule, .init = connect_esp8266)
 {
+    /* 64 sectors from a block boundary: head 16, so ask for 48. */
     cr_assert_eq(ed_loader_flash_begin(&L, 0x40000, 0), ED_OK);
     cr_assert_eq(F.last_len, 16);
     cr_assert_eq(ed_get_le32(F.last_data), 0x30000);
