@@ -133,7 +133,7 @@ int ed_fwprobe_run(struct ed_transport *tp, const struct ed_fwprobe_opts *opts,
 {
     memset(r, 0, sizeof *r);
     int rc = ed_tp_set_baud(tp, ED_FWPROBE_BAUD);
-    if (rc == ED_OK)
+    if (rc == ED_OK && !(opts && opts->keep_input && !opts->reset))
         rc = ed_tp_flush_input(tp);
     if (rc == ED_OK && opts && opts->reset)
         rc = ed_reset_run(tp, ED_SEQ_HARD, 0);
