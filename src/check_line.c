@@ -43,8 +43,10 @@ static bool log_settled(const struct ed_doctor *d, const struct ed_bootlog *log)
         return false;
     bool loop = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
                                      log->flash_read_err || log->brownout);
-    /* The ROM read erased flash at the boot offset: it will only start over. */
-    bool blank = log->erased_header && !log->brownout;
+    /* The ROM read erased flash at the boot offset: it will only start over. Once its
+     * banner is in too (judge_log wants it): a window that opened mid-loop has only
+     * "invalid header" lines, and the banner is a few lines on. */
+    bool blank = log->erased_header && log->resets >= 1 && !log->brownout;
     return loop || blank || log->repl_prompt || log->download_mode;
 }
 

@@ -112,13 +112,14 @@ static const struct ed_transport_ops stalling_ops = {
 static struct sim_board *board;
 static struct ed_doctor doctor;
 
-/* A MicroPython board (EN capacitor en_delay_ms, EN wired or not) whose port the doctor
- * has open through a host that stalls at `at`. */
-static void board_up(unsigned en_delay_ms, bool wired, enum stall_at at)
+/* A board (its firmware, EN capacitor en_delay_ms, EN wired or not) whose port the doctor
+ * has open through a host that stalls at `at`; board_up: with MicroPython. */
+static void board_with(enum sim_firmware firmware, unsigned en_delay_ms, bool wired,
+                       enum stall_at at)
 {
     struct sim_board_opts o;
     sim_board_opts_default(&o);
-    o.firmware = SIM_FW_MICROPYTHON;
+    o.firmware = firmware;
     o.en_delay_ms = en_delay_ms;
     o.no_autoreset = !wired;
     char err[200];
@@ -139,6 +140,11 @@ static void board_up(unsigned en_delay_ms, bool wired, enum stall_at at)
     doctor.has_target = true;
     snprintf(doctor.port_path, sizeof doctor.port_path, "/dev/ttyUSB0");
     doctor.tp = &s->tp;
+}
+
+static void board_up(unsigned en_delay_ms, bool wired, enum stall_at at)
+{
+    board_with(SIM_FW_MICROPYTHON, en_delay_ms, wired, at);
 }
 
 static void board_down(void)
@@ -210,6 +216,23 @@ Test(reset_heard, no_autoreset_is_judged_after_one_attempt)
                      doctor.ld->attempt_count);
         cr_expect(ed_report_has(&doctor.report, "reset.no-autoreset"), "stall %d", at);
         cr_expect_not(doctor.bootloader_ok);
+        board_down();
+    }
+}
+
+/* EN not wired and the flash erased: the ROM loops on its own, and the line check's window
+ * opens anywhere in the loop. It listens until the banner is in, so the blank flash is
+ * named and nobody thinks the reset went unheard. */
+Test(reset_heard, a_looping_blank_board_is_heard_to_its_banner)
+{
+    for (unsigned skew_ms = 0; skew_ms < 400; skew_ms += 50) {
+        board_with(SIM_FW_BLANK, 0, false, STALL_NONE);
+        struct stalling *s = doctor.tp->impl;
+        simlink_advance_us(s->inner, skew_ms * 1000ull);   /* another phase of the loop */
+        cr_assert(ed_check_line(&doctor));
+        cr_expect(doctor.boot.resets >= 1, "skew %u ms: no banner heard", skew_ms);
+        cr_expect(ed_report_has(&doctor.report, "firmware.blank"), "skew %u ms", skew_ms);
+        cr_expect_not(doctor.reset_unheard, "skew %u ms", skew_ms);
         board_down();
     }
 }
