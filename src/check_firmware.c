@@ -47,10 +47,14 @@ static void judge_reset_heard(struct ed_doctor *d, const struct ed_fwprobe *prob
     struct ed_bootlog since_reset;
     ed_bootlog_parse(all, line_len + probe->text_len, &since_reset);
     free(all);
-    if (ed_bootlog_has_banner(&since_reset))
+    if (ed_bootlog_has_banner(&since_reset)) {
         d->reset_unheard = false;
-    else if (probe->log.readable)
+        /* The ROM spoke after the line check's window: the chip was late, not silent. */
+        if (d->boot.bytes == 0)
+            ed_report_drop(&d->report, "boot.silent");
+    } else if (probe->log.readable) {
         d->reset_unheard = true;
+    }
 }
 
 bool ed_check_firmware(struct ed_doctor *d)

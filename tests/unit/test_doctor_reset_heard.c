@@ -181,8 +181,10 @@ Test(reset_heard, a_banner_that_came_between_the_checks_counts)
     board_up(1000, true, STALL_BEFORE_PROBE);
     cr_assert(ed_check_line(&doctor));
     cr_assert_eq(doctor.boot.bytes, 0, "the chip was meant to be silent in the window");
+    cr_assert(ed_report_has(&doctor.report, "boot.silent"));
     cr_assert(ed_check_firmware(&doctor));
     cr_expect_not(doctor.reset_unheard, "a ROM banner came after the reset");
+    cr_expect_not(ed_report_has(&doctor.report, "boot.silent"), "it was late, not silent");
     ed_check_bootloader(&doctor);
     cr_expect_eq(doctor.ld->attempt_count, 4, "the whole ladder, not one attempt: %zu",
                  doctor.ld->attempt_count);
@@ -235,4 +237,19 @@ Test(reset_heard, a_looping_blank_board_is_heard_to_its_banner)
         cr_expect_not(doctor.reset_unheard, "skew %u ms", skew_ms);
         board_down();
     }
+}
+
+Test(reset_heard, a_finding_taken_back_leaves_the_others_in_order)
+{
+    struct ed_report r = { 0 };
+    ed_finding_evidence(ed_report_add(&r, "device.found", "a"), "first");
+    ed_report_add(&r, "boot.silent", "a");
+    ed_finding_evidence(ed_report_add(&r, "bootloader.ok", "a"), "third");
+    cr_assert(ed_report_drop(&r, "boot.silent"));
+    cr_assert_not(ed_report_drop(&r, "boot.silent"), "there was only one");
+    cr_assert_eq(r.count, 2);
+    cr_assert_str_eq(r.items[0].diag->id, "device.found");
+    cr_assert_str_eq(r.items[1].diag->id, "bootloader.ok");
+    cr_assert_str_eq(r.items[1].evidence, "third");
+    ed_report_free(&r);
 }
