@@ -335,3 +335,9 @@ void ed_bootlog_tail(const uint8_t *text, size_t len, unsigned max_lines, char *
         o--;
     out[o] = '\0';
 }
+
+bool ed_bootlog_has_banner(const struct ed_bootlog *log)
+{
+    return log->resets > 0 || log->boot_value >= 0 || log->esp8266_boot_mode >= 0 ||
+           log->download_mode || log->esp8266;
+}

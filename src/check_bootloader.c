@@ -102,6 +102,14 @@ static void report_success(struct ed_doctor *d, bool by_hand)
     }
 }
 
+static bool banner_heard(const struct ed_loader *ld)
+{
+    for (size_t i = 0; i < ld->attempt_count; i++)
+        if (ed_bootlog_has_banner(&ld->attempts[i].log))
+            return true;
+    return false;
+}
+
 bool ed_check_bootloader(struct ed_doctor *d)
 {
     if (!d->tp || !d->ld)
@@ -120,6 +128,14 @@ bool ed_check_bootloader(struct ed_doctor *d)
         opts.syncs = 2;   /* a ROM that is listening answers the first */
     }
     int rc = ed_loader_connect(d->ld, &opts);
+    if (rc != ED_OK && reset_unheard && banner_heard(d->ld)) {
+        /* That one reset made the ROM speak: EN is wired after all (the chip was only slow
+         * to print before). Every rung of the ladder, before any verdict. */
+        reset_unheard = d->reset_unheard = false;
+        opts.attempts = 0;
+        opts.syncs = 0;
+        rc = ed_loader_connect(d->ld, &opts);
+    }
     if (rc == ED_OK) {
         report_success(d, false);
     } else {

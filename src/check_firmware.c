@@ -4,6 +4,7 @@
 
 #include "espdoctor/error.h"
 #include "espdoctor/fwprobe.h"
+#include "espdoctor/loader.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,36 @@ static void report_none(struct ed_doctor *d, const char *evidence)
 {
     struct ed_finding *f = ed_report_add(&d->report, "firmware.none", d->port_path);
     ed_finding_evidence(f, "%s", evidence);
+}
+
+/* Did the line check's reset reach the chip? Judged from everything it printed since that
+ * reset: what the line check heard and what the probe heard after it (nothing in between
+ * was discarded). A late chip (a slow EN) or a late reader (a loaded machine) only moves
+ * the ROM banner from one part to the other. A program that talks, and no banner in any
+ * of it: the reset never reached the chip. */
+static void judge_reset_heard(struct ed_doctor *d, const struct ed_fwprobe *probe)
+{
+    const struct ed_loader *ld = d->ld;
+    if (!ld)
+        return;
+    uint64_t heard = ld->bootlog_total - d->reset_text_mark;
+    size_t line_len = heard < ld->bootlog_len ? (size_t)heard : ld->bootlog_len;
+    uint8_t *all = malloc(line_len + probe->text_len + 1);
+    if (!all)
+        return;
+    memcpy(all, ld->bootlog + ld->bootlog_len - line_len, line_len);
+    memcpy(all + line_len, probe->text, probe->text_len);
+    struct ed_bootlog since_reset;
+    ed_bootlog_parse(all, line_len + probe->text_len, &since_reset);
+    free(all);
+    if (ed_bootlog_has_banner(&since_reset)) {
+        d->reset_unheard = false;
+        /* The ROM spoke after the line check's window: the chip was late, not silent. */
+        if (d->boot.bytes == 0)
+            ed_report_drop(&d->report, "boot.silent");
+    } else if (probe->log.readable) {
+        d->reset_unheard = true;
+    }
 }
 
 bool ed_check_firmware(struct ed_doctor *d)
@@ -48,7 +79,7 @@ bool ed_check_firmware(struct ed_doctor *d)
     bool other_app = d->boot.app_project[0] && !d->boot.micropython &&
                      strcmp(d->boot.app_project, "micropython") != 0;
     bool one_poke = other_app || d->reset_unheard || d->boot.bytes == 0;
-    struct ed_fwprobe_opts opts = { .reset = false, .poke = true,
+    struct ed_fwprobe_opts opts = { .reset = false, .poke = true, .keep_input = true,
                                     .listen_ms = other_app ? OTHER_APP_LISTEN_MS
                                                            : FIRMWARE_LISTEN_MS,
                                     .pokes = one_poke && !d->boot.micropython ? 1 : 2,
@@ -61,12 +92,8 @@ bool ed_check_firmware(struct ed_doctor *d)
         free(probe);
         return false;
     }
-    /* A program that talks between our reset and our keys, without a ROM banner: the reset
-     * never reached the chip (its own output may simply have come after the line check's
-     * listening window). */
-    if (rc == ED_OK && d->boot.resets == 0 && d->boot.boot_value < 0 && probe->log.readable &&
-        probe->log.resets == 0 && !probe->log.download_mode)
-        d->reset_unheard = true;
+    if (rc == ED_OK)
+        judge_reset_heard(d, probe);
     char described[768];
     const char *version = probe->version[0] ? probe->version : d->boot.micropython_version;
     if (rc != ED_OK) {

@@ -97,6 +97,20 @@ struct ed_finding *ed_report_find(struct ed_report *r, const char *id)
     return NULL;
 }
 
+bool ed_report_drop(struct ed_report *r, const char *id)
+{
+    struct ed_finding *f = ed_report_find(r, id);
+    if (!f)
+        return false;
+    free(f->evidence);
+    free(f->fix);
+    free(f->fix_command);
+    size_t at = (size_t)(f - r->items);
+    memmove(f, f + 1, (r->count - at - 1) * sizeof *f);
+    r->count--;
+    return true;
+}
+
 const struct ed_finding *ed_report_worst(const struct ed_report *r)
 {
     const struct ed_finding *worst = NULL;

@@ -74,8 +74,11 @@ static int poke(struct ed_transport *tp, struct ed_fwprobe *r, uint8_t key, size
     uint8_t keys[2] = { key, key };
     *mark = r->text_len;
     int rc = ed_tp_write(tp, keys, key == CTRL_C ? 2 : 1);
+    /* Ctrl-B goes to a REPL that just answered Ctrl-C: its banner and prompt will come,
+     * so a pause in the middle (a loaded machine) is no reason to stop listening. */
+    unsigned quiet_ms = key == CTRL_B ? answer_ms : POKE_QUIET_MS;
     if (rc == ED_OK)
-        rc = listen(tp, r, answer_ms, POKE_QUIET_MS, mark);
+        rc = listen(tp, r, answer_ms, quiet_ms, mark);
     return rc;
 }
 
@@ -133,7 +136,7 @@ int ed_fwprobe_run(struct ed_transport *tp, const struct ed_fwprobe_opts *opts,
 {
     memset(r, 0, sizeof *r);
     int rc = ed_tp_set_baud(tp, ED_FWPROBE_BAUD);
-    if (rc == ED_OK)
+    if (rc == ED_OK && !(opts && opts->keep_input && !opts->reset))
         rc = ed_tp_flush_input(tp);
     if (rc == ED_OK && opts && opts->reset)
         rc = ed_reset_run(tp, ED_SEQ_HARD, 0);

@@ -43,6 +43,10 @@ struct ed_bootlog {
 /* Decode len bytes of console output. */
 void ed_bootlog_parse(const uint8_t *text, size_t len, struct ed_bootlog *log);
 
+/* The ROM spoke (a reset line, a boot value or mode, "waiting for download", the ESP8266
+ * ROM's date line): whatever printed this text was reset, not left running. */
+bool ed_bootlog_has_banner(const struct ed_bootlog *log);
+
 /* What the last reset cause means, in a few words ("software restart: esp_restart(), or
  * the panic handler after a crash"); NULL when the cause is not one we know. */
 const char *ed_bootlog_reset_meaning(const struct ed_bootlog *log);

@@ -51,9 +51,11 @@ struct ed_doctor {
     uint32_t log_baud;            /* the baud that boot log was readable at */
     bool esp8266_log;             /* it was an ESP8266 ROM's log */
     const struct ed_chip *chip;   /* identified chip, NULL if not reached */
+    uint64_t reset_text_mark;     /* ld->bootlog_total at the line check's last reset */
     bool reset_unheard;           /* program output (text, or bytes no ROM log at either
-                                     rate) after the line check's reset, but no ROM
-                                     banner: EN did not reach the chip */
+                                     rate) after the line check's reset and none of it,
+                                     the firmware check's included, a ROM banner: EN did
+                                     not reach the chip */
     bool bootloader_ok;
     bool micropython;
     char micropython_version[48];

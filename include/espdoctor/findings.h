@@ -59,6 +59,10 @@ void ed_finding_raise(struct ed_finding *f, enum ed_severity severity);
 /* The first finding with this id, or NULL. */
 struct ed_finding *ed_report_find(struct ed_report *r, const char *id);
 
+/* Take back the first finding with this id (a later check heard what proves it wrong);
+ * false when there is none. */
+bool ed_report_drop(struct ed_report *r, const char *id);
+
 /* The most severe finding (first of equals), or NULL for an empty report. */
 const struct ed_finding *ed_report_worst(const struct ed_report *r);
 bool ed_report_has(const struct ed_report *r, const char *id);

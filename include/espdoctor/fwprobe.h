@@ -35,6 +35,9 @@ struct ed_fwprobe_opts {
                                  0: ED_FWPROBE_LISTEN_MS */
     unsigned pokes;           /* Ctrl-C tries before giving up; 0: two */
     unsigned answer_ms;       /* wait for an answer to each key; 0: ED_FWPROBE_ANSWER_MS */
+    bool keep_input;          /* no reset, and what arrived before the probe is the
+                                 chip's too (the caller read its console up to now):
+                                 take it as text instead of discarding it */
 };
 
 struct ed_fwprobe {

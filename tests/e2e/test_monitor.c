@@ -258,7 +258,7 @@ static const char *type_into_repl(const char *eol, const char *typed, size_t len
 Test(monitor, enter_as_cr_runs_the_line_and_the_end_of_input_ends_it)
 {
     const char *after = type_into_repl(NULL, "print(1+1)\n", 11);
-    cr_assert_eq(strncmp(after, "print(1+1)\r\n>>> ", 17), 0, "%s", after);
+    cr_assert_eq(strncmp(after, "print(1+1)\r\n2\r\n>>> ", 20), 0, "%s", after);
     json_object *end = last_event();
     cr_assert_str_eq(str(end, "reason"), "end-of-input");
     cr_assert_eq(json_object_get_int64(get(end, "bytes_out")), 11);
@@ -276,7 +276,7 @@ Test(monitor, eol_lf_sends_lf_which_the_repl_does_not_run)
 Test(monitor, eol_crlf_sends_both)
 {
     const char *after = type_into_repl("crlf", "print(1+1)\n", 11);
-    cr_assert_eq(strncmp(after, "print(1+1)\r\n>>> ", 17), 0, "%s", after);
+    cr_assert_eq(strncmp(after, "print(1+1)\r\n2\r\n>>> ", 20), 0, "%s", after);
     cr_assert_eq(json_object_get_int64(get(last_event(), "bytes_out")), 12);
     json_object_put(ev.all);
 }

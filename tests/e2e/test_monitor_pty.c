@@ -1,6 +1,6 @@
 /* `espdoctor monitor` as a person uses it: on a terminal (a pseudo-terminal here), under
  * espsim with MicroPython. What is typed reaches the REPL as typed and its answer comes
- * back; the decoded notes are marked lines (coloured on a terminal, not with NO_COLOR);
+ * back (print(1+1) gives 2); the decoded notes are marked lines (coloured on a terminal, not with NO_COLOR);
  * Ctrl-] leaves with status 0 and the terminal gets its own settings back. The terminal
  * keeps turning LF into CR LF (ONLCR), so the board's "\r\n" arrives as "\r\r\n". */
 #include <criterion/criterion.h>
@@ -33,13 +33,19 @@ Test(monitor_pty, typed_python_reaches_the_repl_and_its_answer_comes_back)
     start_monitor(env, NULL);
     size_t mark = p.out_len;
     e2e_proc_write(&p, "print(1+1)\r", 11);
-    /* The REPL echoes the line as the board received it, ends it, prompts again. Today's
-     * espsim REPL does not evaluate Python, so no "2" line can come back yet (see the
-     * issue 13 report); what this checks is the path both ways, key by key. */
+    /* The REPL echoes the line as the board received it, ends it, runs it (espsim's
+     * MicroPython evaluates it: board/repl.c), prints the answer and prompts again. */
     cr_assert(e2e_proc_wait_for(&p, "print(1+1)\r\r\n", 10, mark),
               "the typed line did not come back:\n%s", p.out_text + mark);
-    cr_assert(e2e_proc_wait_for(&p, "print(1+1)\r\r\n>>> ", 10, mark), "%s",
-              p.out_text + mark);
+    cr_assert(e2e_proc_wait_for(&p, "print(1+1)\r\r\n2\r\r\n>>> ", 10, mark),
+              "no 2 came back:\n%s", p.out_text + mark);
+    /* A mistake gets MicroPython's traceback, and the prompt after it. */
+    mark = p.out_len;
+    e2e_proc_write(&p, "prnt(3)\r", 8);
+    cr_assert(e2e_proc_wait_for(&p, "prnt(3)\r\r\nTraceback (most recent call last):\r\r\n"
+                                    "  File \"<stdin>\", line 1, in <module>\r\r\n"
+                                    "NameError: name 'prnt' isn't defined\r\r\n>>> ", 10, mark),
+              "no NameError came back:\n%s", p.out_text + mark);
     /* Ctrl-C is a key for the board in raw mode, not a signal for the monitor. */
     mark = p.out_len;
     e2e_proc_write(&p, "abc\x03", 4);

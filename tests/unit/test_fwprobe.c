@@ -169,3 +169,115 @@ Test(fwprobe_sim, without_a_reset_a_running_repl_still_answers, .init = with_mic
     cr_assert(r.answered);
     cr_assert_str_eq(r.version, "v1.23.0", "Ctrl-B brought the banner back");
 }
+
+/* ---- a board whose answer pauses (a loaded machine) ------------------------------------ */
+
+/* A transport over `tp` that, after a Ctrl-B went out, hands over the first line of the
+ * answer and the rest only PAUSE_MS later, as a busy host or board does. */
+#define PAUSE_MS 300u
+
+static struct pausing {
+    struct ed_transport tp;
+    bool armed, pausing;
+    uint8_t held[1024];
+    size_t held_len;
+} pz;
+
+static int pz_read(struct ed_transport *t, uint8_t *buf, size_t cap, size_t *got,
+                   unsigned timeout_ms)
+{
+    (void)t;
+    *got = 0;
+    if (pz.pausing) {
+        simlink_advance_us(tp, (uint64_t)(timeout_ms < PAUSE_MS ? timeout_ms : PAUSE_MS) * 1000);
+        if (timeout_ms < PAUSE_MS)
+            return ED_E_TIMEOUT;
+        pz.pausing = false;
+    }
+    if (pz.held_len) {
+        size_t n = pz.held_len < cap ? pz.held_len : cap;
+        memcpy(buf, pz.held, n);
+        memmove(pz.held, pz.held + n, pz.held_len - n);
+        pz.held_len -= n;
+        *got = n;
+        return ED_OK;
+    }
+    int rc = ed_tp_read(tp, buf, cap, got, timeout_ms);
+    const uint8_t *nl = rc == ED_OK && pz.armed ? memchr(buf, '\n', *got) : NULL;
+    if (nl && (size_t)(nl + 1 - buf) < *got && *got - (size_t)(nl + 1 - buf) <= sizeof pz.held) {
+        size_t first = (size_t)(nl + 1 - buf);
+        pz.held_len = *got - first;
+        memcpy(pz.held, buf + first, pz.held_len);
+        *got = first;
+        pz.armed = false;
+        pz.pausing = true;
+    }
+    return rc;
+}
+
+static int pz_write(struct ed_transport *t, const uint8_t *buf, size_t len)
+{
+    (void)t;
+    if (memchr(buf, 0x02, len))
+        pz.armed = true;
+    return ed_tp_write(tp, buf, len);
+}
+
+static int pz_set_lines(struct ed_transport *t, bool dtr, bool rts)
+{
+    (void)t;
+    return ed_tp_set_lines(tp, dtr, rts);
+}
+
+static int pz_set_baud(struct ed_transport *t, uint32_t baud)
+{
+    int rc = ed_tp_set_baud(tp, baud);
+    t->baud = tp->baud;
+    return rc;
+}
+
+static int pz_flush_input(struct ed_transport *t)
+{
+    (void)t;
+    pz.held_len = 0;
+    return ed_tp_flush_input(tp);
+}
+
+static void pz_close(struct ed_transport *t)
+{
+    (void)t;
+}
+
+static uint64_t pz_now_us(struct ed_transport *t)
+{
+    (void)t;
+    return ed_tp_now_us(tp);
+}
+
+static void pz_sleep_ms(struct ed_transport *t, unsigned ms)
+{
+    (void)t;
+    ed_tp_sleep_ms(tp, ms);
+}
+
+static const struct ed_transport_ops pausing_ops = {
+    .read = pz_read, .write = pz_write, .set_lines = pz_set_lines, .set_baud = pz_set_baud,
+    .flush_input = pz_flush_input, .close = pz_close, .now_us = pz_now_us,
+    .sleep_ms = pz_sleep_ms,
+};
+
+Test(fwprobe_sim, a_pause_in_the_banner_after_ctrl_b_is_waited_out, .init = with_micropython,
+     .fini = stop)
+{
+    simlink_advance_us(tp, 2000000);   /* booted on its own; its banner is gone */
+    ed_tp_flush_input(tp);
+    memset(&pz, 0, sizeof pz);
+    pz.tp.ops = &pausing_ops;
+    pz.tp.has_modem_lines = true;
+    pz.tp.baud = tp->baud;
+    struct ed_fwprobe_opts o = { .reset = false, .poke = true };
+    cr_assert_eq(ed_fwprobe_run(&pz.tp, &o, &r), ED_OK);
+    cr_assert(r.answered);
+    cr_assert_str_eq(r.version, "v1.23.0", "the banner after the pause was not waited for");
+    cr_assert_not_null(strstr(r.banner, "MicroPython v1.23.0"), "%s", r.banner);
+}

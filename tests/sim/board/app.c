@@ -233,6 +233,17 @@ void app_tick(struct sim_board *b, uint64_t t_ns)
     }
 }
 
+static void run_line(struct sim_board *b, uint64_t t_ns)
+{
+    char out[1024];
+    size_t n = repl_eval(b->line, b->line_len, out, sizeof out);
+    b->line_len = 0;
+    chip_emit_str(b, "\r\n", t_ns);
+    chip_emit(b, out, n, t_ns);
+    chip_emit_str(b, ">>> ", t_ns);
+    board_trace(b, t_ns, "REPL ran a line: %zu bytes of output", n);
+}
+
 /* MicroPython's friendly REPL, as far as a terminal or a probe sees it. */
 void app_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns)
 {
@@ -255,9 +266,8 @@ void app_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns)
             print_banner(b, t);
         }
         break;
-    case '\r':
-        b->line_len = 0;
-        chip_emit_str(b, "\r\n>>> ", t);
+    case '\r':   /* Enter: run the line (board/repl.c), then a new prompt */
+        run_line(b, t);
         break;
     case 0x7F:
     case 0x08:
@@ -267,8 +277,9 @@ void app_rx(struct sim_board *b, uint8_t byte, uint64_t t_ns)
         }
         break;
     default:
-        if (byte >= 0x20 && byte < 0x7F) {
-            b->line_len++;
+        /* Echoed as typed; a key beyond what the model keeps is neither kept nor echoed. */
+        if (byte >= 0x20 && byte < 0x7F && b->line_len < sizeof b->line) {
+            b->line[b->line_len++] = (char)byte;
             chip_emit(b, &byte, 1, t);
         }
         break;

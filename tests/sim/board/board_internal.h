@@ -6,6 +6,7 @@
 #define ESPSIM_BOARD_INTERNAL_H
 
 #include "board/board.h"
+#include "board/repl.h"
 
 #include <md5.h>
 #include <stdarg.h>
@@ -362,7 +363,8 @@ struct sim_board {
     const char *restart_cause;     /* APP_RESTARTING resets with this cause */
     uint32_t bad_header;           /* what "invalid header:" prints */
     char banner[192];              /* MicroPython's banner, "" for another app */
-    size_t line_len;               /* characters typed at the REPL prompt */
+    char line[REPL_LINE_MAX];      /* the line typed at the REPL prompt */
+    size_t line_len;
 
     struct fault_state fault;
     bool powered;                  /* false while the USB cable is out */
