@@ -196,6 +196,13 @@ int ed_session_stub(struct ed_flash_session *s)
         ed_session_note(s, "%s", c->why);
     if (c->verdict != ED_STUB_USE)
         return ED_EXIT_OK;
+    if (s->ld->secure_download) {
+        snprintf(s->stub_fallback, sizeof s->stub_fallback, "the ROM is in Secure Download "
+                 "Mode, which refuses RAM writes and so runs no flasher stub: the ROM loader "
+                 "does the work");
+        ed_session_note(s, "%s", s->stub_fallback);
+        return ED_EXIT_OK;
+    }
     char what[ED_STUB_PATH_MAX + 200];
     ed_stub_choice_describe(c, what, sizeof what);
     ed_session_say(s, "Flasher stub: %s", what);

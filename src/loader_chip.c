@@ -18,15 +18,21 @@
 #define SPI_POLL_LIMIT 10u
 
 #define JEDEC_READ_ID 0x9F
+/* GET_SECURITY_INFO's first word, bit 2: "Secure Download Mode" (Espressif, esptool docs,
+ * "get-security-info"; the serial protocol's command 0x14). */
+#define SECURITY_FLAG_SECURE_DOWNLOAD (1u << 2)
 
 int ed_loader_detect_chip(struct ed_loader *ld)
 {
     const struct ed_chip *chip = NULL;
     struct ed_response r;
     ld->security_chip_id = UINT32_MAX;
+    ld->secure_download = false;
     ld->magic = 0;
 
     int rc = ed_loader_command(ld, ED_OP_GET_SECURITY_INFO, NULL, 0, SECURITY_INFO_TIMEOUT_MS, &r);
+    if (rc == ED_OK && r.data_len >= 4)
+        ld->secure_download = !ld->stub && (ed_get_le32(r.data) & SECURITY_FLAG_SECURE_DOWNLOAD);
     if (rc == ED_OK && r.data_len >= 20) {
         ld->security_chip_id = ed_get_le32(r.data + 12);
         chip = ed_chip_by_image_id((int)ld->security_chip_id);

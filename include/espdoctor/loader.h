@@ -108,6 +108,7 @@ struct ed_loader {
     uint32_t sync_value;         /* SYNC reply value: 0x20120707 ROM, 0 stub */
     unsigned sync_replies;       /* how many SYNC replies the last sync got */
     uint32_t security_chip_id;   /* from GET_SECURITY_INFO, UINT32_MAX if unknown */
+    bool secure_download;        /* GET_SECURITY_INFO's flags say Secure Download Mode */
     uint32_t magic;              /* the 0x40001000 detection value, 0 if not read */
     uint32_t rom_xtal_estimate_hz; /* ESP32 ROM: its estimate of its crystal, 0 if not read */
 
