@@ -98,7 +98,7 @@ static int open_root(const char *root, struct walk *w, struct ed_udev_result *r)
     int err = errno;
     char etc[4200];
     child_path(w, rules_dir_parts[0], etc, sizeof etc);
-    return fail(r, "create directory", err == ENOENT ? etc : w->shown, err);
+    return fail(r, "create directory", err == ENOENT || err == ENOTDIR ? etc : w->shown, err);
 }
 
 /* Step into the next directory of the rules path, creating it first if asked. Returns
@@ -126,6 +126,14 @@ static int step_into(struct walk *w, bool create, struct ed_udev_result *r)
     if (snprintf(w->shown, sizeof w->shown, "%s", path) >= (int)sizeof w->shown)
         return ED_E_ARG;   /* cannot happen: the root was checked to leave room */
     return ED_OK;
+}
+
+/* A walk that failed because a directory of the path is missing, or is a file: there is
+ * no rules file to look at or remove (a link is not "nothing": it is refused). */
+static bool nothing_there(int rc, const struct ed_udev_result *r)
+{
+    return rc == ED_E_NOTFOUND || (rc != ED_OK && rc != ED_E_ARG && !r->reason &&
+                                   (r->sys_errno == ENOENT || r->sys_errno == ENOTDIR));
 }
 
 /* Walk to rules.d. With create, make what is missing; without, stop at the first
@@ -238,7 +246,7 @@ int ed_udev_inspect(const char *root, const char *rules, enum ed_udev_existing *
     if (rc == ED_OK) {
         struct stat seen;
         rc = inspect_at(w.fd, rules, existing, &seen, sys_errno);
-    } else if (rc == ED_E_NOTFOUND || (rc != ED_E_ARG && r.sys_errno == ENOENT)) {
+    } else if (nothing_there(rc, &r)) {
         rc = ED_OK;
     } else {
         *sys_errno = r.sys_errno;
@@ -436,8 +444,7 @@ int ed_udev_uninstall(const char *root, bool dry_run, struct ed_udev_result *res
         return ED_E_ARG;
     struct walk w;
     int rc = walk_rules_dir(root, false, &w, result);
-    if (rc == ED_E_NOTFOUND || (rc != ED_OK && rc != ED_E_ARG && !result->reason &&
-                                result->sys_errno == ENOENT)) {
+    if (nothing_there(rc, result)) {
         result->step = NULL;
         result->sys_errno = 0;
         result->existing = ED_UDEV_EXISTING_NONE;
