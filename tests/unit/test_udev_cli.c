@@ -467,3 +467,29 @@ Test(udev_cli, a_lookalike_marker_is_refused_with_exit_3)
     fclose(f);
     cr_expect_str_eq(buf, theirs);
 }
+
+Test(udev_cli, an_edited_file_of_ours_is_shown_as_edited_and_kept)
+{
+    write_group_file("dialout:x:20:\n");
+    struct run r = run_udev((struct run_options){ 0 }, "install", NULL);
+    run_free(&r);
+    char path[4096];
+    rules_path(path, sizeof path);
+    FILE *f = fopen(path, "a");
+    cr_assert_not_null(f);
+    fputs("# my note\n", f);
+    fclose(f);
+    r = run_udev((struct run_options){ .json = true }, "show", NULL);
+    json_object *doc = json_tokener_parse(r.out);
+    cr_assert_not_null(doc, "not JSON: %s", r.out);
+    json_object *v;
+    cr_assert(json_object_object_get_ex(doc, "installed", &v));
+    cr_expect_str_eq(json_object_get_string(v), "edited");
+    json_object_put(doc);
+    run_free(&r);
+    r = run_udev((struct run_options){ 0 }, "uninstall", NULL);
+    cr_expect_eq(r.exit_code, ED_EXIT_REFUSED);
+    cr_expect(strstr(r.err, "changed since"), "%s", r.err);
+    run_free(&r);
+    cr_expect_eq(access(path, F_OK), 0, "the edited file was removed");
+}
