@@ -136,15 +136,29 @@ static bool nothing_there(int rc, const struct ed_udev_result *r)
                                    (r->sys_errno == ENOENT || r->sys_errno == ENOTDIR));
 }
 
-/* Walk to rules.d. With create, make what is missing; without, stop at the first
- * missing one (ED_E_NOTFOUND, w at its parent). */
-static int walk_rules_dir(const char *root, bool create, struct walk *w,
+/* Walk to rules.d from the root opened once (root, depth 0). With create, make what is
+ * missing; without, stop at the first missing one (ED_E_NOTFOUND, w at its parent). */
+static int walk_rules_dir(const struct walk *root, bool create, struct walk *w,
                           struct ed_udev_result *r)
 {
-    int rc = open_root(root, w, r);
+    w->depth = 0;
+    memcpy(w->shown, root->shown, sizeof w->shown);
+    w->fd = fcntl(root->fd, F_DUPFD_CLOEXEC, 0);
+    if (w->fd < 0)
+        return fail(r, "use", root->shown, errno);
+    int rc = ED_OK;
     while (rc == ED_OK && w->depth < RULES_DIR_DEPTH)
         rc = step_into(w, create, r);
     return rc;
+}
+
+/* Open the root, then walk (the one-walk callers). */
+static int open_and_walk(const char *root_path, struct walk *root, struct walk *w,
+                         struct ed_udev_result *r)
+{
+    w->fd = -1;
+    int rc = open_root(root_path, root, r);
+    return rc == ED_OK ? walk_rules_dir(root, false, w, r) : rc;
 }
 
 /* Read the rules file in dir_fd (a regular file, at most RULES_MAX_BYTES). Returns 0, -1
@@ -239,10 +253,10 @@ int ed_udev_inspect(const char *root, const char *rules, enum ed_udev_existing *
 {
     struct ed_udev_result r;
     memset(&r, 0, sizeof r);
-    struct walk w;
+    struct walk top, w;
     *sys_errno = 0;
     *existing = ED_UDEV_EXISTING_NONE;
-    int rc = walk_rules_dir(root, false, &w, &r);
+    int rc = open_and_walk(root, &top, &w, &r);
     if (rc == ED_OK) {
         struct stat seen;
         rc = inspect_at(w.fd, rules, existing, &seen, sys_errno);
@@ -252,6 +266,7 @@ int ed_udev_inspect(const char *root, const char *rules, enum ed_udev_existing *
         *sys_errno = r.sys_errno;
     }
     close_walk(&w);
+    close_walk(&top);
     return rc;
 }
 
@@ -335,7 +350,7 @@ static int write_atomically(const struct walk *w, const char *path, const char *
 
 /* For a dry run of install: would it get through? The first directory missing is created
  * in its parent, which must be writable; with all there, rules.d must be writable. */
-static int check_writable(const char *root, struct ed_udev_result *r)
+static int check_writable(const struct walk *root, struct ed_udev_result *r)
 {
     struct walk w;
     int rc = walk_rules_dir(root, false, &w, r);
@@ -365,22 +380,10 @@ static int inspect_walked(struct walk *w, const char *rules, struct stat *seen,
     return rc == ED_OK ? ED_OK : fail(r, "read", r->path, err);
 }
 
-int ed_udev_install(const char *root, const char *rules, bool dry_run,
-                    struct ed_udev_result *result)
+/* Install, once what is there now (result->existing) is known. */
+static int decide_install(const struct walk *root, const char *rules, bool dry_run,
+                          struct ed_udev_result *result)
 {
-    start_result(result);
-    if (!rules || !ed_udev_rules_path(root, result->path, sizeof result->path))
-        return ED_E_ARG;
-    struct walk w;
-    int rc = walk_rules_dir(root, false, &w, result);
-    struct stat seen;
-    if (rc == ED_OK)
-        rc = inspect_walked(&w, rules, &seen, result);
-    else if (rc == ED_E_NOTFOUND)
-        rc = ED_OK;   /* nothing there yet */
-    close_walk(&w);
-    if (rc != ED_OK)
-        return rc;
     switch (result->existing) {
     case ED_UDEV_EXISTING_FOREIGN:
     case ED_UDEV_EXISTING_EDITED:
@@ -396,7 +399,9 @@ int ed_udev_install(const char *root, const char *rules, bool dry_run,
     result->outcome = ED_UDEV_WRITTEN;
     if (dry_run)
         return check_writable(root, result);
-    rc = walk_rules_dir(root, true, &w, result);
+    struct walk w;
+    struct stat seen;
+    int rc = walk_rules_dir(root, true, &w, result);
     if (rc == ED_OK) {
         /* Look again in the directory we will write to: another run may have put
          * something there since. */
@@ -410,6 +415,26 @@ int ed_udev_install(const char *root, const char *rules, bool dry_run,
             rc = write_atomically(&w, result->path, rules, result);
     }
     close_walk(&w);
+    return rc;
+}
+
+int ed_udev_install(const char *root, const char *rules, bool dry_run,
+                    struct ed_udev_result *result)
+{
+    start_result(result);
+    if (!rules || !ed_udev_rules_path(root, result->path, sizeof result->path))
+        return ED_E_ARG;
+    struct walk top, w;
+    int rc = open_and_walk(root, &top, &w, result);
+    struct stat seen;
+    if (rc == ED_OK)
+        rc = inspect_walked(&w, rules, &seen, result);
+    else if (rc == ED_E_NOTFOUND)
+        rc = ED_OK;   /* nothing there yet */
+    close_walk(&w);
+    if (rc == ED_OK)
+        rc = decide_install(&top, rules, dry_run, result);
+    close_walk(&top);
     return rc;
 }
 
@@ -442,14 +467,15 @@ int ed_udev_uninstall(const char *root, bool dry_run, struct ed_udev_result *res
     start_result(result);
     if (!ed_udev_rules_path(root, result->path, sizeof result->path))
         return ED_E_ARG;
-    struct walk w;
-    int rc = walk_rules_dir(root, false, &w, result);
+    struct walk top, w;
+    int rc = open_and_walk(root, &top, &w, result);
     if (nothing_there(rc, result)) {
         result->step = NULL;
         result->sys_errno = 0;
         result->existing = ED_UDEV_EXISTING_NONE;
         result->outcome = ED_UDEV_ABSENT;
         close_walk(&w);
+        close_walk(&top);
         return ED_OK;
     }
     struct stat seen;
@@ -476,5 +502,6 @@ int ed_udev_uninstall(const char *root, bool dry_run, struct ed_udev_result *res
         }
     }
     close_walk(&w);
+    close_walk(&top);
     return rc;
 }
