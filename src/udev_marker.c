@@ -26,6 +26,12 @@ static const char checksum_intro[] = " (sha256 of the lines below: ";
 static const char marker_tail[] = "): do not edit; `espdoctor udev uninstall` removes it.";
 static const char legacy_tail[] = ": do not edit; `espdoctor udev uninstall` removes it.";
 
+/* The line we write must be one we recognise, whole. */
+_Static_assert(sizeof ESPDOCTOR_VERSION - 1 <= MARKER_VERSION_MAX, "version too long");
+_Static_assert(sizeof ED_UDEV_MARKER + 1 + MARKER_VERSION_MAX + sizeof checksum_intro +
+                   2 * SHA256_DIGEST_LENGTH + sizeof marker_tail + 1 <= ED_UDEV_MARKER_LINE_MAX,
+               "marker line buffer too small");
+
 static void sha256_hex(const char *data, size_t len, char hex[SHA256_DIGEST_STRING_LENGTH])
 {
     SHA2_CTX ctx;

@@ -10,7 +10,7 @@
 
 /* The marker line for body (everything after the first line), with its newline, into
  * out (at least ED_UDEV_MARKER_LINE_MAX bytes). */
-#define ED_UDEV_MARKER_LINE_MAX 192
+#define ED_UDEV_MARKER_LINE_MAX 256
 void ed_udev_marker_line(const char *body, size_t body_len, char *out, size_t size);
 
 /* What the file's content says about who wrote it; rules (may be NULL) is the text we
