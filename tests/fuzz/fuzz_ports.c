@@ -303,14 +303,23 @@ static void match_spec(const struct ed_port_list *list, const char *text)
     ed_ports_find(list, text);
 }
 
-/* The run's testbed, made on first use (after the re-exec under the preload library). */
+/* The run's testbed, made on first use (after the re-exec under the preload library) and
+ * freed when libFuzzer exits, which removes its directory. */
+static UMockdevTestbed *testbed_of_run;
+
+static void free_testbed(void)
+{
+    g_clear_object(&testbed_of_run);
+}
+
 static UMockdevTestbed *shared_testbed(void)
 {
-    static UMockdevTestbed *testbed;
-    if (!testbed)
-        testbed = umockdev_testbed_new();
-    require(testbed != NULL);
-    return testbed;
+    if (!testbed_of_run) {
+        testbed_of_run = umockdev_testbed_new();
+        require(testbed_of_run != NULL);
+        atexit(free_testbed);
+    }
+    return testbed_of_run;
 }
 
 /* Remove what this input planted, children first; the next one starts from an empty
