@@ -236,8 +236,7 @@ static const struct command *find_command(const char *name, size_t *index)
     return NULL;
 }
 
-/* Seconds above 0 and at most a day, decimals allowed, into milliseconds. */
-static bool parse_seconds(const char *text, unsigned *ms)
+bool ed_cli_parse_seconds(const char *text, unsigned *ms)
 {
     char *end;
     errno = 0;
@@ -248,7 +247,7 @@ static bool parse_seconds(const char *text, unsigned *ms)
     return true;
 }
 
-static bool parse_baud(const char *text, uint32_t *baud)
+bool ed_cli_parse_baud(const char *text, uint32_t *baud)
 {
     char *end;
     errno = 0;
@@ -272,7 +271,7 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         cli->port = arg;
         return true;
     case 'b':
-        if (!parse_baud(arg, &cli->baud)) {
+        if (!ed_cli_parse_baud(arg, &cli->baud)) {
             ed_cli_error(cli, "--baud takes a line speed between 300 and 12000000, "
                               "not '%s' (try 460800 or 921600)", arg);
             return false;
@@ -300,7 +299,7 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         return true;
     }
     case OPT_TIMEOUT:
-        if (!parse_seconds(arg, &cli->timeout_ms)) {
+        if (!ed_cli_parse_seconds(arg, &cli->timeout_ms)) {
             ed_cli_error(cli, "--timeout takes a number of seconds above 0 (at most 86400), "
                               "not '%s'", arg);
             return false;

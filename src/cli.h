@@ -79,4 +79,10 @@ void ed_cli_style(const struct ed_cli *cli, bool to_err, struct ed_text_style *s
  * "010000": ambiguous). */
 bool ed_cli_parse_size(const char *text, uint32_t *out);
 
+/* --baud: a decimal line speed from 300 to 12000000. */
+bool ed_cli_parse_baud(const char *text, uint32_t *baud);
+
+/* --timeout: seconds above 0 and at most a day, decimals allowed, into milliseconds. */
+bool ed_cli_parse_seconds(const char *text, unsigned *ms);
+
 #endif

@@ -69,6 +69,7 @@ static const char *existing_name(enum ed_udev_existing existing)
     case ED_UDEV_EXISTING_SAME: return "same";
     case ED_UDEV_EXISTING_OURS: return "outdated";
     case ED_UDEV_EXISTING_FOREIGN: return "foreign";
+    case ED_UDEV_EXISTING_EDITED: return "edited";
     }
     return "unknown";
 }
@@ -176,7 +177,7 @@ static int report_failure(const struct ed_cli *cli, struct udev_report *rep, int
     if (r->step)
         snprintf(rep->error, sizeof rep->error, "%scannot %s %s: %s",
                  cli->dry_run ? "(dry run) would fail: " : "", r->step, r->step_path,
-                 strerror(r->sys_errno));
+                 r->reason ? r->reason : strerror(r->sys_errno));
     else
         snprintf(rep->error, sizeof rep->error, "cannot %s the rules: %s",
                  action_names[rep->action], ed_strerror(rc));
@@ -192,10 +193,16 @@ static int report_failure(const struct ed_cli *cli, struct udev_report *rep, int
 
 static int report_refusal(const struct ed_cli *cli, struct udev_report *rep)
 {
-    snprintf(rep->error, sizeof rep->error,
-             "%s was not written by espdoctor (its first line is not '" ED_UDEV_MARKER
-             " ...'); leaving it alone",
-             rep->result.path);
+    if (rep->result.existing == ED_UDEV_EXISTING_EDITED)
+        snprintf(rep->error, sizeof rep->error,
+                 "%s was written by espdoctor but changed since (its checksum no longer "
+                 "matches); leaving it alone",
+                 rep->result.path);
+    else
+        snprintf(rep->error, sizeof rep->error,
+                 "%s was not written by espdoctor (its first line is not espdoctor's "
+                 "marker line, '" ED_UDEV_MARKER " VERSION ...'); leaving it alone",
+                 rep->result.path);
     ed_cli_error(cli, "%s. Move it away or merge it by hand, then run '%s udev %s' again.",
                  rep->error, cli->prog, action_names[rep->action]);
     return ED_EXIT_REFUSED;
@@ -298,7 +305,7 @@ static int run_show(const struct ed_cli *cli, struct udev_report *rep, const cha
     rep->reload = "not-needed";
     if (cli->json) {
         int err;
-        if (ed_udev_inspect(rep->result.path, rules, &rep->result.existing, &err) == ED_OK)
+        if (ed_udev_inspect(cli->root, rules, &rep->result.existing, &err) == ED_OK)
             rep->outcome = "shown";
         print_json(cli, rep, rules);
     } else {
@@ -315,6 +322,12 @@ int cmd_udev(struct ed_cli *cli, int argc, char **argv)
         ed_cli_error(cli, "'udev' takes show, install or uninstall%s%s%s (e.g. 'sudo %s udev "
                           "install').", argc ? ", not '" : "", argc ? argv[0] : "",
                      argc ? "'" : "", cli->prog);
+        return ED_EXIT_USAGE;
+    }
+    /* "" once meant the live system's /etc; whoever typed it meant something else. */
+    if (cli->root && !*cli->root) {
+        ed_cli_error(cli, "--root \"\" names no directory. Leave --root out to change "
+                          "the running system, or name the directory that holds its /etc.");
         return ED_EXIT_USAGE;
     }
     const char *explicit_group = argc > 1 ? argv[1] : NULL;

@@ -1,9 +1,10 @@
-/* udev rules: generated from the bridge table, installed atomically, never over a file
- * someone else wrote (see udev.h). */
+/* udev rules: generated from the bridge table, the serial group, and the udevadm reload
+ * (see udev.h). Installing and removing the file is in udev_install.c. */
 #include "espdoctor/udev.h"
 
 #include "espdoctor/bridges.h"
 #include "espdoctor/error.h"
+#include "udev_marker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,11 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A rules file bigger than this is not one of ours; no need to read it all. */
-#define RULES_MAX_BYTES (1024 * 1024)
-
+/* The lines after the marker line (see udev_marker.c). */
 static const char header_text[] =
-    " " ESPDOCTOR_VERSION ": do not edit; `espdoctor udev uninstall` removes it.\n"
     "# udev rules for the USB serial bridges of ESP32/ESP8266 boards and the chips' own USB,\n"
     "# generated from espdoctor's bridge table (`espdoctor udev show` prints them).\n"
     "#\n"
@@ -56,7 +54,6 @@ char *ed_udev_rules_text(const char *group)
     FILE *f = open_memstream(&text, &size);
     if (!f)
         return NULL;
-    fputs(ED_UDEV_MARKER, f);
     fputs(header_text, f);
     for (size_t i = 0; i < ed_bridge_count; i++) {
         const struct ed_bridge *b = &ed_bridges[i];
@@ -72,14 +69,25 @@ char *ed_udev_rules_text(const char *group)
         free(text);
         return NULL;
     }
-    return text;
+    char marker[ED_UDEV_MARKER_LINE_MAX];
+    ed_udev_marker_line(text, size, marker, sizeof marker);
+    char *whole = malloc(strlen(marker) + size + 1);
+    if (whole) {
+        memcpy(whole, marker, strlen(marker));
+        memcpy(whole + strlen(marker), text, size + 1);
+    }
+    free(text);
+    return whole;
 }
 
-/* root with trailing slashes removed; "/" and NULL become "". */
+/* root with trailing slashes removed; "/" and NULL become "". An empty root is refused:
+ * it once meant the live system. */
 static bool root_prefix(const char *root, char *out, size_t size)
 {
     if (!root)
-        root = "";
+        root = "/";
+    if (!*root)
+        return false;
     size_t len = strlen(root);
     while (len > 0 && root[len - 1] == '/')
         len--;
@@ -134,282 +142,6 @@ void ed_udev_detect_group(const char *root, char group[ED_UDEV_GROUP_MAX], bool 
         }
     snprintf(group, ED_UDEV_GROUP_MAX, "%s", candidates[0]);
     *found = false;
-}
-
-static int status_from_errno(int err)
-{
-    switch (err) {
-    case EACCES:
-    case EPERM: return ED_E_PERM;
-    case ENOMEM: return ED_E_NOMEM;
-    default: return ED_E_IO;
-    }
-}
-
-/* Read a whole (small) file. *data is malloc'd and NUL-terminated. Returns 0, -1 with
- * errno set, or 1 when the file is larger than RULES_MAX_BYTES. */
-static int read_small_file(const char *path, char **data, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    char *buf = malloc(RULES_MAX_BYTES + 1);
-    if (!buf) {
-        close(fd);
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t used = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf + used, RULES_MAX_BYTES + 1 - used);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
-            free(buf);
-            close(fd);
-            errno = err;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        used += (size_t)n;
-        if (used > RULES_MAX_BYTES) {
-            free(buf);
-            close(fd);
-            return 1;
-        }
-    }
-    close(fd);
-    buf[used] = '\0';
-    *data = buf;
-    *len = used;
-    return 0;
-}
-
-int ed_udev_inspect(const char *path, const char *rules, enum ed_udev_existing *existing,
-                    int *sys_errno)
-{
-    struct stat st;
-    *sys_errno = 0;
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            *existing = ED_UDEV_EXISTING_NONE;
-            return ED_OK;
-        }
-        *sys_errno = errno;
-        return status_from_errno(errno);
-    }
-    /* A symlink here is usually an admin masking rules with /dev/null: not ours. */
-    if (!S_ISREG(st.st_mode)) {
-        *existing = ED_UDEV_EXISTING_FOREIGN;
-        return ED_OK;
-    }
-    char *data;
-    size_t len;
-    int rc = read_small_file(path, &data, &len);
-    if (rc < 0) {
-        *sys_errno = errno;
-        return status_from_errno(errno);
-    }
-    if (rc > 0) {
-        *existing = ED_UDEV_EXISTING_FOREIGN;
-        return ED_OK;
-    }
-    if (strncmp(data, ED_UDEV_MARKER, strlen(ED_UDEV_MARKER)) != 0)
-        *existing = ED_UDEV_EXISTING_FOREIGN;
-    else if (rules && len == strlen(rules) && memcmp(data, rules, len) == 0)
-        *existing = ED_UDEV_EXISTING_SAME;
-    else
-        *existing = ED_UDEV_EXISTING_OURS;
-    free(data);
-    return ED_OK;
-}
-
-static void start_result(struct ed_udev_result *r)
-{
-    memset(r, 0, sizeof *r);
-}
-
-static int fail(struct ed_udev_result *r, const char *step, const char *path, int err)
-{
-    r->step = step;
-    snprintf(r->step_path, sizeof r->step_path, "%s", path);
-    r->sys_errno = err;
-    return status_from_errno(err);
-}
-
-/* For a dry run: would the install get through? Walks the directories the way
- * make_rules_dir creates them: each one there must be a directory; the first one missing
- * is created in its parent, which must be writable (a missing root fails there, as
- * mkdir would); with all there, the rules directory itself must be writable. */
-static int check_writable(const char *root, struct ed_udev_result *r)
-{
-    static const char *const dirs[] = { "", "/etc", "/etc/udev", ED_UDEV_RULES_DIR };
-    char parent[4096] = "";
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char dir[4096];
-        if (!join_path(root, dirs[i], dir, sizeof dir))
-            return ED_E_ARG;
-        if (!dir[0])
-            snprintf(dir, sizeof dir, "/");
-        struct stat st;
-        if (stat(dir, &st) == 0) {
-            if (!S_ISDIR(st.st_mode))
-                return fail(r, "create directory", dir, ENOTDIR);
-            snprintf(parent, sizeof parent, "%s", dir);
-            continue;
-        }
-        if (errno != ENOENT)
-            return fail(r, "create directory", dir, errno);
-        if (!parent[0]) {   /* the root itself is missing: mkdir of its etc fails */
-            char etc[4096];
-            if (!join_path(root, dirs[1], etc, sizeof etc))
-                return ED_E_ARG;
-            return fail(r, "create directory", etc, ENOENT);
-        }
-        return access(parent, W_OK) == 0 ? ED_OK : fail(r, "create directory", dir, errno);
-    }
-    return access(parent, W_OK) == 0 ? ED_OK : fail(r, "write to", parent, errno);
-}
-
-static int make_rules_dir(const char *root, struct ed_udev_result *r)
-{
-    static const char *const dirs[] = { "/etc", "/etc/udev", ED_UDEV_RULES_DIR };
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char dir[4096];
-        if (!join_path(root, dirs[i], dir, sizeof dir))
-            return ED_E_ARG;
-        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-            return fail(r, "create directory", dir, errno);
-    }
-    return ED_OK;
-}
-
-static bool write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return false;
-        data += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* Make a rename or unlink in dir durable. Best effort: the change itself already
- * happened, and some file systems refuse fsync on directories. */
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-static int write_atomically(const char *dir, const char *path, const char *rules,
-                            struct ed_udev_result *r)
-{
-    char tmp[4096];
-    /* The leading dot and the missing .rules suffix keep udev from reading it early. */
-    int n = snprintf(tmp, sizeof tmp, "%s/." ED_UDEV_RULES_NAME ".XXXXXX", dir);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return ED_E_ARG;
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return fail(r, "create a file in", dir, errno);
-    const char *step = NULL;
-    if (fchmod(fd, 0644) != 0)
-        step = "set the mode of";
-    else if (!write_all(fd, rules, strlen(rules)))
-        step = "write";
-    else if (fsync(fd) != 0)
-        step = "flush";
-    if (step) {
-        int err = errno;
-        close(fd);
-        unlink(tmp);
-        return fail(r, step, tmp, err);
-    }
-    if (close(fd) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return fail(r, "write", tmp, err);
-    }
-    if (rename(tmp, path) != 0) {
-        int err = errno;
-        unlink(tmp);
-        return fail(r, "rename into place", path, err);
-    }
-    sync_dir(dir);
-    return ED_OK;
-}
-
-int ed_udev_install(const char *root, const char *rules, bool dry_run,
-                    struct ed_udev_result *result)
-{
-    start_result(result);
-    char dir[4096];
-    if (!rules || !ed_udev_rules_path(root, result->path, sizeof result->path) ||
-        !join_path(root, ED_UDEV_RULES_DIR, dir, sizeof dir))
-        return ED_E_ARG;
-    int err;
-    int rc = ed_udev_inspect(result->path, rules, &result->existing, &err);
-    if (rc != ED_OK)
-        return fail(result, "read", result->path, err);
-    switch (result->existing) {
-    case ED_UDEV_EXISTING_FOREIGN:
-        result->outcome = ED_UDEV_REFUSED;
-        return ED_OK;
-    case ED_UDEV_EXISTING_SAME:
-        result->outcome = ED_UDEV_UNCHANGED;
-        return ED_OK;
-    case ED_UDEV_EXISTING_NONE:
-    case ED_UDEV_EXISTING_OURS:
-        break;
-    }
-    result->outcome = ED_UDEV_WRITTEN;
-    if (dry_run)
-        return check_writable(root, result);
-    rc = make_rules_dir(root, result);
-    if (rc != ED_OK)
-        return rc;
-    return write_atomically(dir, result->path, rules, result);
-}
-
-int ed_udev_uninstall(const char *root, bool dry_run, struct ed_udev_result *result)
-{
-    start_result(result);
-    char dir[4096];
-    if (!ed_udev_rules_path(root, result->path, sizeof result->path) ||
-        !join_path(root, ED_UDEV_RULES_DIR, dir, sizeof dir))
-        return ED_E_ARG;
-    int err;
-    int rc = ed_udev_inspect(result->path, NULL, &result->existing, &err);
-    if (rc != ED_OK)
-        return fail(result, "read", result->path, err);
-    switch (result->existing) {
-    case ED_UDEV_EXISTING_NONE:
-        result->outcome = ED_UDEV_ABSENT;
-        return ED_OK;
-    case ED_UDEV_EXISTING_FOREIGN:
-        result->outcome = ED_UDEV_REFUSED;
-        return ED_OK;
-    case ED_UDEV_EXISTING_SAME:
-    case ED_UDEV_EXISTING_OURS:
-        break;
-    }
-    result->outcome = ED_UDEV_REMOVED;
-    if (dry_run)
-        return access(dir, W_OK) == 0 ? ED_OK : fail(result, "write to", dir, errno);
-    if (unlink(result->path) != 0)
-        return fail(result, "remove", result->path, errno);
-    sync_dir(dir);
-    return ED_OK;
 }
 
 static const char *const reload_rules_argv[] = { "udevadm", "control", "--reload-rules",

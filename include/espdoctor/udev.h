@@ -12,8 +12,10 @@
 #define ED_UDEV_RULES_NAME "70-espdoctor.rules"
 #define ED_UDEV_RULES_DIR "/etc/udev/rules.d"
 
-/* The first line of every file espdoctor writes starts with this; a file without it is
- * someone else's and is never overwritten or removed. */
+/* The first line of every file espdoctor writes starts with this, then the version and
+ * the SHA-256 of the rest of the file (udev_marker.c has the exact line, and how files of
+ * older versions are told). A file without the full line is someone else's, and one whose
+ * checksum does not match was edited since: neither is ever overwritten or removed. */
 #define ED_UDEV_MARKER "# Written by espdoctor"
 
 #define ED_UDEV_GROUP_MAX 33   /* group names are at most 32 characters */
@@ -39,6 +41,7 @@ enum ed_udev_existing {
     ED_UDEV_EXISTING_SAME,      /* ours, with exactly the given content */
     ED_UDEV_EXISTING_OURS,      /* ours, other content (older version, other group) */
     ED_UDEV_EXISTING_FOREIGN,   /* not written by espdoctor (or not a regular file) */
+    ED_UDEV_EXISTING_EDITED,    /* written by espdoctor, changed by someone since */
 };
 
 /* What install/uninstall did, or with dry_run would do. */
@@ -47,7 +50,8 @@ enum ed_udev_outcome {
     ED_UDEV_UNCHANGED,   /* install: identical content already there; nothing written */
     ED_UDEV_REMOVED,     /* uninstall: removed our file */
     ED_UDEV_ABSENT,      /* uninstall: there was nothing to remove */
-    ED_UDEV_REFUSED,     /* a file espdoctor did not write is there; left untouched */
+    ED_UDEV_REFUSED,     /* a file espdoctor did not write (or one edited since) is there;
+                            left untouched */
 };
 
 struct ed_udev_result {
@@ -59,18 +63,28 @@ struct ed_udev_result {
     const char *step;
     char step_path[4096];
     int sys_errno;
+    const char *reason;   /* why, when errno alone would mislead (a symlink); else NULL */
 };
 
-/* The full path of the rules file under root (NULL: "/"). False if it does not fit. */
+/* The full path of the rules file under root (NULL: "/"). False if it does not fit, or
+ * root is "" (which is refused everywhere: it once meant the live system). */
 bool ed_udev_rules_path(const char *root, char *out, size_t size);
 
-/* Classify what is at path against the content we would write (rules may be NULL: then
- * any file of ours is ED_UDEV_EXISTING_OURS). Returns ED_OK, or ED_E_PERM / ED_E_IO when
- * the file cannot be read (errno kept in *sys_errno). */
-int ed_udev_inspect(const char *path, const char *rules, enum ed_udev_existing *existing,
+/* Classify what is at the rules path under root against the content we would write
+ * (rules may be NULL: then any file of ours is ED_UDEV_EXISTING_OURS). Like install and
+ * uninstall it follows no symbolic link below root. Returns ED_OK, ED_E_ARG (root ""),
+ * or ED_E_PERM / ED_E_IO when the file cannot be read (errno kept in *sys_errno; a
+ * symlinked directory gives ED_E_IO with ELOOP). */
+int ed_udev_inspect(const char *root, const char *rules, enum ed_udev_existing *existing,
                     int *sys_errno);
 
-/* Write rules to <root>/etc/udev/rules.d/70-espdoctor.rules: creates rules.d if missing,
+/* Root: the directory is resolved once (a symlink naming the root itself is followed);
+ * below it every component (etc, udev, rules.d, the file) is opened relative to its parent
+ * without following symbolic links, so nothing outside the root is ever read, written or
+ * removed. A symlinked component fails with result->reason saying so; root "" is
+ * refused with ED_E_ARG; NULL means "/".
+ *
+ * Write rules to <root>/etc/udev/rules.d/70-espdoctor.rules: creates rules.d if missing,
  * writes a temporary file in the same directory, fsyncs it and renames it over the old
  * one, so udev never reads half a file. Identical content: nothing is written. A file
  * espdoctor did not write: refused. With dry_run nothing changes; result says what would
@@ -80,7 +94,9 @@ int ed_udev_inspect(const char *path, const char *rules, enum ed_udev_existing *
 int ed_udev_install(const char *root, const char *rules, bool dry_run,
                     struct ed_udev_result *result);
 
-/* Remove the rules file if espdoctor wrote it. Same return values as ed_udev_install. */
+/* Remove the rules file if espdoctor wrote it (and nobody edited it since). A file that is
+ * already gone, also when a concurrent uninstall removed it first, is ED_UDEV_ABSENT.
+ * Same return values as ed_udev_install. */
 int ed_udev_uninstall(const char *root, bool dry_run, struct ed_udev_result *result);
 
 /* Making udev apply changed rules to boards already plugged in: reload the rules, then

@@ -17,6 +17,11 @@
  * digits and '_' so that nothing is written outside the testbed; every other value is
  * passed as it is.
  *
+ * One testbed serves the whole run, emptied after each input: umockdev (0.17) leaks a
+ * socket and an eventfd for every testbed it frees, so a testbed per input ran out of
+ * descriptors after about 50 s. After emptying it, the enumeration must find nothing, so
+ * no input sees what the one before planted.
+ *
  * Run with -detect_leaks=0 (fuzz_ports.options): GLib keeps caches, so libFuzzer would
  * scan for leaks after every input and spend most of its time there. Leaks are still
  * reported when the run ends. */
@@ -86,9 +91,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         perror("fuzz_ports: cannot run itself under umockdev");
         abort();
     }
-    /* Each input gets a testbed of its own: keep its files in memory if possible. */
-    if (access("/dev/shm", W_OK) == 0)
-        setenv("TMPDIR", "/dev/shm", 1);
+    /* Never a testbed under /dev (TMPDIR=/dev/shm was once used for speed): the preload
+     * library takes every path below /dev for an emulated device node, so each file the
+     * testbed wrote or read went through its device emulation, which has room for only
+     * 50 open descriptors and leaked a socket per open once the emulation's socket was
+     * gone. */
+    const char *tmp = getenv("TMPDIR");
+    if (tmp && strncmp(tmp, "/dev/", 5) == 0)
+        unsetenv("TMPDIR");
     return 0;
 }
 
@@ -171,7 +181,21 @@ static const char *tty_name(const struct input *in, unsigned index)
     return name;
 }
 
-static void plant_device(UMockdevTestbed *testbed, const struct input *in, unsigned index)
+/* The sysfs paths of the devices one input planted, parents first. */
+#define PLANTED_MAX (4 * MAX_DEVICES)
+struct planted {
+    gchar *path[PLANTED_MAX];
+    size_t count;
+};
+
+static void remember(struct planted *planted, gchar *path)
+{
+    require(path != NULL && planted->count < PLANTED_MAX);
+    planted->path[planted->count++] = path;
+}
+
+static void plant_device(UMockdevTestbed *testbed, const struct input *in, unsigned index,
+                         struct planted *planted)
 {
     const struct device_input *d = &in->dev[index];
     char name[16], devnum[8], devname[40];
@@ -192,7 +216,7 @@ static void plant_device(UMockdevTestbed *testbed, const struct input *in, unsig
     add_given(props, &np, d, K_MM_IGNORE);
     gchar *usb = umockdev_testbed_add_devicev(testbed, "usb", name, NULL, (gchar **)attrs,
                                               (gchar **)props);
-    require(usb != NULL);
+    remember(planted, usb);
 
     char iface_name[24];
     snprintf(iface_name, sizeof iface_name, "%s:1.0", name);
@@ -205,7 +229,7 @@ static void plant_device(UMockdevTestbed *testbed, const struct input *in, unsig
         add_pair(props, &np, "DRIVER", driver);
     gchar *iface = umockdev_testbed_add_devicev(testbed, "usb", iface_name, usb,
                                                 (gchar **)attrs, (gchar **)props);
-    require(iface != NULL);
+    remember(planted, iface);
     if (driver[0]) {
         char link[96];
         snprintf(link, sizeof link, "../../../../bus/usb/drivers/%s", driver);
@@ -217,7 +241,7 @@ static void plant_device(UMockdevTestbed *testbed, const struct input *in, unsig
         const char *none[] = { NULL };
         gchar *port = umockdev_testbed_add_devicev(testbed, "usb-serial", tty, iface,
                                                    (gchar **)none, (gchar **)none);
-        require(port != NULL);
+        remember(planted, port);
         char devnode[48];
         snprintf(devnode, sizeof devnode, "/dev/%s", tty);
         na = np = 0;
@@ -228,12 +252,8 @@ static void plant_device(UMockdevTestbed *testbed, const struct input *in, unsig
         add_given(props, &np, d, K_MM_IGNORE);
         gchar *node = umockdev_testbed_add_devicev(testbed, "tty", tty, port, (gchar **)attrs,
                                                    (gchar **)props);
-        require(node != NULL);
-        g_free(node);
-        g_free(port);
+        remember(planted, node);
     }
-    g_free(iface);
-    g_free(usb);
 }
 
 static void check_port(const struct ed_port_list *list, const struct ed_port *p)
@@ -283,16 +303,52 @@ static void match_spec(const struct ed_port_list *list, const char *text)
     ed_ports_find(list, text);
 }
 
+/* The run's testbed, made on first use (after the re-exec under the preload library) and
+ * freed when libFuzzer exits, which removes its directory. */
+static UMockdevTestbed *testbed_of_run;
+
+static void free_testbed(void)
+{
+    g_clear_object(&testbed_of_run);
+}
+
+static UMockdevTestbed *shared_testbed(void)
+{
+    if (!testbed_of_run) {
+        testbed_of_run = umockdev_testbed_new();
+        require(testbed_of_run != NULL);
+        atexit(free_testbed);
+    }
+    return testbed_of_run;
+}
+
+/* Remove what this input planted, children first; the next one starts from an empty
+ * /sys. (Not umockdev_testbed_clear: it also removes the testbed's ioctl socket, and the
+ * preload library then leaks a descriptor on every open that fails to reach it.) */
+static void empty_testbed(UMockdevTestbed *testbed, struct planted *planted)
+{
+    while (planted->count > 0) {
+        gchar *path = planted->path[--planted->count];
+        umockdev_testbed_remove_device(testbed, path);
+        g_free(path);
+    }
+    struct ed_port_list list;
+    if (ed_ports_enumerate(&list) == ED_OK) {
+        require(list.count == 0);
+        ed_ports_free(&list);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input *in = malloc(sizeof *in);
     require(in != NULL);
     parse_input(in, data, size);
-    UMockdevTestbed *testbed = umockdev_testbed_new();
-    require(testbed != NULL);
+    UMockdevTestbed *testbed = shared_testbed();
+    struct planted planted = { .count = 0 };
     for (unsigned i = 0; i < MAX_DEVICES; i++)
         if (in->dev[i].present)
-            plant_device(testbed, in, i);
+            plant_device(testbed, in, i, &planted);
 
     struct ed_port_list list;
     if (ed_ports_enumerate(&list) == ED_OK) {
@@ -303,7 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             match_spec(&list, in->spec);
         ed_ports_free(&list);
     }
-    g_object_unref(testbed);
+    empty_testbed(testbed, &planted);
     free(in);
     return 0;
 }

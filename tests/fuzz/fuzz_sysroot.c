@@ -317,14 +317,12 @@ static void run_account_lookups(void)
 /* espdoctor's own rules file: ours or foreign, same or older. */
 static void run_rules_inspection(void)
 {
-    char path[1024];
-    require(ed_udev_rules_path(root, path, sizeof path));
     char *rules = ed_udev_rules_text("dialout");
     require(rules != NULL);
     enum ed_udev_existing existing;
     int err = 0;
-    ed_udev_inspect(path, rules, &existing, &err);
-    ed_udev_inspect(path, NULL, &existing, &err);
+    ed_udev_inspect(root, rules, &existing, &err);
+    ed_udev_inspect(root, NULL, &existing, &err);
     free(rules);
 }
 

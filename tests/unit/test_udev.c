@@ -5,6 +5,7 @@
 #include "espdoctor/bridges.h"
 #include "espdoctor/error.h"
 #include "espdoctor/udev.h"
+#include "../../src/udev_marker.h"   /* ed_udev_classify: the tests have no -Isrc */
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char root_dir[256];
@@ -154,8 +156,13 @@ Test(udev_rules, starts_with_the_marker_and_version)
     char *text = ed_udev_rules_text("dialout");
     cr_assert_not_null(text);
     char first[256];
-    snprintf(first, sizeof first, "%s %s: do not edit", ED_UDEV_MARKER, ESPDOCTOR_VERSION);
-    cr_expect(strncmp(text, first, strlen(first)) == 0, "first line: %.100s", text);
+    snprintf(first, sizeof first, "%s %s (sha256 of the lines below: ", ED_UDEV_MARKER,
+             ESPDOCTOR_VERSION);
+    cr_assert(strncmp(text, first, strlen(first)) == 0, "first line: %.100s", text);
+    const char *hex = text + strlen(first);
+    cr_expect_eq(strspn(hex, "0123456789abcdef"), 64, "%.100s", text);
+    static const char tail[] = "): do not edit; `espdoctor udev uninstall` removes it.\n";
+    cr_expect(strncmp(hex + 64, tail, strlen(tail)) == 0, "%.200s", text);
     free(text);
 }
 
@@ -276,12 +283,24 @@ Test(udev_files, second_install_changes_nothing)
     free(rules);
 }
 
+/* What espdoctor 0.1.0 and older wrote: the marker line without a checksum, then
+ * comments and the two rule shapes. */
+static const char legacy_rules[] =
+    "# Written by espdoctor 0.0.1: do not edit; `espdoctor udev uninstall` removes it.\n"
+    "# udev rules for the USB serial bridges of ESP32/ESP8266 boards\n"
+    "\n"
+    "# 10c4:ea60 CP2102 (cp210x)\n"
+    "SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"10c4\", ATTRS{idProduct}==\"ea60\", "
+    "TAG+=\"uaccess\", ENV{ID_MM_DEVICE_IGNORE}=\"1\", GROUP=\"uucp\", MODE=\"0660\"\n"
+    "SUBSYSTEM==\"usb\", ENV{DEVTYPE}==\"usb_device\", ATTR{idVendor}==\"10c4\", "
+    "ATTR{idProduct}==\"ea60\", ENV{ID_MM_DEVICE_IGNORE}=\"1\"\n";
+
 Test(udev_files, install_replaces_an_older_file_of_ours)
 {
     make_dirs_under_root();
     char path[512];
     path_under_root("/etc/udev/rules.d/70-espdoctor.rules", path, sizeof path);
-    write_file(path, ED_UDEV_MARKER " 0.0.1: do not edit\nSUBSYSTEM==\"tty\", MODE=\"0660\"\n");
+    write_file(path, legacy_rules);
     char *rules = ed_udev_rules_text("uucp");
     struct ed_udev_result r;
     cr_assert_eq(ed_udev_install(root_dir, rules, false, &r), ED_OK);
@@ -291,6 +310,36 @@ Test(udev_files, install_replaces_an_older_file_of_ours)
     cr_expect_str_eq(now, rules);
     free(now);
     free(rules);
+}
+
+Test(udev_files, uninstall_removes_an_older_file_of_ours)
+{
+    make_dirs_under_root();
+    char path[512];
+    path_under_root("/etc/udev/rules.d/70-espdoctor.rules", path, sizeof path);
+    write_file(path, legacy_rules);
+    struct ed_udev_result r;
+    cr_assert_eq(ed_udev_uninstall(root_dir, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_REMOVED);
+    cr_expect_neq(access(path, F_OK), 0);
+}
+
+/* An old marker line on a file that also holds rules of someone else's: not ours. */
+Test(udev_files, an_older_marker_on_foreign_rules_is_not_ours)
+{
+    make_dirs_under_root();
+    char path[512];
+    path_under_root("/etc/udev/rules.d/70-espdoctor.rules", path, sizeof path);
+    char text[2048];
+    snprintf(text, sizeof text, "%sSUBSYSTEM==\"tty\", RUN+=\"/usr/local/bin/x\"\n",
+             legacy_rules);
+    write_file(path, text);
+    struct ed_udev_result r;
+    cr_assert_eq(ed_udev_uninstall(root_dir, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_REFUSED);
+    char *now = read_file(path);
+    cr_expect_str_eq(now, text);
+    free(now);
 }
 
 static const char foreign_rules[] =
@@ -484,4 +533,211 @@ Test(udev_files, reload_without_udevadm_on_path)
     cr_assert_eq(setenv("PATH", root_dir, 1), 0);
     struct ed_udev_reload_result rr;
     cr_expect_eq(ed_udev_reload(&rr), ED_E_NOTFOUND);
+}
+
+/* A file that starts like espdoctor's marker but is someone else's. */
+static const char lookalike_rules[] =
+    "# Written by espdoctorate admins: keep\n"
+    "SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"10c4\", MODE=\"0666\"\n";
+
+Test(udev_files, a_lookalike_marker_is_neither_overwritten_nor_deleted)
+{
+    make_dirs_under_root();
+    char path[512];
+    path_under_root("/etc/udev/rules.d/70-espdoctor.rules", path, sizeof path);
+    write_file(path, lookalike_rules);
+    char *rules = ed_udev_rules_text("dialout");
+    struct ed_udev_result r;
+    cr_assert_eq(ed_udev_install(root_dir, rules, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_REFUSED);
+    cr_expect_eq(r.existing, ED_UDEV_EXISTING_FOREIGN);
+    cr_assert_eq(ed_udev_uninstall(root_dir, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_REFUSED);
+    char *now = read_file(path);
+    cr_assert_not_null(now, "the look-alike file was removed");
+    cr_expect_str_eq(now, lookalike_rules);
+    free(now);
+    free(rules);
+}
+
+/* Our full marker line, with a version, on a file someone changed since: kept. */
+Test(udev_files, our_file_edited_since_is_kept)
+{
+    char *rules = ed_udev_rules_text("dialout");
+    struct ed_udev_result r;
+    cr_assert_eq(ed_udev_install(root_dir, rules, false, &r), ED_OK);
+    FILE *f = fopen(r.path, "a");
+    cr_assert_not_null(f);
+    fputs("SUBSYSTEM==\"tty\", ATTRS{idVendor}==\"1234\", MODE=\"0660\"\n", f);
+    fclose(f);
+    char *edited = read_file(r.path);
+    cr_assert_eq(ed_udev_install(root_dir, rules, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_REFUSED);
+    cr_expect_eq(r.existing, ED_UDEV_EXISTING_EDITED);
+    cr_assert_eq(ed_udev_uninstall(root_dir, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_REFUSED);
+    char *now = read_file(r.path);
+    cr_assert_not_null(now, "the edited file was removed");
+    cr_expect_str_eq(now, edited);
+    free(now);
+    free(edited);
+    free(rules);
+}
+
+Test(udev_files, the_checksum_covers_every_byte_after_the_first_line)
+{
+    char *rules = ed_udev_rules_text("dialout");
+    size_t len = strlen(rules);
+    cr_expect_eq(ed_udev_classify(rules, len, NULL), ED_UDEV_EXISTING_OURS);
+    cr_expect_eq(ed_udev_classify(rules, len, rules), ED_UDEV_EXISTING_SAME);
+    char *first_nl = strchr(rules, '\n');
+    for (size_t i = (size_t)(first_nl - rules) + 1; i < len; i += 97) {
+        rules[i] ^= 1;
+        cr_expect_eq(ed_udev_classify(rules, len, NULL), ED_UDEV_EXISTING_EDITED, "byte %zu", i);
+        rules[i] ^= 1;
+    }
+    cr_expect_eq(ed_udev_classify(rules, len - 1, NULL), ED_UDEV_EXISTING_EDITED);
+    /* A changed marker line is no marker line at all. */
+    rules[3] = 'w';
+    cr_expect_eq(ed_udev_classify(rules, len, NULL), ED_UDEV_EXISTING_FOREIGN);
+    free(rules);
+}
+
+/* The root itself may be a link (resolved once); below it nothing is followed. For each
+ * directory of the rules path: make it a link to a tree outside the root that holds a
+ * file of ours, then install and uninstall must refuse and leave the outside alone. */
+Test(udev_files, a_symlinked_directory_below_the_root_is_refused)
+{
+    static const char *const parts[] = { "/etc", "/etc/udev", "/etc/udev/rules.d" };
+    char *rules = ed_udev_rules_text("dialout");
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        char inside[512], outside[512], dir[600], link_at[600], target[600], file[700];
+        snprintf(inside, sizeof inside, "%s/inside%zu", root_dir, i);
+        snprintf(outside, sizeof outside, "%s/outside%zu", root_dir, i);
+        cr_assert_eq(mkdir(inside, 0755), 0);
+        cr_assert_eq(mkdir(outside, 0755), 0);
+        /* outside/etc/udev/rules.d/70-espdoctor.rules, an older file of ours */
+        for (size_t j = 0; j < 3; j++) {
+            snprintf(dir, sizeof dir, "%s%s", outside, parts[j]);
+            cr_assert_eq(mkdir(dir, 0755), 0);
+        }
+        snprintf(file, sizeof file, "%s/etc/udev/rules.d/70-espdoctor.rules", outside);
+        write_file(file, legacy_rules);
+        /* inside: the directories above part i, then part i as a link */
+        for (size_t j = 0; j < i; j++) {
+            snprintf(dir, sizeof dir, "%s%s", inside, parts[j]);
+            cr_assert_eq(mkdir(dir, 0755), 0);
+        }
+        snprintf(link_at, sizeof link_at, "%s%s", inside, parts[i]);
+        snprintf(target, sizeof target, "%s%s", outside, parts[i]);
+        cr_assert_eq(symlink(target, link_at), 0);
+
+        struct ed_udev_result r;
+        for (int dry = 0; dry <= 1; dry++) {
+            cr_expect_neq(ed_udev_install(inside, rules, dry, &r), ED_OK, "%s", parts[i]);
+            cr_expect_str_eq(r.step_path, link_at);
+            cr_expect_eq(r.sys_errno, ELOOP);
+            cr_expect_not_null(r.reason);
+            cr_expect_neq(ed_udev_uninstall(inside, dry, &r), ED_OK, "%s", parts[i]);
+            cr_expect_str_eq(r.step_path, link_at);
+        }
+        enum ed_udev_existing existing;
+        int err;
+        cr_expect_neq(ed_udev_inspect(inside, rules, &existing, &err), ED_OK);
+        cr_expect_eq(err, ELOOP);
+        char *now = read_file(file);
+        cr_assert_not_null(now, "%s: the file outside the root was removed", parts[i]);
+        cr_expect_str_eq(now, legacy_rules, "%s: the file outside the root changed", parts[i]);
+        free(now);
+        snprintf(dir, sizeof dir, "%s/etc/udev/rules.d", outside);
+        DIR *d = opendir(dir);
+        cr_assert_not_null(d);
+        int entries = 0;
+        for (struct dirent *e; (e = readdir(d));)
+            entries += e->d_name[0] != '.';
+        closedir(d);
+        cr_expect_eq(entries, 1, "%s: something new outside the root", parts[i]);
+    }
+    free(rules);
+}
+
+Test(udev_files, a_root_that_is_a_link_is_followed_once)
+{
+    char real[512], link_at[512];
+    snprintf(real, sizeof real, "%s/real", root_dir);
+    snprintf(link_at, sizeof link_at, "%s/link", root_dir);
+    cr_assert_eq(mkdir(real, 0755), 0);
+    cr_assert_eq(symlink(real, link_at), 0);
+    char *rules = ed_udev_rules_text("dialout");
+    struct ed_udev_result r;
+    cr_assert_eq(ed_udev_install(link_at, rules, false, &r), ED_OK);
+    cr_expect_eq(r.outcome, ED_UDEV_WRITTEN);
+    char path[700];
+    snprintf(path, sizeof path, "%s/etc/udev/rules.d/70-espdoctor.rules", real);
+    cr_expect_eq(access(path, F_OK), 0);
+    free(rules);
+}
+
+/* "" once meant the live system's /etc. Checked with dry runs, so that a regression
+ * cannot touch the real /etc. */
+Test(udev_files, an_empty_root_is_refused)
+{
+    char *rules = ed_udev_rules_text("dialout");
+    struct ed_udev_result r;
+    cr_expect_eq(ed_udev_install("", rules, true, &r), ED_E_ARG);
+    cr_expect_eq(ed_udev_uninstall("", true, &r), ED_E_ARG);
+    char path[4096];
+    cr_expect_not(ed_udev_rules_path("", path, sizeof path));
+    enum ed_udev_existing existing;
+    int err;
+    cr_expect_eq(ed_udev_inspect("", rules, &existing, &err), ED_E_ARG);
+    free(rules);
+}
+
+/* Two uninstalls at once: the one that finds the file gone reports "absent", not an
+ * error. Many rounds, so that the two often meet between the look and the unlink. */
+Test(udev_files, two_concurrent_uninstalls_both_succeed, .timeout = 60)
+{
+    char *rules = ed_udev_rules_text("dialout");
+    int removed_total = 0;
+    for (int round = 0; round < 200; round++) {
+        struct ed_udev_result r;
+        cr_assert_eq(ed_udev_install(root_dir, rules, false, &r), ED_OK);
+        int gate[2];
+        cr_assert_eq(pipe(gate), 0);
+        pid_t pids[2];
+        for (int k = 0; k < 2; k++) {
+            pids[k] = fork();
+            cr_assert_geq(pids[k], 0);
+            if (pids[k] == 0) {
+                close(gate[1]);
+                char go;
+                if (read(gate[0], &go, 1) != 0)
+                    _exit(100);
+                struct ed_udev_result mine;
+                int rc = ed_udev_uninstall(root_dir, false, &mine);
+                if (rc != ED_OK)
+                    _exit(1);
+                _exit(mine.outcome == ED_UDEV_REMOVED ? 10 : mine.outcome == ED_UDEV_ABSENT
+                                                             ? 11 : 2);
+            }
+        }
+        close(gate[0]);
+        close(gate[1]);   /* both children start now */
+        int removed = 0;
+        for (int k = 0; k < 2; k++) {
+            int status;
+            cr_assert_eq(waitpid(pids[k], &status, 0), pids[k]);
+            cr_assert(WIFEXITED(status));
+            int code = WEXITSTATUS(status);
+            cr_assert(code == 10 || code == 11, "round %d: an uninstall failed (exit %d)",
+                      round, code);
+            removed += code == 10;
+        }
+        cr_assert_eq(removed, 1, "round %d: %d uninstalls say they removed it", round,
+                     removed);
+        removed_total += removed;
+    }
+    cr_expect_eq(removed_total, 200);
+    free(rules);
 }

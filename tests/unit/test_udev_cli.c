@@ -411,3 +411,85 @@ Test(udev_cli, unwritable_rules_dir_names_sudo)
     cr_expect(strstr(err, sudo), "%s", err);
     cr_expect_eq(chmod(dir, 0755), 0);
 }
+
+/* --root "" once meant the live /etc (dry runs here, so a regression touches nothing). */
+Test(udev_cli, an_empty_root_is_a_usage_error)
+{
+    static const char *const actions[] = { "show", "install", "uninstall" };
+    for (size_t i = 0; i < 3; i++) {
+        struct run r = run_udev((struct run_options){ .root = "", .dry_run = true, .json = true },
+                                actions[i], NULL);
+        cr_expect_eq(r.exit_code, ED_EXIT_USAGE, "%s: exit %d", actions[i], r.exit_code);
+        cr_expect(strstr(r.err, "--root \"\" names no directory"), "%s: %s", actions[i], r.err);
+        cr_expect_null(strstr(r.out, "/etc/udev/rules.d"), "%s: %s", actions[i], r.out);
+        run_free(&r);
+    }
+}
+
+Test(udev_cli, a_symlinked_directory_below_the_root_is_refused)
+{
+    write_group_file("dialout:x:20:\n");
+    char outside[512], link_at[512];
+    snprintf(outside, sizeof outside, "%s/elsewhere", root_dir);
+    snprintf(link_at, sizeof link_at, "%s/etc/udev", root_dir);
+    cr_assert_eq(mkdir(outside, 0755), 0);
+    cr_assert_eq(symlink(outside, link_at), 0);
+    struct run r = run_udev((struct run_options){ .json = true }, "install", NULL);
+    cr_expect_eq(r.exit_code, ED_EXIT_FAIL, "exit %d: %s", r.exit_code, r.err);
+    cr_expect(strstr(r.err, "it is a symbolic link"), "%s", r.err);
+    cr_expect(strstr(r.err, link_at), "%s", r.err);
+    cr_expect(strstr(r.out, "\"outcome\": \"failed\""), "%s", r.out);
+    run_free(&r);
+    char rules_d[600];
+    snprintf(rules_d, sizeof rules_d, "%s/rules.d", outside);
+    cr_expect_neq(access(rules_d, F_OK), 0, "install created %s outside the root", rules_d);
+}
+
+Test(udev_cli, a_lookalike_marker_is_refused_with_exit_3)
+{
+    write_group_file("dialout:x:20:\n");
+    char path[4096];
+    rules_path(path, sizeof path);
+    struct run r = run_udev((struct run_options){ 0 }, "install", NULL);
+    run_free(&r);
+    static const char theirs[] = "# Written by espdoctorate admins\n";
+    write_file(path, theirs);
+    for (int i = 0; i < 2; i++) {
+        r = run_udev((struct run_options){ 0 }, i ? "uninstall" : "install", NULL);
+        cr_expect_eq(r.exit_code, ED_EXIT_REFUSED, "%s", r.err);
+        cr_expect(strstr(r.err, "not written by espdoctor"), "%s", r.err);
+        run_free(&r);
+    }
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "the look-alike file is gone");
+    char buf[128] = "";
+    cr_expect_not_null(fgets(buf, sizeof buf, f));
+    fclose(f);
+    cr_expect_str_eq(buf, theirs);
+}
+
+Test(udev_cli, an_edited_file_of_ours_is_shown_as_edited_and_kept)
+{
+    write_group_file("dialout:x:20:\n");
+    struct run r = run_udev((struct run_options){ 0 }, "install", NULL);
+    run_free(&r);
+    char path[4096];
+    rules_path(path, sizeof path);
+    FILE *f = fopen(path, "a");
+    cr_assert_not_null(f);
+    fputs("# my note\n", f);
+    fclose(f);
+    r = run_udev((struct run_options){ .json = true }, "show", NULL);
+    json_object *doc = json_tokener_parse(r.out);
+    cr_assert_not_null(doc, "not JSON: %s", r.out);
+    json_object *v;
+    cr_assert(json_object_object_get_ex(doc, "installed", &v));
+    cr_expect_str_eq(json_object_get_string(v), "edited");
+    json_object_put(doc);
+    run_free(&r);
+    r = run_udev((struct run_options){ 0 }, "uninstall", NULL);
+    cr_expect_eq(r.exit_code, ED_EXIT_REFUSED);
+    cr_expect(strstr(r.err, "changed since"), "%s", r.err);
+    run_free(&r);
+    cr_expect_eq(access(path, F_OK), 0, "the edited file was removed");
+}
