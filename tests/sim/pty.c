@@ -104,8 +104,20 @@ static void discard_queued(struct sim_pty *p)
     tcflush(p->slave, TCIOFLUSH);
 }
 
+/* A real USB tty is a new tty struct after its last close and after a replug, so the
+ * exclusive mode a client set (TIOCEXCL) does not outlive it: Linux frees the tty in
+ * release_tty() (drivers/tty/tty_io.c) and tty_reopen() refuses a non-root open only while
+ * TTY_EXCLUSIVE is set on a tty still in use. The pty behind the node lives on here, held
+ * open by the board, and a cut client's TIOCNXCL fails like a hung-up tty's: clear it. */
+static void forget_exclusive(struct sim_pty *p)
+{
+    if (ioctl(p->slave, TIOCNXCL) != 0)
+        sim_host_trace(p->host, "cannot clear exclusive mode: %s", g_strerror(errno));
+}
+
 static void last_close(struct sim_pty *p)
 {
+    forget_exclusive(p);
     struct sim_ttymode mode = { .hang_up = true };
     sim_ttymode_get(p->slave, &mode);
     discard_queued(p);
@@ -185,6 +197,7 @@ void sim_pty_vanish(struct sim_pty *p)
 void sim_pty_revive(struct sim_pty *p)
 {
     p->vanished = false;
+    forget_exclusive(p);
     discard_queued(p);
     sim_host_add_endpoint(p->host, &p->ep);
     if (!p->in_watch)
@@ -193,6 +206,7 @@ void sim_pty_revive(struct sim_pty *p)
 
 void sim_pty_replugged(struct sim_pty *p)
 {
+    forget_exclusive(p);
     discard_queued(p);
 }
 
