@@ -1,0 +1,123 @@
+/* The button watch: on a board whose DTR/RTS do not reach EN/GPIO0 (espsim
+ * --no-autoreset), the command asks for a press of BOOT and EN and carries on the moment
+ * the ROM's download banner appears (espsim --press-boot-at: a person's press on the
+ * board's clock), or ends with the finding when nobody presses. */
+#include "e2e_sim.h"
+
+#define APP_ADDR 0x10000u
+
+static struct e2e_result r;
+
+static void make_dir(void)
+{
+    scratch_make("button");
+}
+
+/* The press comes well after the reset ladder gave up (about 2 s in on an idle machine),
+ * inside a wait long enough for a slow one. */
+static const char *press_at(void)
+{
+    static char at[32];
+    snprintf(at, sizeof at, "%.0f", 5000 * e2e_time_scale());
+    return at;
+}
+
+static const char *long_wait(void)
+{
+    static char s[32];
+    snprintf(s, sizeof s, "%.0f", 60 * e2e_time_scale());
+    return s;
+}
+
+static json_object *field(json_object *o, const char *key)
+{
+    return sim_get(o, key);
+}
+
+static bool has_finding(json_object *doc, const char *id)
+{
+    json_object *list = field(doc, "findings");
+    for (size_t i = 0; i < json_object_array_length(list); i++)
+        if (strcmp(json_object_get_string(field(json_object_array_get_idx(list, i), "id")),
+                   id) == 0)
+            return true;
+    return false;
+}
+
+Test(button, doctor_reaches_the_bootloader_by_a_press, .init = make_dir,
+     .fini = scratch_remove)
+{
+    sim_run(&r, (const char *[]){ "--fast", "--no-autoreset", "--firmware", "app",
+                                  "--press-boot-at", press_at(), NULL },
+            (const char *[]){ "--json", "--button-wait", long_wait(), NULL });
+    json_object *doc = sim_json(&r);
+    json_object *button = field(doc, "button");
+    cr_assert_not_null(button, "no button watch:\n%s", r.err);
+    cr_assert(json_object_get_boolean(field(button, "pressed")), "%s\n%s", r.out, r.err);
+    cr_assert(json_object_get_boolean(field(button, "banner_seen")), "%s", r.out);
+    /* A CP2102 and a chip not heard yet: either board's names. */
+    cr_expect_str_eq(json_object_get_string(field(button, "boot")), "BOOT (FLASH on NodeMCU)");
+    cr_assert_str_eq(json_object_get_string(field(field(doc, "verdict"), "chip")), "ESP32");
+    cr_assert(has_finding(doc, "bootloader.ok"), "%s", r.out);
+    cr_assert(has_finding(doc, "reset.no-autoreset"), "the missing auto-reset is still said");
+    /* The words, as plain lines: no countdown rewritten with \r off a terminal. */
+    cr_assert_not_null(strstr(e2e_flat(r.err), "Hold BOOT (FLASH on NodeMCU), press and "
+                              "release EN (RST on NodeMCU)"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "The download banner appeared"), "%s", r.err);
+    cr_assert_null(strchr(r.err, '\r'), "a countdown off a terminal:\n%s", r.err);
+    json_object_put(doc);
+}
+
+Test(button, doctor_without_a_press_ends_with_the_finding, .init = make_dir,
+     .fini = scratch_remove)
+{
+    sim_run(&r, (const char *[]){ "--fast", "--no-autoreset", "--firmware", "app", NULL },
+            (const char *[]){ "--json", "--button-wait", "2", NULL });
+    cr_assert_eq(r.status, 7, "exit %d\n%s", r.status, r.err);
+    json_object *doc = sim_json(&r);
+    cr_assert_str_eq(json_object_get_string(field(field(doc, "verdict"), "problem")),
+                     "reset.no-autoreset");
+    json_object *button = field(doc, "button");
+    cr_assert_not_null(button, "the watch did not run:\n%s", r.err);
+    cr_assert(!json_object_get_boolean(field(button, "pressed")));
+    cr_assert_geq(json_object_get_int(field(button, "waited_ms")), 2000);
+    cr_assert(!has_finding(doc, "bootloader.ok"));
+    cr_assert_not_null(strstr(r.err, "were not pressed in time"), "%s", r.err);
+    json_object_put(doc);
+}
+
+Test(button, flash_writes_and_verifies_after_a_press, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *img = sim_mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind",
+                                  "app", "--size", "64K", NULL });
+    const char *flash = scratch_path("board.flash");
+    sim_run(&r, (const char *[]){ "--fast", "--no-autoreset", "--firmware", "app", "--flash",
+                                  flash, "--press-boot-at", press_at(), NULL },
+            (const char *[]){ "flash", "--json", "--button-wait", long_wait(), "0x10000", img,
+                              NULL });
+    cr_assert_eq(r.status, 0, "flash failed (exit %d):\n%s", r.status, r.err);
+    json_object *o = sim_json(&r);
+    cr_expect_str_eq(json_object_get_string(sim_get(o, "result")), "ok");
+    json_object *region = json_object_array_get_idx(sim_get(o, "regions"), 0);
+    cr_assert_not_null(region);
+    cr_assert(json_object_get_boolean(sim_get(region, "verified")));
+    cr_assert(sim_flash_holds(flash, img, APP_ADDR), "the flash does not hold the image");
+    cr_assert_not_null(strstr(r.err, "Download mode reached by the button press"), "%s", r.err);
+    json_object_put(o);
+}
+
+Test(button, flash_without_a_press_writes_nothing, .init = make_dir, .fini = scratch_remove)
+{
+    const char *img = sim_mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind",
+                                  "app", "--size", "64K", NULL });
+    const char *flash = scratch_path("board.flash");
+    sim_run(&r, (const char *[]){ "--fast", "--no-autoreset", "--firmware", "app", "--flash",
+                                  flash, NULL },
+            (const char *[]){ "flash", "--button-wait", "2", "0x10000", img, NULL });
+    cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "Watching the port for 2 s"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "were not pressed in time"), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "could not reach the ROM bootloader"), "%s", r.err);
+    cr_assert(!sim_flash_holds(flash, img, APP_ADDR), "written without download mode");
+}
