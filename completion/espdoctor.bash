@@ -33,8 +33,8 @@ _espdoctor_command_options()
 _espdoctor_option_values()
 {
     case $1 in
-        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout |
-        --button-wait) echo 1 ;;
+        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
+            --button-wait) echo 1 ;;
         --region) echo 2 ;;
         *) echo 0 ;;
     esac
