@@ -64,7 +64,7 @@ static void report_success(struct ed_doctor *d, bool by_hand)
         snprintf(how, sizeof how, "SYNC after a press by hand (%s held, %s tapped), "
                  "%s", d->button.names.boot, d->button.names.reset,
                  d->button.banner_seen ? "seen the moment its download banner appeared"
-                                       : "its banner unheard");
+                                       : "its banner not readable at this baud");
     ed_finding_evidence(f, "%s%s answered %s:\n%s", d->chip ? d->chip->name : "an unknown chip",
                         macs, how, attempts);
 
