@@ -3,8 +3,10 @@
  * the ROM's download banner appears (espsim --press-boot-at: a person's press on the
  * board's clock), or ends with the finding when nobody presses. */
 #include "e2e_sim.h"
+#include "e2e_tty.h"
 
 #define APP_ADDR 0x10000u
+#define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static struct e2e_result r;
 
@@ -120,4 +122,41 @@ Test(button, flash_without_a_press_writes_nothing, .init = make_dir, .fini = scr
     cr_assert_not_null(strstr(r.err, "were not pressed in time"), "%s", r.err);
     cr_assert_not_null(strstr(r.err, "could not reach the ROM bootloader"), "%s", r.err);
     cr_assert(!sim_flash_holds(flash, img, APP_ADDR), "written without download mode");
+}
+
+/* On a terminal: one countdown line rewritten in place, Enter tries again and starts the
+ * wait over, and the wait still ends with the finding. */
+Test(button, on_a_terminal_a_countdown_and_enter_tries_again, .init = make_dir,
+     .fini = scratch_remove)
+{
+    static struct e2e_tty t;
+    t = (struct e2e_tty){ .question = "Watching the port for", .answers = LIST(""),
+                          .env = LIST("TERM=dumb") };
+    const char *argv[] = { e2e_bin("espsim"), "--fast", "--no-autoreset", "--firmware", "app",
+                           "--", e2e_bin("espdoctor"), "--button-wait", "3", NULL };
+    e2e_tty_run(&t, argv, SIM_LIMIT_S);
+    cr_assert_eq(t.status, 7, "exit %d\n%s", t.status, t.out);
+    cr_assert_not_null(strstr(t.out, "\r\033[K    3 s left (Enter: try again, Ctrl-C: stop)"),
+                       "no countdown:\n%s", t.out);
+    cr_assert_not_null(strstr(t.out, "Trying again at once; the wait starts over."), "%s", t.out);
+    /* The wait started over: three seconds were shown twice. */
+    cr_assert_geq(e2e_tty_count(t.out, "    3 s left"), 2, "%s", t.out);
+    cr_assert_not_null(strstr(t.out, "were not pressed in time"), "%s", t.out);
+}
+
+/* Ctrl-C during the wait stops the command as a signal does (130), not the board's fault. */
+Test(button, ctrl_c_stops_the_wait, .init = make_dir, .fini = scratch_remove)
+{
+    static struct e2e_tty t;
+    t = (struct e2e_tty){ .question = "Watching the port for", .answers = LIST("\003"),
+                          .env = LIST("TERM=dumb") };
+    const char *img = sim_mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind",
+                                  "app", "--size", "64K", NULL });
+    const char *argv[] = { e2e_bin("espsim"), "--fast", "--no-autoreset", "--firmware", "app",
+                           "--", e2e_bin("espdoctor"), "flash", "--button-wait", "60",
+                           "0x10000", img, NULL };
+    e2e_tty_run(&t, argv, SIM_LIMIT_S);
+    cr_assert_eq(t.status, 130, "exit %d\n%s", t.status, t.out);
+    cr_assert_not_null(strstr(t.out, "interrupted (SIGINT)"), "%s", t.out);
+    cr_assert_null(strstr(t.out, "could not reach"), "blamed on the board:\n%s", t.out);
 }
