@@ -108,7 +108,7 @@ void ed_cli_button_prepare(struct ed_cli *cli, struct ed_cli_button *ui,
 }
 
 bool ed_cli_button_watch(struct ed_cli *cli, const struct ed_bridge *bridge,
-                         struct ed_loader *ld)
+                         struct ed_loader *ld, const char **reset_button)
 {
     struct ed_cli_button ui;
     struct ed_button_watch w;
@@ -116,5 +116,7 @@ bool ed_cli_button_watch(struct ed_cli *cli, const struct ed_bridge *bridge,
     ed_button_names_for(bridge, ed_button_chip_heard(ld), &w.names);
     int rc = ed_button_watch_run(ld, &w);
     end_line(&ui);
+    if (rc == ED_OK)
+        *reset_button = w.names.reset;
     return rc == ED_OK;
 }

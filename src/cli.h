@@ -91,11 +91,12 @@ bool ed_cli_parse_seconds(const char *text, unsigned *ms);
 
 /* After a failed connect that looks like a board without auto-reset (and --button-wait
  * not 0): ask for a press of BOOT and EN and watch the port (button_cli.c). True when the
- * ROM answered SYNC after it; false on a timeout, a signal or a vanished port. */
+ * ROM answered SYNC after it (*reset_button: the name the reset button was given); false on
+ * a timeout, a signal or a vanished port. */
 struct ed_loader;
 struct ed_bridge;
 bool ed_cli_button_watch(struct ed_cli *cli, const struct ed_bridge *bridge,
-                         struct ed_loader *ld);
+                         struct ed_loader *ld, const char **reset_button);
 
 /* The watch's words for one command: on a terminal a countdown line rewritten in place,
  * else plain lines. */

@@ -117,7 +117,8 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
         fprintf(cli->err, "Connecting to %s...\n", pc->path);
     int rc = ed_loader_connect(ld, &opts);
     if (rc != ED_OK && rc != ED_E_GONE && cli->button_wait_ms && !ed_interrupted() &&
-        looks_unwired(ld, rc) && ed_cli_button_watch(cli, pc->known ? pc->info.bridge : NULL, ld))
+        looks_unwired(ld, rc) &&
+        ed_cli_button_watch(cli, pc->known ? pc->info.bridge : NULL, ld, &pc->reset_button))
         rc = ED_OK;
     if (rc != ED_OK) {
         /* Stopped by a signal: the command says so; the board is not to blame. */

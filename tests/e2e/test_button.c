@@ -106,6 +106,10 @@ Test(button, flash_writes_and_verifies_after_a_press, .init = make_dir,
     cr_assert(json_object_get_boolean(sim_get(region, "verified")));
     cr_assert(sim_flash_holds(flash, img, APP_ADDR), "the flash does not hold the image");
     cr_assert_not_null(strstr(r.err, "Download mode reached by the button press"), "%s", r.err);
+    /* DTR/RTS cannot restart it into the new firmware: the person is told which button. */
+    const char *booted = json_object_get_string(sim_get(sim_get(o, "firmware"), "description"));
+    cr_assert_not_null(strstr(booted, "press EN (RST on NodeMCU) to run the new firmware"),
+                       "%s", booted);
     json_object_put(o);
 }
 
