@@ -83,6 +83,9 @@ int ed_button_watch_run(struct ed_loader *ld, struct ed_button_watch *w)
     unsigned shown = (w->timeout_ms + 999) / 1000;
     tell(w, ED_BUTTON_ASK, w->timeout_ms);
     int rc = ED_E_TIMEOUT;
+    /* Text since the last look, the syncs' reads included: a banner that came while a
+     * SYNC waited is still seen. */
+    uint64_t mark = ld->bootlog_total;
     while (rc != ED_OK) {
         uint64_t now = ed_tp_now_us(ld->tp);
         if (now - round >= limit_us) {
@@ -105,12 +108,13 @@ int ed_button_watch_run(struct ed_loader *ld, struct ed_button_watch *w)
             rc = sync_now(ld, 1);
             continue;
         }
-        uint64_t mark = ld->bootlog_total;
         rc = ed_loader_listen(ld, WATCH_SLICE_MS, WATCH_SLICE_MS);
         if (rc == ED_E_GONE)
             break;
         bool heard;
-        if (banner_since(ld, mark, &heard)) {
+        bool banner = banner_since(ld, mark, &heard);
+        mark = ld->bootlog_total;
+        if (banner) {
             w->banner_seen = true;
             tell(w, ED_BUTTON_BANNER, left_ms);
             rc = sync_now(ld, SYNCS_AFTER_BANNER);
