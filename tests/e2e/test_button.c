@@ -164,3 +164,32 @@ Test(button, ctrl_c_stops_the_wait, .init = make_dir, .fini = scratch_remove)
     cr_assert_not_null(strstr(t.out, "interrupted (SIGINT)"), "%s", t.out);
     cr_assert_null(strstr(t.out, "could not reach"), "blamed on the board:\n%s", t.out);
 }
+
+/* info and read connect the same way: a press, then the chip and its flash. */
+Test(button, info_and_read_carry_on_after_a_press, .init = make_dir, .fini = scratch_remove)
+{
+    sim_run(&r, (const char *[]){ "--fast", "--no-autoreset", "--firmware", "app", "--mac",
+                                  "24:0a:c4:aa:bb:31", "--press-boot-at", press_at(), NULL },
+            (const char *[]){ "info", "--json", "--button-wait", long_wait(), NULL });
+    cr_assert_eq(r.status, 0, "info failed (exit %d):\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "Download mode reached by the button press"), "%s", r.err);
+    json_object *o = sim_json(&r);
+    cr_assert_str_eq(json_object_get_string(sim_get(o, "chip")), "ESP32");
+    cr_assert_str_eq(json_object_get_string(sim_get(o, "mac")), "24:0a:c4:aa:bb:31");
+    json_object_put(o);
+
+    const char *flash = scratch_path("board.flash");
+    const char *out = scratch_path("read.bin");
+    sim_run(&r, (const char *[]){ "--fast", "--no-autoreset", "--firmware", "app", "--flash",
+                                  flash, "--press-boot-at", press_at(), NULL },
+            (const char *[]){ "read", "--button-wait", long_wait(), "0x10000", "4K", out,
+                              NULL });
+    cr_assert_eq(r.status, 0, "read failed (exit %d):\n%s", r.status, r.err);
+    cr_assert_not_null(strstr(r.err, "Download mode reached by the button press"), "%s", r.err);
+    size_t nf, no;
+    char *f = sim_slurp(flash, &nf), *got = sim_slurp(out, &no);
+    cr_assert(f && got && no == 4096 && nf >= 0x11000, "read %zu bytes", no);
+    cr_assert(memcmp(f + 0x10000, got, 4096) == 0, "read is not the flash's bytes");
+    free(f);
+    free(got);
+}
