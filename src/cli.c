@@ -8,6 +8,7 @@
 #include "render.h"
 #include "wrap.h"
 
+#include "espdoctor/button.h"
 #include "espdoctor/interrupt.h"
 
 #include <ctype.h>
@@ -59,7 +60,7 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
-    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_BUTTON_WAIT,
 };
 
 struct option_spec {
@@ -74,6 +75,7 @@ struct option_spec {
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
 #define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
+#define CONNECT_COMMANDS (STUB_COMMANDS | CMD_BIT(CMD_DOCTOR))   /* reach the ROM loader */
 
 static const struct option_spec options[] = {
     { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",
@@ -81,6 +83,9 @@ static const struct option_spec options[] = {
       "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present" },
     { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS, "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
+    { { "button-wait", required_argument, NULL, OPT_BUTTON_WAIT }, CONNECT_COMMANDS,
+      "SECONDS", "on a board without auto-reset, wait this long for a press of BOOT and "
+      "EN (default 30; 0: do not wait)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
@@ -247,6 +252,16 @@ bool ed_cli_parse_seconds(const char *text, unsigned *ms)
     return true;
 }
 
+/* --button-wait: 0 to an hour, decimals allowed, into milliseconds. */
+static bool parse_wait(const char *text, unsigned *ms)
+{
+    if (strcmp(text, "0") == 0) {
+        *ms = 0;
+        return true;
+    }
+    return ed_cli_parse_seconds(text, ms) && *ms <= 3600u * 1000;
+}
+
 bool ed_cli_parse_baud(const char *text, uint32_t *baud)
 {
     char *end;
@@ -305,6 +320,13 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
             return false;
         }
         return true;
+    case OPT_BUTTON_WAIT:
+        if (!parse_wait(arg, &cli->button_wait_ms)) {
+            ed_cli_error(cli, "--button-wait takes a number of seconds from 0 (do not wait) "
+                              "to 3600, not '%s'", arg);
+            return false;
+        }
+        return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
@@ -354,6 +376,8 @@ static void init_defaults(struct ed_cli *cli, const char *argv0)
     cli->prog = slash ? slash + 1 : argv0;
     cli->out = stdout;
     cli->err = stderr;
+    cli->live = stderr;
+    cli->button_wait_ms = ED_BUTTON_WAIT_DEFAULT_MS;
     const char *no_color = getenv("NO_COLOR");
     const char *term = getenv("TERM");
     bool able = term && *term && strcmp(term, "dumb") != 0;   /* a dumb terminal shows ESC */

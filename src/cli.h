@@ -49,8 +49,12 @@ struct ed_cli {
     const char *eol;         /* monitor --eol CR|LF|CRLF (checked) */
     const char *log_file;    /* monitor --log FILE */
     unsigned timeout_ms;     /* monitor --timeout SECONDS; 0: none */
+    unsigned button_wait_ms; /* --button-wait SECONDS: how long a board without
+                                auto-reset gets for a press of BOOT and EN; 0: none */
     FILE *out;               /* stdout */
     FILE *err;               /* stderr */
+    FILE *live;              /* stderr, even while a command holds its words back in
+                                cli->err: what a person must see now (the button watch) */
     char *last_error;        /* the last ed_cli_error message, for JSON documents (a
                                 buffer of ED_CLI_ERROR_MAX owned by cli.c; may be NULL) */
 };
@@ -84,5 +88,29 @@ bool ed_cli_parse_baud(const char *text, uint32_t *baud);
 
 /* --timeout: seconds above 0 and at most a day, decimals allowed, into milliseconds. */
 bool ed_cli_parse_seconds(const char *text, unsigned *ms);
+
+/* After a failed connect that looks like a board without auto-reset (and --button-wait
+ * not 0): ask for a press of BOOT and EN and watch the port (button_cli.c). True when the
+ * ROM answered SYNC after it (*reset_button: the name the reset button was given); false on
+ * a timeout, a signal or a vanished port. */
+struct ed_loader;
+struct ed_bridge;
+bool ed_cli_button_watch(struct ed_cli *cli, const struct ed_bridge *bridge,
+                         struct ed_loader *ld, const char **reset_button);
+
+/* The watch's words for one command: on a terminal a countdown line rewritten in place,
+ * else plain lines. */
+struct ed_cli_button {
+    struct ed_cli *cli;
+    bool terminal;           /* cli->live is a terminal */
+    bool keyboard;           /* stdin is a terminal: Enter tries again */
+    bool line_open;          /* the countdown line is on the screen, unfinished */
+};
+
+struct ed_button_watch;
+/* Set up w's timeout and callbacks for this command line (the doctor's watch); ui must
+ * outlive w's use. */
+void ed_cli_button_prepare(struct ed_cli *cli, struct ed_cli_button *ui,
+                           struct ed_button_watch *w);
 
 #endif

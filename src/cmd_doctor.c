@@ -37,14 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void print_guidance(void *ctx, const char *message)
-{
-    struct ed_cli *cli = ctx;
-    fprintf(cli->err, "%s>>> %s%s\n", ed_tone_on(cli->color, ED_TONE_BOLD), message,
-            ed_tone_off(cli->color));
-    fflush(cli->err);
-}
-
 /* Every error found is one that flashing fixes, and the bootloader answers. */
 static bool flashing_fixes_all(const struct ed_doctor *d)
 {
@@ -156,6 +148,20 @@ static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int 
     return rc;
 }
 
+/* The button watch, null when it did not run. */
+static json_object *button_json(const struct ed_doctor *d)
+{
+    if (!d->button_watched)
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "boot", json_object_new_string(d->button.names.boot));
+    json_object_object_add(o, "reset", json_object_new_string(d->button.names.reset));
+    json_object_object_add(o, "waited_ms", json_object_new_int((int)d->button.waited_ms));
+    json_object_object_add(o, "banner_seen", json_object_new_boolean(d->button.banner_seen));
+    json_object_object_add(o, "pressed", json_object_new_boolean(d->button_reached));
+    return o;
+}
+
 static bool several_boards(void)
 {
     struct ed_port_list ports;
@@ -226,9 +232,8 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
     }
     struct ed_doctor d;
     ed_doctor_init(&d, requested);
-    d.interactive = at_terminal && isatty(STDERR_FILENO);
-    d.notify = print_guidance;
-    d.notify_ctx = cli;
+    struct ed_cli_button button_ui;
+    ed_cli_button_prepare(cli, &button_ui, &d.button);
     if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
         fprintf(cli->err, "Examining %s...\n", requested ? requested : "USB serial devices");
 
@@ -250,6 +255,7 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         json_object_object_add(v, "micropython",
                                d.micropython ? json_object_new_string(d.micropython_version) : NULL);
         json_object_object_add(root, "verdict", v);
+        json_object_object_add(root, "button", button_json(&d));
         /* null when ready; on a problem the CLI layer makes it the problem (cli_json.h) */
         json_object_object_add(root, "error", NULL);
         if (cli->flash_file)

@@ -438,6 +438,22 @@ static void probe_firmware(struct flash_run *run)
     struct ed_fwprobe *fw = calloc(1, sizeof *fw);
     if (!fw)
         return;
+    if (run->s.pc.reset_button) {
+        /* Its reset lines do nothing: a probe would only watch the ROM wait. */
+        char text[300];
+        snprintf(text, sizeof text, "not started: this board's auto-reset cannot restart it; "
+                 "press %s to run the new firmware", run->s.pc.reset_button);
+        ed_session_say(&run->s, "%s.", text);
+        json_object *o_json = json_object_new_object();
+        json_object_object_add(o_json, "state", NULL);
+        json_object_object_add(o_json, "answered", json_object_new_boolean(false));
+        json_object_object_add(o_json, "micropython_version", NULL);
+        json_object_object_add(o_json, "description", json_object_new_string(text));
+        json_object_object_add(o_json, "boot_log", json_object_new_string(""));
+        run->firmware = o_json;
+        free(fw);
+        return;
+    }
     ed_session_say(&run->s, "Resetting the board...");
     struct ed_fwprobe_opts o = { .reset = true, .poke = true };
     int rc = ed_fwprobe_run(run->s.tp, &o, fw);

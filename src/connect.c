@@ -84,6 +84,14 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
     }
 }
 
+/* The ladder's verdict is that DTR/RTS do not reach EN/GPIO0: a press by hand can. */
+static bool looks_unwired(const struct ed_loader *ld, int rc)
+{
+    struct ed_connect_judgement j;
+    ed_connect_verdict(ld, rc, &j);
+    return strcmp(j.id, "reset.no-autoreset") == 0;
+}
+
 /* The board's port re-enumerated during a reset: find it again on its USB port. */
 static int follow_port(void *ctx, struct ed_transport **tp, char *note, size_t len)
 {
@@ -108,6 +116,10 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
     if (!cli->quiet && !cli->json && cli->progress)
         fprintf(cli->err, "Connecting to %s...\n", pc->path);
     int rc = ed_loader_connect(ld, &opts);
+    if (rc != ED_OK && rc != ED_E_GONE && cli->button_wait_ms && !ed_interrupted() &&
+        looks_unwired(ld, rc) &&
+        ed_cli_button_watch(cli, pc->known ? pc->info.bridge : NULL, ld, &pc->reset_button))
+        rc = ED_OK;
     if (rc != ED_OK) {
         /* Stopped by a signal: the command says so; the board is not to blame. */
         if (!ed_interrupted())

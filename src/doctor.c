@@ -32,7 +32,7 @@ void ed_doctor_init(struct ed_doctor *d, const char *requested_port)
     ed_sysroot_init(&d->sys, NULL);
     ed_credentials_read(&d->sys, &d->cred);
     d->requested_port = requested_port;
-    d->guide_timeout_ms = 30000;
+    d->button.timeout_ms = 0;   /* no watch unless the caller asks (and can show it) */
 }
 
 int ed_doctor_open_port(struct ed_doctor *d, uint32_t baud)

@@ -23,7 +23,7 @@ enum {
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
-    OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED,
+    OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED, OPT_PRESS_BOOT_AT,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +38,7 @@ static const struct option long_opts[] = {
     { "flash-encrypted", no_argument, NULL, OPT_FLASH_ENCRYPTED },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
+    { "press-boot-at", required_argument, NULL, OPT_PRESS_BOOT_AT },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
     { "md5-delay", required_argument, NULL, OPT_MD5_DELAY },
     { "fast", no_argument, NULL, OPT_FAST },
@@ -93,6 +94,11 @@ void espsim_usage(FILE *out)
 "                       reset at every start)\n"
 "  --no-autoreset       DTR/RTS are not wired to EN/GPIO0\n"
 "  --boot-held          the BOOT button is held: every reset enters download mode\n"
+"  --press-boot-at MS[:HOLD_MS]\n"
+"                       MS ms after start a person holds BOOT, taps EN (50-150 ms\n"
+"                       later) and lets go of BOOT at HOLD_MS (default 500): the chip\n"
+"                       restarts into download mode (a HOLD_MS under 150 lets go\n"
+"                       first: a flash boot)\n"
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
 "  --md5-delay MS       every SPI_FLASH_MD5 takes MS ms longer (for tests that catch\n"
 "                       a verify in progress; not a hardware behaviour)\n"
@@ -332,6 +338,27 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
     case OPT_BOOT_HELD:
         o->board.boot_held = true;
         return true;
+    case OPT_PRESS_BOOT_AT: {
+        uint64_t at, hold = 500;
+        char when[32];
+        const char *colon = strchr(arg, ':');
+        size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+        bool ok = n < sizeof when;
+        if (ok) {
+            memcpy(when, arg, n);
+            when[n] = '\0';
+            ok = parse_uint(when, 3600000, &at) && (!colon || parse_uint(colon + 1, 60000, &hold));
+        }
+        if (!ok)
+            return sim_optfail(err, errlen, "--press-boot-at wants MS[:HOLD_MS]: when the BOOT "
+                               "press starts, in ms from espsim's start (up to 3600000), and "
+                               "how long BOOT is held (up to 60000, default 500), like 4000 or "
+                               "4000:800; not \"%s\".", arg);
+        o->board.press_boot = true;
+        o->board.press_boot_at_ms = (unsigned)at;
+        o->board.press_boot_hold_ms = (unsigned)hold;
+        return true;
+    }
     case OPT_EN_DELAY:
         if (!parse_uint(arg, 60000, &v))
             return sim_optfail(err, errlen, "--en-delay wants milliseconds from 0 to 60000, not "
@@ -505,6 +532,10 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
         return sim_optfail(err, errlen, "--usb-app and --usb-enum-ms are about the chip's own "
                            "USB-OTG port: use them with --bridge usb-otg.");
     }
+    if (o->board.press_boot && (o->bridge->link != SIM_LINK_UART || !esp))
+        return sim_optfail(err, errlen, "--press-boot-at presses the BOOT and EN buttons of an "
+                           "ESP board behind a USB-UART bridge; %s.", !esp ? "that device has "
+                           "none" : "the chip's own USB is not modelled with them");
     if (o->board.xtal_mhz && (!esp || (o->board.xtal_mhz != info.xtal_mhz &&
                                        o->board.xtal_mhz != info.xtal_alt_mhz)))
         return sim_optfail(err, errlen, "--xtal %u: %s modules come with a %u MHz crystal "
