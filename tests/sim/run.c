@@ -26,6 +26,7 @@
 
 /* One board: its model, the port as hosts see it, and its tty in the testbed. */
 struct espsim_slot {
+    struct espsim *session;
     const struct espsim_opts *opts;
     const struct sim_usb_place *place;
     FILE *trace;
@@ -38,6 +39,7 @@ struct espsim_slot {
     bool unplug_ready;
     struct sim_reenum reenum;      /* --bridge usb-otg: the tty comes and goes */
     bool reenum_ready;
+    guint plug_timer;              /* --plug-at MS: until the board is plugged in */
     struct sim_usb_setup usb;
     char usb_serial[32];           /* usb-jtag: the chip's MAC */
     char devnode[32];              /* "/dev/ttyUSB1" */
@@ -217,12 +219,10 @@ static bool add_otg_board(struct espsim *s, struct espsim_slot *slot)
     return true;
 }
 
-static bool add_board(struct espsim *s, struct espsim_slot *slot)
+static bool plug_in(struct espsim *s, struct espsim_slot *slot)
 {
     GError *err = NULL;
     const struct espsim_opts *o = slot->opts;
-    if (o->board.link == SIM_LINK_USB_OTG)
-        return add_otg_board(s, slot);
     bool has_tty = slot->usb.driver == SIM_DRIVER_BOUND;
     if (!sim_usb_add(s->testbed, o->bridge, &slot->usb, slot->place, &err) ||
         (has_tty && !start_tty(s, slot, &err))) {
@@ -235,6 +235,41 @@ static bool add_board(struct espsim *s, struct espsim_slot *slot)
                    o->bridge->vid, o->bridge->pid, slot->usb.serial ? " serial " : "",
                    slot->usb.serial ? slot->usb.serial : "", slot->place->hub_port,
                    has_tty ? slot->devnode : "no tty");
+    return true;
+}
+
+/* --plug-at MS: the cable goes in now. The device and its tty appear in the live testbed
+ * (their new ioctl socket opened up as at the start) and the board powers on. */
+static gboolean plug_in_late(gpointer data)
+{
+    struct espsim_slot *slot = data;
+    struct espsim *s = slot->session;
+    slot->plug_timer = 0;
+    sim_host_trace(&slot->host, "cable plugged in");
+    if (plug_in(s, slot)) {
+        open_up_testbed(s->testbed);
+        sim_board_set_power(slot->board, true, sim_host_now(&slot->host));
+        sim_host_pump(&slot->host);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static bool add_board(struct espsim *s, struct espsim_slot *slot)
+{
+    const struct espsim_opts *o = slot->opts;
+    if (o->board.link == SIM_LINK_USB_OTG)
+        return add_otg_board(s, slot);
+    if (o->plug_at_ms < 0 && !o->plug_never)
+        return plug_in(s, slot);
+    /* Not plugged in: nothing of it in the testbed, and no power. */
+    sim_board_set_power(slot->board, false, sim_host_now(&slot->host));
+    if (o->plug_never) {
+        sim_host_trace(&slot->host, "%s not plugged in (and never will be)", o->bridge->name);
+        return true;
+    }
+    sim_host_trace(&slot->host, "%s not plugged in yet: in %ld ms", o->bridge->name,
+                   o->plug_at_ms);
+    slot->plug_timer = g_timeout_add((guint)o->plug_at_ms, plug_in_late, slot);
     return true;
 }
 
@@ -340,6 +375,8 @@ static void teardown(struct espsim *s)
     if (s->rfc_ready)
         sim_rfc2217_stop(&s->rfc);
     for (size_t i = 0; i < s->slot_count; i++) {
+        if (s->slots[i].plug_timer)
+            g_source_remove(s->slots[i].plug_timer);
         if (s->slots[i].unplug_ready)
             sim_unplug_stop(&s->slots[i].unplug);
         if (s->slots[i].reenum_ready)
@@ -408,6 +445,7 @@ int espsim_run(const struct espsim_board_set *set)
     s->exit_status = 1;
     s->slot_count = set->count;
     for (size_t i = 0; i < set->count; i++) {
+        s->slots[i].session = s;
         s->slots[i].opts = &set->boards[i];
         s->slots[i].place = &set->places[i];
     }
