@@ -59,7 +59,7 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
-    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_WAIT,
 };
 
 struct option_spec {
@@ -73,6 +73,8 @@ struct option_spec {
                         CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR))
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+/* The commands that look for a board with no -p, through ed_select_port or the doctor. */
+#define WAIT_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | WRITER_COMMANDS)
 #define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
 
 static const struct option_spec options[] = {
@@ -81,6 +83,9 @@ static const struct option_spec options[] = {
       "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present" },
     { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS, "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
+    { { "wait", required_argument, NULL, OPT_WAIT }, WAIT_COMMANDS, "SECONDS",
+      "with no port there yet, wait up to SECONDS for the board to be plugged in (the "
+      "doctor on a terminal: 30; 0: never)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
@@ -305,6 +310,16 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
             return false;
         }
         return true;
+    case OPT_WAIT:
+        cli->wait_given = true;
+        if (strcmp(arg, "0") != 0 && !ed_cli_parse_seconds(arg, &cli->wait_ms)) {
+            ed_cli_error(cli, "--wait takes a number of seconds (0: do not wait; at most "
+                              "86400), not '%s'", arg);
+            return false;
+        }
+        if (strcmp(arg, "0") == 0)
+            cli->wait_ms = 0;
+        return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
@@ -325,6 +340,10 @@ static bool check_contradictions(const struct ed_cli *cli, size_t command)
     if (cli->monitor && cli->all) {
         ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
                           "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
+    if (cli->all && cli->wait_ms) {
+        ed_cli_error(cli, "--wait waits for one board: with --all, plug them in first");
         return false;
     }
     if (cli->stub && cli->no_stub) {

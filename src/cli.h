@@ -49,6 +49,8 @@ struct ed_cli {
     const char *eol;         /* monitor --eol CR|LF|CRLF (checked) */
     const char *log_file;    /* monitor --log FILE */
     unsigned timeout_ms;     /* monitor --timeout SECONDS; 0: none */
+    unsigned wait_ms;        /* --wait SECONDS: watch for the board to be plugged in */
+    bool wait_given;         /* --wait given (--wait 0: never wait, the doctor neither) */
     FILE *out;               /* stdout */
     FILE *err;               /* stderr */
     char *last_error;        /* the last ed_cli_error message, for JSON documents (a

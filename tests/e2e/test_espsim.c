@@ -366,7 +366,8 @@ Test(espsim_options, bad_values_are_usage_errors)
 {
     const char *bad[][2] = { { "--flash-size", "3MB" }, { "--mac", "24:0A:C4" },
                              { "--chip", "esp31" }, { "--en-delay", "soon" },
-                             { "--rfc2217", "70000" }, { "--usb-latency", "-5" } };
+                             { "--rfc2217", "70000" }, { "--usb-latency", "-5" },
+                             { "--plug-at", "soon" } };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run_espsim(&r, (const char *[]){ bad[i][0], bad[i][1], "--", "true", NULL }, 10);
         cr_expect_eq(r.status, 2, "%s %s gave %d", bad[i][0], bad[i][1], r.status);
