@@ -17,15 +17,15 @@ _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 _espdoctor_command_options()
 {
     case $1 in
-        read | info) echo "--stub --no-stub" ;;
+        read | info) echo "--stub --no-stub --wait" ;;
         flash) echo "--force --erase-all --no-skip --stub --no-stub --all --monitor --eol --log
-            --timeout" ;;
+            --timeout --wait" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
-        erase) echo "--region --stub --no-stub" ;;
-        doctor) echo "--flash" ;;
+        erase) echo "--region --stub --no-stub --wait" ;;
+        doctor) echo "--flash --wait" ;;
         udev) echo "--dry-run --root" ;;
         "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
-            --monitor --reset --eol --log --timeout" ;;
+            --monitor --reset --eol --log --timeout --wait" ;;
     esac
 }
 
@@ -33,7 +33,8 @@ _espdoctor_command_options()
 _espdoctor_option_values()
 {
     case $1 in
-        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout) echo 1 ;;
+        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | --wait)
+            echo 1 ;;
         --region) echo 2 ;;
         *) echo 0 ;;
     esac
