@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define POLL_MS 150u
+#define COUNTDOWN_COLUMNS 72   /* the longest countdown line, blanked at the end */
 
 static unsigned now_ms(void)
 {
@@ -41,18 +42,16 @@ static void look(const struct ed_cli *cli, const struct ed_port_spec *spec, bool
     struct ed_port_list list;
     if (ed_ports_enumerate(&list) != ED_OK)
         return;
-    if (!cli->port) {
-        *port = ed_ports_count_boards(&list) > 0;
-    } else if (spec->kind == ED_SPEC_PATH) {
-        struct stat st;
-        *port = ed_ports_find(&list, cli->port) != NULL || stat(cli->port, &st) == 0;
-    } else {
+    if (spec->kind == ED_SPEC_USB_ID || spec->kind == ED_SPEC_SERIAL) {
         *port = ed_ports_match(&list, spec, true, NULL, 0) > 0;
         *usb = ed_ports_match(&list, spec, false, NULL, 0) > 0;
+    } else {
+        struct stat st;
+        *port = cli->port ? ed_ports_find(&list, cli->port) != NULL || stat(cli->port, &st) == 0
+                          : ed_ports_count_boards(&list) > 0;
+        for (size_t i = 0; i < list.count; i++)
+            *usb = *usb || list.items[i].bridge != NULL;
     }
-    for (size_t i = 0; i < list.count && spec->kind != ED_SPEC_USB_ID &&
-                       spec->kind != ED_SPEC_SERIAL; i++)
-        *usb = *usb || list.items[i].bridge != NULL;
     *usb = *usb || *port;
     ed_ports_free(&list);
 }
@@ -61,8 +60,9 @@ static void show_countdown(const struct ed_cli *cli, bool tty, unsigned left_ms,
 {
     if (!tty)
         return;
-    fprintf(cli->err, "\r%s: %u s left (Ctrl-C stops)   ",
-            usb ? "A USB device appeared; waiting for its serial port"
+    /* Shorter than any terminal: a line that wraps cannot be written over. */
+    fprintf(cli->err, "\r%s: %u s left (Ctrl-C stops)  ",
+            usb ? "USB device there, waiting for its port"
                 : "Waiting for the board to be plugged in", (left_ms + 999) / 1000);
     fflush(cli->err);
 }
@@ -100,7 +100,7 @@ int ed_wait_for_board(struct ed_cli *cli, unsigned limit_ms, bool only_when_empt
         }
         if (usb && !usb_since) {
             usb_since = now_ms();
-            w->appeared_ms = usb_since - start;
+            w->appeared_ms = usb_since > start ? usb_since - start : 1;
         }
         if (port || elapsed >= limit_ms ||
             (usb && now_ms() - usb_since >= ED_WAIT_TTY_GRACE_MS))
@@ -119,7 +119,7 @@ int ed_wait_for_board(struct ed_cli *cli, unsigned limit_ms, bool only_when_empt
     w->port_seen = port;
     w->usb_seen = usb;
     if (tty)
-        fprintf(cli->err, "\r%*s\r", 72, "");
+        fprintf(cli->err, "\r%*s\r", COUNTDOWN_COLUMNS, "");
     if (rc != ED_EXIT_OK && !cli->json)
         fprintf(cli->err, "%s: stopped waiting for the board (%s); nothing was examined.\n",
                 cli->prog, ed_interrupt_name(ed_interrupted()));

@@ -393,6 +393,15 @@ Test(espsim_options, usb_jtag_needs_a_chip_that_has_it)
     cr_assert(strstr(r.err, "esp32 has none") != NULL, "%s", r.err);
 }
 
+Test(espsim_options, plug_at_is_not_for_usb_otg)
+{
+    run_espsim(&r, (const char *[]){ "--bridge", "usb-otg", "--plug-at", "100", "--", "true",
+                                     NULL }, 10);
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--plug-at is not modelled on --bridge usb-otg") != NULL, "%s",
+              r.err);
+}
+
 Test(espsim_options, sizes_in_every_spelling)
 {
     const char *sizes[] = { "4MB", "16M", "2MiB", "4194304", "512K" };
