@@ -199,3 +199,26 @@ Test(plug_flash, info_waits_for_the_board, .init = make_dir, .fini = scratch_rem
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_expect(strstr(r.out, "ESP32") != NULL, "%s", r.out);
 }
+
+/* ---- wrong options --------------------------------------------------------------------- */
+
+Test(plug_options, bad_waits_are_usage_errors)
+{
+    const char *const *cases[] = {
+        LIST("--wait", "soon"),
+        LIST("--wait", "-3"),
+        LIST("list", "--wait", "5"),                    /* list looks, it does not wait */
+        LIST("flash", "--all", "--wait", "5", "fw.bin"),   /* one board at a time */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *argv[8] = { e2e_bin("espdoctor") };
+        size_t n = 1;
+        for (size_t k = 0; cases[i][k]; k++)
+            argv[n++] = cases[i][k];
+        argv[n] = NULL;
+        e2e_run(&r, argv, 20);
+        cr_expect_eq(r.status, 2, "case %zu: exit %d\n%s", i, r.status, r.err);
+        cr_expect(strstr(r.err, "--wait") != NULL || strstr(r.err, "wait") != NULL,
+                  "case %zu does not name --wait: %s", i, r.err);
+    }
+}
