@@ -1,7 +1,8 @@
 /* Waiting for a board to be plugged in (see board_wait.h). The enumeration is polled, as
- * port_follow.c does after a re-enumeration: a libudev monitor would need the udev
- * daemon's events, and polling every POLL_MS sees the same devices with nothing to set
- * up (and works the same inside umockdev's testbed). */
+ * port_follow.c does after a re-enumeration, rather than a libudev monitor: inside
+ * umockdev's testbed a monitor hears nothing of devices added to it (tried: espsim
+ * --plug-at adds them, the monitor got no event), and a poll every POLL_MS sees what a
+ * monitor would, on real systems and in the testbed alike. */
 #include "board_wait.h"
 
 #include "portsel.h"
