@@ -14,6 +14,7 @@
 #include "host.h"
 #include "loop_lock.h"
 #include "plant.h"
+#include "plug.h"
 #include "pty.h"
 #include "reenum.h"
 #include "rfc2217.h"
@@ -26,7 +27,6 @@
 
 /* One board: its model, the port as hosts see it, and its tty in the testbed. */
 struct espsim_slot {
-    struct espsim *session;
     const struct espsim_opts *opts;
     const struct sim_usb_place *place;
     FILE *trace;
@@ -39,7 +39,8 @@ struct espsim_slot {
     bool unplug_ready;
     struct sim_reenum reenum;      /* --bridge usb-otg: the tty comes and goes */
     bool reenum_ready;
-    guint plug_timer;              /* --plug-at MS: until the board is plugged in */
+    struct sim_plug plug;          /* --plug-at: plugged in late, or never */
+    bool plug_ready;
     struct sim_usb_setup usb;
     char usb_serial[32];           /* usb-jtag: the chip's MAC */
     char devnode[32];              /* "/dev/ttyUSB1" */
@@ -219,7 +220,8 @@ static bool add_otg_board(struct espsim *s, struct espsim_slot *slot)
     return true;
 }
 
-static bool plug_in(struct espsim *s, struct espsim_slot *slot)
+/* The board's USB records and tty in the testbed. */
+static bool put_on_usb(struct espsim *s, struct espsim_slot *slot)
 {
     GError *err = NULL;
     const struct espsim_opts *o = slot->opts;
@@ -238,38 +240,25 @@ static bool plug_in(struct espsim *s, struct espsim_slot *slot)
     return true;
 }
 
-/* --plug-at MS: the cable goes in now. The device and its tty appear in the live testbed
- * (their new ioctl socket opened up as at the start) and the board powers on. */
-static gboolean plug_in_late(gpointer data)
-{
-    struct espsim_slot *slot = data;
-    struct espsim *s = slot->session;
-    slot->plug_timer = 0;
-    sim_host_trace(&slot->host, "cable plugged in");
-    if (plug_in(s, slot)) {
-        open_up_testbed(s->testbed);
-        sim_board_set_power(slot->board, true, sim_host_now(&slot->host));
-        sim_host_pump(&slot->host);
-    }
-    return G_SOURCE_REMOVE;
-}
-
 static bool add_board(struct espsim *s, struct espsim_slot *slot)
 {
     const struct espsim_opts *o = slot->opts;
     if (o->board.link == SIM_LINK_USB_OTG)
         return add_otg_board(s, slot);
+    if (!put_on_usb(s, slot))
+        return false;
     if (o->plug_at_ms < 0 && !o->plug_never)
-        return plug_in(s, slot);
-    /* Not plugged in: nothing of it in the testbed, and no power. */
-    sim_board_set_power(slot->board, false, sim_host_now(&slot->host));
-    if (o->plug_never) {
-        sim_host_trace(&slot->host, "%s not plugged in (and never will be)", o->bridge->name);
         return true;
+    /* --plug-at: made as if plugged in, then taken out until the cable goes in (plug.h). */
+    GError *err = NULL;
+    struct sim_pty *tty = slot->pty_ready ? &slot->pty : NULL;
+    if (!sim_plug_start(&slot->plug, s->testbed, &slot->host, tty, o->bridge, &slot->usb,
+                        slot->place, o->plug_never ? -1 : o->plug_at_ms, &err)) {
+        fprintf(stderr, "espsim: %s\n", err->message);
+        g_error_free(err);
+        return false;
     }
-    sim_host_trace(&slot->host, "%s not plugged in yet: in %ld ms", o->bridge->name,
-                   o->plug_at_ms);
-    slot->plug_timer = g_timeout_add((guint)o->plug_at_ms, plug_in_late, slot);
+    slot->plug_ready = true;
     return true;
 }
 
@@ -375,8 +364,8 @@ static void teardown(struct espsim *s)
     if (s->rfc_ready)
         sim_rfc2217_stop(&s->rfc);
     for (size_t i = 0; i < s->slot_count; i++) {
-        if (s->slots[i].plug_timer)
-            g_source_remove(s->slots[i].plug_timer);
+        if (s->slots[i].plug_ready)
+            sim_plug_stop(&s->slots[i].plug);
         if (s->slots[i].unplug_ready)
             sim_unplug_stop(&s->slots[i].unplug);
         if (s->slots[i].reenum_ready)
@@ -445,7 +434,6 @@ int espsim_run(const struct espsim_board_set *set)
     s->exit_status = 1;
     s->slot_count = set->count;
     for (size_t i = 0; i < set->count; i++) {
-        s->slots[i].session = s;
         s->slots[i].opts = &set->boards[i];
         s->slots[i].place = &set->places[i];
     }
