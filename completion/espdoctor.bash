@@ -17,15 +17,15 @@ _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 _espdoctor_command_options()
 {
     case $1 in
-        read | info) echo "--stub --no-stub --button-wait" ;;
+        read | info) echo "--stub --no-stub --button-wait --wait" ;;
         flash) echo "--force --erase-all --no-skip --stub --no-stub --all --monitor --eol --log
-            --timeout --button-wait" ;;
+            --timeout --button-wait --wait" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
-        erase) echo "--region --stub --no-stub --button-wait" ;;
-        doctor) echo "--flash --button-wait" ;;
+        erase) echo "--region --stub --no-stub --button-wait --wait" ;;
+        doctor) echo "--flash --button-wait --wait" ;;
         udev) echo "--dry-run --root" ;;
         "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
-            --monitor --reset --eol --log --timeout --button-wait" ;;
+            --monitor --reset --eol --log --timeout --button-wait --wait" ;;
     esac
 }
 
@@ -34,7 +34,7 @@ _espdoctor_option_values()
 {
     case $1 in
         -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
-            --button-wait) echo 1 ;;
+            --button-wait | --wait) echo 1 ;;
         --region) echo 2 ;;
         *) echo 0 ;;
     esac

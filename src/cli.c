@@ -60,7 +60,7 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
-    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_BUTTON_WAIT,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_BUTTON_WAIT, OPT_WAIT,
 };
 
 struct option_spec {
@@ -74,6 +74,8 @@ struct option_spec {
                         CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR))
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+/* The commands that look for a board with no -p, through ed_select_port or the doctor. */
+#define WAIT_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | WRITER_COMMANDS)
 #define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
 #define CONNECT_COMMANDS (STUB_COMMANDS | CMD_BIT(CMD_DOCTOR))   /* reach the ROM loader */
 
@@ -86,6 +88,9 @@ static const struct option_spec options[] = {
     { { "button-wait", required_argument, NULL, OPT_BUTTON_WAIT }, CONNECT_COMMANDS,
       "SECONDS", "on a board without auto-reset, wait this long for a press of BOOT and "
       "EN (default 30; 0: do not wait)" },
+    { { "wait", required_argument, NULL, OPT_WAIT }, WAIT_COMMANDS, "SECONDS",
+      "with no port there yet, wait up to SECONDS for the board to be plugged in (the "
+      "doctor on a terminal: 30; 0: never)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
@@ -327,6 +332,16 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
             return false;
         }
         return true;
+    case OPT_WAIT:
+        cli->wait_given = true;
+        if (strcmp(arg, "0") != 0 && !ed_cli_parse_seconds(arg, &cli->wait_ms)) {
+            ed_cli_error(cli, "--wait takes a number of seconds (0: do not wait; at most "
+                              "86400), not '%s'", arg);
+            return false;
+        }
+        if (strcmp(arg, "0") == 0)
+            cli->wait_ms = 0;
+        return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
@@ -347,6 +362,10 @@ static bool check_contradictions(const struct ed_cli *cli, size_t command)
     if (cli->monitor && cli->all) {
         ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
                           "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
+    if (cli->all && cli->wait_ms) {
+        ed_cli_error(cli, "--wait waits for one board: with --all, plug them in first");
         return false;
     }
     if (cli->stub && cli->no_stub) {

@@ -51,6 +51,8 @@ struct ed_cli {
     unsigned timeout_ms;     /* monitor --timeout SECONDS; 0: none */
     unsigned button_wait_ms; /* --button-wait SECONDS: how long a board without
                                 auto-reset gets for a press of BOOT and EN; 0: none */
+    unsigned wait_ms;        /* --wait SECONDS: watch for the board to be plugged in */
+    bool wait_given;         /* --wait given (--wait 0: never wait, the doctor neither) */
     FILE *out;               /* stdout */
     FILE *err;               /* stderr */
     FILE *live;              /* stderr, even while a command holds its words back in

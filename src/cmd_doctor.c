@@ -20,6 +20,7 @@
  * board to examine (a wrong answer asks again) and examines that one.
  * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p (and no one
  * to ask, or the question cancelled), 4 no device. */
+#include "board_wait.h"
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
@@ -50,7 +51,8 @@ static bool flashing_fixes_all(const struct ed_doctor *d)
 static const char *status_of(const struct ed_doctor *d, const struct ed_finding **problem)
 {
     *problem = ed_first_problem(&d->report);
-    if (ed_report_has(&d->report, "device.none"))
+    if (ed_report_has(&d->report, "device.none") ||
+        ed_report_has(&d->report, "device.nothing-appeared"))
         return "no-device";
     if (*problem)
         return "problem";
@@ -209,6 +211,18 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
     }
     if (cli->flash_file && !flash_file_usable(cli))
         return ED_EXIT_INPUT;
+    /* Nothing plugged in yet: watch for it (--wait; by default on a terminal). The wait
+     * is done here, so ed_select_port below does not wait again. */
+    bool at_terminal = !cli->json && isatty(STDIN_FILENO);
+    struct ed_board_wait waited = { 0 };
+    unsigned wait_ms = cli->wait_given ? cli->wait_ms
+                       : at_terminal && isatty(STDERR_FILENO) ? ED_WAIT_DEFAULT_MS : 0;
+    if (wait_ms) {
+        int rc = ed_wait_for_board(cli, wait_ms, !cli->wait_given, &waited);
+        if (rc != ED_EXIT_OK)
+            return rc;
+    }
+    cli->wait_ms = 0;
     /* VID:PID and serial=XXXX name a board; the doctor examines the port it has. */
     struct ed_port_spec spec;
     struct ed_port_choice choice;
@@ -223,7 +237,6 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         }
     }
     /* Several boards and someone at the terminal: ask which one, and examine it fully. */
-    bool at_terminal = !cli->json && isatty(STDIN_FILENO);
     if (!requested && at_terminal && several_boards()) {
         int rc = ed_select_port(cli, &choice);
         if (rc != ED_EXIT_OK)
@@ -234,6 +247,8 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
     ed_doctor_init(&d, requested);
     struct ed_cli_button button_ui;
     ed_cli_button_prepare(cli, &button_ui, &d.button);
+    d.waited_ms = waited.waited_ms;
+    d.appeared_ms = waited.appeared_ms;
     if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
         fprintf(cli->err, "Examining %s...\n", requested ? requested : "USB serial devices");
 

@@ -9,6 +9,13 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "No USB device of a known bridge maker is present: the cable may be charge-only, "
       "the board unpowered, or a hub not passing data.",
       "Use a data-capable USB cable, another USB port, and check the board's power LED." },
+    { "device.nothing-appeared", ED_SEV_ERROR, "Presence", "Nothing appeared on USB",
+      "espdoctor watched for the board to be plugged in and no USB device of a known "
+      "bridge appeared at all: the cable is most likely charge-only (it has no data "
+      "wires), or the USB port, the hub or the board is dead.",
+      "Plug the board in with a cable known to carry data (one that has worked for file "
+      "transfer), try another USB port on the computer itself (not a hub), and check "
+      "the board's power LED." },
     { "device.found", ED_SEV_OK, "Presence", "USB serial bridge present",
       "A known USB-UART bridge (or the chip's own USB) is connected.", NULL },
     { "device.no-tty", ED_SEV_WARN, "Presence", "The bridge has no serial port",

@@ -62,6 +62,10 @@ struct ed_doctor {
     bool micropython;
     char micropython_version[48];
     bool remote;                  /* -p rfc2217:// or socket://: no local system checks */
+    unsigned waited_ms;           /* the CLI watched this long for a board to be plugged in
+                                     before the run (0: it did not) */
+    unsigned appeared_ms;         /* ...and a bridge's USB device appeared after this long
+                                     (0: there from the start, or none) */
 };
 
 /* Open port_path: a tty, or an rfc2217:// / socket:// URL. */

@@ -24,6 +24,7 @@ enum {
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
     OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED, OPT_PRESS_BOOT_AT,
+    OPT_PLUG_AT,
 };
 
 static const struct option long_opts[] = {
@@ -49,6 +50,7 @@ static const struct option long_opts[] = {
     { "usb-enum-ms", required_argument, NULL, OPT_USB_ENUM_MS },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "driver", required_argument, NULL, OPT_DRIVER },
+    { "plug-at", required_argument, NULL, OPT_PLUG_AT },
     { "autosuspend", no_argument, NULL, OPT_AUTOSUSPEND },
     { "mm-ignore", no_argument, NULL, OPT_MM_IGNORE },
     { "node-mode", required_argument, NULL, OPT_NODE_MODE },
@@ -137,6 +139,9 @@ void espsim_usage(FILE *out)
 "                       module is missing); unbound (module present, not loaded); usbfs\n"
 "                       (interface claimed from user space, as brltty does). Only\n"
 "                       bound has a tty\n"
+"  --plug-at MS|never   the board is not plugged in when COMMAND starts: its USB\n"
+"                       device (and tty, with --driver bound) appears MS ms later;\n"
+"                       never: it never does (a charge-only cable, a dead port)\n"
 "  --autosuspend        the USB device's power/control is \"auto\" (default \"on\")\n"
 "  --mm-ignore          udev tagged the device ID_MM_DEVICE_IGNORE=1\n"
 "  --node-mode MODE     the tty node's mode as stat() shows it, in octal (0660)\n"
@@ -427,6 +432,17 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
                         "missing), unbound (module not loaded) or usbfs (claimed from user "
                         "space).", arg);
         return true;
+    case OPT_PLUG_AT:
+        if (strcmp(arg, "never") == 0) {
+            o->plug_never = true;
+            return true;
+        }
+        if (!parse_uint(arg, 600000, &v))
+            return sim_optfail(err, errlen, "--plug-at wants milliseconds from 0 to 600000, "
+                               "or never, not \"%s\".", arg);
+        o->plug_never = false;
+        o->plug_at_ms = (long)v;
+        return true;
     case OPT_AUTOSUSPEND:
         o->usb.autosuspend = true;
         return true;
@@ -528,6 +544,9 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
         if (o->board.faults.unplug)
             return sim_optfail(err, errlen, "--unplug-at is not modelled on --bridge usb-otg, "
                                "whose port comes and goes with the chip anyway.");
+        if (o->plug_at_ms >= 0 || o->plug_never)
+            return sim_optfail(err, errlen, "--plug-at is not modelled on --bridge usb-otg, "
+                               "whose port comes and goes with the chip anyway.");
     } else if (o->usb_app_given) {
         return sim_optfail(err, errlen, "--usb-app and --usb-enum-ms are about the chip's own "
                            "USB-OTG port: use them with --bridge usb-otg.");
@@ -574,6 +593,7 @@ bool espsim_parse_args(int argc, char **argv, struct espsim_opts *o, char *err,
                        size_t errlen)
 {
     *o = (struct espsim_opts){ .rfc2217_port = -1, .bridge = sim_bridge_find("cp2102"),
+                               .plug_at_ms = -1,
                                .node = { .mode = -1, .uid = -1, .gid = -1 } };
     sim_board_opts_default(&o->board);
     snprintf(o->chip, sizeof o->chip, "esp32");
