@@ -46,7 +46,8 @@ static unsigned permset_bits(acl_permset_t set)
 }
 
 /* The ACL's next entry: *which starts at ACL_FIRST_ENTRY. False at the end, with no ACL,
- * or on an entry libacl cannot read. */
+ * or on an entry libacl cannot read. libacl keeps one cursor per ACL, so walks over it
+ * never nest. */
 static bool acl_next(acl_t acl, int *which, struct acl_item *item)
 {
     acl_entry_t entry;
