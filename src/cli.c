@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "monitor_input.h"
 #include "render.h"
+#include "term_caps.h"
 #include "wrap.h"
 
 #include "espdoctor/button.h"
@@ -397,10 +398,7 @@ static void init_defaults(struct ed_cli *cli, const char *argv0)
     cli->err = stderr;
     cli->live = stderr;
     cli->button_wait_ms = ED_BUTTON_WAIT_DEFAULT_MS;
-    const char *no_color = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    bool able = term && *term && strcmp(term, "dumb") != 0;   /* a dumb terminal shows ESC */
-    cli->color = isatty(STDOUT_FILENO) && able && !(no_color && *no_color);
+    cli->color = ed_term_color(STDOUT_FILENO);
     cli->out_width = ed_term_width(STDOUT_FILENO);
     cli->err_width = ed_term_width(STDERR_FILENO);
     const char *port = getenv("ESPDOCTOR_PORT");
