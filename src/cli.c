@@ -198,9 +198,21 @@ static void print_entry(FILE *f, unsigned width, const char *head, size_t column
     ed_wrap(f, width, lead, pad, text);
 }
 
-static void print_usage(const struct ed_cli *cli, FILE *f)
+static void print_option(FILE *f, unsigned width, const struct option_spec *spec)
 {
-    unsigned width = cli->out_width < 80 ? cli->out_width : 80;
+    char head[64];
+    const struct option *o = &spec->opt;
+    const char *space = spec->arg_name ? " " : "", *arg = spec->arg_name ? spec->arg_name : "";
+    if (o->val < 256)
+        snprintf(head, sizeof head, "  -%c, --%s%s%s", o->val, o->name, space, arg);
+    else
+        snprintf(head, sizeof head, "      --%s%s%s", o->name, space, arg);
+    print_entry(f, width, head, 26, spec->help);
+}
+
+/* `espdoctor --help`: every command and option. */
+static void print_usage(const struct ed_cli *cli, FILE *f, unsigned width)
+{
     fprintf(f, "usage: %s [COMMAND] [OPTIONS] [ARGS]\n\n"
                "Finds out why an ESP32/ESP8266 board won't talk, and flashes it.\n\n"
                "Commands:\n", cli->prog);
@@ -210,20 +222,40 @@ static void print_usage(const struct ed_cli *cli, FILE *f)
         print_entry(f, width, head, 24, commands[i].summary);
     }
     fprintf(f, "\nOptions:\n");
-    for (size_t i = 0; i < OPTION_COUNT; i++) {
-        char head[64];
-        const struct option *o = &options[i].opt;
-        if (o->val < 256)
-            snprintf(head, sizeof head, "  -%c, --%s%s%s", o->val, o->name,
-                     options[i].arg_name ? " " : "",
-                     options[i].arg_name ? options[i].arg_name : "");
-        else
-            snprintf(head, sizeof head, "      --%s%s%s", o->name,
-                     options[i].arg_name ? " " : "",
-                     options[i].arg_name ? options[i].arg_name : "");
-        print_entry(f, width, head, 26, options[i].help);
-    }
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        print_option(f, width, &options[i]);
     fprintf(f, "\nSee espdoctor(1) for exit codes, findings and examples.\n");
+}
+
+/* `espdoctor COMMAND --help`: that command's synopsis and the options it takes. */
+static void print_command_usage(const struct ed_cli *cli, FILE *f, unsigned width,
+                                size_t index)
+{
+    const struct command *cmd = &commands[index];
+    char head[160];
+    snprintf(head, sizeof head, "%s %s%s%s [OPTIONS]%s%s", cli->prog,
+             index == CMD_DOCTOR ? "[" : "", cmd->name, index == CMD_DOCTOR ? "]" : "",
+             *cmd->args ? " " : "", cmd->args);
+    ed_wrap(f, width, "usage: ", "       ", head);
+    fputc('\n', f);
+    ed_wrap(f, width, "", "", cmd->summary);
+    fprintf(f, "\nOptions:\n");
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (options[i].commands & CMD_BIT(index))
+            print_option(f, width, &options[i]);
+    fprintf(f, "\nSee espdoctor(1), COMMANDS, for more on %s.\n", cmd->name);
+}
+
+static const struct command *find_command(const char *name, size_t *index);
+
+void ed_cli_print_help(const struct ed_cli *cli, FILE *f, const char *command)
+{
+    unsigned width = cli->out_width && cli->out_width < 80 ? cli->out_width : 80;
+    size_t index;
+    if (command && find_command(command, &index))
+        print_command_usage(cli, f, width, index);
+    else
+        print_usage(cli, f, width);
 }
 
 static const struct command *find_command(const char *name, size_t *index)
@@ -365,32 +397,6 @@ static void init_defaults(struct ed_cli *cli, const char *argv0)
         cli->port = port;
 }
 
-/* The index of the command name in argv: the first argument that is neither an option
- * nor the value of one. 0 if there is none. */
-static int find_command_index(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return i + 1 < argc ? i + 1 : 0;
-        if (a[0] != '-' || a[1] == '\0')
-            return i;
-        if (a[1] == '-') {
-            if (strchr(a, '='))
-                continue;
-            for (size_t k = 0; k < OPTION_COUNT; k++)
-                if (strcmp(options[k].opt.name, a + 2) == 0 &&
-                    options[k].opt.has_arg == required_argument)
-                    i++;
-        } else if (a[2] == '\0') {
-            const struct option_spec *spec = spec_for((unsigned char)a[1]);
-            if (spec && spec->opt.has_arg == required_argument)
-                i++;
-        }
-    }
-    return 0;
-}
-
 static void build_getopt_tables(struct option *long_opts, char *short_opts)
 {
     size_t s = 0;
@@ -406,13 +412,149 @@ static void build_getopt_tables(struct option *long_opts, char *short_opts)
     memset(&long_opts[OPTION_COUNT], 0, sizeof long_opts[0]);
 }
 
+/* What the user typed for the option getopt just refused: "-x" for a short one (also
+ * inside a cluster such as "-vx"), else the word itself up to any '='. */
+static void refused_text(int argc, char **argv, char *text, size_t size)
+{
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    if (optopt > 0 && optopt < 256 && strncmp(word, "--", 2) != 0) {
+        snprintf(text, size, "-%c", optopt);
+        return;
+    }
+    snprintf(text, size, "%.*s", (int)strcspn(word, "="), word);
+}
+
+/* getopt_long says only '?' for a long option prefix that fits several: name them. */
+static bool report_ambiguous(const struct ed_cli *cli, const char *text)
+{
+    if (strncmp(text, "--", 2) != 0 || !text[2])
+        return false;
+    size_t len = strlen(text + 2), fits = 0;
+    char names[256] = "";
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strncmp(options[i].opt.name, text + 2, len) == 0) {
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s--%s", fits ? ", " : "",
+                     options[i].opt.name);
+            fits++;
+        }
+    if (fits < 2)
+        return false;
+    ed_cli_error(cli, "option '%s' is ambiguous: it could be %s. Spell more of it.", text,
+                 names);
+    return true;
+}
+
 static void report_bad_option(const struct ed_cli *cli, int code, const char *text)
 {
     if (code == ':')
         ed_cli_error(cli, "option '%s' needs a value. Run '%s --help'.", text, cli->prog);
-    else
+    else if (!report_ambiguous(cli, text))
         ed_cli_error(cli, "unknown option '%s'. Run '%s --help' for the list.", text,
                      cli->prog);
+}
+
+static void report_unknown_command(const struct ed_cli *cli, const char *name)
+{
+    char names[256] = "";
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+        strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
+    }
+    ed_cli_error(cli, "unknown command '%s' (commands: %s). Run '%s --help'.", name, names,
+                 cli->prog);
+}
+
+void ed_cli_parsed_free(struct ed_cli_parsed *p)
+{
+    free(p->argv);
+    p->argv = NULL;
+    p->argc = 0;
+}
+
+/* getopt_long alone reads the line, in order ('-' first in the option string): every
+ * argument that is no option comes back as code 1, the first of them being the command,
+ * so options stand on either side of it and POSIXLY_CORRECT changes nothing. The options
+ * are applied once the command is known (which of them it takes depends on it). */
+int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed *p)
+{
+    memset(p, 0, sizeof *p);
+    p->command = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
+    p->name = commands[CMD_DOCTOR].name;
+    struct { int code; const char *arg; } *seen = calloc((size_t)argc + 1, sizeof *seen);
+    p->argv = calloc((size_t)argc + 1, sizeof *p->argv);
+    if (!seen || !p->argv) {
+        free(seen);
+        ed_cli_parsed_free(p);
+        ed_cli_error(cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    struct option long_opts[OPTION_COUNT + 1];
+    char short_opts[2 * OPTION_COUNT + 3] = "-:";   /* in order; a missing value is ':' */
+    build_getopt_tables(long_opts, short_opts + 2);
+
+    const char *name = NULL;
+    size_t nseen = 0;
+    bool bad = false;
+    optind = 0;   /* glibc: start afresh, reading the option string's flags again */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+        if (c == 1) {
+            if (name)
+                p->argv[p->argc++] = optarg;
+            else
+                name = optarg;
+        } else if (c == '?' || c == ':') {
+            char text[64];
+            refused_text(argc, argv, text, sizeof text);
+            if (!bad)   /* the first mistake only; the rest is still read for --json */
+                report_bad_option(cli, c, text);
+            bad = true;
+        } else {
+            seen[nseen].code = c;
+            seen[nseen++].arg = optarg;
+        }
+    }
+    for (; optind < argc; optind++) {   /* after "--": arguments, never options */
+        if (name)
+            p->argv[p->argc++] = argv[optind];
+        else
+            name = argv[optind];
+    }
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i].code == OPT_JSON)
+            cli->json = true;   /* before any error, so the error is a document too */
+
+    if (name) {
+        p->named = true;
+        p->name = name;
+        if (!find_command(name, &p->command)) {
+            if (!bad)
+                report_unknown_command(cli, name);
+            bad = true;
+        }
+    }
+    for (size_t i = 0; i < nseen && !bad; i++) {
+        int code = seen[i].code;
+        const struct option_spec *spec = spec_for(code);
+        if (code == 'h')
+            p->help = true;
+        else if (code == OPT_VERSION)
+            p->version = true;
+        else if (spec && !(spec->commands & CMD_BIT(p->command))) {
+            ed_cli_error(cli, "option '--%s' does not apply to '%s'. Run '%s %s --help'.",
+                         spec->opt.name, commands[p->command].name, cli->prog,
+                         commands[p->command].name);
+            bad = true;
+        } else if (!apply_option(cli, code, seen[i].arg)) {
+            bad = true;
+        }
+    }
+    free(seen);
+    if (!bad && !check_contradictions(cli, p->command))
+        bad = true;
+    return bad ? ED_EXIT_USAGE : ED_EXIT_OK;
 }
 
 /* A command that works on a board stops on SIGINT, SIGTERM or SIGHUP and says what it had
@@ -444,112 +586,45 @@ static int usage_error(struct ed_cli *cli, const char *command, int rc)
     return ed_cli_json_end(cli, &j, command, rc);
 }
 
-/* --json anywhere on the line, before the options are parsed (for their errors). */
-static bool json_asked(int argc, char **argv)
-{
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--json") == 0)
-            return true;
-    return false;
-}
-
 int ed_cli_main(int argc, char **argv)
 {
     struct ed_cli cli;
     char last_error[ED_CLI_ERROR_MAX] = "";
     init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
     cli.last_error = last_error;
-    cli.json = json_asked(argc, argv);
 
-    /* Take the command name out, so options may stand on either side of it. */
-    size_t index = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
-    int cmd_at = find_command_index(argc, argv);
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!args) {
-        ed_cli_error(&cli, "out of memory");
-        return ED_EXIT_FAIL;
+    struct ed_cli_parsed p;
+    int rc = ed_cli_parse(&cli, argc, argv, &p);
+    if (rc != ED_EXIT_OK) {
+        rc = usage_error(&cli, p.name, rc);
+        ed_cli_parsed_free(&p);
+        return rc;
     }
-    int nargs = 0;
-    for (int i = 0; i < argc; i++)
-        if (i != cmd_at || cmd_at == 0)
-            args[nargs++] = argv[i];
-    if (cmd_at && !find_command(argv[cmd_at], &index)) {
-        char names[256] = "";
-        for (size_t i = 0; i < COMMAND_COUNT; i++) {
-            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
-            strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
-        }
-        ed_cli_error(&cli, "unknown command '%s' (commands: %s). Run '%s --help'.",
-                     argv[cmd_at], names, cli.prog);
-        free(args);
-        return usage_error(&cli, argv[cmd_at], ED_EXIT_USAGE);
-    }
-    const struct command *cmd = &commands[index];
-
-    struct option long_opts[OPTION_COUNT + 1];
-    char short_opts[2 * OPTION_COUNT + 2];
-    short_opts[0] = ':';   /* report missing values as ':' */
-    build_getopt_tables(long_opts, short_opts + 1);
-
-    bool want_help = false, want_version = false;
-    int rc = ED_EXIT_OK;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(nargs, args, short_opts, long_opts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            char shortname[3] = { '-', (char)optopt, '\0' };
-            const char *text = (optopt > 0 && optopt < 256) ? shortname : args[optind - 1];
-            report_bad_option(&cli, c, text);
-            rc = ED_EXIT_USAGE;
-            goto out;
-        }
-        if (c == 'h') { want_help = true; continue; }
-        if (c == OPT_VERSION) { want_version = true; continue; }
-        const struct option_spec *spec = spec_for(c);
-        if (spec && !(spec->commands & CMD_BIT(index))) {
-            ed_cli_error(&cli, "option '--%s' does not apply to '%s'. Run '%s --help'.",
-                         spec->opt.name, cmd->name, cli.prog);
-            rc = ED_EXIT_USAGE;
-            goto out;
-        }
-        if (!apply_option(&cli, c, optarg)) {
-            rc = ED_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (!check_contradictions(&cli, index)) {
-        rc = ED_EXIT_USAGE;
-        goto out;
-    }
-    if (want_version) {
-        fprintf(cli.out, "espdoctor %s\n", ESPDOCTOR_VERSION);
-        goto out;
-    }
-    if (want_help) {
-        print_usage(&cli, cli.out);
-        goto out;
+    const struct command *cmd = &commands[p.command];
+    if (p.version || p.help) {
+        if (p.version)
+            fprintf(cli.out, "espdoctor %s\n", ESPDOCTOR_VERSION);
+        else
+            ed_cli_print_help(&cli, cli.out, p.named ? cmd->name : NULL);
+        ed_cli_parsed_free(&p);
+        return ED_EXIT_OK;
     }
     cli.progress = !cli.json && isatty(STDERR_FILENO);
     struct ed_cli_json j;
     /* The monitor streams its events; flash --monitor's come after flash's document. */
-    bool streams = index == CMD_MONITOR || cli.monitor;
+    bool streams = p.command == CMD_MONITOR || cli.monitor;
     if (!streams)
         ed_cli_json_begin(&cli, &j);
-    bool signals = catches_signals(index);
+    bool signals = catches_signals(p.command);
     if (signals)
         ed_interrupt_install();
-    rc = cmd->run(&cli, nargs - optind, args + optind);
+    rc = cmd->run(&cli, p.argc, p.argv);
     if (signals)
         rc = after_signal(&cli, cmd->name, rc);
     if (!streams)
         rc = ed_cli_json_end(&cli, &j, cmd->name, rc);
     if (signals)
         ed_interrupt_restore();
-    free(args);
-    return rc;
-out:
-    free(args);
-    if (rc != ED_EXIT_OK)
-        rc = usage_error(&cli, cmd->name, rc);
+    ed_cli_parsed_free(&p);
     return rc;
 }

@@ -64,6 +64,26 @@ const char *ed_cli_last_error(const struct ed_cli *cli);
  * enum ed_exit value. */
 typedef int (*ed_command_fn)(struct ed_cli *cli, int argc, char **argv);
 
+/* What the command line asked for, once ed_cli_parse has read it. */
+struct ed_cli_parsed {
+    size_t command;      /* index in cli.c's command table (doctor when none was named) */
+    const char *name;    /* its name, or the unknown word given as one */
+    bool named;          /* the line named a command (else `--help` is the global one) */
+    bool help;           /* -h/--help */
+    bool version;        /* --version */
+    int argc;            /* the command's arguments, in order (argv owned: */
+    char **argv;         /* ed_cli_parsed_free) */
+};
+
+/* Read argv with getopt_long into cli (options) and p (command, arguments). Returns
+ * ED_EXIT_OK, or ED_EXIT_USAGE after saying what is wrong (p->name still says which
+ * command, for the JSON document). Free p with ed_cli_parsed_free either way. */
+int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed *p);
+void ed_cli_parsed_free(struct ed_cli_parsed *p);
+
+/* --help: command's synopsis and options, or (NULL) every command and option. */
+void ed_cli_print_help(const struct ed_cli *cli, FILE *f, const char *command);
+
 /* Parse argv, run the command, return its exit code (main() exits with it). */
 int ed_cli_main(int argc, char **argv);
 
