@@ -11,20 +11,22 @@
 _espdoctor_commands="list info image flash erase read doctor udev monitor"
 _espdoctor_global_options="-p --port -b --baud --json --no-color -v --verbose -q --quiet
     -h --help --version"
+# auto and the keys of src/chips.c's table.
+_espdoctor_chips="auto esp8266 esp32 esp32s2 esp32s3 esp32c3 esp32c6"
 _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 
 # Options a command takes besides the global ones.
 _espdoctor_command_options()
 {
     case $1 in
-        read | info) echo "--stub --no-stub" ;;
-        flash) echo "--force --erase-all --no-skip --stub --no-stub --all --monitor --eol --log
-            --timeout" ;;
+        read | info) echo "--chip --stub --no-stub" ;;
+        flash) echo "--chip --force --erase-all --no-skip --stub --no-stub --all --monitor --eol
+            --log --timeout" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
-        erase) echo "--region --stub --no-stub" ;;
+        erase) echo "--chip --region --stub --no-stub" ;;
         doctor) echo "--flash" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
+        "") echo "--chip --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
             --monitor --reset --eol --log --timeout" ;;
     esac
 }
@@ -33,8 +35,20 @@ _espdoctor_command_options()
 _espdoctor_option_values()
 {
     case $1 in
-        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout) echo 1 ;;
+        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
+            --chip) echo 1 ;;
         --region) echo 2 ;;
+        -[!-]?*)
+            # A cluster (-vp PORT): a letter that takes a value takes the rest of the word,
+            # or, when it ends the word, the next one.
+            local i
+            for ((i = 1; i < ${#1}; i++)); do
+                [[ ${1:i:1} == [pb] ]] || continue
+                ((i == ${#1} - 1)) && echo 1 || echo 0
+                return
+            done
+            echo 0
+            ;;
         *) echo 0 ;;
     esac
 }
@@ -65,6 +79,9 @@ _espdoctor_values()
             ;;
         --eol)
             mapfile -t COMPREPLY < <(compgen -W "CR LF CRLF" -- "$value")
+            ;;
+        --chip)
+            mapfile -t COMPREPLY < <(compgen -W "$_espdoctor_chips" -- "$value")
             ;;
         --stub | --flash | --log)
             compopt -o filenames 2>/dev/null

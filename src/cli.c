@@ -8,6 +8,7 @@
 #include "render.h"
 #include "wrap.h"
 
+#include "espdoctor/chips.h"
 #include "espdoctor/interrupt.h"
 
 #include <ctype.h>
@@ -17,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Which commands accept an option: a bit per command, in command-table order. */
@@ -59,7 +61,7 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
-    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_CHIP,
 };
 
 struct option_spec {
@@ -74,6 +76,7 @@ struct option_spec {
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
 #define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
+#define DETECT_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* they identify the chip */
 
 static const struct option_spec options[] = {
     { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",
@@ -81,6 +84,9 @@ static const struct option_spec options[] = {
       "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present" },
     { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS, "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
+    { { "chip", required_argument, NULL, OPT_CHIP }, DETECT_COMMANDS, "CHIP",
+      "auto (the default), or the chip the board must be: esp32, esp8266, esp32s3, ... "
+      "(another one is refused, nothing done)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
@@ -290,6 +296,27 @@ bool ed_cli_parse_baud(const char *text, uint32_t *baud)
     return true;
 }
 
+/* --chip: auto, or a key of the chip table (any case). */
+static bool apply_chip(struct ed_cli *cli, const char *arg)
+{
+    if (strcasecmp(arg, "auto") == 0) {
+        cli->chip = NULL;
+        return true;
+    }
+    for (size_t i = 0; i < ed_chip_count; i++)
+        if (strcasecmp(arg, ed_chips[i].key) == 0) {
+            cli->chip = ed_chips[i].key;
+            return true;
+        }
+    char keys[256] = "auto";
+    for (size_t i = 0; i < ed_chip_count; i++) {
+        size_t used = strlen(keys);
+        snprintf(keys + used, sizeof keys - used, ", %s", ed_chips[i].key);
+    }
+    ed_cli_error(cli, "--chip takes one of %s; not '%s'", keys, arg);
+    return false;
+}
+
 /* Apply one parsed option to cli. Returns false (after printing why) on a bad value. */
 static bool apply_option(struct ed_cli *cli, int code, const char *arg)
 {
@@ -309,6 +336,7 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
             return false;
         }
         return true;
+    case OPT_CHIP: return apply_chip(cli, arg);
     case OPT_JSON: cli->json = true; return true;
     case OPT_FORCE: cli->force = true; return true;
     case OPT_ERASE_ALL: cli->erase_all = true; return true;
@@ -357,6 +385,11 @@ static bool check_contradictions(const struct ed_cli *cli, size_t command)
     if (cli->monitor && cli->all) {
         ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
                           "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
+    if (cli->chip && cli->all) {
+        ed_cli_error(cli, "--chip and --all: --all already flashes only the boards of the "
+                          "files' chip; give one of them");
         return false;
     }
     if (cli->stub && cli->no_stub) {

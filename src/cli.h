@@ -40,6 +40,8 @@ struct ed_cli {
     bool all;                /* flash --all: every connected board whose chip matches */
     bool no_stub;            /* --no-stub */
     const char *stub;        /* --stub FILE|DIR */
+    const char *chip;        /* --chip KEY: refuse another chip (a key of the chip table,
+                                checked); NULL: auto, any chip */
     bool dry_run;            /* --dry-run */
     const char *root;        /* --root DIR */
     const char *flash_file;  /* doctor --flash FILE */

@@ -152,6 +152,16 @@ Test(completion, monitor_values)
     expect_completions("espdoctor monitor --timeout ", "");
 }
 
+Test(completion, chips_and_clusters)
+{
+    expect_completions("espdoctor info --chip esp32s", "esp32s2\nesp32s3\n");
+    expect_completions("espdoctor flash --chip=esp8", "esp8266\n");
+    expect_completions("espdoctor erase --ch", "--chip\n");
+    /* -vp takes the next word as the port: the word after it is the command. */
+    expect_completions("espdoctor -vp /dev/ttyUSB0 inf", "info\n");
+    expect_completions("espdoctor -p/dev/ttyUSB0 inf", "info\n");
+}
+
 Test(completion, bauds)
 {
     expect_completions("espdoctor -b ", "115200\n1500000\n2000000\n230400\n460800\n921600\n");
