@@ -19,14 +19,14 @@ _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 _espdoctor_command_options()
 {
     case $1 in
-        read | info) echo "--chip --stub --no-stub" ;;
-        flash) echo "--chip --force --erase-all --no-skip --stub --no-stub --all --monitor --eol
+        read | info) echo "--chip --before --after --stub --no-stub" ;;
+        flash) echo "--chip --before --after --force --erase-all --no-skip --stub --no-stub --all --monitor --eol
             --log --timeout" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
-        erase) echo "--chip --region --stub --no-stub" ;;
+        erase) echo "--chip --before --after --region --stub --no-stub" ;;
         doctor) echo "--flash" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--chip --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
+        "") echo "--chip --before --after --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
             --monitor --reset --eol --log --timeout" ;;
     esac
 }
@@ -36,7 +36,7 @@ _espdoctor_option_values()
 {
     case $1 in
         -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
-            --chip) echo 1 ;;
+            --chip | --before | --after) echo 1 ;;
         --region) echo 2 ;;
         -[!-]?*)
             # A cluster (-vp PORT): a letter that takes a value takes the rest of the word,
@@ -82,6 +82,12 @@ _espdoctor_values()
             ;;
         --chip)
             mapfile -t COMPREPLY < <(compgen -W "$_espdoctor_chips" -- "$value")
+            ;;
+        --before)
+            mapfile -t COMPREPLY < <(compgen -W "default-reset usb-reset no-reset" -- "$value")
+            ;;
+        --after)
+            mapfile -t COMPREPLY < <(compgen -W "hard-reset no-reset" -- "$value")
             ;;
         --stub | --flash | --log)
             compopt -o filenames 2>/dev/null

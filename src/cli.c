@@ -61,7 +61,7 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
-    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_CHIP,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_CHIP, OPT_BEFORE, OPT_AFTER,
 };
 
 struct option_spec {
@@ -87,6 +87,11 @@ static const struct option_spec options[] = {
     { { "chip", required_argument, NULL, OPT_CHIP }, DETECT_COMMANDS, "CHIP",
       "auto (the default), or the chip the board must be: esp32, esp8266, esp32s3, ... "
       "(another one is refused, nothing done)" },
+    { { "before", required_argument, NULL, OPT_BEFORE }, DETECT_COMMANDS, "HOW",
+      "default-reset (as the bridge needs), usb-reset (USB-Serial/JTAG), no-reset (the "
+      "board already waits in its bootloader; the lines are not touched)" },
+    { { "after", required_argument, NULL, OPT_AFTER }, DETECT_COMMANDS, "HOW",
+      "hard-reset (the default: the firmware boots) or no-reset (left in the bootloader)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
@@ -317,6 +322,42 @@ static bool apply_chip(struct ed_cli *cli, const char *arg)
     return false;
 }
 
+struct named_value {
+    const char *name;
+    int value;
+};
+
+static const struct named_value befores[] = {
+    { "default-reset", ED_BEFORE_DEFAULT }, { "usb-reset", ED_BEFORE_USB },
+    { "no-reset", ED_BEFORE_NONE },
+};
+static const struct named_value afters[] = {
+    { "hard-reset", ED_AFTER_HARD }, { "no-reset", ED_AFTER_NONE },
+};
+
+/* One of esptool's words for --before/--after (also with '_' for '-', as it once spelt
+ * them). */
+static bool apply_named(struct ed_cli *cli, const char *option, const struct named_value *v,
+                        size_t count, const char *arg, int *out)
+{
+    char spelled[32];
+    snprintf(spelled, sizeof spelled, "%s", arg);
+    for (char *c = spelled; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    char names[160] = "";
+    for (size_t i = 0; i < count; i++) {
+        if (strcasecmp(spelled, v[i].name) == 0) {
+            *out = v[i].value;
+            return true;
+        }
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", v[i].name);
+    }
+    ed_cli_error(cli, "--%s takes %s; not '%s'", option, names, arg);
+    return false;
+}
+
 /* Apply one parsed option to cli. Returns false (after printing why) on a bad value. */
 static bool apply_option(struct ed_cli *cli, int code, const char *arg)
 {
@@ -337,6 +378,20 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         }
         return true;
     case OPT_CHIP: return apply_chip(cli, arg);
+    case OPT_BEFORE: {
+        int v;
+        if (!apply_named(cli, "before", befores, sizeof befores / sizeof befores[0], arg, &v))
+            return false;
+        cli->before = (enum ed_before)v;
+        return true;
+    }
+    case OPT_AFTER: {
+        int v;
+        if (!apply_named(cli, "after", afters, sizeof afters / sizeof afters[0], arg, &v))
+            return false;
+        cli->after = (enum ed_after)v;
+        return true;
+    }
     case OPT_JSON: cli->json = true; return true;
     case OPT_FORCE: cli->force = true; return true;
     case OPT_ERASE_ALL: cli->erase_all = true; return true;
@@ -385,6 +440,11 @@ static bool check_contradictions(const struct ed_cli *cli, size_t command)
     if (cli->monitor && cli->all) {
         ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
                           "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
+    if (cli->after == ED_AFTER_NONE && cli->monitor) {
+        ed_cli_error(cli, "--after no-reset leaves the board in its bootloader; --monitor "
+                          "resets it to watch it boot: give one of them");
         return false;
     }
     if (cli->chip && cli->all) {

@@ -20,6 +20,19 @@ enum ed_exit {
     ED_EXIT_INTERRUPTED = 130,   /* SIGINT; SIGTERM gives 143 (espdoctor/interrupt.h) */
 };
 
+/* --before: how to reach the ROM bootloader (esptool's names). */
+enum ed_before {
+    ED_BEFORE_DEFAULT,   /* default-reset: the sequences the bridge table names */
+    ED_BEFORE_USB,       /* usb-reset: the USB-Serial/JTAG sequence, whatever the bridge */
+    ED_BEFORE_NONE,      /* no-reset: the lines untouched, the board already waiting */
+};
+
+/* --after: how to leave the board when the command is done. */
+enum ed_after {
+    ED_AFTER_HARD,       /* hard-reset: pulse EN, the firmware boots */
+    ED_AFTER_NONE,       /* no-reset: left in the bootloader, lines untouched */
+};
+
 /* Options every command understands, filled by cli.c before the command runs. */
 struct ed_cli {
     const char *prog;        /* argv[0] basename */
@@ -40,6 +53,8 @@ struct ed_cli {
     bool all;                /* flash --all: every connected board whose chip matches */
     bool no_stub;            /* --no-stub */
     const char *stub;        /* --stub FILE|DIR */
+    enum ed_before before;   /* --before */
+    enum ed_after after;     /* --after */
     const char *chip;        /* --chip KEY: refuse another chip (a key of the chip table,
                                 checked); NULL: auto, any chip */
     bool dry_run;            /* --dry-run */

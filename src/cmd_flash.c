@@ -37,6 +37,7 @@
  *                  flash, regions_complete, finish_command}; exit 128 + the signal
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
+#include "connect.h"
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
@@ -546,11 +547,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
     if (run->hooks && run->hooks->board &&
         !run->hooks->board(run->hooks->ctx, &run->s, &run->plan)) {
-        ed_loader_hard_reset(run->s.ld);   /* not this board's image: leave it as it was */
+        ed_connect_leave(run->cli, run->s.ld);   /* not this board's image: leave it as it was */
         return finish(run, ED_EXIT_OK, "skipped", 0);
     }
     if (ed_flash_report_judge(&run->rep, blocking, hard)) {
-        ed_loader_hard_reset(run->s.ld);   /* back to its old firmware, untouched */
+        ed_connect_leave(run->cli, run->s.ld);   /* back to its old firmware, untouched */
         return finish(run, ED_EXIT_REFUSED, "refused", 0);
     }
     if (!run->s.revision_known)
@@ -584,7 +585,7 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         size_t before = blocking;
         blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
         if (blocking > before && ed_flash_report_judge(&run->rep, blocking, hard)) {
-            ed_loader_hard_reset(run->s.ld);
+            ed_connect_leave(run->cli, run->s.ld);
             return finish(run, ED_EXIT_REFUSED, "refused", 0);
         }
     }
@@ -608,7 +609,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         ed_session_note(&run->s, "ending the stub's flash session failed (%s); the data was "
                         "verified before", why);
     }
-    probe_firmware(run);
+    if (cli->after == ED_AFTER_NONE)
+        ed_session_say(&run->s, "Left in the bootloader (--after no-reset): the new firmware "
+                       "starts at the next reset.");
+    else
+        probe_firmware(run);
     if (signal_came(run))
         return stopped(run, run->plan.count);
     return finish(run, ED_EXIT_OK, "ok", run->plan.count);

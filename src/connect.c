@@ -73,9 +73,10 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
         return;
     }
     /* For people the doctor follows (ed_cli_diagnose) and explains it with its one finding;
-     * with -q it does not, so the judgement of the attempts is all there is. */
+     * with -q, or --before no-reset (the doctor would reset the board), it does not, so the
+     * judgement of the attempts is all there is. */
     ed_cli_error(cli, "could not reach the ROM bootloader on %s.", pc->path);
-    if (cli->quiet) {
+    if (cli->quiet || cli->before == ED_BEFORE_NONE) {
         struct ed_text_style st;
         ed_cli_style(cli, true, &st);
         ed_wrap(cli->err, st.width, "  ", "  ", j.observed);
@@ -121,8 +122,14 @@ int ed_connect_check_chip(struct ed_cli *cli, const struct ed_port_choice *pc,
         json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
         ed_out_json(cli->out, o);
     }
-    ed_loader_hard_reset(ld);
+    ed_connect_leave(cli, ld);
     return ED_EXIT_REFUSED;
+}
+
+void ed_connect_leave(const struct ed_cli *cli, struct ed_loader *ld)
+{
+    if (cli->after == ED_AFTER_HARD)
+        ed_loader_hard_reset(ld);
 }
 
 int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader *ld)
@@ -130,6 +137,9 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
     struct ed_connect_opts opts = { .style = ED_RESET_AUTO_CIRCUIT };
     if (pc->known && pc->info.bridge)
         opts.style = pc->info.bridge->reset;
+    if (cli->before == ED_BEFORE_USB)
+        opts.style = ED_RESET_USB_JTAG;
+    opts.no_reset = cli->before == ED_BEFORE_NONE;
     /* A local USB port can be followed through a re-enumeration; a network one cannot. */
     if (pc->known && pc->info.usb_name[0] && pc->info.devnode[0]) {
         opts.follow = follow_port;

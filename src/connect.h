@@ -22,6 +22,10 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
 int ed_connect_check_chip(struct ed_cli *cli, const struct ed_port_choice *pc,
                           struct ed_loader *ld);
 
+/* The end of a command on a board, as --after says: a hard reset (the firmware boots) or
+ * nothing (left in the bootloader). */
+void ed_connect_leave(const struct ed_cli *cli, struct ed_loader *ld);
+
 /* [{"sequence","delay_ms","boot","boot_value","result"}, ...] */
 json_object *ed_connect_attempts_json(const struct ed_loader *ld);
 

@@ -1,5 +1,6 @@
 /* esptool's habits, through the real binary against espsim: --chip refuses another chip
- * and changes nothing. */
+ * and changes nothing; --before and --after choose how the board is reset (espsim's
+ * --trace shows every line change and every start of the chip). */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 
@@ -34,6 +35,8 @@ static void run(const char *const *sim, const char *const *args)
     argv[n++] = scratch_path("flash.bin");
     argv[n++] = "--stats";
     argv[n++] = scratch_path("stats.json");
+    argv[n++] = "--trace";
+    argv[n++] = scratch_path("trace.txt");
     for (size_t i = 0; sim[i]; i++)
         argv[n++] = sim[i];
     argv[n++] = "--";
@@ -42,6 +45,7 @@ static void run(const char *const *sim, const char *const *args)
         argv[n++] = args[i];
     argv[n] = NULL;
     unlink(scratch_path("stats.json"));
+    unlink(scratch_path("trace.txt"));
     e2e_run(&r, argv, 60);
     json_object *o = json_object_from_file(scratch_path("stats.json")), *v;
     cr_assert_not_null(o, "espsim wrote no statistics (exit %d)\n%s", r.status, r.err);
@@ -117,4 +121,75 @@ Test(habits, chip_not_in_the_table_is_a_usage_error_listing_them)
     e2e_run(&r, argv, 10);
     cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
     cr_assert(strstr(r.err, "esp8266") && strstr(r.err, "esp32c6"), "%s", r.err);
+}
+
+/* How often espsim's trace has a line containing what. */
+static size_t trace_count(const char *what)
+{
+    FILE *f = fopen(scratch_path("trace.txt"), "r");
+    cr_assert_not_null(f, "espsim wrote no trace");
+    char line[512];
+    size_t n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, what) != NULL;
+    fclose(f);
+    return n;
+}
+
+Test(habits, before_no_reset_leaves_the_lines_alone)
+{
+    /* The BOOT button held: the board powers up waiting in its bootloader. */
+    run(LIST("--boot-held"), LIST("info", "--before", "no-reset", "--after", "no-reset"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert_eq(trace_count("chip leaves reset"), 1u, "only the power-on start");
+    cr_assert_eq(trace_count("EN low"), 0u, "EN was never pulled");
+    cr_assert(strstr(r.out, "none: the board was already in download mode") != NULL, "%s",
+              r.out);
+}
+
+Test(habits, before_no_reset_fails_on_a_board_running_its_firmware)
+{
+    run(LIST("--firmware", "app"), LIST("info", "--before", "no_reset"));
+    cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
+    cr_assert_eq(trace_count("EN low"), 0u, "no reset was tried, by the doctor neither");
+    cr_assert(strstr(e2e_flat(r.err), "No reset was made (--before no-reset") != NULL, "%s",
+              r.err);
+}
+
+Test(habits, after_hard_reset_boots_the_app_and_no_reset_does_not)
+{
+    run(LIST("--firmware", "app"), LIST("info", "--after", "hard-reset"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert_eq(trace_count("app starts"), 2u, "at power-on, and after the reset out");
+    run(LIST("--firmware", "app"), LIST("info", "--after", "no-reset"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert_eq(trace_count("app starts"), 1u, "at power-on only: left in the bootloader");
+    run(LIST("--firmware", "app"), LIST("erase", "--region", "0x9000", "0x1000", "--after",
+                                        "no-reset"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert_eq(trace_count("app starts"), 1u, "erase left it in the bootloader too");
+}
+
+Test(habits, before_usb_reset_runs_the_usb_jtag_sequence)
+{
+    run(LIST("--bridge", "usb-jtag", "--chip", "esp32c3"),
+        LIST("info", "--before", "usb-reset", "--json"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "\"sequence\": \"usb-jtag\"") != NULL, "%s", r.out);
+    /* On a transistor circuit the same sequence is what was asked for, even if it fails. */
+    run(LIST("--chip", "esp32"), LIST("info", "--before", "usb-reset", "--json"));
+    cr_assert(strstr(r.out, "\"sequence\": \"usb-jtag\"") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "\"sequence\": \"tight\"") == NULL, "%s", r.out);
+}
+
+Test(habits, before_and_after_take_only_their_words)
+{
+    const char *before[] = { e2e_bin("espdoctor"), "info", "--before", "sometimes", NULL };
+    e2e_run(&r, before, 10);
+    cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "default-reset, usb-reset, no-reset") != NULL, "%s", r.err);
+    const char *after[] = { e2e_bin("espdoctor"), "flash", "--after", "no-reset",
+                            "--monitor", "fw.bin", NULL };
+    e2e_run(&r, after, 10);
+    cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
 }

@@ -157,6 +157,8 @@ Test(completion, chips_and_clusters)
     expect_completions("espdoctor info --chip esp32s", "esp32s2\nesp32s3\n");
     expect_completions("espdoctor flash --chip=esp8", "esp8266\n");
     expect_completions("espdoctor erase --ch", "--chip\n");
+    expect_completions("espdoctor read --before no", "no-reset\n");
+    expect_completions("espdoctor info --after ", "hard-reset\nno-reset\n");
     /* -vp takes the next word as the port: the word after it is the command. */
     expect_completions("espdoctor -vp /dev/ttyUSB0 inf", "info\n");
     expect_completions("espdoctor -p/dev/ttyUSB0 inf", "info\n");
