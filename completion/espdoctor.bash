@@ -8,7 +8,7 @@
 # apart. Replies are trimmed to what bash will replace (the text after the last ':' or
 # '=' when those are in COMP_WORDBREAKS).
 
-_espdoctor_commands="list info image flash erase read doctor udev monitor"
+_espdoctor_commands="list info image flash erase read read-mac doctor udev monitor"
 _espdoctor_global_options="-p --port -b --baud --json --no-color -v --verbose -q --quiet
     -h --help --version"
 # auto and the keys of src/chips.c's table.
@@ -20,6 +20,7 @@ _espdoctor_command_options()
 {
     case $1 in
         read | info) echo "--chip --before --after --stub --no-stub" ;;
+        read-mac) echo "--chip --before --after" ;;
         flash) echo "--chip --before --after --force --erase-all --no-skip --stub --no-stub --all --monitor --eol
             --log --timeout" ;;
         monitor) echo "--reset --eol --log --timeout" ;;

@@ -33,7 +33,7 @@ struct command {
 };
 
 enum { CMD_DOCTOR, CMD_INFO, CMD_FLASH, CMD_ERASE, CMD_READ, CMD_IMAGE, CMD_LIST, CMD_UDEV,
-       CMD_MONITOR };
+       CMD_MONITOR, CMD_READ_MAC };
 
 static const struct command commands[] = {
     [CMD_DOCTOR] = { "doctor", cmd_doctor, "",
@@ -54,6 +54,8 @@ static const struct command commands[] = {
                    "udev rules: port access for the desktop user, ModemManager kept off" },
     [CMD_MONITOR] = { "monitor", cmd_monitor, "",
                       "the board's console, decoded as it goes (Ctrl-] leaves)" },
+    [CMD_READ_MAC] = { "read-mac", cmd_read_mac, "",
+                       "print the chip's factory MAC (quick: no flash probe)" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -72,11 +74,12 @@ struct option_spec {
 };
 
 #define BOARD_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | CMD_BIT(CMD_FLASH) | \
-                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR))
+                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR) | \
+                        CMD_BIT(CMD_READ_MAC))
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
 #define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
-#define DETECT_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* they identify the chip */
+#define DETECT_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO) | CMD_BIT(CMD_READ_MAC))
 
 static const struct option_spec options[] = {
     { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",

@@ -193,3 +193,27 @@ Test(habits, before_and_after_take_only_their_words)
     e2e_run(&r, after, 10);
     cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
 }
+
+Test(habits, read_mac_prints_the_factory_mac_and_probes_no_flash)
+{
+    run(LIST("--mac", "24:0a:c4:aa:bb:0c"), LIST("read-mac"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert_str_eq(r.out, "24:0a:c4:aa:bb:0c\n");
+    cr_assert_eq(trace_count("SPI_ATTACH"), 0u, "the flash was not attached");
+    cr_assert_eq(trace_count("ROM WRITE_REG"), 0u, "no SPI command was sent to the flash");
+    cr_assert_eq(trace_count("ROM MEM_"), 0u, "no stub was uploaded");
+}
+
+Test(habits, read_mac_json_on_an_esp8266)
+{
+    run(LIST("--chip", "esp8266", "--mac", "5c:cf:7f:01:02:03"), LIST("read-mac", "--json"));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    json_object *doc = json_tokener_parse(r.out), *v;
+    cr_assert_not_null(doc, "%s", r.out);
+    cr_assert(json_object_object_get_ex(doc, "mac", &v) && v, "%s", r.out);
+    cr_assert_str_eq(json_object_get_string(v), "5c:cf:7f:01:02:03");
+    cr_assert(json_object_object_get_ex(doc, "chip", &v) && v, "%s", r.out);
+    cr_assert_str_eq(json_object_get_string(v), "ESP8266");
+    cr_assert(json_object_object_get_ex(doc, "error", &v) && v == NULL, "%s", r.out);
+    json_object_put(doc);
+}

@@ -160,7 +160,7 @@ static size_t help_commands(char names[][16], size_t max)
     cr_assert_not_null(in, "%s", text);
     for (char *line = strtok(in + 10, "\n"); line && strncmp(line, "  ", 2) == 0 && n < max;
          line = strtok(NULL, "\n"))
-        if (strspn(line, " ") == 2 && sscanf(line, " %15[a-z]", names[n]) == 1)
+        if (strspn(line, " ") == 2 && sscanf(line, " %15[a-z-]", names[n]) == 1)
             n++;
     free(text);
     return n;
