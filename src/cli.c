@@ -40,7 +40,7 @@ static const struct command commands[] = {
                      "(the default) find out why the board won't talk, and how to fix it" },
     [CMD_INFO] = { "info", cmd_info, "",
                    "reset into the ROM bootloader and identify the chip, MAC and flash" },
-    [CMD_FLASH] = { "flash", cmd_flash, "[ADDR] FILE [ADDR FILE ...]",
+    [CMD_FLASH] = { "flash", cmd_flash, "[ADDR] FILE [[ADDR] FILE ...]",
                     "check firmware against the board, write it, verify it, boot it" },
     [CMD_ERASE] = { "erase", cmd_erase, "",
                     "erase the whole flash, or a region with --region ADDR SIZE" },

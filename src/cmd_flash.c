@@ -1,4 +1,4 @@
-/* `espdoctor flash [ADDR] FILE [ADDR FILE ...]`: check that each file belongs on this
+/* `espdoctor flash [ADDR] FILE [[ADDR] FILE ...]`: check that each file belongs on this
  * board at that address, then write it (skipping what is already there), verify it, reset
  * the board and say what booted.
  *
@@ -58,9 +58,9 @@
 #include "espdoctor/interrupt.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 struct flash_run {
@@ -224,34 +224,63 @@ static int stopped(struct flash_run *run, size_t at)
 
 /* ---- arguments and files ---------------------------------------------------------------- */
 
+/* A word on the flash line that is meant as an address: it starts like a number (a digit,
+ * a sign, a blank) and names no file. Such a file can still be given as ./NAME. */
+static bool looks_like_address(const char *word)
+{
+    struct stat st;
+    if (!strchr("0123456789+ \t", word[0]) || !word[0])
+        return false;
+    return stat(word, &st) != 0;
+}
+
 static int add_files(struct flash_run *run, int argc, char **argv)
 {
     struct ed_cli *cli = run->cli;
     if (argc == 0) {
-        ed_cli_error(cli, "'flash' needs a firmware file: %s flash [ADDR] FILE [ADDR FILE ...]",
+        ed_cli_error(cli, "'flash' needs a firmware file: %s flash [ADDR] FILE [[ADDR] FILE ...]",
                      cli->prog);
         return ED_EXIT_USAGE;
     }
-    if (argc > 1 && argc % 2) {
-        ed_cli_error(cli, "'flash' takes FILE, or ADDR FILE pairs; %d arguments leave one "
-                     "without its partner. Example: %s flash 0x1000 firmware.bin", argc,
-                     cli->prog);
-        return ED_EXIT_USAGE;
-    }
-    for (int i = 0; i < argc; i += argc == 1 ? 1 : 2) {
-        bool addr_given = argc > 1;
-        uint32_t addr = 0;
-        const char *path = argv[addr_given ? i + 1 : i];
-        if (addr_given && !ed_cli_parse_size(argv[i], &addr)) {
-            ed_cli_error(cli, "'%s' is not a flash address (e.g. 0x1000); arguments go as "
-                         "ADDR FILE pairs", argv[i]);
+    /* The whole line's shape first (ADDR FILE, or FILE alone: its address is the one its
+     * image says), so a mistake in it is named before any file is opened. */
+    for (int i = 0; i < argc;) {
+        bool addr_given = looks_like_address(argv[i]);
+        uint32_t addr;
+        if (addr_given && i + 1 == argc) {
+            ed_cli_error(cli, "'%s' is an address with no file after it: 'flash' takes "
+                         "ADDR FILE pairs, or files alone (each at the address its image "
+                         "says). Example: %s flash 0x1000 firmware.bin", argv[i], cli->prog);
             return ED_EXIT_USAGE;
         }
+        if (addr_given && !ed_cli_parse_size(argv[i], &addr)) {
+            ed_cli_error(cli, "'%s' is not a flash address (e.g. 0x1000); arguments go as "
+                         "ADDR FILE pairs, or files alone", argv[i]);
+            return ED_EXIT_USAGE;
+        }
+        i += addr_given ? 2 : 1;
+    }
+    for (int i = 0; i < argc;) {
+        bool addr_given = looks_like_address(argv[i]);
+        uint32_t addr = 0;
+        if (addr_given)
+            ed_cli_parse_size(argv[i], &addr);
+        const char *path = argv[addr_given ? i + 1 : i];
+        i += addr_given ? 2 : 1;
         char err[ED_IMAGE_MESSAGE_MAX + ED_IMAGE_FIX_MAX];
         enum ed_flash_input in = ed_flash_plan_add(&run->plan, path, addr_given, addr, err,
                                                    sizeof err);
         if (in == ED_FLASH_INPUT_TOO_MANY) {
             ed_cli_error(cli, "%s", err);
+            return ED_EXIT_USAGE;
+        }
+        if (in == ED_FLASH_INPUT_RAW && !addr_given && argc > 1) {
+            /* Among several files, one whose image does not say where it goes. */
+            ed_cli_error(cli, "%s is not an image that says where it goes (%s): give its "
+                         "address before it (ADDR %s). Nothing was written.", path,
+                         run->plan.items[run->plan.count - 1].img.evidence[0]
+                             ? run->plan.items[run->plan.count - 1].img.evidence
+                             : "no image header", path);
             return ED_EXIT_USAGE;
         }
         if (in == ED_FLASH_INPUT_OK || (in == ED_FLASH_INPUT_RAW && cli->force))

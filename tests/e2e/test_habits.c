@@ -217,3 +217,63 @@ Test(habits, read_mac_json_on_an_esp8266)
     cr_assert(json_object_object_get_ex(doc, "error", &v) && v == NULL, "%s", r.out);
     json_object_put(doc);
 }
+
+/* The address each region of the last flash --json went to, by file name. */
+static long long region_address(const char *file)
+{
+    json_object *doc = json_tokener_parse(r.out), *regions;
+    cr_assert_not_null(doc, "%s", r.out);
+    cr_assert(json_object_object_get_ex(doc, "regions", &regions), "%s", r.out);
+    long long addr = -1;
+    for (size_t i = 0; i < json_object_array_length(regions); i++) {
+        json_object *g = json_object_array_get_idx(regions, i), *f, *a;
+        const char *name = json_object_object_get_ex(g, "file", &f)
+                               ? strrchr(json_object_get_string(f), '/') : NULL;
+        if (name && strcmp(name + 1, file) == 0 &&
+            json_object_object_get_ex(g, "address", &a))
+            addr = json_object_get_int64(a);
+    }
+    json_object_put(doc);
+    return addr;
+}
+
+Test(habits, several_files_without_addresses_go_where_their_images_say)
+{
+    const char *boot = mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
+    const char *parts = mkimage("parts.bin", LIST("--chip", "esp32", "--kind", "partitions"));
+    const char *app = mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size",
+                                              "64K"));
+    run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", "--json", boot, parts, app));
+    cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert_eq(region_address("boot.bin"), 0x1000);
+    cr_assert_eq(region_address("parts.bin"), 0x8000);
+    cr_assert_eq(region_address("app.bin"), 0x10000);
+}
+
+Test(habits, files_alone_and_address_pairs_mix)
+{
+    const char *boot = mkimage("boot3.bin", LIST("--chip", "esp32s3", "--kind", "bootloader"));
+    const char *app = mkimage("app3.bin", LIST("--chip", "esp32s3", "--kind", "app", "--size",
+                                               "64K"));
+    /* The ESP32-S3's bootloader goes at 0x0: the chip's offset, not the ESP32's. */
+    run(LIST("--chip", "esp32s3"), LIST("flash", "--no-stub", "--json", boot, "0x20000", app));
+    cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    cr_assert_eq(region_address("boot3.bin"), 0x0);
+    cr_assert_eq(region_address("app3.bin"), 0x20000);
+}
+
+Test(habits, a_file_that_does_not_say_where_it_goes_is_a_usage_error_naming_it)
+{
+    const char *app = mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size",
+                                              "64K"));
+    FILE *f = fopen(scratch_path("data.bin"), "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 8192; i++)
+        fputc(i * 7 + 3, f);
+    fclose(f);
+    run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", app, scratch_path("data.bin")));
+    cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
+    cr_assert(strstr(e2e_flat(r.err), "data.bin is not an image that says where it goes") !=
+              NULL, "%s", r.err);
+    cr_assert_eq(blocks_written, 0);
+}
