@@ -8,7 +8,7 @@
 # apart. Replies are trimmed to what bash will replace (the text after the last ':' or
 # '=' when those are in COMP_WORDBREAKS).
 
-_espdoctor_commands="list info image flash erase read read-mac doctor udev monitor"
+_espdoctor_commands="list info image flash erase read read-mac merge doctor udev monitor"
 _espdoctor_global_options="-p --port -b --baud --json --no-color -v --verbose -q --quiet
     -h --help --version"
 # auto and the keys of src/chips.c's table.
@@ -21,6 +21,7 @@ _espdoctor_command_options()
     case $1 in
         read | info) echo "--chip --before --after --stub --no-stub" ;;
         read-mac) echo "--chip --before --after" ;;
+        merge) echo "-o --output" ;;
         flash) echo "--chip --before --after --force --erase-all --no-skip --stub --no-stub --all --monitor --eol
             --log --timeout" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
@@ -37,14 +38,14 @@ _espdoctor_option_values()
 {
     case $1 in
         -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
-            --chip | --before | --after) echo 1 ;;
+            --chip | --before | --after | -o | --output) echo 1 ;;
         --region) echo 2 ;;
         -[!-]?*)
             # A cluster (-vp PORT): a letter that takes a value takes the rest of the word,
             # or, when it ends the word, the next one.
             local i
             for ((i = 1; i < ${#1}; i++)); do
-                [[ ${1:i:1} == [pb] ]] || continue
+                [[ ${1:i:1} == [pbo] ]] || continue
                 ((i == ${#1} - 1)) && echo 1 || echo 0
                 return
             done
@@ -90,7 +91,7 @@ _espdoctor_values()
         --after)
             mapfile -t COMPREPLY < <(compgen -W "hard-reset no-reset" -- "$value")
             ;;
-        --stub | --flash | --log)
+        --stub | --flash | --log | -o | --output)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$value")
             ;;
@@ -185,7 +186,7 @@ _espdoctor()
                 mapfile -t COMPREPLY < <(compgen -g -- "$cur")
             fi
             ;;
-        image | flash | read)
+        image | flash | read | merge)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             ;;

@@ -33,7 +33,7 @@ struct command {
 };
 
 enum { CMD_DOCTOR, CMD_INFO, CMD_FLASH, CMD_ERASE, CMD_READ, CMD_IMAGE, CMD_LIST, CMD_UDEV,
-       CMD_MONITOR, CMD_READ_MAC };
+       CMD_MONITOR, CMD_READ_MAC, CMD_MERGE };
 
 static const struct command commands[] = {
     [CMD_DOCTOR] = { "doctor", cmd_doctor, "",
@@ -56,6 +56,8 @@ static const struct command commands[] = {
                       "the board's console, decoded as it goes (Ctrl-] leaves)" },
     [CMD_READ_MAC] = { "read-mac", cmd_read_mac, "",
                        "print the chip's factory MAC (quick: no flash probe)" },
+    [CMD_MERGE] = { "merge", cmd_merge, "-o OUT ADDR FILE [ADDR FILE ...]",
+                    "one file of several at their addresses, gaps 0xFF (offline)" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -64,6 +66,7 @@ enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
     OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_CHIP, OPT_BEFORE, OPT_AFTER,
+    OPT_OUTPUT = 'o',
 };
 
 struct option_spec {
@@ -121,6 +124,8 @@ static const struct option_spec options[] = {
       "append the board's raw output to FILE" },
     { { "timeout", required_argument, NULL, OPT_TIMEOUT }, MONITOR_COMMANDS, "SECONDS",
       "stop after SECONDS (a normal end: status 0)" },
+    { { "output", required_argument, NULL, OPT_OUTPUT }, CMD_BIT(CMD_MERGE), "OUT",
+      "the merged file to write (replaced only once complete)" },
     { { "dry-run", no_argument, NULL, OPT_DRY_RUN }, CMD_BIT(CMD_UDEV), NULL,
       "say what would change, change nothing" },
     { { "root", required_argument, NULL, OPT_ROOT }, CMD_BIT(CMD_UDEV), "DIR",
@@ -424,6 +429,7 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         }
         return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
+    case OPT_OUTPUT: cli->output = arg; return true;
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
     case 'v': cli->verbose++; return true;
@@ -660,7 +666,7 @@ int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed
 static bool catches_signals(size_t command)
 {
     return command != CMD_MONITOR && command != CMD_LIST && command != CMD_IMAGE &&
-           command != CMD_UDEV;
+           command != CMD_UDEV && command != CMD_MERGE;
 }
 
 /* A command that came back from a signal without saying so gets one line that does. */

@@ -59,6 +59,7 @@ struct ed_cli {
                                 checked); NULL: auto, any chip */
     bool dry_run;            /* --dry-run */
     const char *root;        /* --root DIR */
+    const char *output;      /* merge -o/--output OUT */
     const char *flash_file;  /* doctor --flash FILE */
     const char *region_addr; /* erase --region ADDR (SIZE is the next argument) */
     bool monitor;            /* flash --monitor: watch the board afterwards */

@@ -277,3 +277,70 @@ Test(habits, a_file_that_does_not_say_where_it_goes_is_a_usage_error_naming_it)
               NULL, "%s", r.err);
     cr_assert_eq(blocks_written, 0);
 }
+
+static void run_offline(const char *const *args)
+{
+    const char *argv[24];
+    size_t n = 0;
+    argv[n++] = e2e_bin("espdoctor");
+    for (size_t i = 0; args[i]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    e2e_run(&r, argv, 30);
+}
+
+static void write_bytes(const char *path, size_t size, int seed)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    for (size_t i = 0; i < size; i++)
+        fputc((int)((i * 31 + (size_t)seed) % 251), f);
+    fclose(f);
+}
+
+Test(habits, merge_puts_each_file_at_its_address_and_fills_gaps_with_ff)
+{
+    write_bytes(scratch_path("a.bin"), 100, 1);
+    write_bytes(scratch_path("b.bin"), 50, 2);
+    const char *out = scratch_path("merged.bin");
+    /* Out of order on the line: the output still starts at the lowest address. */
+    run_offline(LIST("merge", "-o", out, "0x1200", scratch_path("b.bin"), "0x1000",
+                     scratch_path("a.bin")));
+    cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.out, "flash 0x1000") != NULL, "says where it goes: %s", r.out);
+    FILE *f = fopen(out, "rb");
+    cr_assert_not_null(f);
+    uint8_t got[0x300];
+    size_t n = fread(got, 1, sizeof got, f);
+    fclose(f);
+    cr_assert_eq(n, 0x200 + 50u, "from 0x1000 to the end of b.bin");
+    for (size_t i = 0; i < n; i++) {
+        int want = i < 100 ? (int)((i * 31 + 1) % 251)
+                   : i < 0x200 ? 0xFF : (int)(((i - 0x200) * 31 + 2) % 251);
+        cr_assert_eq(got[i], want, "byte 0x%zx: 0x%02x, not 0x%02x", i, got[i], want);
+    }
+}
+
+Test(habits, merge_refuses_overlaps_and_writes_nothing)
+{
+    write_bytes(scratch_path("a.bin"), 0x1001, 1);
+    write_bytes(scratch_path("b.bin"), 16, 2);
+    const char *out = scratch_path("merged.bin");
+    run_offline(LIST("merge", "--json", "-o", out, "0x0", scratch_path("a.bin"), "0x1000",
+                     scratch_path("b.bin")));
+    cr_assert_eq(r.status, 3, "exit %d\n%s", r.status, r.err);
+    cr_assert(strstr(r.err, "overlap") != NULL, "%s", r.err);
+    cr_assert(strstr(r.out, "\"error\"") != NULL, "a JSON error: %s", r.out);
+    cr_assert_neq(access(out, F_OK), 0, "nothing was written");
+}
+
+Test(habits, merge_needs_an_output_and_pairs)
+{
+    write_bytes(scratch_path("a.bin"), 16, 1);
+    run_offline(LIST("merge", "0x0", scratch_path("a.bin")));
+    cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
+    run_offline(LIST("merge", "-o", scratch_path("m.bin"), "0x0"));
+    cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
+    run_offline(LIST("merge", "-o", scratch_path("a.bin"), "0x0", scratch_path("a.bin")));
+    cr_assert_eq(r.status, 2, "the output is an input: exit %d\n%s", r.status, r.err);
+}

@@ -112,7 +112,8 @@ Test(completion, is_registered_for_espdoctor)
 Test(completion, commands)
 {
     expect_completions("espdoctor ",
-                       "doctor\nerase\nflash\nimage\ninfo\nlist\nmonitor\nread\nread-mac\n"
+                       "doctor\nerase\nflash\nimage\ninfo\nlist\nmerge\nmonitor\nread\n"
+                       "read-mac\n"
                        "udev\n");
     expect_completions("espdoctor mo", "monitor\n");
     expect_completions("espdoctor fl", "flash\n");
@@ -160,6 +161,7 @@ Test(completion, chips_and_clusters)
     expect_completions("espdoctor erase --ch", "--chip\n");
     expect_completions("espdoctor read --before no", "no-reset\n");
     expect_completions("espdoctor info --after ", "hard-reset\nno-reset\n");
+    expect_completions("espdoctor merge --ou", "--output\n");
     expect_completions("espdoctor read-mac --", "--after\n--baud\n--before\n--chip\n--help\n"
                        "--json\n--no-color\n--port\n--quiet\n--verbose\n--version\n");
     /* -vp takes the next word as the port: the word after it is the command. */
