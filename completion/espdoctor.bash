@@ -22,13 +22,15 @@ _espdoctor_command_options()
         read | info) echo "--chip --before --after --stub --no-stub" ;;
         read-mac) echo "--chip --before --after" ;;
         merge) echo "-o --output" ;;
-        flash) echo "--chip --before --after --force --erase-all --no-skip --stub --no-stub --all --monitor --eol
+        flash) echo "--chip --before --after --flash-mode --flash-freq --flash-size --force
+            --erase-all --no-skip --stub --no-stub --all --monitor --eol
             --log --timeout" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
         erase) echo "--chip --before --after --region --stub --no-stub" ;;
         doctor) echo "--flash" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--chip --before --after --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
+        "") echo "--chip --before --after --flash-mode --flash-freq --flash-size -o --output
+            --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
             --monitor --reset --eol --log --timeout" ;;
     esac
 }
@@ -38,7 +40,8 @@ _espdoctor_option_values()
 {
     case $1 in
         -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
-            --chip | --before | --after | -o | --output) echo 1 ;;
+            --chip | --before | --after | -o | --output | --flash-mode | --flash-freq | \
+            --flash-size) echo 1 ;;
         --region) echo 2 ;;
         -[!-]?*)
             # A cluster (-vp PORT): a letter that takes a value takes the rest of the word,
@@ -90,6 +93,16 @@ _espdoctor_values()
             ;;
         --after)
             mapfile -t COMPREPLY < <(compgen -W "hard-reset no-reset" -- "$value")
+            ;;
+        --flash-mode)
+            mapfile -t COMPREPLY < <(compgen -W "keep qio qout dio dout" -- "$value")
+            ;;
+        --flash-freq)
+            mapfile -t COMPREPLY < <(compgen -W "keep 80m 40m 26m 20m" -- "$value")
+            ;;
+        --flash-size)
+            mapfile -t COMPREPLY < <(compgen -W "keep 1MB 2MB 4MB 8MB 16MB 32MB 64MB 128MB" \
+                -- "$value")
             ;;
         --stub | --flash | --log | -o | --output)
             compopt -o filenames 2>/dev/null

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
+#include "flash_header.h"
 #include "monitor_input.h"
 #include "render.h"
 #include "wrap.h"
@@ -66,6 +67,7 @@ enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
     OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_CHIP, OPT_BEFORE, OPT_AFTER,
+    OPT_FLASH_MODE, OPT_FLASH_FREQ, OPT_FLASH_SIZE,
     OPT_OUTPUT = 'o',
 };
 
@@ -100,6 +102,13 @@ static const struct option_spec options[] = {
       "hard-reset (the default: the firmware boots) or no-reset (left in the bootloader)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
+    { { "flash-mode", required_argument, NULL, OPT_FLASH_MODE }, CMD_BIT(CMD_FLASH), "MODE",
+      "keep (the default), qio, qout, dio or dout: set in the header of the image at the "
+      "bootloader offset (its SHA-256 computed again)" },
+    { { "flash-freq", required_argument, NULL, OPT_FLASH_FREQ }, CMD_BIT(CMD_FLASH), "FREQ",
+      "keep, 80m, 40m, 26m or 20m, the same way" },
+    { { "flash-size", required_argument, NULL, OPT_FLASH_SIZE }, CMD_BIT(CMD_FLASH), "SIZE",
+      "keep, 1MB, 2MB, 4MB, 8MB, 16MB, ... (as the chip's header has them), the same way" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
       "erase the whole flash before writing" },
     { { "no-skip", no_argument, NULL, OPT_NO_SKIP }, CMD_BIT(CMD_FLASH), NULL,
@@ -366,6 +375,28 @@ static bool apply_named(struct ed_cli *cli, const char *option, const struct nam
     return false;
 }
 
+/* --flash-mode/-freq/-size: keep, or a word some chip's image header has (flash_header.h;
+ * whether the board's chip has it is judged once it answers). */
+static bool apply_header(struct ed_cli *cli, const char *option, const char *arg,
+                         const char **out)
+{
+    if (strcasecmp(arg, "keep") == 0) {
+        *out = NULL;
+        return true;
+    }
+    bool known = option[6] == 'm' ? ed_header_mode_code(arg) >= 0
+                 : option[6] == 'f' ? ed_header_freq_known(arg) : ed_header_size_known(arg);
+    if (!known) {
+        ed_cli_error(cli, "--%s takes keep or %s; not '%s'", option,
+                     option[6] == 'm' ? "qio, qout, dio, dout"
+                     : option[6] == 'f' ? "80m, 40m, 26m, 20m"
+                                        : "a size such as 1MB, 2MB, 4MB, 8MB, 16MB", arg);
+        return false;
+    }
+    *out = arg;
+    return true;
+}
+
 /* Apply one parsed option to cli. Returns false (after printing why) on a bad value. */
 static bool apply_option(struct ed_cli *cli, int code, const char *arg)
 {
@@ -430,6 +461,9 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_OUTPUT: cli->output = arg; return true;
+    case OPT_FLASH_MODE: return apply_header(cli, "flash-mode", arg, &cli->flash_mode);
+    case OPT_FLASH_FREQ: return apply_header(cli, "flash-freq", arg, &cli->flash_freq);
+    case OPT_FLASH_SIZE: return apply_header(cli, "flash-size", arg, &cli->flash_size);
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
     case 'v': cli->verbose++; return true;

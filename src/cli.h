@@ -60,6 +60,9 @@ struct ed_cli {
     bool dry_run;            /* --dry-run */
     const char *root;        /* --root DIR */
     const char *output;      /* merge -o/--output OUT */
+    const char *flash_mode;  /* flash --flash-mode qio|qout|dio|dout (checked); NULL: keep */
+    const char *flash_freq;  /* --flash-freq 80m|40m|26m|20m (checked); NULL: keep */
+    const char *flash_size;  /* --flash-size 4MB, ... (checked); NULL: keep */
     const char *flash_file;  /* doctor --flash FILE */
     const char *region_addr; /* erase --region ADDR (SIZE is the next argument) */
     bool monitor;            /* flash --monitor: watch the board afterwards */

@@ -38,6 +38,7 @@
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
 #include "connect.h"
+#include "flash_header.h"
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
@@ -62,6 +63,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct flash_run {
     struct ed_cli *cli;
@@ -493,6 +495,61 @@ static void probe_firmware(struct flash_run *run)
     free(fw);
 }
 
+/* ---- the image header: --flash-mode, --flash-freq, --flash-size ---------------------------- */
+
+/* The part of it the ROM boots when the item sits at the chip's bootloader offset: the
+ * bootloader (alone or merged), or an ESP8266 v1 image at 0x0. NULL for any other. */
+static const struct ed_image_part *booted_part(const struct ed_flash_item *it,
+                                               const struct ed_chip *chip)
+{
+    const struct ed_image_info *img = &it->img;
+    if ((img->kind == ED_IMAGE_BOOTLOADER || img->kind == ED_IMAGE_MERGED) &&
+        img->boot.present && it->addr + img->boot.file_offset == chip->bootloader_offset)
+        return &img->boot;
+    if (img->kind == ED_IMAGE_ESP8266_V1 && img->app.present &&
+        it->addr + img->app.file_offset == chip->bootloader_offset)
+        return &img->app;
+    return NULL;
+}
+
+/* Write a patched copy of the booted image instead of the file (the file is not changed). */
+static int patch_headers(struct flash_run *run, const struct ed_chip *chip)
+{
+    struct ed_cli *cli = run->cli;
+    struct ed_header_request req = {
+        .mode = cli->flash_mode ? ed_header_mode_code(cli->flash_mode) : -1,
+        .freq = cli->flash_freq, .size = cli->flash_size,
+    };
+    if (!ed_header_requested(&req))
+        return ED_EXIT_OK;
+    for (size_t i = 0; i < run->plan.count; i++) {
+        struct ed_flash_item *it = &run->plan.items[i];
+        const struct ed_image_part *part = booted_part(it, chip);
+        if (!part)
+            continue;
+        char why[300];
+        bool changed;
+        int fd = ed_header_patch(it->fd, it->img.file_size, part, chip, &req, &changed, why,
+                                 sizeof why);
+        if (fd < 0) {
+            ed_cli_error(cli, "%s. Nothing was written.", why);
+            set_error(run, "flash.refused", why);
+            return ED_EXIT_REFUSED;
+        }
+        close(it->fd);
+        it->fd = fd;
+        ed_session_note(&run->s, "%s: the image header at 0x%x %s (flash mode, frequency and "
+                        "size as asked%s)", base_name(it->path), chip->bootloader_offset,
+                        changed ? "is written patched" : "already says so",
+                        part->sha_appended ? ", SHA-256 computed again" : "");
+        return ED_EXIT_OK;
+    }
+    ed_session_note(&run->s, "no file goes at the %s's bootloader offset 0x%x as an image: "
+                    "--flash-mode, --flash-freq and --flash-size changed nothing",
+                    chip->name, chip->bootloader_offset);
+    return ED_EXIT_OK;
+}
+
 /* ---- the command ------------------------------------------------------------------------ */
 
 static int erase_everything(struct flash_run *run)
@@ -617,6 +674,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
             ed_connect_leave(run->cli, run->s.ld);
             return finish(run, ED_EXIT_REFUSED, "refused", 0);
         }
+    }
+    rc = patch_headers(run, chip);
+    if (rc != ED_EXIT_OK) {
+        ed_connect_leave(cli, run->s.ld);
+        return finish(run, rc, "refused", 0);
     }
     for (size_t i = 0; i < run->s.note_count; i++)
         ed_session_say(&run->s, "Note: %s.", run->s.notes[i]);

@@ -344,3 +344,61 @@ Test(habits, merge_needs_an_output_and_pairs)
     run_offline(LIST("merge", "-o", scratch_path("a.bin"), "0x0", scratch_path("a.bin")));
     cr_assert_eq(r.status, 2, "the output is an input: exit %d\n%s", r.status, r.err);
 }
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)n + 1);
+    cr_assert_not_null(data);
+    cr_assert_eq(fread(data, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return data;
+}
+
+Test(habits, flash_mode_freq_and_size_patch_the_booted_header_and_its_sha)
+{
+    const char *boot = mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
+    size_t len;
+    uint8_t *before = slurp(boot, &len);
+    run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", "--flash-mode", "dout",
+                                      "--flash-freq", "40m", "--flash-size", "2MB", boot));
+    cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    size_t flen;
+    uint8_t *flash = slurp(scratch_path("flash.bin"), &flen);
+    cr_assert_geq(flen, 0x1000 + len);
+    cr_assert_eq(flash[0x1000 + 2], 3, "mode dout");
+    cr_assert_eq(flash[0x1000 + 3], 0x10, "2MB (1 << 4), 40m (0)");
+    /* The copy on the board verifies as an image: its SHA-256 was computed again. */
+    FILE *f = fopen(scratch_path("back.bin"), "wb");
+    cr_assert_not_null(f);
+    fwrite(flash + 0x1000, 1, len, f);
+    fclose(f);
+    run_offline(LIST("image", "--json", scratch_path("back.bin")));
+    cr_assert_eq(r.status, 0, "the written bootloader is intact: exit %d\n%s\n%s", r.status,
+                 r.out, r.err);
+    cr_assert(strstr(r.out, "\"sha256\": \"ok\"") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "\"corrupt\": false") != NULL, "%s", r.out);
+    size_t again_len;
+    uint8_t *again = slurp(boot, &again_len);
+    cr_assert(again_len == len && memcmp(before, again, len) == 0, "the file is untouched");
+    free(before);
+    free(again);
+    free(flash);
+}
+
+Test(habits, flash_header_values_the_chip_lacks_are_refused)
+{
+    const char *boot = mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
+    run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", "--flash-size", "128MB", boot));
+    cr_assert_eq(r.status, 3, "exit %d\n%s", r.status, r.err);
+    cr_assert(strstr(e2e_flat(r.err), "128MB is not a size the ESP32's image header has") !=
+              NULL, "%s", r.err);
+    cr_assert_eq(blocks_written, 0);
+    run_offline(LIST("flash", "--flash-mode", "fast", boot));
+    cr_assert_eq(r.status, 2, "exit %d\n%s", r.status, r.err);
+}

@@ -162,6 +162,7 @@ Test(completion, chips_and_clusters)
     expect_completions("espdoctor read --before no", "no-reset\n");
     expect_completions("espdoctor info --after ", "hard-reset\nno-reset\n");
     expect_completions("espdoctor merge --ou", "--output\n");
+    expect_completions("espdoctor flash --flash-mode d", "dio\ndout\n");
     expect_completions("espdoctor read-mac --", "--after\n--baud\n--before\n--chip\n--help\n"
                        "--json\n--no-color\n--port\n--quiet\n--verbose\n--version\n");
     /* -vp takes the next word as the port: the word after it is the command. */
