@@ -377,20 +377,23 @@ static bool apply_named(struct ed_cli *cli, const char *option, const struct nam
 
 /* --flash-mode/-freq/-size: keep, or a word some chip's image header has (flash_header.h;
  * whether the board's chip has it is judged once it answers). */
-static bool apply_header(struct ed_cli *cli, const char *option, const char *arg,
+enum header_field { FIELD_MODE, FIELD_FREQ, FIELD_SIZE };
+
+static bool apply_header(struct ed_cli *cli, enum header_field field, const char *arg,
                          const char **out)
 {
+    static const char *const names[] = { "flash-mode", "flash-freq", "flash-size" };
+    static const char *const words[] = { "qio, qout, dio, dout", "80m, 40m, 26m, 20m",
+                                         "a size such as 1MB, 2MB, 4MB, 8MB, 16MB" };
     if (strcasecmp(arg, "keep") == 0) {
         *out = NULL;
         return true;
     }
-    bool known = option[6] == 'm' ? ed_header_mode_code(arg) >= 0
-                 : option[6] == 'f' ? ed_header_freq_known(arg) : ed_header_size_known(arg);
+    bool known = field == FIELD_MODE ? ed_header_mode_code(arg) >= 0
+                 : field == FIELD_FREQ ? ed_header_freq_known(arg)
+                                        : ed_header_size_known(arg);
     if (!known) {
-        ed_cli_error(cli, "--%s takes keep or %s; not '%s'", option,
-                     option[6] == 'm' ? "qio, qout, dio, dout"
-                     : option[6] == 'f' ? "80m, 40m, 26m, 20m"
-                                        : "a size such as 1MB, 2MB, 4MB, 8MB, 16MB", arg);
+        ed_cli_error(cli, "--%s takes keep or %s; not '%s'", names[field], words[field], arg);
         return false;
     }
     *out = arg;
@@ -461,9 +464,9 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
         return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
     case OPT_OUTPUT: cli->output = arg; return true;
-    case OPT_FLASH_MODE: return apply_header(cli, "flash-mode", arg, &cli->flash_mode);
-    case OPT_FLASH_FREQ: return apply_header(cli, "flash-freq", arg, &cli->flash_freq);
-    case OPT_FLASH_SIZE: return apply_header(cli, "flash-size", arg, &cli->flash_size);
+    case OPT_FLASH_MODE: return apply_header(cli, FIELD_MODE, arg, &cli->flash_mode);
+    case OPT_FLASH_FREQ: return apply_header(cli, FIELD_FREQ, arg, &cli->flash_freq);
+    case OPT_FLASH_SIZE: return apply_header(cli, FIELD_SIZE, arg, &cli->flash_size);
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
     case 'v': cli->verbose++; return true;
