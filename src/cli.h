@@ -20,6 +20,19 @@ enum ed_exit {
     ED_EXIT_INTERRUPTED = 130,   /* SIGINT; SIGTERM gives 143 (espdoctor/interrupt.h) */
 };
 
+/* --before: how to reach the ROM bootloader (esptool's names). */
+enum ed_before {
+    ED_BEFORE_DEFAULT,   /* default-reset: the sequences the bridge table names */
+    ED_BEFORE_USB,       /* usb-reset: the USB-Serial/JTAG sequence, whatever the bridge */
+    ED_BEFORE_NONE,      /* no-reset: the lines untouched, the board already waiting */
+};
+
+/* --after: how to leave the board when the command is done. */
+enum ed_after {
+    ED_AFTER_HARD,       /* hard-reset: pulse EN, the firmware boots */
+    ED_AFTER_NONE,       /* no-reset: left in the bootloader, lines untouched */
+};
+
 /* Options every command understands, filled by cli.c before the command runs. */
 struct ed_cli {
     const char *prog;        /* argv[0] basename */
@@ -40,8 +53,16 @@ struct ed_cli {
     bool all;                /* flash --all: every connected board whose chip matches */
     bool no_stub;            /* --no-stub */
     const char *stub;        /* --stub FILE|DIR */
+    enum ed_before before;   /* --before */
+    enum ed_after after;     /* --after */
+    const char *chip;        /* --chip KEY: refuse another chip (a key of the chip table,
+                                checked); NULL: auto, any chip */
     bool dry_run;            /* --dry-run */
     const char *root;        /* --root DIR */
+    const char *output;      /* merge -o/--output OUT */
+    const char *flash_mode;  /* flash --flash-mode qio|qout|dio|dout (checked); NULL: keep */
+    const char *flash_freq;  /* --flash-freq 80m|40m|26m|20m (checked); NULL: keep */
+    const char *flash_size;  /* --flash-size 4MB, ... (checked); NULL: keep */
     const char *flash_file;  /* doctor --flash FILE */
     const char *region_addr; /* erase --region ADDR (SIZE is the next argument) */
     bool monitor;            /* flash --monitor: watch the board afterwards */
@@ -69,6 +90,26 @@ const char *ed_cli_last_error(const struct ed_cli *cli);
 /* A command: positional arguments only (options are already parsed into cli). Returns an
  * enum ed_exit value. */
 typedef int (*ed_command_fn)(struct ed_cli *cli, int argc, char **argv);
+
+/* What the command line asked for, once ed_cli_parse has read it. */
+struct ed_cli_parsed {
+    size_t command;      /* index in cli.c's command table (doctor when none was named) */
+    const char *name;    /* its name, or the unknown word given as one */
+    bool named;          /* the line named a command (else `--help` is the global one) */
+    bool help;           /* -h/--help */
+    bool version;        /* --version */
+    int argc;            /* the command's arguments, in order (argv owned: */
+    char **argv;         /* ed_cli_parsed_free) */
+};
+
+/* Read argv with getopt_long into cli (options) and p (command, arguments). Returns
+ * ED_EXIT_OK, or ED_EXIT_USAGE after saying what is wrong (p->name still says which
+ * command, for the JSON document). Free p with ed_cli_parsed_free either way. */
+int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed *p);
+void ed_cli_parsed_free(struct ed_cli_parsed *p);
+
+/* --help: command's synopsis and options, or (NULL) every command and option. */
+void ed_cli_print_help(const struct ed_cli *cli, FILE *f, const char *command);
 
 /* Parse argv, run the command, return its exit code (main() exits with it). */
 int ed_cli_main(int argc, char **argv);

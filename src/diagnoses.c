@@ -187,6 +187,17 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "run.refused", ED_SEV_ERROR, "Errors", "A safety check refused",
       "A check refused the change before anything was written, erased or changed.",
       "Act on the message; see Before flashing for the checks of flash." },
+    { "chip.mismatch", ED_SEV_ERROR, "Errors", "Not the chip --chip names",
+      "The board that answered is another chip than the one --chip asks for; nothing was "
+      "written, erased or read, and the board was reset into its firmware.",
+      "Name the right board with -p, or give --chip with the chip the message names (or "
+      "--chip auto)." },
+    { "bootloader.not-waiting", ED_SEV_ERROR, "Errors", "The board is not in its bootloader",
+      "Nothing reset the board (--before no-reset, or a port without DTR/RTS such as "
+      "socket:// or the chip's own USB-OTG) and nothing answered SYNC: it runs its "
+      "firmware, or it is held in reset.",
+      "Hold the BOOT (IO0) button, tap EN (RST), release BOOT, then run the command again; "
+      "or leave --before out to let espdoctor reset it." },
     { "run.interrupted", ED_SEV_ERROR, "Errors", "Interrupted by a signal",
       "SIGINT (Ctrl-C) or SIGTERM stopped the command. The message says what had been "
       "done, what the flash holds now and the command that finishes the job (exit status "
