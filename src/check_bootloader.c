@@ -100,6 +100,7 @@ static void report_success(struct ed_doctor *d, bool by_hand)
         ed_finding_fix(f, "Nothing to do: espdoctor falls back to the long delay. esptool "
                           "needs more attempts on this board (--connect-attempts).");
     }
+    ed_check_flash_chip(d);
 }
 
 static bool banner_heard(const struct ed_loader *ld)
@@ -148,19 +149,27 @@ bool ed_check_bootloader(struct ed_doctor *d)
         if (tail[0])
             snprintf(said, sizeof said, "\nthe board's last words:\n%s", tail);
         /* The boot-log family may have named this cause already, with its evidence. */
-        const char *id = ed_report_has(&d->report, j.id) ? "bootloader.unreached" : j.id;
+        const char *id = ed_report_has(&d->report, j.id) || d->strap_blocks
+                         ? "bootloader.unreached" : j.id;
         struct ed_finding *f = ed_report_add(&d->report, id, d->port_path);
-        ed_finding_evidence(f, "%s\n%s%s%s", j.observed, attempts,
+        ed_finding_evidence(f, "%s\n%s%s%s", d->strap_blocks
+                            ? "The ROM printed its banner after every reset, with a strapping "
+                              "pin at a level that does not start the serial bootloader, and "
+                              "nothing answered SYNC." : j.observed, attempts,
                             reset_unheard ? "\n(the reset before it did not interrupt the "
                                             "running program either)" : "", said);
-        if (strcmp(id, "reset.no-autoreset") == 0)
+        if (d->strap_blocks)
+            ed_finding_fix(f, "A strapping pin keeps the ROM from listening (see the "
+                              "strapping finding); no reset or button can help until it is "
+                              "fixed.");
+        else if (strcmp(id, "reset.no-autoreset") == 0)
             ed_finding_fix(f, "%s A 1-10 uF capacitor from EN to GND makes the auto-reset "
                               "work on many boards.", j.fix);
         else
             ed_finding_fix(f, "%s", j.fix);
-        if (j.fix_command[0])
+        if (j.fix_command[0] && !d->strap_blocks)
             ed_finding_command(f, "%s", j.fix_command);
-        if (d->interactive && rc != ED_E_GONE && guide_by_hand(d))
+        if (d->interactive && rc != ED_E_GONE && !d->strap_blocks && guide_by_hand(d))
             report_success(d, true);
     }
     /* Leave the board running its firmware (a reset that never reached it left it so). */

@@ -123,9 +123,14 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Download firmware for the chip (MicroPython: micropython.org/download) and flash it "
       "(espdoctor flash FILE)." },
     { "boot.strapping", ED_SEV_WARN, "Boot log", "A strapping pin is in the wrong state",
-      "The boot value shows a strapping pin (GPIO2, GPIO12/MTDI, GPIO15/MTDO) at a level "
-      "that changes how the chip boots.",
-      "Disconnect what is wired to that pin and try again." },
+      "The boot banner shows a strapping pin at a level that changes how the chip boots. "
+      "ESP32: GPIO12 (MTDI) high selects 1.8 V for the flash, and a 3.3 V flash chip then "
+      "fails (\"flash read err, 1000\", boot:0x33 or 0x37). ESP8266: GPIO15 (MTDO) high, "
+      "\"boot mode:(7,x)\" or (5,x), selects SDIO boot: neither the firmware nor the "
+      "serial bootloader runs. An error when it keeps the chip from booting.",
+      "Remove what drives the pin at reset or pull it low (10 kOhm to GND). ESP32 with "
+      "3.3 V flash whose GPIO12 must stay wired: burn the flash-voltage eFuse once "
+      "(espefuse.py --port PORT set_flash_voltage 3.3V; it cannot be undone)." },
     { "boot.silent", ED_SEV_WARN, "Boot log", "The chip printed nothing after reset",
       "No byte arrived after a reset at any of the usual baud rates.",
       "Check that the board is powered and that TX/RX are wired (RX to TX)." },
@@ -147,6 +152,14 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "The chip printed the download banner but did not answer the sync packets.",
       "Check the TX/RX wiring, lower the baud, and try another cable." },
     /* Firmware */
+    { "flash.no-answer", ED_SEV_ERROR, "Bootloader", "The flash chip does not answer",
+      "The ROM loader answers, but the SPI flash chip behind it does not: its JEDEC id "
+      "reads 0xffffff (or 0), as when nothing drives the data line. The chip cannot boot "
+      "(\"flash read err\") and nothing written to it would stay. Causes: GPIO12 high on an "
+      "ESP32 with 3.3 V flash (see boot.strapping), a flash chip without power or not "
+      "soldered, or the flash pins (GPIO6 to GPIO11 on the ESP32) wired to something else.",
+      "Fix the strapping pin if boot.strapping names one; otherwise free the flash pins, "
+      "or replace the module: espdoctor refuses to flash, erase or read until it answers." },
     { "firmware.micropython", ED_SEV_OK, "Firmware", "MicroPython is answering",
       "The board runs MicroPython and its REPL answered.", NULL },
     { "firmware.none", ED_SEV_WARN, "Firmware", "No MicroPython on the board",

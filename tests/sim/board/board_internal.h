@@ -64,6 +64,9 @@ struct nor {
     uint32_t jedec_id;    /* as RDID returns it in W0: manufacturer, type, capacity */
     const uint32_t *bad_sectors;   /* injected fault: programming these does not stick */
     size_t bad_sector_count;
+    /* The chip does not answer: RDID reads all ones (MISO floats high), erase and
+     * program commands are not heard. */
+    bool silent;
 };
 
 int nor_open(struct nor *f, const char *path, uint32_t size, const char *part, char *err,

@@ -1,0 +1,135 @@
+/* What users' boards do that no cable or driver explains (issue 11, item 7): a strapping
+ * pin held high (ESP32 GPIO12: the flash gets 1.8 V and browns out; ESP8266 GPIO15: SDIO
+ * boot) and a flash chip that does not answer. The doctor names the pin or the chip and
+ * its fix; flash, erase and read refuse with that reason instead of failing halfway.
+ * Real binaries under espsim (--strap-high, --flash-silent). */
+#include "doctor_e2e.h"
+#include "e2e_dir.h"
+
+#include <sys/stat.h>
+
+#define FLASH_LIMIT_S 60
+
+static void make_dir(void)
+{
+    scratch_make("doctor_hw");
+}
+
+/* GPIO12 high: "flash read err, 1000" at boot:0x33 in a loop. The headline is the pin
+ * (with the eFuse command), not a crash loop that new firmware would fix. */
+Test(doctor_hardware, esp32_gpio12_high_is_the_strapping_pin)
+{
+    struct doctor_run run = { .sim = LIST("--strap-high", "12") };
+    struct doctor_want want = { .exit = 7, .problem = "boot.strapping",
+                                .fix_names = LIST("GPIO12", "pull-down",
+                                                  "espefuse.py --port /dev/ttyUSB0 "
+                                                  "set_flash_voltage 3.3V") };
+    json_object *doc = doctor_check("gpio12 high", &run, &want);
+    json_object *strap = doctor_finding(doc, "boot.strapping");
+    const char *ev = doctor_str(strap, "evidence");
+    cr_expect(strstr(ev, "boot:0x33") && strstr(ev, "GPIO12") && strstr(ev, "1.8 V") &&
+              strstr(ev, "flash read err"), "%s", ev);
+    cr_expect_null(doctor_finding(doc, "boot.crash-loop"), "a strap is no crash loop");
+    /* The ROM loader still answers; the flash behind it does not, and says why. */
+    doctor_expect_finding(doc, "bootloader.ok", "ok");
+    json_object *silent = doctor_expect_finding(doc, "flash.no-answer", "error");
+    cr_expect(strstr(doctor_str(silent, "evidence"), "0xffffff") != NULL, "%s",
+              doctor_str(silent, "evidence"));
+    cr_expect(strstr(doctor_str(silent, "fix"), "GPIO12") != NULL, "%s",
+              doctor_str(silent, "fix"));
+    cr_expect(strstr(doctor_text.out, "micropython.org") == NULL,
+              "no firmware download for a board whose pin is wrong:\n%s", doctor_text.out);
+    json_object_put(doc);
+}
+
+/* GPIO15 high on an ESP8266: "boot mode:(7,x)", "waiting for host", no SYNC answer at any
+ * reset. The pin is the problem, not the auto-reset circuit or the BOOT button. */
+Test(doctor_hardware, esp8266_gpio15_high_is_the_strapping_pin)
+{
+    struct doctor_run run = { .sim = LIST("--chip", "esp8266", "--strap-high", "15") };
+    struct doctor_want want = { .exit = 7, .problem = "boot.strapping",
+                                .fix_names = LIST("GPIO15", "GND") };
+    json_object *doc = doctor_check("gpio15 high", &run, &want);
+    json_object *strap = doctor_finding(doc, "boot.strapping");
+    const char *ev = doctor_str(strap, "evidence");
+    cr_expect(strstr(ev, "boot mode:(7,") && strstr(ev, "SDIO"), "%s", ev);
+    cr_expect_null(doctor_finding(doc, "reset.no-autoreset"),
+                   "the ROM printed its banner at every reset: the auto-reset works");
+    json_object *unreached = doctor_expect_finding(doc, "bootloader.unreached", "error");
+    cr_expect(strstr(doctor_str(unreached, "fix"), "strapping") != NULL, "%s",
+              doctor_str(unreached, "fix"));
+    cr_expect(strstr(doctor_text.out, "never showed an ESP boot banner") == NULL, "%s",
+              doctor_text.out);
+    json_object_put(doc);
+}
+
+/* A flash chip that does not answer (JEDEC id ffffff): the doctor says so, and neither a
+ * crash loop nor "no MicroPython" stands in for it. */
+Test(doctor_hardware, silent_flash_chip_is_named)
+{
+    struct doctor_run run = { .sim = LIST("--flash-silent") };
+    struct doctor_want want = { .exit = 7, .problem = "flash.no-answer",
+                                .fix_names = LIST("GPIO6", "3.3 V") };
+    json_object *doc = doctor_check("silent flash", &run, &want);
+    json_object *f = doctor_finding(doc, "flash.no-answer");
+    cr_expect(strstr(doctor_str(f, "evidence"), "JEDEC id reads 0xffffff") != NULL, "%s",
+              doctor_str(f, "evidence"));
+    cr_expect_null(doctor_finding(doc, "firmware.none"), "no firmware can be on it");
+    cr_expect_null(doctor_finding(doc, "boot.crash-loop"));
+    cr_expect_null(doctor_finding(doc, "boot.strapping"), "no strap is wrong here");
+    json_object_put(doc);
+}
+
+static struct e2e_result r;
+
+static const char *app_image(void)
+{
+    const char *out = scratch_path("app.bin");
+    const char *argv[] = { e2e_bin("mkimage"), "--chip", "esp32", "--kind", "merged", "--size",
+                           "64K", "-o", out, NULL };
+    e2e_run(&r, argv, FLASH_LIMIT_S);
+    cr_assert_eq(r.status, 0, "mkimage: %s", r.err);
+    return out;
+}
+
+/* espsim --flash-silent [--flash FILE] -- espdoctor --json ARGS...: the refusal. */
+static void expect_refusal(const char *what, const char *const *args)
+{
+    const char *argv[24];
+    size_t n = 0;
+    argv[n++] = e2e_bin("espsim");
+    argv[n++] = "--flash-silent";
+    argv[n++] = "--fast";
+    argv[n++] = "--";
+    argv[n++] = e2e_bin("espdoctor");
+    argv[n++] = "--json";
+    for (size_t i = 0; args[i] && n < 23; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    e2e_run(&r, argv, FLASH_LIMIT_S);
+    cr_assert_eq(r.status, 1, "%s: exit %d\n%s\n%s", what, r.status, r.out, r.err);
+    json_object *doc = json_tokener_parse(r.out), *err, *id, *msg;
+    cr_assert_not_null(doc, "%s: not one JSON document:\n%s", what, r.out);
+    cr_assert(json_object_object_get_ex(doc, "error", &err) && err, "%s: %s", what, r.out);
+    cr_assert(json_object_object_get_ex(err, "id", &id), "%s: %s", what, r.out);
+    cr_expect_str_eq(json_object_get_string(id), "flash.no-answer", "%s: %s", what, r.out);
+    cr_assert(json_object_object_get_ex(err, "message", &msg));
+    cr_expect(strstr(json_object_get_string(msg), "0xffffff") &&
+              strstr(json_object_get_string(msg), "Nothing was written"), "%s: %s", what,
+              json_object_get_string(msg));
+    json_object_put(doc);
+}
+
+Test(doctor_hardware, flash_erase_read_refuse_a_silent_flash_chip, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *img = app_image();
+    expect_refusal("flash", LIST("flash", img));
+    expect_refusal("erase", LIST("erase"));
+    const char *out = scratch_path("read.bin");
+    expect_refusal("read", LIST("read", "0", "4096", out));
+    struct stat st;
+    cr_expect(stat(out, &st) != 0 || st.st_size == 0,
+              "read left %lld bytes of a flash chip that does not answer",
+              (long long)st.st_size);
+}
