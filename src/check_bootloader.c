@@ -101,6 +101,7 @@ static void report_success(struct ed_doctor *d, bool by_hand)
                           "needs more attempts on this board (--connect-attempts).");
     }
     ed_check_flash_chip(d);
+    ed_check_security(d);
 }
 
 static bool banner_heard(const struct ed_loader *ld)

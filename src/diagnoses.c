@@ -160,6 +160,19 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "soldered, or the flash pins (GPIO6 to GPIO11 on the ESP32) wired to something else.",
       "Fix the strapping pin if boot.strapping names one; otherwise free the flash pins, "
       "or replace the module: espdoctor refuses to flash, erase or read until it answers." },
+    { "security.secure-download", ED_SEV_WARN, "Bootloader", "The ROM is in Secure Download Mode",
+      "An eFuse put the ROM loader in Secure Download Mode: it writes flash, but refuses "
+      "reading it back, register reads and writes and RAM (so no flasher stub runs). "
+      "esptool refuses the same operations; the mode cannot be turned off.",
+      "Flash as usual (espdoctor uses the ROM loader, more slowly); read the flash or the "
+      "eFuses through the firmware instead." },
+    { "security.flash-encrypted", ED_SEV_WARN, "Bootloader", "Flash encryption is on",
+      "The flash crypt counter eFuse has an odd number of bits set: the chip decrypts "
+      "what it reads from flash, so an image written in the clear (a MicroPython "
+      "download) does not boot (\"invalid header\"), and the flash reads back as "
+      "ciphertext.",
+      "Write images encrypted for this chip (ESP-IDF: idf.py encrypted-flash; development "
+      "mode: esptool write_flash --encrypt)." },
     { "firmware.micropython", ED_SEV_OK, "Firmware", "MicroPython is answering",
       "The board runs MicroPython and its REPL answered.", NULL },
     { "firmware.none", ED_SEV_WARN, "Firmware", "No MicroPython on the board",

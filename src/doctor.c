@@ -222,7 +222,12 @@ static void complete_firmware_fixes(struct ed_doctor *d)
             strcmp(f->diag->id, "firmware.blank") != 0 &&
             strcmp(f->diag->id, "boot.crash-loop") != 0)
             continue;
-        ed_finding_fix(f, "%s", fix);
+        /* With flash encryption on, a download written as it is will not boot. */
+        if (ed_report_has(&d->report, "security.flash-encrypted"))
+            ed_finding_fix(f, "%s Flash encryption is on: the file must be encrypted for "
+                              "this chip first (see the flash encryption finding).", fix);
+        else
+            ed_finding_fix(f, "%s", fix);
         ed_finding_command(f, "%s", command);
     }
 }

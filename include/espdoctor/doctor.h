@@ -106,6 +106,10 @@ bool ed_judge_straps(struct ed_doctor *d, const struct ed_bootlog *log);
  * flash.no-answer (check_flash_chip.c). */
 void ed_check_flash_chip(struct ed_doctor *d);
 
+/* After the bootloader answered: Secure Download Mode and flash encryption, with what
+ * they forbid (check_security.c). */
+void ed_check_security(struct ed_doctor *d);
+
 struct ed_check_family {
     const char *name;
     bool (*run)(struct ed_doctor *d);

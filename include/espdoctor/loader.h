@@ -109,6 +109,9 @@ struct ed_loader {
     unsigned sync_replies;       /* how many SYNC replies the last sync got */
     uint32_t security_chip_id;   /* from GET_SECURITY_INFO, UINT32_MAX if unknown */
     bool secure_download;        /* GET_SECURITY_INFO's flags say Secure Download Mode */
+    bool security_known;         /* GET_SECURITY_INFO answered: the two below are its */
+    uint32_t security_flags;     /* its flags word */
+    uint8_t flash_crypt_cnt;     /* its crypt counter byte */
     uint32_t magic;              /* the 0x40001000 detection value, 0 if not read */
     uint32_t rom_xtal_estimate_hz; /* ESP32 ROM: its estimate of its crystal, 0 if not read */
 

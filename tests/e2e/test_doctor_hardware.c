@@ -1,8 +1,9 @@
 /* What users' boards do that no cable or driver explains (issue 11, item 7): a strapping
  * pin held high (ESP32 GPIO12: the flash gets 1.8 V and browns out; ESP8266 GPIO15: SDIO
- * boot) and a flash chip that does not answer. The doctor names the pin or the chip and
- * its fix; flash, erase and read refuse with that reason instead of failing halfway.
- * Real binaries under espsim (--strap-high, --flash-silent). */
+ * boot), a flash chip that does not answer, Secure Download Mode and flash encryption.
+ * The doctor names the pin, the chip or the eFuse and its fix; flash, erase and read
+ * refuse a silent flash chip instead of failing halfway. Real binaries under espsim
+ * (--strap-high, --flash-silent, --secure-download, --flash-encrypted). */
 #include "doctor_e2e.h"
 #include "e2e_dir.h"
 
@@ -132,4 +133,61 @@ Test(doctor_hardware, flash_erase_read_refuse_a_silent_flash_chip, .init = make_
     cr_expect(stat(out, &st) != 0 || st.st_size == 0,
               "read left %lld bytes of a flash chip that does not answer",
               (long long)st.st_size);
+}
+
+/* Secure Download Mode (GET_SECURITY_INFO's flags, bit 2): the board is usable, and the
+ * doctor says what cannot be done there. */
+Test(doctor_hardware, secure_download_mode_is_explained)
+{
+    struct doctor_run run = { .sim = LIST("--chip", "esp32s3", "--secure-download",
+                                          "--firmware", "app") };
+    struct doctor_want want = { .exit = 0 };
+    json_object *doc = doctor_check("secure download", &run, &want);
+    json_object *f = doctor_expect_finding(doc, "security.secure-download", "warn");
+    cr_expect(strstr(doctor_str(f, "evidence"), "flags 0x00000004") != NULL, "%s",
+              doctor_str(f, "evidence"));
+    const char *fix = doctor_str(f, "fix");
+    cr_expect(fix && strstr(fix, "without a stub") && strstr(fix, "Reading the flash"),
+              "%s", fix);
+    cr_expect_null(doctor_finding(doc, "security.flash-encrypted"));
+    json_object_put(doc);
+}
+
+/* Flash encryption, from GET_SECURITY_INFO's crypt counter (ESP32-C3) and from the eFuse
+ * word on the ESP32, whose ROM has no GET_SECURITY_INFO. A plain download will not boot:
+ * the firmware fix says so. */
+static void expect_encryption(const char *name, const char *const *sim)
+{
+    struct doctor_run run = { .sim = sim };
+    struct doctor_want want = { .exit = 0 };
+    json_object *doc = doctor_check(name, &run, &want);
+    json_object *f = doctor_expect_finding(doc, "security.flash-encrypted", "warn");
+    cr_expect(strstr(doctor_str(f, "evidence"), "crypt counter is 0x01") != NULL, "%s: %s",
+              name, doctor_str(f, "evidence"));
+    cr_expect(strstr(doctor_str(f, "fix"), "will not boot") != NULL, "%s", name);
+    json_object *none = doctor_expect_finding(doc, "firmware.none", "warn");
+    cr_expect(strstr(doctor_str(none, "fix"), "encrypted for this chip") != NULL, "%s: %s",
+              name, doctor_str(none, "fix"));
+    cr_expect_null(doctor_finding(doc, "security.secure-download"));
+    json_object_put(doc);
+}
+
+Test(doctor_hardware, flash_encryption_is_explained)
+{
+    expect_encryption("encrypted c3", LIST("--chip", "esp32c3", "--flash-encrypted",
+                                           "--firmware", "app"));
+    expect_encryption("encrypted esp32", LIST("--flash-encrypted", "--firmware", "app"));
+}
+
+/* A board without either: no security finding at all (the checks cannot always fire). */
+Test(doctor_hardware, plain_board_has_no_security_findings)
+{
+    struct doctor_run run = { .sim = LIST("--chip", "esp32c3", "--firmware", "app") };
+    struct doctor_want want = { .exit = 0 };
+    json_object *doc = doctor_check("plain c3", &run, &want);
+    cr_expect_null(doctor_finding(doc, "security.secure-download"));
+    cr_expect_null(doctor_finding(doc, "security.flash-encrypted"));
+    cr_expect_null(doctor_finding(doc, "flash.no-answer"));
+    cr_expect_null(doctor_finding(doc, "boot.strapping"));
+    json_object_put(doc);
 }
