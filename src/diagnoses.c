@@ -160,6 +160,13 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "soldered, or the flash pins (GPIO6 to GPIO11 on the ESP32) wired to something else.",
       "Fix the strapping pin if boot.strapping names one; otherwise free the flash pins, "
       "or replace the module: espdoctor refuses to flash, erase or read until it answers." },
+    { "flash.fake-size", ED_SEV_WARN, "Bootloader", "The flash chip is smaller than it claims",
+      "The flash chip's JEDEC id claims more than its array holds (a counterfeit part): "
+      "what is read past its real size repeats address 0, and what is written there "
+      "overwrites the start of the flash, the bootloader included. Found read-only, by "
+      "the MD5 of the first 32 KiB repeating at a power of two below the claimed size.",
+      "Use firmware, partition tables and file systems for the real size the evidence "
+      "names; espdoctor refuses to write past it." },
     { "security.secure-download", ED_SEV_WARN, "Bootloader", "The ROM is in Secure Download Mode",
       "An eFuse put the ROM loader in Secure Download Mode: it writes flash, but refuses "
       "reading it back, register reads and writes and RAM (so no flasher stub runs). "

@@ -238,6 +238,12 @@ int ed_loader_flash_defl_end(struct ed_loader *ld, bool reboot);
 /* MD5 of a flash region (ROM: 32 hex chars; stub: 16 raw bytes; both become raw). */
 int ed_loader_flash_md5(struct ed_loader *ld, uint32_t addr, uint32_t size, uint8_t md5[16]);
 
+/* The flash's real size, when its first 32 KiB repeat at powers of two below `claimed`
+ * (a counterfeit chip wraps around there): *real is then smaller than claimed. Read-only.
+ * ED_E_UNSUPPORTED (and *real = claimed) when it cannot tell: no MD5 on this loader, or
+ * erased flash at 0, which repeats anyway (loader_flash_size.c). */
+int ed_loader_flash_real_size(struct ed_loader *ld, uint32_t claimed, uint32_t *real);
+
 /* The last command was refused because it arrived damaged (bad checksum or length, a
  * garbled op) and the loader did nothing with it: sending it again is safe. */
 bool ed_loader_refused_as_damaged(const struct ed_loader *ld, int rc);

@@ -191,3 +191,58 @@ Test(doctor_hardware, plain_board_has_no_security_findings)
     cr_expect_null(doctor_finding(doc, "boot.strapping"));
     json_object_put(doc);
 }
+
+/* A counterfeit flash chip: its JEDEC id claims 16 MiB, its array holds 4 MiB and the
+ * address wraps around there. Found read-only (the first 32 KiB repeat at 4 MiB). */
+Test(doctor_hardware, fake_flash_size_is_found_by_its_wrap_around)
+{
+    struct doctor_run run = { .sim = LIST("--flash-size", "16MB", "--flash-real-size", "4MB",
+                                          "--firmware", "micropython") };
+    struct doctor_want want = { .exit = 0 };
+    json_object *doc = doctor_check("fake flash size", &run, &want);
+    json_object *f = doctor_expect_finding(doc, "flash.fake-size", "warn");
+    const char *ev = doctor_str(f, "evidence");
+    cr_expect(strstr(ev, "claims 16 MiB") && strstr(ev, "repeats every 4 MiB") &&
+              strstr(ev, "0x400000"), "%s", ev);
+    cr_expect(strstr(doctor_str(f, "fix"), "4 MiB of flash") != NULL, "%s",
+              doctor_str(f, "fix"));
+    json_object_put(doc);
+}
+
+/* A genuine 16 MiB chip with the same firmware does not wrap: no finding. */
+Test(doctor_hardware, genuine_flash_size_is_not_called_fake)
+{
+    struct doctor_run run = { .sim = LIST("--flash-size", "16MB", "--firmware",
+                                          "micropython") };
+    struct doctor_want want = { .exit = 0 };
+    json_object *doc = doctor_check("genuine 16 MiB", &run, &want);
+    cr_expect_null(doctor_finding(doc, "flash.fake-size"));
+    json_object_put(doc);
+}
+
+/* flash on the counterfeit chip: sizes are checked against the real 4 MiB, so an image
+ * at 4 MiB (inside what the id claims) is refused, and the note says why. */
+Test(doctor_hardware, flash_refuses_past_the_real_size, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *img = scratch_path("app.bin");
+    const char *mk[] = { e2e_bin("mkimage"), "--chip", "esp32", "--kind", "app", "--size",
+                         "64K", "-o", img, NULL };
+    e2e_run(&r, mk, FLASH_LIMIT_S);
+    cr_assert_eq(r.status, 0, "mkimage: %s", r.err);
+    const char *argv[] = { e2e_bin("espsim"), "--fast", "--flash-size", "16MB",
+                           "--flash-real-size", "4MB", "--firmware", "micropython", "--",
+                           e2e_bin("espdoctor"), "--json", "flash", "0x400000", img, NULL };
+    e2e_run(&r, argv, FLASH_LIMIT_S);
+    cr_assert_eq(r.status, 3, "exit %d\n%s\n%s", r.status, r.out, r.err);
+    json_object *doc = json_tokener_parse(r.out), *v;
+    cr_assert_not_null(doc, "%s", r.out);
+    cr_assert(json_object_object_get_ex(doc, "flash_size", &v));
+    cr_expect_eq(json_object_get_int64(v), 4 << 20, "%s", r.out);
+    cr_assert(json_object_object_get_ex(doc, "result", &v));
+    cr_expect_str_eq(json_object_get_string(v), "refused");
+    cr_assert(json_object_object_get_ex(doc, "notes", &v));
+    cr_expect(strstr(json_object_to_json_string(v), "wraps around at 4096 KiB") != NULL,
+              "%s", json_object_to_json_string(v));
+    json_object_put(doc);
+}

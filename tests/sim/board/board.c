@@ -66,8 +66,8 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     b->opts.chip = sim->key;
     b->sim = sim;
     memcpy(b->mac, opts->mac_given ? opts->mac : sim->default_mac, sizeof b->mac);
-    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, opts->flash_chip, err,
-                 errlen) != 0) {
+    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, opts->flash_real_size,
+                 opts->flash_chip, err, errlen) != 0) {
         free(b);
         return NULL;
     }

@@ -99,6 +99,9 @@ struct sim_board_opts {
      * "boot mode:(7,x)", the UART loader never runs). */
     unsigned strap_high;
     bool flash_silent;         /* the flash chip does not answer (dead, unpowered, unwired) */
+    /* A counterfeit flash chip: it holds this many bytes and its JEDEC id claims
+     * flash_size; addresses wrap around at the real size. 0: a genuine part. */
+    uint32_t flash_real_size;
     enum sim_link link;
     enum sim_app_usb app_usb;
     unsigned usb_enum_ms;      /* USB-OTG: from the chip's start to its port on the bus */

@@ -89,8 +89,52 @@ static int open_file(struct nor *f, const char *path, uint32_t size, char *err,
     return 0;
 }
 
-int nor_open(struct nor *f, const char *path, uint32_t size, const char *part, char *err,
-             size_t errlen)
+/* A counterfeit part: its JEDEC id claims `size` but the array holds `real` bytes, and the
+ * address bits above it are not decoded, so address real reads (and writes) address 0:
+ * the wrap-around users' read tests find on fake "16 MB" chips. The real array (a file,
+ * or an anonymous memory file) is mapped again and again over the claimed range. */
+static int open_wrapped(struct nor *f, const char *path, uint32_t size, uint32_t real,
+                        char *err, size_t errlen)
+{
+    int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)
+                  : memfd_create("espsim-flash", MFD_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "flash file %s: %s", path ? path : "(memory)", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    bool fresh = st.st_size == 0;
+    if ((!fresh && st.st_size != (off_t)real) || (fresh && ftruncate(fd, real) != 0)) {
+        snprintf(err, errlen, "flash file %s: a fake-size flash keeps its real %u bytes; "
+                 "the file has %lld", path ? path : "(memory)", real, (long long)st.st_size);
+        close(fd);
+        return -1;
+    }
+    uint8_t *base = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    for (uint32_t off = 0; base != MAP_FAILED && off < size; off += real)
+        if (mmap(base + off, real, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+            MAP_FAILED) {
+            munmap(base, size);
+            base = MAP_FAILED;
+        }
+    close(fd);
+    if (base == MAP_FAILED) {
+        snprintf(err, errlen, "flash: mmap: %s", strerror(errno));
+        return -1;
+    }
+    if (fresh)
+        memset(base, 0xFF, real);
+    f->mem = base;
+    f->size = size;
+    f->real_size = real;
+    f->mapped = true;
+    return 0;
+}
+
+int nor_open(struct nor *f, const char *path, uint32_t size, uint32_t real_size,
+             const char *part, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
     f->part = nor_part(part);
@@ -104,7 +148,10 @@ int nor_open(struct nor *f, const char *path, uint32_t size, const char *part, c
         snprintf(err, errlen, "flash size %u is not a multiple of 4 KiB", size);
         return -1;
     }
-    if (path) {
+    if (real_size && real_size < size) {
+        if (open_wrapped(f, path, size, real_size, err, errlen) != 0)
+            return -1;
+    } else if (path) {
         if (open_file(f, path, size, err, errlen) != 0)
             return -1;
     } else {
@@ -126,7 +173,7 @@ void nor_close(struct nor *f)
     if (!f->mem)
         return;
     if (f->mapped) {
-        msync(f->mem, f->size, MS_SYNC);
+        msync(f->mem, f->real_size ? f->real_size : f->size, MS_SYNC);
         munmap(f->mem, f->size);
     } else {
         free(f->mem);
