@@ -196,6 +196,12 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "port.vanished", ED_SEV_ERROR, "Port", "The port disappeared",
       "The serial port went away while in use (unplugged, or a native-USB chip reset).",
       "Plug the board back in; for native USB, enter download mode by hand." },
+    { "port.reset-loop", ED_SEV_ERROR, "Port", "The board's USB port keeps vanishing",
+      "No port is there to examine, but an Espressif USB device (the chip's own USB) came "
+      "and went while the doctor watched: the port leaves the bus whenever the chip "
+      "resets, and its firmware resets in a loop. Not an unplugged cable.",
+      "Hold BOOT, tap RST (EN), release BOOT: the ROM's download port stays, and flash "
+      "or erase works from there." },
     { "port.not-serial", ED_SEV_ERROR, "Port", "Not a serial port",
       "The path given is not a serial device.", "Pick a port from 'espdoctor list'." },
     { "port.unusable", ED_SEV_ERROR, "Port", "The port cannot be used",

@@ -149,6 +149,8 @@ bool ed_check_presence(struct ed_doctor *d)
     for (size_t i = 0; i < d->ports.count; i++)
         bridges += d->ports.items[i].bridge != NULL;
     if (bridges == 0) {
+        if (ed_watch_usb_flapping(d))
+            return false;   /* not unplugged: a port that keeps leaving */
         struct ed_finding *f = ed_report_add(&d->report, "device.none", "USB");
         ed_finding_evidence(f, "no USB device of a known bridge (CP210x, CH340/CH9102, FTDI, "
                                "PL2303, Espressif USB) is connected%s",

@@ -110,6 +110,11 @@ void ed_check_flash_chip(struct ed_doctor *d);
  * they forbid (check_security.c). */
 void ed_check_security(struct ed_doctor *d);
 
+/* With no board found: watch the USB bus for a moment for a chip's own USB port that
+ * comes and goes (firmware in a reset loop), reported as port.reset-loop; false when
+ * nothing appeared (check_usb_flap.c). */
+bool ed_watch_usb_flapping(struct ed_doctor *d);
+
 struct ed_check_family {
     const char *name;
     bool (*run)(struct ed_doctor *d);

@@ -246,3 +246,33 @@ Test(doctor_hardware, flash_refuses_past_the_real_size, .init = make_dir,
               "%s", json_object_to_json_string(v));
     json_object_put(doc);
 }
+
+/* The chip's own USB (an S3's TinyUSB port) in a crash loop: the port is there for a
+ * moment after every start and gone at the next reset. The doctor watches, tells it from
+ * an unplugged cable, and says how to reach download mode by hand. */
+Test(doctor_hardware, native_usb_in_a_reset_loop_is_not_an_unplugged_cable)
+{
+    struct doctor_run run = { .sim = LIST("--bridge", "usb-otg", "--firmware", "crash",
+                                          "--usb-enum-ms", "20") };
+    struct doctor_want want = { .exit = 7, .problem = "port.reset-loop",
+                                .fix_names = LIST("hold BOOT", "tap RST") };
+    json_object *doc = doctor_check("native usb reset loop", &run, &want);
+    json_object *f = doctor_finding(doc, "port.reset-loop");
+    cr_expect(strstr(doctor_str(f, "evidence"), "303a:4001") != NULL, "%s",
+              doctor_str(f, "evidence"));
+    cr_expect_null(doctor_finding(doc, "device.none"), "the board is plugged in");
+    cr_expect(strstr(doctor_text.out, "charge-only") == NULL, "%s", doctor_text.out);
+    json_object_put(doc);
+}
+
+/* The same board whose firmware never brings USB back: nothing ever appears, which is
+ * what an unplugged cable looks like, and the doctor says that instead. */
+Test(doctor_hardware, a_port_that_never_appears_is_no_reset_loop)
+{
+    struct doctor_run run = { .sim = LIST("--bridge", "usb-otg", "--firmware", "app",
+                                          "--usb-app", "none") };
+    struct doctor_want want = { .exit = 4, .problem = "device.none" };
+    json_object *doc = doctor_check("native usb gone", &run, &want);
+    cr_expect_null(doctor_finding(doc, "port.reset-loop"));
+    json_object_put(doc);
+}
