@@ -21,9 +21,8 @@ static void size_text(uint32_t bytes, char *out, size_t len)
 static void check_real_size(struct ed_doctor *d, uint32_t jedec, uint32_t claimed)
 {
     uint32_t real = claimed;
-    /* The ROM reads no further than the size it was told. */
-    if (!claimed || ed_loader_spi_set_params(d->ld, claimed) != ED_OK ||
-        ed_loader_flash_real_size(d->ld, claimed, &real) != ED_OK || real >= claimed)
+    if (!claimed || ed_loader_flash_real_size(d->ld, claimed, &real) != ED_OK ||
+        real >= claimed)
         return;
     char says[32], holds[32];
     size_text(claimed, says, sizeof says);

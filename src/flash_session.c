@@ -160,8 +160,7 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
         /* A counterfeit chip wraps around below what its id claims: its real size is the
          * one the size checks use, so nothing is written past it. */
         uint32_t real = size;
-        if (ed_loader_spi_set_params(s->ld, size) == ED_OK &&
-            ed_loader_flash_real_size(s->ld, size, &real) == ED_OK && real < size) {
+        if (ed_loader_flash_real_size(s->ld, size, &real) == ED_OK && real < size) {
             s->flash_size = real;
             ed_session_note(s, "the flash chip claims %u MiB (JEDEC id 0x%06x) but wraps "
                             "around at %u KiB: a counterfeit part; sizes are checked against "

@@ -37,6 +37,10 @@ int ed_loader_flash_real_size(struct ed_loader *ld, uint32_t claimed, uint32_t *
         return rc;
     if (erased(at0))
         return ED_E_UNSUPPORTED;
+    /* The ROM reads no further than the size it was told. */
+    rc = ed_loader_spi_set_params(ld, claimed);
+    if (rc != ED_OK)
+        return rc;
     for (uint32_t s = claimed / 2; s >= SMALLEST_REAL; s /= 2) {
         rc = ed_loader_flash_md5(ld, s, WINDOW, here);
         if (rc != ED_OK)
