@@ -2,7 +2,9 @@
  * capacity than their array and ignore the address bits above it, so reading past the
  * real size wraps around to address 0. Read-only and cheap: the MD5 of one window at 0
  * and at each power of two below the claimed size (SPI_FLASH_MD5, which ROM and stub
- * have); the real size is the smallest offset from which the window still repeats. */
+ * have); the real size is the smallest offset at which the window still repeats, when it
+ * stops repeating below that and does not repeat right after itself either (an erased,
+ * zeroed or patterned flash repeats everywhere and proves nothing). */
 #include "espdoctor/loader.h"
 
 #include "espdoctor/error.h"
@@ -41,13 +43,27 @@ int ed_loader_flash_real_size(struct ed_loader *ld, uint32_t claimed, uint32_t *
     rc = ed_loader_spi_set_params(ld, claimed);
     if (rc != ED_OK)
         return rc;
-    for (uint32_t s = claimed / 2; s >= SMALLEST_REAL; s /= 2) {
+    /* Down to where no flash chip ends: a real wrap has a last offset that repeats and
+     * one below it that does not. */
+    bool edge = false;
+    uint32_t last = claimed;
+    for (uint32_t s = claimed / 2; s >= SMALLEST_REAL / 2 && !edge; s /= 2) {
         rc = ed_loader_flash_md5(ld, s, WINDOW, here);
         if (rc != ED_OK)
             return rc;
-        if (memcmp(here, at0, sizeof here) != 0)
-            break;
-        *real = s;
+        edge = memcmp(here, at0, sizeof here) != 0;
+        if (!edge)
+            last = s;
     }
+    if (last == claimed)
+        return ED_OK;   /* no repeat: the chip holds what it claims */
+    /* Content that repeats at every power of two (a pattern, all zeros) proves nothing;
+     * nor does content that repeats right after the window. */
+    rc = ed_loader_flash_md5(ld, WINDOW, WINDOW, here);
+    if (rc != ED_OK)
+        return rc;
+    if (!edge || last < SMALLEST_REAL || memcmp(here, at0, sizeof here) == 0)
+        return ED_E_UNSUPPORTED;
+    *real = last;
     return ED_OK;
 }

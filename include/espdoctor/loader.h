@@ -242,7 +242,7 @@ int ed_loader_flash_md5(struct ed_loader *ld, uint32_t addr, uint32_t size, uint
  * (a counterfeit chip wraps around there): *real is then smaller than claimed. Read-only
  * (it sets SPI_SET_PARAMS to `claimed` before reading past the first window).
  * ED_E_UNSUPPORTED (and *real = claimed) when it cannot tell: no MD5 on this loader, or
- * erased flash at 0, which repeats anyway (loader_flash_size.c). */
+ * content that repeats anyway (erased, zeroed, a pattern) (loader_flash_size.c). */
 int ed_loader_flash_real_size(struct ed_loader *ld, uint32_t claimed, uint32_t *real);
 
 /* The last command was refused because it arrived damaged (bad checksum or length, a

@@ -276,3 +276,23 @@ Test(doctor_hardware, a_port_that_never_appears_is_no_reset_loop)
     cr_expect_null(doctor_finding(doc, "port.reset-loop"));
     json_object_put(doc);
 }
+
+/* A genuine chip whose content repeats everywhere (all zeros here, as a test pattern or a
+ * zeroed image would) wraps nowhere: it is no fake, and nothing is refused for it. */
+Test(doctor_hardware, repeating_content_is_not_a_fake_size, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *flash = scratch_path("zeros.bin");
+    FILE *f = fopen(flash, "wb");
+    cr_assert_not_null(f);
+    for (unsigned i = 0; i < (4u << 20); i++)
+        fputc(0, f);
+    cr_assert_eq(fclose(f), 0);
+    struct doctor_run run = { .sim = LIST("--flash", flash) };
+    doctor_exec(&doctor_json, &run, true);
+    json_object *doc = doctor_parse_first(doctor_json.out);
+    cr_assert_not_null(doc, "%s\n%s", doctor_json.out, doctor_json.err);
+    cr_expect_null(doctor_finding(doc, "flash.fake-size"), "%s", doctor_json.out);
+    doctor_expect_finding(doc, "bootloader.ok", "ok");
+    json_object_put(doc);
+}
