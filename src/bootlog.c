@@ -94,6 +94,10 @@ static void parse_esp8266_lines(const uint8_t *text, size_t len, struct ed_bootl
     }
     if (find(text, len, "ets Jan  8 2013"))
         log->esp8266 = true;
+    /* The ESP32's ROM date (esptool docs, "Boot Mode Selection", "Boot Mode Message"); the
+     * later chips print "ESP-ROM:<chip>-<date>", and their boot bits mean other pins. */
+    if (find(text, len, "ets Jun  8 2016"))
+        log->esp32_rom = true;
 }
 
 /* The printable run of text at p, up to a stop character or the end of the line, copied

@@ -83,6 +83,8 @@ static void report_success(struct ed_doctor *d, bool by_hand)
         ed_finding_fix(f, "Nothing to do: espdoctor falls back to the long delay. esptool "
                           "needs more attempts on this board (--connect-attempts).");
     }
+    ed_check_flash_chip(d);
+    ed_check_security(d);
 }
 
 static bool banner_heard(const struct ed_loader *ld)
@@ -106,7 +108,10 @@ bool ed_check_bootloader(struct ed_doctor *d)
      * banner: EN is not wired to RTS, and every rung of the ladder drives EN the same way.
      * One attempt for the record, not seven blind ones. */
     bool reset_unheard = d->reset_unheard;
-    if (reset_unheard) {
+    /* A strap that keeps the serial bootloader from running (ESP8266 GPIO15 high: SDIO
+     * boot): no rung of the ladder changes it; one attempt for the record. */
+    bool strap_mutes_rom = d->strap_blocks && d->esp8266_log;
+    if (reset_unheard || strap_mutes_rom) {
         opts.attempts = 1;
         opts.syncs = 2;   /* a ROM that is listening answers the first */
     }
@@ -131,20 +136,28 @@ bool ed_check_bootloader(struct ed_doctor *d)
         if (tail[0])
             snprintf(said, sizeof said, "\nthe board's last words:\n%s", tail);
         /* The boot-log family may have named this cause already, with its evidence. */
-        const char *id = ed_report_has(&d->report, j.id) ? "bootloader.unreached" : j.id;
+        const char *id = ed_report_has(&d->report, j.id) || strap_mutes_rom
+                         ? "bootloader.unreached" : j.id;
         struct ed_finding *f = ed_report_add(&d->report, id, d->port_path);
-        ed_finding_evidence(f, "%s\n%s%s%s", j.observed, attempts,
+        ed_finding_evidence(f, "%s\n%s%s%s", strap_mutes_rom
+                            ? "The ROM printed its banner after every reset, with a strapping "
+                              "pin at a level that does not start the serial bootloader, and "
+                              "nothing answered SYNC." : j.observed, attempts,
                             reset_unheard ? "\n(the reset before it did not interrupt the "
                                             "running program either)" : "", said);
-        if (strcmp(id, "reset.no-autoreset") == 0)
+        if (strap_mutes_rom)
+            ed_finding_fix(f, "A strapping pin keeps the ROM from listening (see the "
+                              "strapping finding); no reset or button can help until it is "
+                              "fixed.");
+        else if (strcmp(id, "reset.no-autoreset") == 0)
             ed_finding_fix(f, "%s A 1-10 uF capacitor from EN to GND makes the auto-reset "
                               "work on many boards.", j.fix);
         else
             ed_finding_fix(f, "%s", j.fix);
-        if (j.fix_command[0])
+        if (j.fix_command[0] && !strap_mutes_rom)
             ed_finding_command(f, "%s", j.fix_command);
         if (d->button.timeout_ms && strcmp(j.id, "reset.no-autoreset") == 0 &&
-            rc != ED_E_GONE && !ed_interrupted() && watch_buttons(d))
+            rc != ED_E_GONE && !strap_mutes_rom && !ed_interrupted() && watch_buttons(d))
             report_success(d, true);
     }
     /* Leave the board running its firmware (a reset that never reached it left it so). */

@@ -64,7 +64,8 @@ bool ed_check_firmware(struct ed_doctor *d)
     /* A boot the line check already judged broken, or a chip waiting in download mode,
      * has no firmware to ask; the findings so far say why. */
     if (ed_report_has(&d->report, "boot.crash-loop") ||
-        ed_report_has(&d->report, "firmware.blank") || d->boot.download_mode)
+        ed_report_has(&d->report, "firmware.blank") || d->boot.download_mode ||
+        d->strap_blocks)
         return true;
     if (!d->tp->has_modem_lines && d->boot.bytes == 0)
         return true;   /* socket://: no reset happened, nothing to go on */

@@ -116,13 +116,16 @@ static void judge_log(struct ed_doctor *d, const struct ed_bootlog *log, const c
                           "gives enough current; if the board is powered from a bridge's "
                           "3.3 V pin, use a proper 3.3 V regulator.");
     }
-    bool looping = log->resets >= 2 && (log->invalid_header || log->guru_meditation ||
-                                        log->flash_read_err || log->brownout);
+    /* A strapping pin explains a reset loop: the fix is the pin, not new firmware. */
+    bool strapped = ed_judge_straps(d, log) && d->strap_blocks;
+    bool looping = !strapped && log->resets >= 2 &&
+                   (log->invalid_header || log->guru_meditation || log->flash_read_err ||
+                    log->brownout);
     /* Erased flash at the boot offset and nothing else wrong: a board that holds no
      * firmware yet (or was erased), which is not a crash. One "invalid header:
      * 0xffffffff" says so; the ROM only starts over after it. */
-    bool blank = log->erased_header && log->resets >= 1 && !log->guru_meditation &&
-                 !log->flash_read_err && !log->brownout;
+    bool blank = !strapped && log->erased_header && log->resets >= 1 &&
+                 !log->guru_meditation && !log->flash_read_err && !log->brownout;
     if (blank) {
         f = ed_report_add(&d->report, "firmware.blank", d->port_path);
         ed_finding_evidence(f, "the ROM read erased flash (0xffffffff) where the bootloader "
@@ -138,15 +141,6 @@ static void judge_log(struct ed_doctor *d, const struct ed_bootlog *log, const c
                             log->flash_read_err ? ", \"flash read err\"" : "", tail);
         ed_finding_fix(f, "Flash firmware built for this chip; espdoctor checks that a file "
                           "fits the chip before it writes.");
-    }
-    if (!log->esp8266 && log->boot_value >= 0 && (log->boot_value & 0x20) && log->flash_boot &&
-        !log->boot_mode_named) {
-        char straps[128];
-        ed_bootlog_straps(log->boot_value, straps, sizeof straps);
-        f = ed_report_add(&d->report, "boot.strapping", d->port_path);
-        ed_finding_evidence(f, "boot:0x%x: %s; MTDI/GPIO12 high selects 1.8 V flash",
-                            (unsigned)log->boot_value, straps);
-        ed_finding_fix(f, "Disconnect whatever is wired to GPIO12 and try again.");
     }
 }
 

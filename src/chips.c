@@ -50,6 +50,9 @@ const struct ed_chip ed_chips[] = {
         .rom_change_baud = true, .rom_read_flash_slow = true,
         /* esptool targets/esp32.py RTCCALICFG1; eFuse BLK0 word 4 = EFUSE_RD_CK8M_FREQ */
         .rom_xtal_cal_reg = 0x3FF5F06C, .rom_ck8m_efuse_reg = 0x3FF5A010,
+        /* ESP-IDF soc/esp32/include/soc/efuse_reg.h: EFUSE_BLK0_RDATA0_REG,
+         * EFUSE_RD_FLASH_CRYPT_CNT at bits 26:20 */
+        .flash_crypt_cnt_reg = 0x3FF5A000, .flash_crypt_cnt_shift = 20,
         .micropython_board = "ESP32_GENERIC",
         .header_sizes = SIZES_ESP32,
         .header_freqs = FREQS_CLASSIC,

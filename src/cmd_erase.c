@@ -189,6 +189,9 @@ int cmd_erase(struct ed_cli *cli, int argc, char **argv)
         rc = stopped(&s, &a, false, &t0);
     else if (rc == ED_EXIT_OK)
         rc = erase_on_board(&s, &a, &t0);
+    else if (s.port_failure.id[0])   /* reached, but refused before erasing: why */
+        rc = report_as(&s, &a, rc, "failed", s.port_failure.id, s.port_failure.message,
+                       s.port_failure.fix_command[0] ? s.port_failure.fix_command : NULL, &t0);
     else
         rc = report(&s, &a, rc, "failed", "could not reach the board", &t0);
     bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(s.ld);

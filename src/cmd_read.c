@@ -58,7 +58,9 @@ static int report(struct read_run *r, int rc, const char *result, const char *er
         json_object_object_add(rd, "md5_checked", json_object_new_boolean(s->ld && s->ld->stub));
         json_object_object_add(o, "read", rd);
         json_object *err = NULL;
-        if (error) {
+        if (s->port_failure.id[0])   /* reached, but refused before reading: why */
+            err = ed_session_port_error_json(s);
+        else if (error) {
             err = json_object_new_object();
             json_object_object_add(err, "message", json_object_new_string(error));
         }

@@ -130,9 +130,14 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "Download firmware for the chip (MicroPython: micropython.org/download) and flash it "
       "(espdoctor flash FILE)." },
     { "boot.strapping", ED_SEV_WARN, "Boot log", "A strapping pin is in the wrong state",
-      "The boot value shows a strapping pin (GPIO2, GPIO12/MTDI, GPIO15/MTDO) at a level "
-      "that changes how the chip boots.",
-      "Disconnect what is wired to that pin and try again." },
+      "The boot banner shows a strapping pin at a level that changes how the chip boots. "
+      "ESP32: GPIO12 (MTDI) high selects 1.8 V for the flash, and a 3.3 V flash chip then "
+      "fails (\"flash read err, 1000\", boot:0x33 or 0x37). ESP8266: GPIO15 (MTDO) high, "
+      "\"boot mode:(7,x)\" or (5,x), selects SDIO boot: neither the firmware nor the "
+      "serial bootloader runs. An error when it keeps the chip from booting.",
+      "Remove what drives the pin at reset or pull it low (10 kOhm to GND). ESP32 with "
+      "3.3 V flash whose GPIO12 must stay wired: burn the flash-voltage eFuse once "
+      "(espefuse.py --port PORT set_flash_voltage 3.3V; it cannot be undone)." },
     { "boot.silent", ED_SEV_WARN, "Boot log", "The chip printed nothing after reset",
       "No byte arrived after a reset at any of the usual baud rates.",
       "Check that the board is powered and that TX/RX are wired (RX to TX)." },
@@ -154,6 +159,34 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "The chip printed the download banner but did not answer the sync packets.",
       "Check the TX/RX wiring, lower the baud, and try another cable." },
     /* Firmware */
+    { "flash.no-answer", ED_SEV_ERROR, "Bootloader", "The flash chip does not answer",
+      "The ROM loader answers, but the SPI flash chip behind it does not: its JEDEC id "
+      "reads 0xffffff (or 0), as when nothing drives the data line. The chip cannot boot "
+      "(\"flash read err\") and nothing written to it would stay. Causes: GPIO12 high on an "
+      "ESP32 with 3.3 V flash (see boot.strapping), a flash chip without power or not "
+      "soldered, or the flash pins (GPIO6 to GPIO11 on the ESP32) wired to something else.",
+      "Fix the strapping pin if boot.strapping names one; otherwise free the flash pins, "
+      "or replace the module: espdoctor refuses to flash, erase or read until it answers." },
+    { "flash.fake-size", ED_SEV_WARN, "Bootloader", "The flash chip is smaller than it claims",
+      "The flash chip's JEDEC id claims more than its array holds (a counterfeit part): "
+      "what is read past its real size repeats address 0, and what is written there "
+      "overwrites the start of the flash, the bootloader included. Found read-only, by "
+      "the MD5 of the first 32 KiB repeating at a power of two below the claimed size.",
+      "Use firmware, partition tables and file systems for the real size the evidence "
+      "names; espdoctor refuses to write past it." },
+    { "security.secure-download", ED_SEV_WARN, "Bootloader", "The ROM is in Secure Download Mode",
+      "An eFuse put the ROM loader in Secure Download Mode: it writes flash, but refuses "
+      "reading it back, register reads and writes and RAM (so no flasher stub runs). "
+      "esptool refuses the same operations; the mode cannot be turned off.",
+      "Flash as usual (espdoctor uses the ROM loader, more slowly); read the flash or the "
+      "eFuses through the firmware instead." },
+    { "security.flash-encrypted", ED_SEV_WARN, "Bootloader", "Flash encryption is on",
+      "The flash crypt counter eFuse has an odd number of bits set: the chip decrypts "
+      "what it reads from flash, so an image written in the clear (a MicroPython "
+      "download) does not boot (\"invalid header\"), and the flash reads back as "
+      "ciphertext.",
+      "Write images encrypted for this chip (ESP-IDF: idf.py encrypted-flash; development "
+      "mode: esptool write_flash --encrypt)." },
     { "firmware.micropython", ED_SEV_OK, "Firmware", "MicroPython is answering",
       "The board runs MicroPython and its REPL answered.", NULL },
     { "firmware.none", ED_SEV_WARN, "Firmware", "No MicroPython on the board",
@@ -170,6 +203,12 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "port.vanished", ED_SEV_ERROR, "Port", "The port disappeared",
       "The serial port went away while in use (unplugged, or a native-USB chip reset).",
       "Plug the board back in; for native USB, enter download mode by hand." },
+    { "port.reset-loop", ED_SEV_ERROR, "Port", "The board's USB port keeps vanishing",
+      "No port is there to examine, but an Espressif USB device (the chip's own USB) came "
+      "and went while the doctor watched: the port leaves the bus whenever the chip "
+      "resets, and its firmware resets in a loop. Not an unplugged cable.",
+      "Hold BOOT, tap RST (EN), release BOOT: the ROM's download port stays, and flash "
+      "or erase works from there." },
     { "port.not-serial", ED_SEV_ERROR, "Port", "Not a serial port",
       "The path given is not a serial device.", "Pick a port from 'espdoctor list'." },
     { "port.unusable", ED_SEV_ERROR, "Port", "The port cannot be used",

@@ -159,6 +159,8 @@ bool ed_check_presence(struct ed_doctor *d)
         return false;
     }
     if (bridges == 0) {
+        if (ed_watch_usb_flapping(d))
+            return false;   /* not unplugged: a port that keeps leaving */
         struct ed_finding *f = ed_report_add(&d->report, "device.none", "USB");
         ed_finding_evidence(f, "no USB device of a known bridge (CP210x, CH340/CH9102, FTDI, "
                                "PL2303, Espressif USB) is connected%s",
@@ -235,7 +237,12 @@ static void complete_firmware_fixes(struct ed_doctor *d)
             strcmp(f->diag->id, "firmware.blank") != 0 &&
             strcmp(f->diag->id, "boot.crash-loop") != 0)
             continue;
-        ed_finding_fix(f, "%s", fix);
+        /* With flash encryption on, a download written as it is will not boot. */
+        if (ed_report_has(&d->report, "security.flash-encrypted"))
+            ed_finding_fix(f, "%s Flash encryption is on: the file must be encrypted for "
+                              "this chip first (see the flash encryption finding).", fix);
+        else
+            ed_finding_fix(f, "%s", fix);
         ed_finding_command(f, "%s", command);
     }
 }

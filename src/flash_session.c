@@ -1,6 +1,8 @@
 /* Getting a board ready for flash work (see flash_session.h). */
 #include "flash_session.h"
 
+#include "espdoctor/shell.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,9 +158,31 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     }
     if (frc == ED_OK) {
         s->flash_size = size;
+        /* A counterfeit chip wraps around below what its id claims: its real size is the
+         * one the size checks use, so nothing is written past it. */
+        uint32_t real = size;
+        if (ed_loader_flash_real_size(s->ld, size, &real) == ED_OK && real < size) {
+            s->flash_size = real;
+            ed_session_note(s, "the flash chip claims %u MiB (JEDEC id 0x%06x) but wraps "
+                            "around at %u KiB: a counterfeit part; sizes are checked against "
+                            "%u KiB", size >> 20, s->jedec, real >> 10, real >> 10);
+        }
     } else if (frc == ED_E_NOTFOUND) {
-        ed_session_note(s, "the flash chip did not answer its ID command (JEDEC id 0x%06x): "
-                        "the size check was skipped", s->jedec);
+        /* Nothing drives the flash's data line: a write would be lost and a read would be
+         * all ones, so neither is tried (the error carries the doctor's finding id). */
+        struct ed_port_failure *f = &s->port_failure;
+        char port[300];
+        snprintf(f->id, sizeof f->id, "flash.no-answer");
+        snprintf(f->message, sizeof f->message, "%s answers its bootloader, but its flash "
+                 "chip does not: the JEDEC id reads 0x%06x. Nothing was written, erased or "
+                 "read.", s->ld->chip->name, s->jedec);
+        snprintf(f->fix, sizeof f->fix, "On an ESP32, GPIO12 high at reset starves a 3.3 V "
+                 "flash; otherwise check the flash pins and the 3.3 V supply. The doctor "
+                 "tells which.");
+        snprintf(f->fix_command, sizeof f->fix_command, "espdoctor -p %s",
+                 ed_shell_quote(s->pc.path, port, sizeof port));
+        ed_cli_error(cli, "%s %s", f->message, f->fix);
+        return ED_EXIT_FAIL;
     } else {
         ed_session_note(s, "the flash size could not be read (%s): the size check was "
                         "skipped", ed_strerror(frc));

@@ -31,8 +31,14 @@ int ed_loader_detect_chip(struct ed_loader *ld)
     ld->magic = 0;
 
     int rc = ed_loader_command(ld, ED_OP_GET_SECURITY_INFO, NULL, 0, SECURITY_INFO_TIMEOUT_MS, &r);
+    ld->security_known = false;
     if (rc == ED_OK && r.data_len >= 4)
         ld->secure_download = !ld->stub && (ed_get_le32(r.data) & SECURITY_FLAG_SECURE_DOWNLOAD);
+    if (rc == ED_OK && r.data_len >= 5) {   /* flags, then the crypt counter byte */
+        ld->security_known = true;
+        ld->security_flags = ed_get_le32(r.data);
+        ld->flash_crypt_cnt = r.data[4];
+    }
     if (rc == ED_OK && r.data_len >= 20) {
         ld->security_chip_id = ed_get_le32(r.data + 12);
         chip = ed_chip_by_image_id((int)ld->security_chip_id);

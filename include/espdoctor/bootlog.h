@@ -15,6 +15,8 @@ struct ed_bootlog {
     bool garbage;              /* bytes arrived, but mostly unprintable: wrong baud? */
     unsigned resets;           /* rst: lines seen (ESP32 family) or "rst cause" (ESP8266) */
     bool esp8266;              /* the log is an ESP8266 ROM's ("ets Jan  8 2013") */
+    bool esp32_rom;            /* the ESP32's own ROM banner ("ets Jun  8 2016"): its
+                                  boot:0xNN bits are the ESP32's GPIO_STRAP */
     int reset_cause;           /* last rst:0xN / rst cause:N, -1 if none */
     char reset_name[40];       /* "POWERON_RESET", "RTCWDT_RTC_RESET", "" */
     int boot_value;            /* last ESP32 boot:0xNN, -1 if none */

@@ -48,6 +48,10 @@ struct ed_chip {
     /* ESP32: the ROM's crystal calibration (TIMG0 RTCCALICFG1) and the eFuse word with
      * CK8M's frequency, to compensate its CHANGE_BAUDRATE; 0 where the ROM needs none. */
     uint32_t rom_xtal_cal_reg, rom_ck8m_efuse_reg;
+    /* ESP32: the eFuse word with FLASH_CRYPT_CNT and its shift (7 bits); 0 where
+     * GET_SECURITY_INFO tells the crypt count instead (S2 and later) or there is none. */
+    uint32_t flash_crypt_cnt_reg;
+    unsigned flash_crypt_cnt_shift;
     const char *micropython_board; /* MicroPython download page board id */
     /* The image header's byte 3 (esptool's "Firmware Image Format"): flash size in the high
      * nibble and SPI frequency in the low one, as the names each code stands for on this

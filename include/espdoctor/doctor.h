@@ -58,6 +58,7 @@ struct ed_doctor {
                                      rate) after the line check's reset and none of it,
                                      the firmware check's included, a ROM banner: EN did
                                      not reach the chip */
+    bool strap_blocks;            /* a strapping pin keeps the chip from booting at all */
     bool bootloader_ok;
     bool micropython;
     char micropython_version[48];
@@ -101,6 +102,24 @@ bool ed_check_power(struct ed_doctor *d);
 bool ed_check_line(struct ed_doctor *d);
 bool ed_check_firmware(struct ed_doctor *d);
 bool ed_check_bootloader(struct ed_doctor *d);
+
+/* From a boot log: a strapping pin at a level that changes how the chip boots (ESP32
+ * GPIO12, ESP8266 GPIO15) becomes boot.strapping, an error when it keeps the chip from
+ * booting (then strap_blocks is set). Whether one was found (check_straps.c). */
+bool ed_judge_straps(struct ed_doctor *d, const struct ed_bootlog *log);
+
+/* After the bootloader answered: a flash chip whose JEDEC id reads all ones or zeros is
+ * flash.no-answer (check_flash_chip.c). */
+void ed_check_flash_chip(struct ed_doctor *d);
+
+/* After the bootloader answered: Secure Download Mode and flash encryption, with what
+ * they forbid (check_security.c). */
+void ed_check_security(struct ed_doctor *d);
+
+/* With no board found: watch the USB bus for a moment for a chip's own USB port that
+ * comes and goes (firmware in a reset loop), reported as port.reset-loop; false when
+ * nothing appeared (check_usb_flap.c). */
+bool ed_watch_usb_flapping(struct ed_doctor *d);
 
 struct ed_check_family {
     const char *name;

@@ -109,6 +109,9 @@ struct ed_loader {
     unsigned sync_replies;       /* how many SYNC replies the last sync got */
     uint32_t security_chip_id;   /* from GET_SECURITY_INFO, UINT32_MAX if unknown */
     bool secure_download;        /* GET_SECURITY_INFO's flags say Secure Download Mode */
+    bool security_known;         /* GET_SECURITY_INFO answered: the two below are its */
+    uint32_t security_flags;     /* its flags word */
+    uint8_t flash_crypt_cnt;     /* its crypt counter byte */
     uint32_t magic;              /* the 0x40001000 detection value, 0 if not read */
     uint32_t rom_xtal_estimate_hz; /* ESP32 ROM: its estimate of its crystal, 0 if not read */
 
@@ -234,6 +237,13 @@ int ed_loader_flash_defl_end(struct ed_loader *ld, bool reboot);
 
 /* MD5 of a flash region (ROM: 32 hex chars; stub: 16 raw bytes; both become raw). */
 int ed_loader_flash_md5(struct ed_loader *ld, uint32_t addr, uint32_t size, uint8_t md5[16]);
+
+/* The flash's real size, when its first 32 KiB repeat at powers of two below `claimed`
+ * (a counterfeit chip wraps around there): *real is then smaller than claimed. Read-only
+ * (it sets SPI_SET_PARAMS to `claimed` before reading past the first window).
+ * ED_E_UNSUPPORTED (and *real = claimed) when it cannot tell: no MD5 on this loader, or
+ * content that repeats anyway (erased, zeroed, a pattern) (loader_flash_size.c). */
+int ed_loader_flash_real_size(struct ed_loader *ld, uint32_t claimed, uint32_t *real);
 
 /* The last command was refused because it arrived damaged (bad checksum or length, a
  * garbled op) and the loader did nothing with it: sending it again is safe. */

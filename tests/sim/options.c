@@ -24,7 +24,7 @@ enum {
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
     OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED, OPT_PRESS_BOOT_AT,
-    OPT_PLUG_AT,
+    OPT_PLUG_AT, OPT_STRAP_HIGH, OPT_FLASH_SILENT, OPT_FLASH_REAL_SIZE,
 };
 
 static const struct option long_opts[] = {
@@ -37,6 +37,9 @@ static const struct option long_opts[] = {
     { "any-stub", no_argument, NULL, OPT_ANY_STUB },
     { "secure-download", no_argument, NULL, OPT_SECURE_DOWNLOAD },
     { "flash-encrypted", no_argument, NULL, OPT_FLASH_ENCRYPTED },
+    { "strap-high", required_argument, NULL, OPT_STRAP_HIGH },
+    { "flash-silent", no_argument, NULL, OPT_FLASH_SILENT },
+    { "flash-real-size", required_argument, NULL, OPT_FLASH_REAL_SIZE },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
     { "press-boot-at", required_argument, NULL, OPT_PRESS_BOOT_AT },
@@ -111,6 +114,15 @@ void espsim_usage(FILE *out)
 "                       and assumes a 2 MB flash until SPI_SET_PARAMS (S2, S3, C3, C6)\n"
 "  --flash-encrypted    flash encryption is on: the eFuse crypt counter is odd, and an\n"
 "                       image written in the clear does not boot (ESP32 family)\n"
+"  --strap-high GPIO    a strapping pin is held high at every reset: 12 (ESP32 MTDI:\n"
+"                       the flash gets 1.8 V, browns out and stops answering; \"flash\n"
+"                       read err, 1000\" at boot:0x33) or 15 (ESP8266 MTDO: SDIO boot,\n"
+"                       \"boot mode:(7,x)\", \"waiting for host\"; no UART loader)\n"
+"  --flash-silent       the flash chip does not answer: its JEDEC id reads ffffff,\n"
+"                       erase and program are not heard; the ROM cannot boot from it\n"
+"  --flash-real-size SIZE\n"
+"                       a fake-size flash chip: it holds SIZE, its JEDEC id claims\n"
+"                       --flash-size, and addresses wrap around at SIZE\n"
 "  --any-stub           run any code MEM_END jumps to as the flasher stub (default: only\n"
 "                       the stubs of esptool-js 0.7.0 and esp-web-flasher 5.1.5, known by\n"
 "                       their SHA-256; other code crashes, as on a chip)\n"
@@ -327,6 +339,23 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
         return true;
     case OPT_FLASH_ENCRYPTED:
         o->board.flash_encrypted = true;
+        return true;
+    case OPT_STRAP_HIGH:
+        if (strcmp(arg, "12") != 0 && strcmp(arg, "15") != 0)
+            return sim_optfail(err, errlen, "--strap-high \"%s\": espsim models GPIO12 (ESP32, "
+                               "the flash voltage strap) and GPIO15 (ESP8266, the SDIO boot "
+                               "strap); give 12 or 15.", arg);
+        o->board.strap_high = (unsigned)atoi(arg);
+        return true;
+    case OPT_FLASH_SILENT:
+        o->board.flash_silent = true;
+        return true;
+    case OPT_FLASH_REAL_SIZE:
+        if (!parse_size(arg, &o->board.flash_real_size) ||
+            (o->board.flash_real_size & (o->board.flash_real_size - 1)) != 0 ||
+            o->board.flash_real_size < 256 * 1024)
+            return sim_optfail(err, errlen, "--flash-real-size \"%s\" is not one a flash "
+                               "array has; give a power of two from 256KB, like 4MB.", arg);
         return true;
     case OPT_ANY_STUB:
         o->board.any_stub = true;
@@ -567,6 +596,18 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
     if (o->board.flash_encrypted && !(esp && strcmp(o->chip, "esp8266") != 0))
         return sim_optfail(err, errlen, "--flash-encrypted: the ESP8266 has no flash "
                            "encryption; use an ESP32-family chip.");
+    if (o->board.strap_high == 12 && strcmp(o->chip, "esp32") != 0)
+        return sim_optfail(err, errlen, "--strap-high 12: GPIO12 (MTDI) sets the flash voltage "
+                           "on the ESP32 only; use it with --chip esp32.");
+    if (o->board.strap_high == 15 && strcmp(o->chip, "esp8266") != 0)
+        return sim_optfail(err, errlen, "--strap-high 15: GPIO15 (MTDO) high selects SDIO boot "
+                           "on the ESP8266; use it with --chip esp8266.");
+    if (o->board.flash_real_size && o->board.flash_real_size >= o->board.flash_size)
+        return sim_optfail(err, errlen, "--flash-real-size must be smaller than --flash-size "
+                           "(what the fake chip claims); e.g. --flash-size 16MB "
+                           "--flash-real-size 4MB.");
+    if (o->board.flash_silent && !esp)
+        return sim_optfail(err, errlen, "--flash-silent: %s has no flash chip.", o->chip);
     if (o->xtal_drift_given && !(esp && info.rom_estimates_xtal))
         return sim_optfail(err, errlen, "--xtal-drift: only the ESP32's ROM estimates its "
                            "crystal (the later ROMs know theirs); use it with --chip esp32.");

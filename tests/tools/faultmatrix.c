@@ -360,10 +360,12 @@ static void run_path(const struct scenario *s, const char *what, char *out, size
     snprintf(out, len, "%s/run%04u.%s", work, s->index, what);
 }
 
-/* A byte of the pattern every run's flash starts from: any erase or write shows. */
+/* A byte of the pattern every run's flash starts from: any erase or write shows. It does
+ * not repeat at 2 MiB (addr >> 21): content that repeats at a power of two reads exactly
+ * like a counterfeit chip that wraps around there, and espdoctor would size it so. */
 static uint8_t pattern_at(uint32_t addr)
 {
-    return (uint8_t)((addr * 0x9E37u >> 7 ^ addr >> 13) & 0xFF) ^ 0x5A;
+    return (uint8_t)((addr * 0x9E37u >> 7 ^ addr >> 13 ^ (addr >> 21) * 0xA7u) & 0xFF) ^ 0x5A;
 }
 
 /* The flash the run starts from: the pattern (no firmware), an older firmware where the

@@ -249,3 +249,32 @@ Test(bootlog, a_reset_name_is_printable_text_on_its_line)
     struct ed_bootlog fine = parse("rst:0x1 (POWERON_RESET),boot:0x13\r\n");
     cr_assert_str_eq(fine.reset_name, "POWERON_RESET");
 }
+
+/* A user's log with GPIO12 high (esp-idf issue #1778 style): the ESP32's own ROM banner
+ * says whose boot bits these are; a C3's banner is not the ESP32's. */
+Test(bootlog, esp32_rom_banner_and_flash_read_err)
+{
+    struct ed_bootlog log = parse(
+        "ets Jun  8 2016 00:22:57\r\n\r\n"
+        "rst:0x10 (RTCWDT_RTC_RESET),boot:0x33 (SPI_FAST_FLASH_BOOT)\r\n"
+        "flash read err, 1000\r\nets_main.c 371 \r\n");
+    cr_assert(log.esp32_rom);
+    cr_assert(log.flash_read_err);
+    cr_assert_eq(log.boot_value, 0x33);
+    cr_assert_eq(log.boot_mode_named, 2);
+    struct ed_bootlog c3 = parse("ESP-ROM:esp32c3-api1-20210207\r\n"
+                                 "rst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\r\n");
+    cr_assert_not(c3.esp32_rom);
+}
+
+/* ESP8266 with GPIO15 high: the first number's bit 4 is MTDO. */
+Test(bootlog, esp8266_sdio_boot_mode)
+{
+    struct ed_bootlog log = parse(" ets Jan  8 2013,rst cause:2, boot mode:(7,7)\r\n"
+                                  "waiting for host\r\n");
+    cr_assert(log.esp8266);
+    cr_assert_eq(log.esp8266_boot_mode, 7);
+    cr_assert(log.esp8266_boot_mode & 4);
+    cr_assert_not(log.download_mode);
+    cr_assert_not(log.flash_boot);
+}

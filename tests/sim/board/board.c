@@ -66,8 +66,8 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     b->opts.chip = sim->key;
     b->sim = sim;
     memcpy(b->mac, opts->mac_given ? opts->mac : sim->default_mac, sizeof b->mac);
-    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, opts->flash_chip, err,
-                 errlen) != 0) {
+    if (nor_open(&b->flash, opts->flash_path, opts->flash_size, opts->flash_real_size,
+                 opts->flash_chip, err, errlen) != 0) {
         free(b);
         return NULL;
     }
@@ -88,6 +88,10 @@ struct sim_board *sim_board_new(const struct sim_board_opts *opts, char *err, si
     faults_init(b);
     b->flash.bad_sectors = b->opts.faults.bad_sectors;
     b->flash.bad_sector_count = b->opts.faults.bad_sector_count;
+    /* MTDI high selects 1.8 V for VDD_SDIO, which powers the flash (esptool docs, "Boot
+     * Mode Selection": "causing the flash to brownout"; a 3.3 V part then reads as
+     * manufacturer ff, device ffff, as users' esptool logs show). */
+    b->flash.silent = opts->flash_silent || opts->strap_high == 12;
     board_trace(b, 0, "power on: %s, flash %zu KiB%s%s, en_delay %u ms%s",
                 sim_board_chip_name(b), b->flash.size / 1024, opts->flash_path ? " in " : "",
                 opts->flash_path ? opts->flash_path : "", opts->en_delay_ms,

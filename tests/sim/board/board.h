@@ -99,6 +99,14 @@ struct sim_board_opts {
     double xtal_drift;
     bool flash_encrypted;      /* the eFuse crypt counter is odd: flash encryption is on */
     bool secure_download;      /* the ROM's download mode is Secure Download Mode */
+    /* A strapping pin held high at every reset: 0 none; 12 (ESP32 MTDI: VDD_SDIO at 1.8 V,
+     * so a 3.3 V flash chip browns out and stops answering); 15 (ESP8266 MTDO: SDIO boot,
+     * "boot mode:(7,x)", the UART loader never runs). */
+    unsigned strap_high;
+    bool flash_silent;         /* the flash chip does not answer (dead, unpowered, unwired) */
+    /* A counterfeit flash chip: it holds this many bytes and its JEDEC id claims
+     * flash_size; addresses wrap around at the real size. 0: a genuine part. */
+    uint32_t flash_real_size;
     enum sim_link link;
     enum sim_app_usb app_usb;
     unsigned usb_enum_ms;      /* USB-OTG: from the chip's start to its port on the bus */

@@ -59,15 +59,20 @@ const struct sim_flash_part *nor_part(const char *name);
 struct nor {
     const struct sim_flash_part *part;
     uint8_t *mem;
-    size_t size;
+    size_t size;          /* as the JEDEC id claims it */
+    size_t real_size;     /* a fake-size part: what its array holds (0: size) */
     bool mapped;          /* mem is a MAP_SHARED view of the flash file */
     uint32_t jedec_id;    /* as RDID returns it in W0: manufacturer, type, capacity */
     const uint32_t *bad_sectors;   /* injected fault: programming these does not stick */
     size_t bad_sector_count;
+    /* The chip does not answer: RDID reads all ones (MISO floats high), erase and
+     * program commands are not heard. */
+    bool silent;
 };
 
-int nor_open(struct nor *f, const char *path, uint32_t size, const char *part, char *err,
-             size_t errlen);
+/* real_size: 0, or a fake-size part's real array (size is then what its id claims). */
+int nor_open(struct nor *f, const char *path, uint32_t size, uint32_t real_size,
+             const char *part, char *err, size_t errlen);
 void nor_close(struct nor *f);
 /* Erase the sectors covering [addr, addr + len) the way a ROM does (64 KiB blocks where
  * aligned, 4 KiB sectors elsewhere); returns the time it takes. */

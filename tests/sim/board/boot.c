@@ -2,6 +2,7 @@
  * or a boot from flash (the ROM's segment log, then the app: app.c). */
 #include "board_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define RESTART_AFTER_NS (300 * NS_PER_MS)
@@ -89,9 +90,27 @@ static void esp32_bootloader(struct sim_board *b, uint64_t t_ns)
     app_start(b, t_ns, app_off, app_off + app_size);
 }
 
+/* The flash chip does not answer: the ROM cannot read the bootloader's header, says so
+ * and the RTC watchdog resets it (esptool docs, "Boot Mode Selection", "Early Flash Read
+ * Error": "flash read err, 1000" for the ESP32, the offset in hex; the "ets_main.c 371"
+ * line and the RTCWDT_RTC_RESET that follows are from users' logs of real boards, e.g.
+ * esp-idf issue #1778). */
+static void flash_read_error(struct sim_board *b, uint64_t t_ns)
+{
+    boot_emitf(b, t_ns, "flash read err, %x\r\nets_main.c 371 \r\n",
+               (unsigned)b->sim->bootloader_offset);
+    board_trace(b, t_ns, "boot: the flash chip does not answer: flash read err");
+    b->restart_cause = b->sim->cause_wdt;
+    schedule(b, APP_RESTARTING, t_ns + RESTART_AFTER_NS);
+}
+
 static void esp32_flash_boot(struct sim_board *b, uint64_t t_ns)
 {
     uint32_t off = b->sim->bootloader_offset;
+    if (b->flash.silent) {
+        flash_read_error(b, t_ns);
+        return;
+    }
     const uint8_t *h = b->flash.mem + off;
     bool fits = (uint64_t)off + 24 <= b->flash.size;
     unsigned segs = fits ? h[1] : 0;
@@ -189,6 +208,27 @@ static void esp8266_flash_boot(struct sim_board *b, uint64_t t_ns)
     app_start(b, t_ns, 0, (uint32_t)b->flash.size);
 }
 
+/* The banner's boot value with the held-high strapping pin's bit set. ESP32: "boot:0xNN"
+ * is GPIO_STRAP, MTDI (GPIO12) is bit 0x20 (esptool docs, "Boot Mode Selection", "Boot
+ * Mode Message"): 0x13 becomes 0x33, as in users' logs. ESP8266: "boot mode:(x,y)", the
+ * low three bits of x are {MTDO, GPIO0, GPIO2} (esp8266-wiki, "Boot Process"), so MTDO
+ * (GPIO15) high makes 3 into 7 and 1 into 5. */
+static const char *strapped(const struct sim_board *b, const char *text, char *buf,
+                            size_t len)
+{
+    unsigned v;
+    if (b->opts.strap_high == 12 && sscanf(text, "boot:0x%x", &v) == 1) {
+        const char *rest = strchr(text, ' ');
+        snprintf(buf, len, "boot:0x%x%s", v | 0x20, rest ? rest : "");
+        return buf;
+    }
+    if (b->opts.strap_high == 15 && sscanf(text, "boot mode:(%u,", &v) == 1) {
+        snprintf(buf, len, "boot mode:(%u%s", v | 4, strchr(text, ','));
+        return buf;
+    }
+    return text;
+}
+
 void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool download)
 {
     rom_reset(b);
@@ -199,7 +239,17 @@ void boot_start(struct sim_board *b, uint64_t t_ns, const char *cause, bool down
     b->app_next_ns = NO_TIME;
     b->line_len = 0;
     const struct sim_chip *s = b->sim;
-    const char *boot = download ? s->boot_download : s->boot_flash;
+    char strap_text[96];
+    const char *boot = strapped(b, download ? s->boot_download : s->boot_flash, strap_text,
+                                sizeof strap_text);
+    if (s->esp8266_style && b->opts.strap_high == 15) {
+        /* SDIO boot: the ROM waits for an SDIO host and its UART loader never runs
+         * (users' logs: "boot mode:(7,7)" then "waiting for host"). */
+        boot_emitf(b, t_ns, "%s%s, %s\r\nwaiting for host\r\n", s->rom_head, cause, boot);
+        board_trace(b, t_ns, "boot: %s, %s: GPIO15 high, SDIO boot", cause, boot);
+        b->mode = MODE_APP;
+        return;
+    }
     if (s->esp8266_style)
         boot_emitf(b, t_ns, "%s%s, %s\r\n\r\n", s->rom_head, cause, boot);
     else

@@ -84,7 +84,9 @@ static void spi_user_command(struct sim_board *b)
     uint8_t command = usr2 ? (uint8_t)(*usr2 & 0xFF) : 0;
     uint32_t *w0 = slot(b, base + b->sim->spi.w0, true);
     if (w0)
-        *w0 = command == FLASH_RDID ? b->flash.jedec_id : 0;   /* status reads: idle */
+        *w0 = command != FLASH_RDID ? 0                      /* status reads: idle */
+              : b->flash.silent ? 0xFFFFFFu                  /* nothing drives MISO */
+                                : b->flash.jedec_id;
     board_trace(b, b->now_ns, "SPI user command 0x%02X -> W0 0x%08X", command,
                 w0 ? *w0 : 0);
 }
