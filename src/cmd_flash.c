@@ -25,7 +25,9 @@
  *                    written, skipped, seconds, verified (true, false, or null when the
  *                    loader cannot hash flash), baud, md5 (of the file), resent (blocks
  *                    sent again after the loader refused them as damaged), recoveries
- *                    (times the link was brought back while writing it)}]
+ *                    (times the link was brought back while writing it), compressed
+ *                    (null: uncompressed, or {zlib, libdeflate (null: not tried),
+ *                    used: "libdeflate" or "zlib"}), compressed_from_cache}]
  *   problems       [{file, id, blocking, forced, message, fix, fix_command}] (a chip
  *                  mismatch first; fix_command null when the fix is an action)
  *   unchecked      [ids of the checks that waited for a board that never answered]
@@ -51,6 +53,7 @@
 #include "render.h"
 #include "wrap.h"
 
+#include "espdoctor/deflate_best.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/fwprobe.h"
@@ -103,6 +106,21 @@ static void md5_hex(const uint8_t md5[16], char out[33])
 
 /* ---- JSON ------------------------------------------------------------------------------- */
 
+/* Both encoders' sizes of what was written compressed, and whose stream went out. */
+static json_object *compressed_json(const struct ed_flash_region *r)
+{
+    if (!r->compressed || !r->written)
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "zlib", json_object_new_int64((int64_t)r->zlib_size));
+    json_object_object_add(o, "libdeflate", r->libdeflate_size
+                                                ? json_object_new_int64((int64_t)r->libdeflate_size)
+                                                : NULL);
+    json_object_object_add(o, "used",
+                           json_object_new_string(r->used_libdeflate ? "libdeflate" : "zlib"));
+    return o;
+}
+
 static json_object *regions_json(const struct flash_run *run, size_t count)
 {
     json_object *arr = json_object_new_array();
@@ -116,6 +134,9 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
         json_object_object_add(o, "size", json_object_new_int64(r->size));
         json_object_object_add(o, "compressed_size",
                                r->compressed ? json_object_new_int64(r->compressed_size) : NULL);
+        json_object_object_add(o, "compressed", compressed_json(r));
+        json_object_object_add(o, "compressed_from_cache",
+                               json_object_new_boolean(r->compressed_from_cache));
         json_object_object_add(o, "written", json_object_new_int64(r->written));
         json_object_object_add(o, "skipped", json_object_new_int64(r->skipped));
         json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
@@ -298,14 +319,20 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
 
 static void say_region(struct flash_run *run, const struct ed_flash_region *r)
 {
-    char size[32], wrote[32], comp[48] = "", verdict[200], name[400];
+    char size[32], wrote[32], comp[160] = "", verdict[200], name[400];
     ed_escape_name(base_name(r->path), name, sizeof name);
     ed_session_format_size(r->size, size, sizeof size);
     ed_session_format_size(r->written, wrote, sizeof wrote);
     if (r->compressed && r->written) {
         char c[32];
         ed_session_format_size(r->compressed_size, c, sizeof c);
-        snprintf(comp, sizeof comp, " (%s compressed)", c);
+        if (r->used_libdeflate)
+            snprintf(comp, sizeof comp, " (%s compressed: libdeflate -12 %llu bytes, zlib -9 "
+                     "%llu%s)", c, (unsigned long long)r->libdeflate_size,
+                     (unsigned long long)r->zlib_size,
+                     r->compressed_from_cache ? ", from the cache" : "");
+        else
+            snprintf(comp, sizeof comp, " (%s compressed by zlib -9)", c);
     }
     switch (r->verify) {
     case ED_VERIFY_OK: snprintf(verdict, sizeof verdict, "MD5 verified"); break;
@@ -402,9 +429,11 @@ static int report_changed(struct flash_run *run, size_t at, const char *how)
 static int write_all(struct flash_run *run)
 {
     struct ed_cli *cli = run->cli;
+    static char cache_dir[4096];
     struct ed_flash_opts o = {
         .skip_unchanged = !cli->no_skip, .cancel = ed_interrupt_flag(), .progress = on_progress,
         .progress_ctx = run, .recover = ed_session_recover, .recover_ctx = &run->s,
+        .deflate_cache = ed_deflate_cache_dir(cache_dir, sizeof cache_dir) ? cache_dir : NULL,
     };
     run->bar_region = SIZE_MAX;
     /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
