@@ -54,6 +54,7 @@
 #include "wrap.h"
 
 #include "espdoctor/deflate_best.h"
+#include "espdoctor/deflate_warm.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/fwprobe.h"
@@ -80,6 +81,8 @@ struct flash_run {
     enum ed_flash_phase phase;
     const char *region_phase;   /* the engine's last: "comparing", "writing", "verifying" */
     bool erased_all;            /* --erase-all completed */
+    char cache_dir[FILENAME_MAX];   /* deflate_best.h's; empty: no cache */
+    struct ed_deflate_warm warm;    /* the files compressed while the board connects */
     struct ed_progress bar;
     size_t bar_region;
     const struct ed_flash_hooks *hooks;   /* flash --all's; NULL for a plain flash */
@@ -135,8 +138,13 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
         json_object_object_add(o, "compressed_size",
                                r->compressed ? json_object_new_int64(r->compressed_size) : NULL);
         json_object_object_add(o, "compressed", compressed_json(r));
+        /* From the cache: compressed by no part of this command (the thread that compresses
+         * while the board connects fills the cache too). */
+        bool made = ed_deflate_warm_made(&run->warm, i);
         json_object_object_add(o, "compressed_from_cache",
-                               json_object_new_boolean(r->compressed_from_cache));
+                               json_object_new_boolean(r->compressed_from_cache && !made));
+        json_object_object_add(o, "compressed_while_connecting",
+                               json_object_new_boolean(r->compressed_from_cache && made));
         json_object_object_add(o, "written", json_object_new_int64(r->written));
         json_object_object_add(o, "skipped", json_object_new_int64(r->skipped));
         json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
@@ -319,6 +327,7 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
 
 static void say_region(struct flash_run *run, const struct ed_flash_region *r)
 {
+    size_t index = (size_t)(r - run->regions);
     char size[32], wrote[32], comp[160] = "", verdict[200], name[400];
     ed_escape_name(base_name(r->path), name, sizeof name);
     ed_session_format_size(r->size, size, sizeof size);
@@ -330,7 +339,9 @@ static void say_region(struct flash_run *run, const struct ed_flash_region *r)
             snprintf(comp, sizeof comp, " (%s compressed: libdeflate -12 %llu bytes, zlib -9 "
                      "%llu%s)", c, (unsigned long long)r->libdeflate_size,
                      (unsigned long long)r->zlib_size,
-                     r->compressed_from_cache ? ", from the cache" : "");
+                     !r->compressed_from_cache ? ""
+                     : ed_deflate_warm_made(&run->warm, index) ? ", made while connecting"
+                                                                 : ", from the cache");
         else
             snprintf(comp, sizeof comp, " (%s compressed by zlib -9)", c);
     }
@@ -429,12 +440,12 @@ static int report_changed(struct flash_run *run, size_t at, const char *how)
 static int write_all(struct flash_run *run)
 {
     struct ed_cli *cli = run->cli;
-    static char cache_dir[4096];
     struct ed_flash_opts o = {
         .skip_unchanged = !cli->no_skip, .cancel = ed_interrupt_flag(), .progress = on_progress,
         .progress_ctx = run, .recover = ed_session_recover, .recover_ctx = &run->s,
-        .deflate_cache = ed_deflate_cache_dir(cache_dir, sizeof cache_dir) ? cache_dir : NULL,
+        .deflate_cache = run->cache_dir[0] ? run->cache_dir : NULL,
     };
+    ed_deflate_warm_wait(&run->warm);
     run->bar_region = SIZE_MAX;
     /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
     if (run->hooks && run->hooks->cancel)
@@ -550,6 +561,18 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
             return finish(run, ED_EXIT_OK, "checked", 0);
     }
 
+    /* Compress the files while the board connects (a stream the write finds ready). */
+    if (!ed_deflate_cache_dir(run->cache_dir, sizeof run->cache_dir))
+        run->cache_dir[0] = '\0';
+    int fds[ED_FLASH_MAX_REGIONS];
+    uint32_t sizes[ED_FLASH_MAX_REGIONS];
+    for (size_t i = 0; i < run->plan.count; i++) {
+        fds[i] = run->regions[i].fd;
+        sizes[i] = run->regions[i].size;
+    }
+    ed_deflate_warm_start(&run->warm, run->cache_dir[0] ? run->cache_dir : NULL, fds, sizes,
+                          run->plan.count);
+
     /* Every other check is made against the board that answers. */
     run->phase = ED_PHASE_CONNECTING;
     rc = ed_session_open(cli, &run->s);
@@ -657,6 +680,7 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     clock_gettime(CLOCK_MONOTONIC, &run->t0);
     ed_flash_plan_init(&run->plan);
     int rc = run_flash(run, argc, argv);
+    ed_deflate_warm_wait(&run->warm);   /* before the files close */
     /* A board that would not answer gets the doctor; not under --all, where boards are
      * flashed side by side and the summary names the failures. */
     bool diagnose = rc != ED_EXIT_OK && !hooks && !signal_came(run) &&

@@ -257,8 +257,9 @@ Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = mak
     cr_assert(flash_holds(flash, img, 0x1000));
 }
 
-/* The second flash of the same file takes libdeflate's stream from the cache (no second
- * compression); a damaged entry is not sent: the flash compresses again and verifies. */
+/* The first flash compresses while the board connects; the second flash of the same file
+ * takes libdeflate's stream from the cache (no second compression); a damaged entry is not
+ * sent: the flash compresses again and verifies. */
 Test(flash, second_flash_takes_the_stream_from_the_cache_a_damaged_entry_is_not_sent,
      .init = make_dir, .fini = scratch_remove)
 {
@@ -268,7 +269,7 @@ Test(flash, second_flash_takes_the_stream_from_the_cache_a_damaged_entry_is_not_
     cr_assert_eq(setenv("XDG_CACHE_HOME", cache, 1), 0);
     const char *flash = scratch_path("flash.bin");
     const char *args[] = { "flash", "--json", "--no-stub", "--no-skip", img, NULL };
-    bool from_cache[3];
+    bool from_cache[3], while_connecting[3];
     for (int pass = 0; pass < 3; pass++) {
         if (pass == 2) {   /* damage the one entry: a byte of its stream */
             char cmd[600];
@@ -288,13 +289,18 @@ Test(flash, second_flash_takes_the_stream_from_the_cache_a_damaged_entry_is_not_
         cr_assert_eq(json_object_get_int64(get(reg, "compressed_size")),
                      json_object_get_int64(get(c, "libdeflate")));
         from_cache[pass] = json_object_get_boolean(get(reg, "compressed_from_cache"));
+        while_connecting[pass] =
+            json_object_get_boolean(get(reg, "compressed_while_connecting"));
         json_object_put(o);
         cr_assert(flash_holds(flash, img, 0x1000), "pass %d: the image is not at 0x1000", pass);
     }
     unsetenv("XDG_CACHE_HOME");
     cr_assert_not(from_cache[0], "the first flash found a cache entry");
+    cr_assert(while_connecting[0], "the first flash did not compress while connecting");
     cr_assert(from_cache[1], "the second flash of the same file compressed again");
+    cr_assert_not(while_connecting[1]);
     cr_assert_not(from_cache[2], "a damaged cache entry was used");
+    cr_assert(while_connecting[2], "the damaged entry was not made again");
 }
 
 Test(flash, esp8266_rom_is_unverified_and_the_stub_verifies, .init = make_dir,

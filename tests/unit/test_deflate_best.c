@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "espdoctor/deflate_best.h"
+#include "espdoctor/deflate_warm.h"
 #include "espdoctor/error.h"
 
 #define INPUT_LEN (256u * 1024)
@@ -178,4 +179,28 @@ Test(deflate_best, cache_dir_from_xdg_else_home)
     unsetenv("XDG_CACHE_HOME");
     unsetenv("HOME");
     cr_assert_not(ed_deflate_cache_dir(path, sizeof path));
+}
+
+Test(deflate_best, the_warm_thread_fills_the_cache_the_write_then_finds_it)
+{
+    int fd = open(file, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    struct ed_deflate_warm w;
+    const int fds[] = { fd };
+    const uint32_t sizes[] = { INPUT_LEN };
+    ed_deflate_warm_start(&w, cache, fds, sizes, 1);
+    cr_assert(w.started, "no thread");
+    ed_deflate_warm_wait(&w);
+    cr_assert(ed_deflate_warm_made(&w, 0));
+    cr_assert_not(ed_deflate_warm_made(&w, 1));
+    close(fd);
+    struct ed_deflated d;
+    best(cache, &d);
+    cr_assert(d.from_cache, "the thread left nothing in the cache");
+    assert_inflates_to_input(&d);
+    ed_deflated_free(&d);
+
+    ed_deflate_warm_start(&w, NULL, fds, sizes, 1);   /* no cache: nothing to do */
+    cr_assert_not(w.started);
+    ed_deflate_warm_wait(&w);
 }
