@@ -114,6 +114,9 @@ flash_case() {
   [ "$loader" = rom ] && opts="--no-stub"
   [ "$baud" = default ] || opts="$opts -b $baud"
   rm -f "$work/board.flash"
+  # A cache of its own: every full flash compresses (while the board connects), as a first
+  # flash of a new file does.
+  export XDG_CACHE_HOME="$work/cache-$name"
   # shellcheck disable=SC2086
   "$sim" --chip esp32 --flash "$work/board.flash" --stats "$work/stats.json" -- \
     sh -c 'date +%s.%N >"$1"; shift; "$@"; rc=$?; date +%s.%N >"$0.end"; exit $rc' \
@@ -153,10 +156,10 @@ flash_case() {
   printf '  floor: %s\n' "$(json "$work/floor.json" 'd.how')"
   printf '  espsim model for espdoctor'"'"'s own commands: %s s, flash phase / model %s [%s]\n' \
     "$model_min" "$model_ratio" "$model"
-  printf '{"case":"%s","seconds":%s,"flash_seconds":%s,"baud":%s,"peer_seconds":%s,"vs_peer":%s,"floor_seconds":%s,"vs_floor":%s,"model_min_seconds":%s,"ratio":%s,"compressed":{"zlib":%s,"libdeflate":%s},"model":"%s"}\n' \
+  printf '{"case":"%s","seconds":%s,"flash_seconds":%s,"baud":%s,"peer_seconds":%s,"vs_peer":%s,"floor_seconds":%s,"vs_floor":%s,"model_min_seconds":%s,"ratio":%s,"sent":%s,"compressed":%s,"model":"%s"}\n' \
     "$name" "$secs" "$flash_secs" "$used_baud" "${peer_secs:-null}" "$vs_peer" "$floor" \
-    "$vs_floor" "$model_min" "$model_ratio" "$(json "$work/floor.json" 'd.zlib9_bytes')" \
-    "$(json "$work/floor.json" 'd.libdeflate12_bytes')" "$model"
+    "$vs_floor" "$model_min" "$model_ratio" "$(json "$work/out.json" 'd.regions[0].compressed_size')" \
+    "$(json "$work/out.json" 'JSON.stringify(d.regions[0].compressed)')" "$model"
   while [ $# -ge 2 ]; do
     case $1 in
       vs_peer) verdict vs_peer "$vs_peer" '<=' "$2" ;;
