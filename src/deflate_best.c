@@ -189,7 +189,8 @@ int ed_deflate_best(int fd, uint64_t off, uint32_t len, const char *cache_dir,
             out->len = libdeflate_zlib_compress(c, in, len, out->data, cap);
         out->libdeflate_len = out->len;
     }
-    libdeflate_free_compressor(c);
+    if (c)
+        libdeflate_free_compressor(c);
     free(in);
     if (rc != ED_OK || out->len == 0 || out->len >= out->zlib_len) {
         /* zlib won (or libdeflate could not): the caller streams zlib -9 as before. */

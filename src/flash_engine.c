@@ -1,8 +1,9 @@
 /* Writing regions: compare, write what differs (compressed where the loader inflates),
  * verify; when the link fails, get it back (the caller's recover hook) and resume from
  * what verifies. See flash.h for the contract, flash_retry.c for the loader calls that
- * ride out a flaky line, and flash_stream.c for why the compressed stream is produced
- * twice. */
+ * ride out a flaky line, deflate_best.c for the smaller stream of a run that fits in
+ * memory (libdeflate -12 or zlib -9, cached), and flash_stream.c for why a larger run's
+ * zlib stream is produced twice. */
 #include "flash_internal.h"
 
 #include <stdlib.h>
