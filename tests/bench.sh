@@ -8,7 +8,10 @@
 # 115200, and each tool's defaults (no -b; esptool-js: stub at 115200). "seconds" is end to
 # end, the wall time of the command from its start to the verified result (connect, stub
 # upload, baud change, write, verify; espdoctor also its boot check), "flash_seconds" the
-# flash phase espdoctor reports. The floor comes from the image, not from either client:
+# flash phase espdoctor reports. The peer runs esptool-js's own sequence (row_esptooljs.mjs:
+# connect, identify, stub, baud, flash id, writeFlash with its MD5 check on the stub; on the
+# ROM, without the flash id, the row's SPI_FLASH_MD5 is checked here), timed from the
+# start of its node command. The floor comes from the image, not from either client:
 # build/deflate_floor (tests/tools/deflate_floor.c) takes the smaller of zlib -9 and
 # libdeflate -12, the loader's largest block, its framing, replies and round trips, and the
 # flash work overlapped as the stub does (the tool's header; the bench prints how). Beside
