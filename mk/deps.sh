@@ -4,7 +4,7 @@
 # As root, installs what is missing with apt-get; otherwise names the exact command and fails.
 set -eu
 
-build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libmd-dev libjson-c-dev libacl1-dev libncurses-dev"
+build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libdeflate-dev libmd-dev libjson-c-dev libacl1-dev libncurses-dev"
 test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc man-db ser2net valgrind"
 # libFuzzer and the sanitizer runtimes come with clang's compiler-rt (libclang-rt-dev).
 fuzz_pkgs="clang libclang-rt-dev umockdev libumockdev-dev libglib2.0-dev"

@@ -25,7 +25,9 @@
  *                    written, skipped, seconds, verified (true, false, or null when the
  *                    loader cannot hash flash), baud, md5 (of the file), resent (blocks
  *                    sent again after the loader refused them as damaged), recoveries
- *                    (times the link was brought back while writing it)}]
+ *                    (times the link was brought back while writing it), compressed
+ *                    (null: uncompressed, or {zlib, libdeflate (null: not tried),
+ *                    used: "libdeflate" or "zlib"}), compressed_from_cache}]
  *   problems       [{file, id, blocking, forced, message, fix, fix_command}] (a chip
  *                  mismatch first; fix_command null when the fix is an action)
  *   unchecked      [ids of the checks that waited for a board that never answered]
@@ -53,6 +55,8 @@
 #include "render.h"
 #include "wrap.h"
 
+#include "espdoctor/deflate_best.h"
+#include "espdoctor/deflate_warm.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/fwprobe.h"
@@ -80,6 +84,8 @@ struct flash_run {
     enum ed_flash_phase phase;
     const char *region_phase;   /* the engine's last: "comparing", "writing", "verifying" */
     bool erased_all;            /* --erase-all completed */
+    char cache_dir[FILENAME_MAX];   /* deflate_best.h's; empty: no cache */
+    struct ed_deflate_warm warm;    /* the files compressed while the board connects */
     struct ed_progress bar;
     size_t bar_region;
     const struct ed_flash_hooks *hooks;   /* flash --all's; NULL for a plain flash */
@@ -106,6 +112,21 @@ static void md5_hex(const uint8_t md5[16], char out[33])
 
 /* ---- JSON ------------------------------------------------------------------------------- */
 
+/* Both encoders' sizes of what was written compressed, and whose stream went out. */
+static json_object *compressed_json(const struct ed_flash_region *r)
+{
+    if (!r->compressed || !r->written)
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "zlib", json_object_new_int64((int64_t)r->zlib_size));
+    json_object_object_add(o, "libdeflate", r->libdeflate_size
+                                                ? json_object_new_int64((int64_t)r->libdeflate_size)
+                                                : NULL);
+    json_object_object_add(o, "used",
+                           json_object_new_string(r->used_libdeflate ? "libdeflate" : "zlib"));
+    return o;
+}
+
 static json_object *regions_json(const struct flash_run *run, size_t count)
 {
     json_object *arr = json_object_new_array();
@@ -119,6 +140,14 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
         json_object_object_add(o, "size", json_object_new_int64(r->size));
         json_object_object_add(o, "compressed_size",
                                r->compressed ? json_object_new_int64(r->compressed_size) : NULL);
+        json_object_object_add(o, "compressed", compressed_json(r));
+        /* From the cache: compressed by no part of this command (the thread that compresses
+         * while the board connects fills the cache too). */
+        bool made = ed_deflate_warm_made(&run->warm, i);
+        json_object_object_add(o, "compressed_from_cache",
+                               json_object_new_boolean(r->compressed_from_cache && !made));
+        json_object_object_add(o, "compressed_while_connecting",
+                               json_object_new_boolean(r->compressed_from_cache && made));
         json_object_object_add(o, "written", json_object_new_int64(r->written));
         json_object_object_add(o, "skipped", json_object_new_int64(r->skipped));
         json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
@@ -330,14 +359,23 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
 
 static void say_region(struct flash_run *run, const struct ed_flash_region *r)
 {
-    char size[32], wrote[32], comp[48] = "", verdict[200], name[400];
+    size_t index = (size_t)(r - run->regions);
+    char size[32], wrote[32], comp[160] = "", verdict[200], name[400];
     ed_escape_name(base_name(r->path), name, sizeof name);
     ed_session_format_size(r->size, size, sizeof size);
     ed_session_format_size(r->written, wrote, sizeof wrote);
     if (r->compressed && r->written) {
         char c[32];
         ed_session_format_size(r->compressed_size, c, sizeof c);
-        snprintf(comp, sizeof comp, " (%s compressed)", c);
+        if (r->used_libdeflate)
+            snprintf(comp, sizeof comp, " (%s compressed: libdeflate -12 %llu bytes, zlib -9 "
+                     "%llu%s)", c, (unsigned long long)r->libdeflate_size,
+                     (unsigned long long)r->zlib_size,
+                     !r->compressed_from_cache ? ""
+                     : ed_deflate_warm_made(&run->warm, index) ? ", made while connecting"
+                                                                 : ", from the cache");
+        else
+            snprintf(comp, sizeof comp, " (%s compressed by zlib -9)", c);
     }
     switch (r->verify) {
     case ED_VERIFY_OK: snprintf(verdict, sizeof verdict, "MD5 verified"); break;
@@ -437,7 +475,9 @@ static int write_all(struct flash_run *run)
     struct ed_flash_opts o = {
         .skip_unchanged = !cli->no_skip, .cancel = ed_interrupt_flag(), .progress = on_progress,
         .progress_ctx = run, .recover = ed_session_recover, .recover_ctx = &run->s,
+        .deflate_cache = run->cache_dir[0] ? run->cache_dir : NULL,
     };
+    ed_deflate_warm_wait(&run->warm);
     run->bar_region = SIZE_MAX;
     /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
     if (run->hooks && run->hooks->cancel)
@@ -624,6 +664,18 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
             return finish(run, ED_EXIT_OK, "checked", 0);
     }
 
+    /* Compress the files while the board connects (a stream the write finds ready). */
+    if (!ed_deflate_cache_dir(run->cache_dir, sizeof run->cache_dir))
+        run->cache_dir[0] = '\0';
+    int fds[ED_FLASH_MAX_REGIONS];
+    uint32_t sizes[ED_FLASH_MAX_REGIONS];
+    for (size_t i = 0; i < run->plan.count; i++) {
+        fds[i] = run->regions[i].fd;
+        sizes[i] = run->regions[i].size;
+    }
+    ed_deflate_warm_start(&run->warm, run->cache_dir[0] ? run->cache_dir : NULL, fds, sizes,
+                          run->plan.count);
+
     /* Every other check is made against the board that answers. */
     run->phase = ED_PHASE_CONNECTING;
     rc = ed_session_open(cli, &run->s);
@@ -740,6 +792,7 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     clock_gettime(CLOCK_MONOTONIC, &run->t0);
     ed_flash_plan_init(&run->plan);
     int rc = run_flash(run, argc, argv);
+    ed_deflate_warm_wait(&run->warm);   /* before the files close */
     /* A board that would not answer gets the doctor; not under --all, where boards are
      * flashed side by side and the summary names the failures. */
     bool diagnose = rc != ED_EXIT_OK && !hooks && !signal_came(run) &&

@@ -1,13 +1,15 @@
 /* Writing regions: compare, write what differs (compressed where the loader inflates),
  * verify; when the link fails, get it back (the caller's recover hook) and resume from
  * what verifies. See flash.h for the contract, flash_retry.c for the loader calls that
- * ride out a flaky line, and flash_stream.c for why the compressed stream is produced
- * twice. */
+ * ride out a flaky line, deflate_best.c for the smaller stream of a run that fits in
+ * memory (libdeflate -12 or zlib -9, cached), and flash_stream.c for why a larger run's
+ * zlib stream is produced twice. */
 #include "flash_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "espdoctor/deflate_best.h"
 #include "espdoctor/error.h"
 
 bool ed_flash_can_compress(const struct ed_loader *ld)
@@ -104,17 +106,13 @@ static int send_sink(void *ctx, const uint8_t *data, size_t len)
     return ED_OK;
 }
 
-static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uint32_t off,
-                                uint32_t len)
+static int send_stream(struct engine *e, struct ed_flash_region *r, uint32_t off,
+                       uint32_t len, uint64_t compressed, const struct ed_deflated *whole)
 {
-    uint64_t compressed = 0;
-    int rc = ed_flash_deflate(r->fd, off, len, count_sink, &compressed);
-    if (rc != ED_OK)
-        return rc;
     if (ed_flash_cancelled(e->opts))
         return ED_E_CANCELLED;
     e->link.resent = &r->resent;
-    rc = ed_flash_link_begin(&e->link, true, len, (uint32_t)compressed, r->addr + off);
+    int rc = ed_flash_link_begin(&e->link, true, len, (uint32_t)compressed, r->addr + off);
     if (rc != ED_OK)
         return rc;
     struct defl_send s = {
@@ -124,7 +122,8 @@ static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uin
     s.block = malloc(s.block_size);
     if (!s.block)
         return ED_E_NOMEM;
-    rc = ed_flash_deflate(r->fd, off, len, send_sink, &s);
+    rc = whole ? send_sink(&s, whole->data, whole->len)
+               : ed_flash_deflate(r->fd, off, len, send_sink, &s);
     if (rc == ED_OK && s.fill)
         rc = send_block(&s);
     free(s.block);
@@ -133,6 +132,38 @@ static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uin
     if (rc == ED_OK)
         r->compressed_size += s.sent;
     return rc;
+}
+
+/* A run that fits in memory goes out as the smaller of libdeflate's and zlib's streams
+ * (deflate_best.c, cached); a larger one, and one where zlib wins, as zlib -9 streamed
+ * twice (flash_stream.c). */
+static int write_run_compressed(struct engine *e, struct ed_flash_region *r, uint32_t off,
+                                uint32_t len)
+{
+    struct ed_deflated best = { 0 };
+    if (len <= ED_DEFLATE_WHOLE_MAX) {
+        int rc = ed_deflate_best(r->fd, off, len, e->opts ? e->opts->deflate_cache : NULL,
+                                 &best);
+        if (rc != ED_OK)
+            return rc;
+        r->libdeflate_size += best.libdeflate_len;
+        if (best.data) {
+            r->zlib_size += best.zlib_len;
+            r->used_libdeflate = true;
+            r->compressed_from_cache = best.from_cache &&
+                                       (r->compressed_from_cache || r->compressed_size == 0);
+            rc = send_stream(e, r, off, len, best.len, &best);
+            ed_deflated_free(&best);
+            return rc;
+        }
+    }
+    r->compressed_from_cache = false;
+    uint64_t compressed = 0;
+    int rc = ed_flash_deflate(r->fd, off, len, count_sink, &compressed);
+    if (rc != ED_OK)
+        return rc;
+    r->zlib_size += compressed;
+    return send_stream(e, r, off, len, compressed, NULL);
 }
 
 /* ---- uncompressed runs -------------------------------------------------------------- */
@@ -281,6 +312,8 @@ static int write_region_once(struct engine *e, struct ed_flash_region *r, bool r
     bool skip = md5 && (resume || (e->opts && e->opts->skip_unchanged)) && r->size > 0;
     r->compressed = ed_flash_can_compress(e->ld);
     r->compressed_size = r->written = r->skipped = r->done = 0;
+    r->zlib_size = r->libdeflate_size = 0;
+    r->used_libdeflate = r->compressed_from_cache = false;
     r->verify = ED_VERIFY_NONE;
     if (!md5 && resume && plain_from > 0 && plain_from < r->size) {
         r->written = r->done = plain_from;   /* acknowledged before the failure */
@@ -380,6 +413,8 @@ int ed_flash_write(struct ed_loader *ld, struct ed_flash_region *regions, size_t
     for (size_t i = 0; i < count; i++) {
         struct ed_flash_region *r = &regions[i];
         r->compressed_size = r->written = r->skipped = r->done = 0;
+        r->zlib_size = r->libdeflate_size = 0;
+        r->used_libdeflate = r->compressed_from_cache = false;
         r->resent = r->recoveries = 0;
         r->verify = ED_VERIFY_NONE;
         e.index = i;

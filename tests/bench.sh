@@ -1,10 +1,23 @@
 #!/bin/sh
 # make bench: timing and memory figures through the virtual board's timing model.
 #
-# Flash cases: a 1.5 MB merged MicroPython image for the ESP32 at 115200, 460800 and 921600
-# baud, then the same image again (the unchanged blocks are skipped). The figure is the flash
-# phase as espdoctor reports it (its "regions" seconds) against the floor espsim computes for
-# exactly the commands that went over the wire (model_min_flash_us: see tests/sim/README.md).
+# Flash cases: a 1.5 MB merged MicroPython image for the ESP32 (written at 0x1000), by
+# espdoctor and by a peer, esptool-js from npm (tests/js/row.mjs, as the conformance tests
+# run it), on the same virtual board (espsim, the peer over its RFC 2217 server: the same
+# timing model), the same image and baud: the stub at 460800 and 921600, the ROM loader at
+# 115200, and each tool's defaults (no -b; esptool-js: stub at 115200). "seconds" is end to
+# end, the wall time of the command from its start to the verified result (connect, stub
+# upload, baud change, write, verify; espdoctor also its boot check), "flash_seconds" the
+# flash phase espdoctor reports. The peer runs esptool-js's own sequence (row_esptooljs.mjs:
+# connect, identify, stub, baud, flash id, writeFlash with its MD5 check on the stub; on the
+# ROM, without the flash id, the row's SPI_FLASH_MD5 is checked here), timed from the
+# start of its node command. The floor comes from the image, not from either client:
+# build/deflate_floor (tests/tools/deflate_floor.c) takes the smaller of zlib -9 and
+# libdeflate -12, the loader's largest block, its framing, replies and round trips, and the
+# flash work overlapped as the stub does (the tool's header; the bench prints how). Beside
+# it, espsim's floor for exactly the commands espdoctor sent (model_min_flash_us).
+# Re-flash: the same image again (the unchanged blocks are skipped), its flash phase against
+# the full flash's.
 # Doctor cases: time to verdict on a healthy board with its factory app (the ESP-IDF app
 # espsim writes, the seed user's state), with MicroPython, on an erased board, on one
 # without auto-reset, and with nothing plugged in; each must reach the verdict it should. Memory: peak RSS while flashing a 16 MB image. Many boards: the same
@@ -14,14 +27,17 @@
 # "flash_chip": the stub's overlapped pipeline on the GD25Q32C's datasheet times, see
 # tests/sim/README.md, "The stub's timing").
 # Every case ends with one JSON line, e.g.
-#   {"case":"esp32-1.5MB-460800","seconds":S,"model_min_seconds":M,"ratio":R,"model":"..."}
+#   {"case":"esp32-1.5MB-stub-460800","seconds":S,"flash_seconds":F,"peer_seconds":P,
+#    "vs_peer":S/P,"floor_seconds":L,"vs_floor":S/L,"model_min_seconds":M,"ratio":F/M,...}
 #   {"case":"doctor-healthy","seconds":S}   {"case":"rss-16MB","max_rss_kb":K}
 # and the script fails when a target is missed:
-#   flash at 460800: ratio <= 1.15; re-flash unchanged: <= 15% of the full flash;
+#   stub at 460800 and ROM at 115200: vs_peer <= 0.90; defaults: vs_peer <= 0.25;
+#   stub at 921600: vs_floor <= 1.10; flash at 460800: ratio <= 1.15;
+#   re-flash unchanged: <= 15% of the full flash;
 #   doctor on a healthy board (factory app, MicroPython) and on an erased one <= 1.5 s,
 #   without auto-reset <= 2.5 s (each the median of three); 16 MB flash RSS <= 10 MB;
 #   flash --all on 4 boards < 2x the time of 1.
-# Usage: tests/bench.sh BUILD_DIR   (BENCH_QUICK=1: skip the slow 115200 case)
+# Usage: tests/bench.sh BUILD_DIR   (BENCH_QUICK=1: skip the slow 115200 cases)
 set -u
 build=${1:-build}
 sim="$build/espsim"
@@ -55,41 +71,129 @@ now() { date +%s.%N; }
 "$build/mkimage" --chip esp32 --kind merged --size 1.5M --micropython v1.24.0 \
   -o "$work/mp.bin" >/dev/null || exit 1
 
-flash_case() {   # flash_case BAUD: full flash, then re-flash of the same image
-  baud=$1
-  rm -f "$work/board.flash"
-  for pass in full reflash; do
-    "$sim" --chip esp32 --flash "$work/board.flash" --stats "$work/stats.json" -- \
-      "$doc" flash --json -b "$baud" "$work/mp.bin" >"$work/out.json" 2>"$work/err.txt"
-    rc=$?
-    if [ $rc -ne 0 ] || [ "$(json "$work/out.json" 'd.result')" != ok ]; then
-      echo "bench: flash at $baud ($pass) failed (exit $rc):" >&2
-      cat "$work/err.txt" >&2
-      misses=$((misses + 1))
-      return
-    fi
-    secs=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.seconds, 0).toFixed(3)')
-    loader=$(json "$work/out.json" 'd.stub ? "stub" : "ROM"')
-    if [ $pass = full ]; then
-      full=$secs
-      floor=$(json "$work/stats.json" '(d.model_min_flash_us / 1e6).toFixed(3)')
-      model=$(json "$work/stats.json" 'd.timing_model + ", flash " + d.flash_chip')
-      ratio=$(calc "$secs / $floor")
-      printf 'esp32 1.5 MB at %s baud (%s loader): %s s, model floor %s s, ratio %s [model: %s]\n' \
-        "$baud" "$loader" "$secs" "$floor" "$ratio" "$model"
-      printf '{"case":"esp32-1.5MB-%s","seconds":%s,"model_min_seconds":%s,"ratio":%s,"model":"%s"}\n' \
-        "$baud" "$secs" "$floor" "$ratio" "$model"
-      [ "$baud" = 460800 ] && verdict ratio "$ratio" '<=' 1.15
-    else
-      share=$(calc "$secs / $full")
-      written=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.written, 0)')
-      printf 'esp32 1.5 MB again at %s baud: %s s (%s bytes written), %s of the full flash\n' \
-        "$baud" "$secs" "$written" "$share"
-      printf '{"case":"reflash-esp32-1.5MB-%s","seconds":%s,"vs_full":%s}\n' \
-        "$baud" "$secs" "$share"
-      verdict vs_full "$share" '<=' 0.15
-    fi
+# The peer: esptool-js (the npm package the tests install) through tests/js/row.mjs, on the
+# same virtual board over espsim's RFC 2217 server (the same timing model), the same image
+# at the same address and baud. Its own writeFlash verifies the stub's digest; on the ROM
+# the row's SPI_FLASH_MD5 is checked here. Both tools' results are checked in the flash file.
+peer_case() {   # peer_case LOADER BAUD: sets peer_secs (wall time of the client's command)
+  peer_secs=""
+  rm -f "$work/peer.flash" "$work/peer.err"
+  "$sim" --chip esp32 --flash "$work/peer.flash" --rfc2217 0 2>"$work/peer.err" &
+  simpid=$!
+  port=""
+  for i in $(seq 100); do
+    port=$(sed -n 's/.*rfc2217:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/peer.err")
+    [ -n "$port" ] && break
+    sleep 0.1
   done
+  skip=verify
+  [ "$1" = rom ] && skip=flash_id
+  t0=$(now)
+  node tests/js/row.mjs --client esptool-js --loader "$1" --port "$port" --usb 10c4:ea60 \
+    --image "$work/mp.bin" --address "$addr" --baud "$2" --skip "$skip" --limit 600 \
+    >"$work/peer.json" 2>"$work/peer.log"
+  rc=$?
+  t1=$(now)
+  kill "$simpid"
+  wait "$simpid"
+  ok=$(json "$work/peer.json" "d.error === null && (d.loader === 'stub' || d.steps.verify.md5 === '$md5')")
+  if [ $rc -ne 0 ] || [ "$ok" != true ] || ! same_flash "$work/peer.flash"; then
+    echo "bench: esptool-js ($1 loader, $2 baud) failed (exit $rc):" >&2
+    tail -n 5 "$work/peer.log" >&2
+    misses=$((misses + 1))
+    return
+  fi
+  peer_secs=$(calc "$t1 - $t0")
+}
+
+# same_flash FILE: the flash file holds the image at its address.
+same_flash() { cmp -s -n "$size" -i "$addr:0" "$1" "$work/mp.bin"; }
+
+# flash_case NAME LOADER BAUD|default [TARGET LIMIT]...: espdoctor end to end (the wall time
+# of its command inside espsim) against the peer and the floor; TARGET is vs_peer or vs_floor.
+flash_case() {
+  name=$1 loader=$2 baud=$3; shift 3
+  opts=""
+  [ "$loader" = rom ] && opts="--no-stub"
+  [ "$baud" = default ] || opts="$opts -b $baud"
+  rm -f "$work/board.flash"
+  # A cache of its own: every full flash compresses (while the board connects), as a first
+  # flash of a new file does.
+  export XDG_CACHE_HOME="$work/cache-$name"
+  # shellcheck disable=SC2086
+  "$sim" --chip esp32 --flash "$work/board.flash" --stats "$work/stats.json" -- \
+    sh -c 'date +%s.%N >"$1"; shift; "$@"; rc=$?; date +%s.%N >"$0.end"; exit $rc' \
+    "$work/t0" "$work/t0" "$doc" flash --json $opts "$work/mp.bin" >"$work/out.json" 2>"$work/err.txt"
+  rc=$?
+  if [ $rc -ne 0 ] || [ "$(json "$work/out.json" 'd.result')" != ok ] ||
+     ! same_flash "$work/board.flash"; then
+    echo "bench: $name failed (exit $rc):" >&2
+    cat "$work/err.txt" >&2
+    misses=$((misses + 1))
+    return
+  fi
+  secs=$(calc "$(cat "$work/t0.end") - $(cat "$work/t0")")
+  flash_secs=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.seconds, 0).toFixed(3)')
+  used_baud=$(json "$work/out.json" 'd.baud')
+  model_min=$(json "$work/stats.json" '(d.model_min_flash_us / 1e6).toFixed(3)')
+  model=$(json "$work/stats.json" 'd.timing_model + ", flash " + d.flash_chip')
+  model_ratio=$(calc "$flash_secs / $model_min")
+  # The peer at the same baud (its default, 115200, for the defaults case: no -b either).
+  peer_baud=$baud
+  [ "$baud" = default ] && peer_baud=115200
+  peer_loader=$loader
+  [ "$loader" = default ] && peer_loader=stub
+  peer_case "$peer_loader" "$peer_baud"
+  floor_loader=stub
+  [ "$loader" = rom ] && floor_loader=rom
+  stub_bytes=0
+  [ "$floor_loader" = stub ] && stub_bytes=$stub_size
+  "$build/deflate_floor" "$work/mp.bin" "$addr" "$used_baud" "$floor_loader" "$stub_bytes" \
+    >"$work/floor.json" || { misses=$((misses + 1)); return; }
+  floor=$(json "$work/floor.json" 'd.floor_seconds')
+  vs_floor=$(calc "$secs / $floor")
+  vs_peer=null
+  [ -n "$peer_secs" ] && vs_peer=$(calc "$secs / $peer_secs")
+  printf '%s: espdoctor %s s end to end (flash phase %s s, %s baud), esptool-js %s s, floor %s s\n' \
+    "$name" "$secs" "$flash_secs" "$used_baud" "${peer_secs:-failed}" "$floor"
+  printf '  floor: %s\n' "$(json "$work/floor.json" 'd.how')"
+  printf '  espsim model for espdoctor'"'"'s own commands: %s s, flash phase / model %s [%s]\n' \
+    "$model_min" "$model_ratio" "$model"
+  printf '{"case":"%s","seconds":%s,"flash_seconds":%s,"baud":%s,"peer_seconds":%s,"vs_peer":%s,"floor_seconds":%s,"vs_floor":%s,"model_min_seconds":%s,"ratio":%s,"sent":%s,"compressed":%s,"model":"%s"}\n' \
+    "$name" "$secs" "$flash_secs" "$used_baud" "${peer_secs:-null}" "$vs_peer" "$floor" \
+    "$vs_floor" "$model_min" "$model_ratio" "$(json "$work/out.json" 'd.regions[0].compressed_size')" \
+    "$(json "$work/out.json" 'JSON.stringify(d.regions[0].compressed)')" "$model"
+  while [ $# -ge 2 ]; do
+    case $1 in
+      vs_peer) verdict vs_peer "$vs_peer" '<=' "$2" ;;
+      vs_floor) verdict vs_floor "$vs_floor" '<=' "$2" ;;
+      ratio) verdict ratio "$model_ratio" '<=' "$2" ;;
+    esac
+    shift 2
+  done
+  full_flash_secs=$flash_secs
+}
+
+reflash_case() {   # reflash_case BAUD: the same image again onto the board flash_case left
+  "$sim" --chip esp32 --flash "$work/board.flash" -- \
+    sh -c 'date +%s.%N >"$1"; shift; "$@"; rc=$?; date +%s.%N >"$0.end"; exit $rc' \
+    "$work/t0" "$work/t0" "$doc" flash --json -b "$1" "$work/mp.bin" >"$work/out.json" 2>"$work/err.txt"
+  rc=$?
+  if [ $rc -ne 0 ] || [ "$(json "$work/out.json" 'd.result')" != ok ]; then
+    echo "bench: re-flash at $1 failed (exit $rc):" >&2
+    cat "$work/err.txt" >&2
+    misses=$((misses + 1))
+    return
+  fi
+  secs=$(calc "$(cat "$work/t0.end") - $(cat "$work/t0")")
+  flash_secs=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.seconds, 0).toFixed(3)')
+  share=$(calc "$flash_secs / $full_flash_secs")
+  written=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.written, 0)')
+  printf 'esp32 1.5 MB again at %s baud: flash phase %s s (%s bytes written), %s of the full flash'"'"'s; %s s end to end\n' \
+    "$1" "$flash_secs" "$written" "$share" "$secs"
+  printf '{"case":"reflash-esp32-1.5MB-%s","seconds":%s,"flash_seconds":%s,"vs_full":%s}\n' \
+    "$1" "$secs" "$flash_secs" "$share"
+  verdict vs_full "$share" '<=' 0.15
 }
 
 doctor_case() {   # doctor_case NAME LIMIT VERDICT ESPSIM_OPTIONS...: median of three runs
@@ -118,11 +222,22 @@ doctor_case() {   # doctor_case NAME LIMIT VERDICT ESPSIM_OPTIONS...: median of 
   [ -n "$limit" ] && verdict seconds "$med" '<=' "$limit"
 }
 
-echo "== flashing (espsim's timing model: the stub overlaps its flash writes and erases with"
-echo "   the wire; the floor is the same commands on an ideal client of that model)"
-flash_case 460800
-flash_case 921600
-[ "${BENCH_QUICK:-0}" = 1 ] || flash_case 115200
+echo "== flashing, end to end, against esptool-js on the same virtual board and against a"
+echo "   floor made from the image (espsim's timing model: the stub overlaps its flash work)"
+# Where espdoctor writes the merged image (0x1000 on the ESP32), its MD5 and the stub's size.
+addr=4096
+size=$(wc -c <"$work/mp.bin")
+md5=$(md5sum "$work/mp.bin" | cut -d' ' -f1)
+stub_size=$(node -e "const s=require('./$stubs/esp32.json');
+console.log(Buffer.from(s.text,'base64').length + Buffer.from(s.data,'base64').length)")
+flash_case esp32-1.5MB-stub-460800 stub 460800 vs_peer 0.90 ratio 1.15
+reflash_case 460800
+flash_case esp32-1.5MB-stub-921600 stub 921600 vs_floor 1.10
+reflash_case 921600
+if [ "${BENCH_QUICK:-0}" != 1 ]; then
+  flash_case esp32-1.5MB-rom-115200 rom 115200 vs_peer 0.90
+  flash_case esp32-1.5MB-defaults default default vs_peer 0.25
+fi
 
 echo
 echo "== doctor time to verdict (wall clock, including the virtual board's start)"

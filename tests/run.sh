@@ -11,7 +11,10 @@ total=0; passed=0; failed=0; bad_bins=""
 log=$(mktemp)
 ESPDOCTOR_FIX_LOG=$(mktemp)
 export ESPDOCTOR_FIX_LOG
-trap 'rm -f "$log" "$log.json" "$ESPDOCTOR_FIX_LOG" "$log.fix"' EXIT
+# The flashes' compressed-stream cache goes to a scratch folder, not the user's ~/.cache.
+XDG_CACHE_HOME=$(mktemp -d)
+export XDG_CACHE_HOME
+trap 'rm -f "$log" "$log.json" "$ESPDOCTOR_FIX_LOG" "$log.fix"; rm -rf "$XDG_CACHE_HOME"' EXIT
 
 for bin in "$@"; do
   name=$(basename "$bin")

@@ -124,6 +124,10 @@ struct ed_flash_region {
     uint8_t flash_md5[16];      /* read back after writing (verify != NONE) */
     bool compressed;            /* written with FLASH_DEFL_* */
     uint32_t compressed_size;   /* zlib bytes sent (0 when nothing was written) */
+    uint64_t zlib_size;         /* what zlib -9 made of the runs written compressed */
+    uint64_t libdeflate_size;   /* and libdeflate -12 (0: not tried, a run too large) */
+    bool used_libdeflate;       /* a run went out as libdeflate's stream */
+    bool compressed_from_cache; /* every compressed run came from the cache */
     uint32_t written;           /* bytes of the file written */
     uint32_t skipped;           /* bytes found already in flash */
     uint32_t done;              /* how far it got: skipped + written (+ partial run) */
@@ -158,6 +162,7 @@ struct ed_flash_opts {
     ed_flash_recover_fn recover;   /* NULL: a failed link ends the write */
     void *recover_ctx;
     unsigned max_recoveries;    /* 0: ED_FLASH_RECOVERIES */
+    const char *deflate_cache;  /* deflate_best.h's cache directory; NULL: none */
 };
 
 /* Attach the SPI flash and tell the loader its size, as this loader needs it. */

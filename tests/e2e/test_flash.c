@@ -257,6 +257,52 @@ Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = mak
     cr_assert(flash_holds(flash, img, 0x1000));
 }
 
+/* The first flash compresses while the board connects; the second flash of the same file
+ * takes libdeflate's stream from the cache (no second compression); a damaged entry is not
+ * sent: the flash compresses again and verifies. */
+Test(flash, second_flash_takes_the_stream_from_the_cache_a_damaged_entry_is_not_sent,
+     .init = make_dir, .fini = scratch_remove)
+{
+    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+                              "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
+    const char *cache = scratch_path("cache");
+    cr_assert_eq(setenv("XDG_CACHE_HOME", cache, 1), 0);
+    const char *flash = scratch_path("flash.bin");
+    const char *args[] = { "flash", "--json", "--no-stub", "--no-skip", img, NULL };
+    bool from_cache[3], while_connecting[3];
+    for (int pass = 0; pass < 3; pass++) {
+        if (pass == 2) {   /* damage the one entry: a byte of its stream */
+            char cmd[600];
+            snprintf(cmd, sizeof cmd, "f=$(ls '%s'/espdoctor/deflate/*-12.z) && printf 'X' | "
+                     "dd of=\"$f\" bs=1 seek=5000 conv=notrunc 2>/dev/null", cache);
+            cr_assert_eq(system(cmd), 0, "no cache entry to damage");
+        }
+        run_sim("esp32", flash, true, args);
+        cr_assert_eq(r.status, 0, "pass %d: exit %d\n%s", pass, r.status, r.err);
+        json_object *o = output_json();
+        json_object *reg = region0(o);
+        cr_assert(json_object_get_boolean(get(reg, "verified")));
+        json_object *c = get(reg, "compressed");
+        cr_assert_str_eq(json_object_get_string(get(c, "used")), "libdeflate");
+        cr_assert_lt(json_object_get_int64(get(c, "libdeflate")),
+                     json_object_get_int64(get(c, "zlib")));
+        cr_assert_eq(json_object_get_int64(get(reg, "compressed_size")),
+                     json_object_get_int64(get(c, "libdeflate")));
+        from_cache[pass] = json_object_get_boolean(get(reg, "compressed_from_cache"));
+        while_connecting[pass] =
+            json_object_get_boolean(get(reg, "compressed_while_connecting"));
+        json_object_put(o);
+        cr_assert(flash_holds(flash, img, 0x1000), "pass %d: the image is not at 0x1000", pass);
+    }
+    unsetenv("XDG_CACHE_HOME");
+    cr_assert_not(from_cache[0], "the first flash found a cache entry");
+    cr_assert(while_connecting[0], "the first flash did not compress while connecting");
+    cr_assert(from_cache[1], "the second flash of the same file compressed again");
+    cr_assert_not(while_connecting[1]);
+    cr_assert_not(from_cache[2], "a damaged cache entry was used");
+    cr_assert(while_connecting[2], "the damaged entry was not made again");
+}
+
 Test(flash, esp8266_rom_is_unverified_and_the_stub_verifies, .init = make_dir,
      .fini = scratch_remove)
 {

@@ -3,12 +3,13 @@
 //
 //   node tests/js/row.mjs --client esptool-js|esp-web-flasher --loader rom|stub
 //        --port PORT [--usb VID:PID] --image FILE --address ADDR [--baud 921600]
-//        [--skip STEP,...] [--refuse STEP]
+//        [--skip STEP,...] [--refuse STEP] [--limit SECONDS]
 //
 // Steps: connect, identify, stub (stub path only), baud, flash_id, write, verify.
 // --skip: steps the board cannot do (not run). --refuse: the step the client is expected
 // to give up on; its error is recorded as a refusal, and the row ends there (after
-// "baud" it goes on: the clients refuse that before sending anything).
+// "baud" it goes on: the clients refuse that before sending anything). --limit: how long
+// the client may take (default 100 s; make bench's ROM case at 115200 takes longer).
 //
 // Prints one JSON object on stdout: what the client found and did, step by step
 // ({"steps": {"connect": {...}, ...}, "refused": null | {step, message},
@@ -102,14 +103,17 @@ function finish(port, report) {
 console.log = (...args) => console.error(...args);
 
 // A client that hangs still gets its row reported: which step it was in.
+// (--limit is read here from the command line: parseArgs may not have run yet.)
+const limitAt = process.argv.indexOf("--limit");
+const limit = limitAt > 0 ? Number(process.argv[limitAt + 1]) : 100;
 setTimeout(() => {
-  console.error("row.mjs: the client did not finish within 100 s");
+  console.error(`row.mjs: the client did not finish within ${limit} s`);
   if (current) {
-    current.error = { step: current.running || "setup", message: "no result within 100 s" };
+    current.error = { step: current.running || "setup", message: `no result within ${limit} s` };
     process.stdout.write(JSON.stringify(current) + "\n");
   }
   process.exit(3);
-}, 100000).unref();
+}, limit * 1000).unref();
 
 main().then((code) => process.exit(code), (error) => {
   console.error(`row.mjs: ${error && error.stack ? error.stack : error}`);
