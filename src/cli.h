@@ -50,6 +50,8 @@ struct ed_cli {
     const char *log_file;    /* monitor --log FILE */
     unsigned timeout_ms;     /* monitor --timeout SECONDS; 0: none */
     FILE *out;               /* stdout */
+    FILE *events;            /* --json: where progress events go at once, one a line (the
+                                real stdout while the document is held back); NULL: none */
     FILE *err;               /* stderr */
     char *last_error;        /* the last ed_cli_error message, for JSON documents (a
                                 buffer of ED_CLI_ERROR_MAX owned by cli.c; may be NULL) */
