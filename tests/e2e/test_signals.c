@@ -296,7 +296,7 @@ Test(signals, sigint_while_reading_changes_nothing_on_the_board, .init = make_di
     cr_assert_eq(r.status, 130, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.err, "interrupted (SIGINT) while reading"), "%s", r.err);
     cr_assert_not_null(strstr(r.err, "nothing on the board changed"), "%s", r.err);
-    json_object *o = json_tokener_parse(r.out), *e, *id;
+    json_object *o = e2e_json_doc(r.out), *e, *id;
     cr_assert_not_null(o, "%s", r.out);
     cr_assert(json_object_object_get_ex(o, "error", &e) && e);
     cr_assert(json_object_object_get_ex(e, "id", &id));
