@@ -55,6 +55,35 @@ static inline json_object *e2e_json_doc(const char *text)
     return doc;
 }
 
+/* The document when stdout is what --json promises: JSON lines, every one an object, the
+ * events first and exactly one document, last. NULL otherwise, with why said in why. */
+static inline json_object *e2e_json_sole_doc(const char *text, char *why, size_t why_len)
+{
+    json_object *doc = NULL;
+    snprintf(why, why_len, "no document on stdout");
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        json_object *v = e2e_json_line(line, len);
+        const char *fault = !end ? "the last line is not ended"
+                            : doc ? "a line after the document"
+                            : !v || !json_object_is_type(v, json_type_object)
+                                ? "a line that is not one JSON object" : NULL;
+        if (fault) {
+            snprintf(why, why_len, "%s: %.*s", fault, (int)(len < 200 ? len : 200), line);
+            json_object_put(v);
+            json_object_put(doc);
+            return NULL;
+        }
+        if (json_object_object_get_ex(v, "event", NULL))
+            json_object_put(v);
+        else
+            doc = v;
+        line = end + 1;
+    }
+    return doc;
+}
+
 /* How many lines of stdout start with '{' (documents and events). */
 static inline size_t e2e_json_lines(const char *text)
 {
