@@ -32,7 +32,7 @@ BASE     := -std=c11 -D_GNU_SOURCE $(WARN) $(SAN_FLAGS) -Iinclude -DESPDOCTOR_VE
 # its link (tests/e2e/test_sim_independence.c checks both).
 SIM_BASE := -std=c11 -D_GNU_SOURCE $(WARN) $(SAN_FLAGS)
 
-PKGS      := libserialport libudev libusb-1.0 zlib libmd json-c
+PKGS      := libserialport libudev libusb-1.0 zlib libmd json-c libacl tinfo
 BOARD_PKGS := zlib libmd
 SIM_PKGS  := umockdev-1.0 glib-2.0 gobject-2.0 json-c $(BOARD_PKGS)
 TEST_PKGS := criterion

@@ -8,24 +8,30 @@
 # apart. Replies are trimmed to what bash will replace (the text after the last ':' or
 # '=' when those are in COMP_WORDBREAKS).
 
-_espdoctor_commands="list info image flash erase read doctor udev monitor"
+_espdoctor_commands="list info image flash erase read read-mac merge doctor udev monitor"
 _espdoctor_global_options="-p --port -b --baud --json --no-color -v --verbose -q --quiet
     -h --help --version"
+# auto and the keys of src/chips.c's table.
+_espdoctor_chips="auto esp8266 esp32 esp32s2 esp32s3 esp32c3 esp32c6"
 _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 
 # Options a command takes besides the global ones.
 _espdoctor_command_options()
 {
     case $1 in
-        read | info) echo "--stub --no-stub" ;;
-        flash) echo "--force --erase-all --no-skip --stub --no-stub --all --monitor --eol --log
-            --timeout" ;;
+        read | info) echo "--chip --before --after --stub --no-stub --button-wait --wait" ;;
+        read-mac) echo "--chip --before --after --button-wait" ;;
+        merge) echo "-o --output" ;;
+        flash) echo "--chip --before --after --flash-mode --flash-freq --flash-size --force
+            --erase-all --no-skip --stub --no-stub --all --monitor --eol
+            --log --timeout --button-wait --wait" ;;
         monitor) echo "--reset --eol --log --timeout" ;;
-        erase) echo "--region --stub --no-stub" ;;
-        doctor) echo "--flash" ;;
+        erase) echo "--chip --before --after --region --stub --no-stub --button-wait --wait" ;;
+        doctor) echo "--flash --button-wait --wait" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
-            --monitor --reset --eol --log --timeout" ;;
+        "") echo "--chip --before --after --flash-mode --flash-freq --flash-size -o --output
+            --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
+            --monitor --reset --eol --log --timeout --button-wait --wait" ;;
     esac
 }
 
@@ -33,8 +39,21 @@ _espdoctor_command_options()
 _espdoctor_option_values()
 {
     case $1 in
-        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout) echo 1 ;;
+        -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
+            --chip | --before | --after | -o | --output | --flash-mode | --flash-freq | \
+            --flash-size | --button-wait | --wait) echo 1 ;;
         --region) echo 2 ;;
+        -[!-]?*)
+            # A cluster (-vp PORT): a letter that takes a value takes the rest of the word,
+            # or, when it ends the word, the next one.
+            local i
+            for ((i = 1; i < ${#1}; i++)); do
+                [[ ${1:i:1} == [pbo] ]] || continue
+                ((i == ${#1} - 1)) && echo 1 || echo 0
+                return
+            done
+            echo 0
+            ;;
         *) echo 0 ;;
     esac
 }
@@ -66,7 +85,26 @@ _espdoctor_values()
         --eol)
             mapfile -t COMPREPLY < <(compgen -W "CR LF CRLF" -- "$value")
             ;;
-        --stub | --flash | --log)
+        --chip)
+            mapfile -t COMPREPLY < <(compgen -W "$_espdoctor_chips" -- "$value")
+            ;;
+        --before)
+            mapfile -t COMPREPLY < <(compgen -W "default-reset usb-reset no-reset" -- "$value")
+            ;;
+        --after)
+            mapfile -t COMPREPLY < <(compgen -W "hard-reset no-reset" -- "$value")
+            ;;
+        --flash-mode)
+            mapfile -t COMPREPLY < <(compgen -W "keep qio qout dio dout" -- "$value")
+            ;;
+        --flash-freq)
+            mapfile -t COMPREPLY < <(compgen -W "keep 80m 40m 26m 20m" -- "$value")
+            ;;
+        --flash-size)
+            mapfile -t COMPREPLY < <(compgen -W "keep 1MB 2MB 4MB 8MB 16MB 32MB 64MB 128MB" \
+                -- "$value")
+            ;;
+        --stub | --flash | --log | -o | --output)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$value")
             ;;
@@ -161,7 +199,7 @@ _espdoctor()
                 mapfile -t COMPREPLY < <(compgen -g -- "$cur")
             fi
             ;;
-        image | flash | read)
+        image | flash | read | merge)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             ;;

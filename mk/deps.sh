@@ -4,7 +4,7 @@
 # As root, installs what is missing with apt-get; otherwise names the exact command and fails.
 set -eu
 
-build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libmd-dev libjson-c-dev"
+build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libmd-dev libjson-c-dev libacl1-dev libncurses-dev"
 # python3-jsonschema: tests/run.sh validates every e2e JSON line against the schema.
 test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc man-db ser2net valgrind
   python3-jsonschema"

@@ -1,15 +1,14 @@
 /* Bootloader: the reset ladder into the ROM loader, a verdict per attempt, and (on a
- * terminal) live guidance through the BOOT-button dance when the auto-reset fails. */
+ * board without auto-reset) the button watch: a person's press of BOOT and EN. */
 #include "espdoctor/doctor.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "espdoctor/loader.h"
 #include "espdoctor/verdict.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define WATCH_SLICE_MS 200u
 
 static void attempts_text(const struct ed_loader *ld, char *out, size_t len)
 {
@@ -25,39 +24,17 @@ static void attempts_text(const struct ed_loader *ld, char *out, size_t len)
     }
 }
 
-static void notify(struct ed_doctor *d, const char *message)
+/* Which buttons, from the bridge and what the chip printed; then the watch. */
+static bool watch_buttons(struct ed_doctor *d)
 {
-    if (d->notify)
-        d->notify(d->notify_ctx, message);
-}
-
-/* Watch the line while the user holds BOOT and taps EN: sync the moment the download
- * banner appears. */
-static bool guide_by_hand(struct ed_doctor *d)
-{
-    notify(d, "Hold the BOOT (IO0) button, tap EN (RST), then release BOOT. "
-              "Watching the line...");
-    uint64_t start = ed_tp_now_us(d->tp);
-    uint64_t mark = d->ld->bootlog_total;
-    while (ed_tp_now_us(d->tp) - start < (uint64_t)d->guide_timeout_ms * 1000) {
-        if (ed_loader_listen(d->ld, WATCH_SLICE_MS, WATCH_SLICE_MS) == ED_E_GONE)
-            return false;
-        uint64_t heard = d->ld->bootlog_total - mark;
-        size_t slice = heard < d->ld->bootlog_len ? (size_t)heard : d->ld->bootlog_len;
-        struct ed_bootlog log;
-        ed_bootlog_parse((const uint8_t *)d->ld->bootlog + d->ld->bootlog_len - slice, slice,
-                         &log);
-        if (log.download_mode || heard == 0) {
-            /* Either the banner arrived, or the chip is quiet (maybe already waiting). */
-            if (ed_loader_sync(d->ld) == ED_OK) {
-                notify(d, "Download mode reached: the bootloader answers.");
-                return true;
-            }
-        }
-        mark = d->ld->bootlog_total;
-    }
-    notify(d, "No download banner appeared in time.");
-    return false;
+    enum ed_button_chip chip = d->esp8266_log ? ED_BUTTON_CHIP_ESP8266
+                                              : ed_button_chip_heard(d->ld);
+    if (chip == ED_BUTTON_CHIP_UNKNOWN && ed_bootlog_has_banner(&d->boot))
+        chip = d->boot.esp8266 ? ED_BUTTON_CHIP_ESP8266 : ED_BUTTON_CHIP_ESP32;
+    ed_button_names_for(d->has_target ? d->target.bridge : NULL, chip, &d->button.names);
+    d->button_watched = true;
+    d->button_reached = ed_button_watch_run(d->ld, &d->button) == ED_OK;
+    return d->button_reached;
 }
 
 static void report_success(struct ed_doctor *d, bool by_hand)
@@ -82,8 +59,14 @@ static void report_success(struct ed_doctor *d, bool by_hand)
                  mac[2], mac[3], mac[4], mac[5]);
     d->bootloader_ok = true;
     struct ed_finding *f = ed_report_add(&d->report, "bootloader.ok", d->port_path);
+    char how[160] = "SYNC";
+    if (by_hand)
+        snprintf(how, sizeof how, "SYNC after a press by hand (%s held, %s tapped), "
+                 "%s", d->button.names.boot, d->button.names.reset,
+                 d->button.banner_seen ? "seen the moment its download banner appeared"
+                                       : "its banner not readable at this baud");
     ed_finding_evidence(f, "%s%s answered %s:\n%s", d->chip ? d->chip->name : "an unknown chip",
-                        macs, by_hand ? "after the BOOT-button sequence" : "SYNC", attempts);
+                        macs, how, attempts);
 
     /* Only the long delay worked, and a short one booted from flash: a slow EN. */
     const struct ed_connect_attempt *win = &ld->attempts[ld->attempt_count - 1];
@@ -160,7 +143,8 @@ bool ed_check_bootloader(struct ed_doctor *d)
             ed_finding_fix(f, "%s", j.fix);
         if (j.fix_command[0])
             ed_finding_command(f, "%s", j.fix_command);
-        if (d->interactive && rc != ED_E_GONE && guide_by_hand(d))
+        if (d->button.timeout_ms && strcmp(j.id, "reset.no-autoreset") == 0 &&
+            rc != ED_E_GONE && !ed_interrupted() && watch_buttons(d))
             report_success(d, true);
     }
     /* Leave the board running its firmware (a reset that never reached it left it so). */

@@ -260,5 +260,7 @@ bool ed_check_locks(struct ed_doctor *d)
         return false;
     struct ed_port_facts facts;
     ed_port_facts_gather(path, &facts);
-    return ed_judge_locks(d, &facts);
+    bool ok = ed_judge_locks(d, &facts);
+    ed_port_facts_release(&facts);
+    return ok;
 }

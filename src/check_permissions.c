@@ -6,29 +6,22 @@
 #include "espdoctor/port_facts.h"
 #include "espdoctor/shell.h"
 
+#include <acl/libacl.h>
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
 
-#define ACL_XATTR_VERSION 2u
 #define OVERFLOW_ID 65534u   /* what a user namespace shows for ids it cannot map */
-
-/* Entry tags of the xattr format (linux/posix_acl_xattr.h). */
-enum acl_tag {
-    TAG_USER_OBJ = 0x01,
-    TAG_USER = 0x02,
-    TAG_GROUP_OBJ = 0x04,
-    TAG_GROUP = 0x08,
-    TAG_MASK = 0x10,
-    TAG_OTHER = 0x20,
-};
 #define PERM_RW 6u
 
-struct acl_entry {
-    uint16_t tag, perm;
-    uint32_t id;
+/* One ACL entry as libacl gives it: tag, rwx bits (4, 2, 1), and the uid or gid of a
+ * named entry. */
+struct acl_item {
+    acl_tag_t tag;
+    unsigned perm;
+    id_t id;
 };
 
 struct node_facts {
@@ -36,8 +29,7 @@ struct node_facts {
     struct stat st;
     char owner[64], group[64];
     char mode[11];                       /* "crw-rw----" */
-    struct acl_entry acl[ED_ACL_MAX_ENTRIES];
-    size_t acl_count;
+    acl_t acl;                           /* borrowed from the facts; NULL: the mode alone */
 };
 
 /* What the mode and ACL say for our credentials. */
@@ -46,30 +38,35 @@ struct access_view {
     char via[160];        /* "owner", "group dialout", "ACL entry for user alice" */
 };
 
-static uint32_t le32(const unsigned char *p)
+static unsigned permset_bits(acl_permset_t set)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return (acl_get_perm(set, ACL_READ) == 1 ? 4u : 0u) |
+           (acl_get_perm(set, ACL_WRITE) == 1 ? 2u : 0u) |
+           (acl_get_perm(set, ACL_EXECUTE) == 1 ? 1u : 0u);
 }
 
-static uint16_t le16(const unsigned char *p)
+/* The ACL's next entry: *which starts at ACL_FIRST_ENTRY. False at the end, with no ACL,
+ * or on an entry libacl cannot read. libacl keeps one cursor per ACL, so walks over it
+ * never nest. */
+static bool acl_next(acl_t acl, int *which, struct acl_item *item)
 {
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-/* The access ACL in its xattr form: a little-endian version word (2), then entries of
- * tag u16, perm u16, id u32. None, or another version, reads as zero entries. */
-static size_t decode_acl(const unsigned char *buf, size_t n, struct acl_entry *out, size_t max)
-{
-    if (n < 4 || le32(buf) != ACL_XATTR_VERSION)
-        return 0;
-    size_t count = 0;
-    for (size_t at = 4; at + 8 <= n && count < max; at += 8) {
-        out[count].tag = le16(buf + at);
-        out[count].perm = le16(buf + at + 2);
-        out[count].id = le32(buf + at + 4);
-        count++;
+    acl_entry_t entry;
+    acl_permset_t set;
+    if (!acl || acl_get_entry(acl, *which, &entry) != 1)
+        return false;
+    *which = ACL_NEXT_ENTRY;
+    if (acl_get_tag_type(entry, &item->tag) != 0 || acl_get_permset(entry, &set) != 0)
+        return false;
+    item->perm = permset_bits(set);
+    item->id = (id_t)-1;
+    if (item->tag == ACL_USER || item->tag == ACL_GROUP) {
+        void *qualifier = acl_get_qualifier(entry);   /* a uid_t or gid_t to acl_free */
+        if (!qualifier)
+            return false;
+        item->id = item->tag == ACL_USER ? *(uid_t *)qualifier : *(gid_t *)qualifier;
+        acl_free(qualifier);
     }
-    return count;
+    return true;
 }
 
 static void mode_string(mode_t mode, char out[11])
@@ -104,22 +101,22 @@ static bool in_login_groups(const struct ed_credentials *c, gid_t gid)
     return false;
 }
 
-static const struct acl_entry *acl_find(const struct node_facts *n, uint16_t tag)
+/* The permission bits of the ACL's entry with this tag, or fallback when it has none. */
+static unsigned acl_tag_perm(const struct node_facts *n, acl_tag_t tag, unsigned fallback)
 {
-    for (size_t i = 0; i < n->acl_count; i++)
-        if (n->acl[i].tag == tag)
-            return &n->acl[i];
-    return NULL;
+    struct acl_item item;
+    for (int which = ACL_FIRST_ENTRY; acl_next(n->acl, &which, &item);)
+        if (item.tag == tag)
+            return item.perm;
+    return fallback;
 }
 
 /* The owning group's permission bits: the ACL's group entry when there is an ACL (the
  * mode's group bits then hold the mask). */
 static unsigned group_obj_perm(const struct node_facts *n)
 {
-    const struct acl_entry *g = acl_find(n, TAG_GROUP_OBJ);
-    const struct acl_entry *m = acl_find(n, TAG_MASK);
-    unsigned perm = g ? g->perm : (n->st.st_mode >> 3) & 7u;
-    return m ? perm & m->perm : perm;
+    unsigned perm = acl_tag_perm(n, ACL_GROUP_OBJ, (n->st.st_mode >> 3) & 7u);
+    return perm & acl_tag_perm(n, ACL_MASK, 7u);
 }
 
 /* The access check of acl(5): owner, named users, then every matching group entry, then
@@ -128,16 +125,16 @@ static void evaluate(const struct ed_doctor *d, const struct node_facts *n,
                      struct access_view *v)
 {
     const struct ed_credentials *c = &d->cred;
-    const struct acl_entry *m = acl_find(n, TAG_MASK);
-    unsigned mask = m ? m->perm : 7u;
+    unsigned mask = acl_tag_perm(n, ACL_MASK, 7u);
+    struct acl_item item;
     if (c->uid == n->st.st_uid) {
         v->allowed = ((n->st.st_mode >> 6) & PERM_RW) == PERM_RW;
         snprintf(v->via, sizeof v->via, "owner %s", n->owner);
         return;
     }
-    for (size_t i = 0; i < n->acl_count; i++) {
-        if (n->acl[i].tag == TAG_USER && n->acl[i].id == (uint32_t)c->uid) {
-            v->allowed = (n->acl[i].perm & mask & PERM_RW) == PERM_RW;
+    for (int which = ACL_FIRST_ENTRY; acl_next(n->acl, &which, &item);) {
+        if (item.tag == ACL_USER && item.id == (id_t)c->uid) {
+            v->allowed = (item.perm & mask & PERM_RW) == PERM_RW;
             snprintf(v->via, sizeof v->via, "ACL entry for user %s (uaccess)",
                      c->user[0] ? c->user : "you");
             return;
@@ -149,12 +146,12 @@ static void evaluate(const struct ed_doctor *d, const struct node_facts *n,
         v->allowed = (group_obj_perm(n) & PERM_RW) == PERM_RW;
         snprintf(v->via, sizeof v->via, "group %s", n->group);
     }
-    for (size_t i = 0; i < n->acl_count && !v->allowed; i++) {
-        if (n->acl[i].tag == TAG_GROUP && in_login_groups(c, (gid_t)n->acl[i].id)) {
+    for (int which = ACL_FIRST_ENTRY; !v->allowed && acl_next(n->acl, &which, &item);) {
+        if (item.tag == ACL_GROUP && in_login_groups(c, (gid_t)item.id)) {
             matched = true;
-            v->allowed = (n->acl[i].perm & mask & PERM_RW) == PERM_RW;
+            v->allowed = (item.perm & mask & PERM_RW) == PERM_RW;
             char name[64];
-            group_label(&d->sys, (gid_t)n->acl[i].id, name, sizeof name);
+            group_label(&d->sys, (gid_t)item.id, name, sizeof name);
             snprintf(v->via, sizeof v->via, "ACL entry for group %s", name);
         }
     }
@@ -195,19 +192,20 @@ static void describe_node(const struct ed_sysroot *s, const struct node_facts *n
 {
     int used = snprintf(out, len, "%s is %s %s:%s", n->path, n->mode, n->owner, n->group);
     const char *separator = ", ACL ";
-    for (size_t i = 0; i < n->acl_count && used > 0 && (size_t)used < len; i++) {
-        const struct acl_entry *e = &n->acl[i];
+    struct acl_item e;
+    for (int which = ACL_FIRST_ENTRY;
+         used > 0 && (size_t)used < len && acl_next(n->acl, &which, &e);) {
         char name[64], bits[4];
-        perm_bits(e->perm, bits);
-        if (e->tag == TAG_USER)
-            user_label(s, (uid_t)e->id, name, sizeof name);
-        else if (e->tag == TAG_GROUP)
-            group_label(s, (gid_t)e->id, name, sizeof name);
-        else if (e->tag != TAG_MASK)
+        perm_bits(e.perm, bits);
+        if (e.tag == ACL_USER)
+            user_label(s, (uid_t)e.id, name, sizeof name);
+        else if (e.tag == ACL_GROUP)
+            group_label(s, (gid_t)e.id, name, sizeof name);
+        else if (e.tag != ACL_MASK)
             continue;
         int w = snprintf(out + used, len - (size_t)used, "%s%s:%s:%s", separator,
-                         e->tag == TAG_USER ? "user" : e->tag == TAG_GROUP ? "group" : "mask",
-                         e->tag == TAG_MASK ? "" : name, bits);
+                         e.tag == ACL_USER ? "user" : e.tag == ACL_GROUP ? "group" : "mask",
+                         e.tag == ACL_MASK ? "" : name, bits);
         if (w > 0)
             used += w;
         separator = " ";
@@ -299,7 +297,7 @@ bool ed_judge_permissions(struct ed_doctor *d, const struct ed_port_facts *facts
     user_label(&d->sys, n.st.st_uid, n.owner, sizeof n.owner);
     group_label(&d->sys, n.st.st_gid, n.group, sizeof n.group);
     mode_string(n.st.st_mode, n.mode);
-    n.acl_count = decode_acl(facts->acl, facts->acl_len, n.acl, ED_ACL_MAX_ENTRIES);
+    n.acl = facts->acl;
 
     struct access_view view = { 0 };
     evaluate(d, &n, &view);
@@ -337,5 +335,7 @@ bool ed_check_permissions(struct ed_doctor *d)
         return false;
     struct ed_port_facts facts;
     ed_port_facts_gather(path, &facts);
-    return ed_judge_permissions(d, &facts);
+    bool ok = ed_judge_permissions(d, &facts);
+    ed_port_facts_release(&facts);
+    return ok;
 }

@@ -16,6 +16,13 @@
 #define SPI_REGS_LATER   { .cmd = 0x00, .usr = 0x18, .usr1 = 0x1C, .usr2 = 0x20, .w0 = 0x58, \
                            .mosi_dlen = 0x24, .miso_dlen = 0x28 }
 
+/* Header byte 3 codes, from esptool's "Firmware Image Format" page for each chip. */
+#define SIZES_ESP8266 { "512KB", "256KB", "1MB", "2MB", "4MB", "2MB-c1", "4MB-c1", NULL, \
+                        "8MB", "16MB" }
+#define SIZES_ESP32   { "1MB", "2MB", "4MB", "8MB", "16MB" }
+#define SIZES_ESP32S  { "1MB", "2MB", "4MB", "8MB", "16MB", "32MB", "64MB", "128MB" }
+#define FREQS_CLASSIC { [0x0] = "40m", [0x1] = "26m", [0x2] = "20m", [0xF] = "80m" }
+
 const struct ed_chip ed_chips[] = {
     {
         .key = "esp8266", .name = "ESP8266", .image_chip_id = ED_CHIP_ID_NONE,
@@ -27,6 +34,8 @@ const struct ed_chip ed_chips[] = {
         .spi_base = 0x60000200, .spi = SPI_REGS_ESP8266,
         .bootloader_offset = 0x0, .app_offset = 0x0,
         .micropython_board = "ESP8266_GENERIC",
+        .header_sizes = SIZES_ESP8266,
+        .header_freqs = FREQS_CLASSIC,
     },
     {
         .key = "esp32", .name = "ESP32", .image_chip_id = 0,
@@ -42,6 +51,8 @@ const struct ed_chip ed_chips[] = {
         /* esptool targets/esp32.py RTCCALICFG1; eFuse BLK0 word 4 = EFUSE_RD_CK8M_FREQ */
         .rom_xtal_cal_reg = 0x3FF5F06C, .rom_ck8m_efuse_reg = 0x3FF5A010,
         .micropython_board = "ESP32_GENERIC",
+        .header_sizes = SIZES_ESP32,
+        .header_freqs = FREQS_CLASSIC,
     },
     {
         .key = "esp32s2", .name = "ESP32-S2", .image_chip_id = 2,
@@ -56,6 +67,8 @@ const struct ed_chip ed_chips[] = {
         .rom_change_baud = true, .rom_security_info = true, .rom_read_flash_slow = true,
         .begin_has_encrypted_word = true, .usb_pid_native = 0x0002,
         .micropython_board = "ESP32_GENERIC_S2",
+        .header_sizes = SIZES_ESP32S,
+        .header_freqs = FREQS_CLASSIC,
     },
     {
         .key = "esp32s3", .name = "ESP32-S3", .image_chip_id = 9,
@@ -70,6 +83,8 @@ const struct ed_chip ed_chips[] = {
         .rom_change_baud = true, .rom_security_info = true, .rom_read_flash_slow = true,
         .begin_has_encrypted_word = true, .usb_pid_native = 0x1001,
         .micropython_board = "ESP32_GENERIC_S3",
+        .header_sizes = SIZES_ESP32S,
+        .header_freqs = FREQS_CLASSIC,
     },
     {
         .key = "esp32c3", .name = "ESP32-C3", .image_chip_id = 5,
@@ -84,6 +99,8 @@ const struct ed_chip ed_chips[] = {
         .rom_change_baud = true, .rom_security_info = true, .rom_read_flash_slow = true,
         .begin_has_encrypted_word = true, .usb_pid_native = 0x1001,
         .micropython_board = "ESP32_GENERIC_C3",
+        .header_sizes = SIZES_ESP32,
+        .header_freqs = FREQS_CLASSIC,
     },
     {
         .key = "esp32c6", .name = "ESP32-C6", .image_chip_id = 13,
@@ -98,6 +115,8 @@ const struct ed_chip ed_chips[] = {
         .rom_change_baud = true, .rom_security_info = true, .rom_read_flash_slow = true,
         .begin_has_encrypted_word = true, .usb_pid_native = 0x1001,
         .micropython_board = "ESP32_GENERIC_C6",
+        .header_sizes = SIZES_ESP32,
+        /* header_freqs: code 0 is 80 or 40 MHz by the MSPI clock source: none set */
     },
 };
 

@@ -4,10 +4,14 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
+#include "flash_header.h"
 #include "monitor_input.h"
 #include "render.h"
+#include "term_caps.h"
 #include "wrap.h"
 
+#include "espdoctor/button.h"
+#include "espdoctor/chips.h"
 #include "espdoctor/interrupt.h"
 
 #include <ctype.h>
@@ -17,6 +21,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* Which commands accept an option: a bit per command, in command-table order. */
@@ -31,14 +36,14 @@ struct command {
 };
 
 enum { CMD_DOCTOR, CMD_INFO, CMD_FLASH, CMD_ERASE, CMD_READ, CMD_IMAGE, CMD_LIST, CMD_UDEV,
-       CMD_MONITOR };
+       CMD_MONITOR, CMD_READ_MAC, CMD_MERGE };
 
 static const struct command commands[] = {
     [CMD_DOCTOR] = { "doctor", cmd_doctor, "",
                      "(the default) find out why the board won't talk, and how to fix it" },
     [CMD_INFO] = { "info", cmd_info, "",
                    "reset into the ROM bootloader and identify the chip, MAC and flash" },
-    [CMD_FLASH] = { "flash", cmd_flash, "[ADDR] FILE [ADDR FILE ...]",
+    [CMD_FLASH] = { "flash", cmd_flash, "[ADDR] FILE [[ADDR] FILE ...]",
                     "check firmware against the board, write it, verify it, boot it" },
     [CMD_ERASE] = { "erase", cmd_erase, "",
                     "erase the whole flash, or a region with --region ADDR SIZE" },
@@ -52,6 +57,10 @@ static const struct command commands[] = {
                    "udev rules: port access for the desktop user, ModemManager kept off" },
     [CMD_MONITOR] = { "monitor", cmd_monitor, "",
                       "the board's console, decoded as it goes (Ctrl-] leaves)" },
+    [CMD_READ_MAC] = { "read-mac", cmd_read_mac, "",
+                       "print the chip's factory MAC (quick: no flash probe)" },
+    [CMD_MERGE] = { "merge", cmd_merge, "-o OUT ADDR FILE [ADDR FILE ...]",
+                    "one file of several at their addresses, gaps 0xFF (offline)" },
 };
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
 
@@ -59,7 +68,9 @@ static const struct command commands[] = {
 enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
-    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT,
+    OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_BUTTON_WAIT, OPT_WAIT, OPT_CHIP,
+    OPT_BEFORE, OPT_AFTER, OPT_FLASH_MODE, OPT_FLASH_FREQ, OPT_FLASH_SIZE,
+    OPT_OUTPUT = 'o',
 };
 
 struct option_spec {
@@ -70,10 +81,15 @@ struct option_spec {
 };
 
 #define BOARD_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | CMD_BIT(CMD_FLASH) | \
-                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR))
+                        CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ) | CMD_BIT(CMD_MONITOR) | \
+                        CMD_BIT(CMD_READ_MAC))
 #define MONITOR_COMMANDS (CMD_BIT(CMD_MONITOR) | CMD_BIT(CMD_FLASH))   /* flash --monitor */
 #define WRITER_COMMANDS (CMD_BIT(CMD_FLASH) | CMD_BIT(CMD_ERASE) | CMD_BIT(CMD_READ))
+/* The commands that look for a board with no -p, through ed_select_port or the doctor. */
+#define WAIT_COMMANDS (CMD_BIT(CMD_DOCTOR) | CMD_BIT(CMD_INFO) | WRITER_COMMANDS)
 #define STUB_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO))   /* info: which one, from where */
+#define DETECT_COMMANDS (WRITER_COMMANDS | CMD_BIT(CMD_INFO) | CMD_BIT(CMD_READ_MAC))
+#define CONNECT_COMMANDS (DETECT_COMMANDS | CMD_BIT(CMD_DOCTOR))   /* reach the ROM loader */
 
 static const struct option_spec options[] = {
     { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",
@@ -81,8 +97,29 @@ static const struct option_spec options[] = {
       "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present" },
     { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS, "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
+    { { "button-wait", required_argument, NULL, OPT_BUTTON_WAIT }, CONNECT_COMMANDS,
+      "SECONDS", "on a board without auto-reset, wait this long for a press of BOOT and "
+      "EN (default 30; 0: do not wait)" },
+    { { "wait", required_argument, NULL, OPT_WAIT }, WAIT_COMMANDS, "SECONDS",
+      "with no port there yet, wait up to SECONDS for the board to be plugged in (the "
+      "doctor on a terminal: 30; 0: never)" },
+    { { "chip", required_argument, NULL, OPT_CHIP }, DETECT_COMMANDS, "CHIP",
+      "auto (the default), or the chip the board must be: esp32, esp8266, esp32s3, ... "
+      "(another one is refused, nothing done)" },
+    { { "before", required_argument, NULL, OPT_BEFORE }, DETECT_COMMANDS, "HOW",
+      "default-reset (as the bridge needs), usb-reset (USB-Serial/JTAG), no-reset (the "
+      "board already waits in its bootloader; the lines are not touched)" },
+    { { "after", required_argument, NULL, OPT_AFTER }, DETECT_COMMANDS, "HOW",
+      "hard-reset (the default: the firmware boots) or no-reset (left in the bootloader)" },
     { { "force", no_argument, NULL, OPT_FORCE }, CMD_BIT(CMD_FLASH), NULL,
       "write even though a check refused the image (says what it overrode)" },
+    { { "flash-mode", required_argument, NULL, OPT_FLASH_MODE }, CMD_BIT(CMD_FLASH), "MODE",
+      "keep (the default), qio, qout, dio or dout: set in the header of the image at the "
+      "bootloader offset (its SHA-256 computed again)" },
+    { { "flash-freq", required_argument, NULL, OPT_FLASH_FREQ }, CMD_BIT(CMD_FLASH), "FREQ",
+      "keep, 80m, 40m, 26m or 20m, the same way" },
+    { { "flash-size", required_argument, NULL, OPT_FLASH_SIZE }, CMD_BIT(CMD_FLASH), "SIZE",
+      "keep, 1MB, 2MB, 4MB, 8MB, 16MB, ... (as the chip's header has them), the same way" },
     { { "erase-all", no_argument, NULL, OPT_ERASE_ALL }, CMD_BIT(CMD_FLASH), NULL,
       "erase the whole flash before writing" },
     { { "no-skip", no_argument, NULL, OPT_NO_SKIP }, CMD_BIT(CMD_FLASH), NULL,
@@ -107,6 +144,8 @@ static const struct option_spec options[] = {
       "append the board's raw output to FILE" },
     { { "timeout", required_argument, NULL, OPT_TIMEOUT }, MONITOR_COMMANDS, "SECONDS",
       "stop after SECONDS (a normal end: status 0)" },
+    { { "output", required_argument, NULL, OPT_OUTPUT }, CMD_BIT(CMD_MERGE), "OUT",
+      "the merged file to write (replaced only once complete)" },
     { { "dry-run", no_argument, NULL, OPT_DRY_RUN }, CMD_BIT(CMD_UDEV), NULL,
       "say what would change, change nothing" },
     { { "root", required_argument, NULL, OPT_ROOT }, CMD_BIT(CMD_UDEV), "DIR",
@@ -198,9 +237,21 @@ static void print_entry(FILE *f, unsigned width, const char *head, size_t column
     ed_wrap(f, width, lead, pad, text);
 }
 
-static void print_usage(const struct ed_cli *cli, FILE *f)
+static void print_option(FILE *f, unsigned width, const struct option_spec *spec)
 {
-    unsigned width = cli->out_width < 80 ? cli->out_width : 80;
+    char head[64];
+    const struct option *o = &spec->opt;
+    const char *space = spec->arg_name ? " " : "", *arg = spec->arg_name ? spec->arg_name : "";
+    if (o->val < 256)
+        snprintf(head, sizeof head, "  -%c, --%s%s%s", o->val, o->name, space, arg);
+    else
+        snprintf(head, sizeof head, "      --%s%s%s", o->name, space, arg);
+    print_entry(f, width, head, 26, spec->help);
+}
+
+/* `espdoctor --help`: every command and option. */
+static void print_usage(const struct ed_cli *cli, FILE *f, unsigned width)
+{
     fprintf(f, "usage: %s [COMMAND] [OPTIONS] [ARGS]\n\n"
                "Finds out why an ESP32/ESP8266 board won't talk, and flashes it.\n\n"
                "Commands:\n", cli->prog);
@@ -210,20 +261,40 @@ static void print_usage(const struct ed_cli *cli, FILE *f)
         print_entry(f, width, head, 24, commands[i].summary);
     }
     fprintf(f, "\nOptions:\n");
-    for (size_t i = 0; i < OPTION_COUNT; i++) {
-        char head[64];
-        const struct option *o = &options[i].opt;
-        if (o->val < 256)
-            snprintf(head, sizeof head, "  -%c, --%s%s%s", o->val, o->name,
-                     options[i].arg_name ? " " : "",
-                     options[i].arg_name ? options[i].arg_name : "");
-        else
-            snprintf(head, sizeof head, "      --%s%s%s", o->name,
-                     options[i].arg_name ? " " : "",
-                     options[i].arg_name ? options[i].arg_name : "");
-        print_entry(f, width, head, 26, options[i].help);
-    }
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        print_option(f, width, &options[i]);
     fprintf(f, "\nSee espdoctor(1) for exit codes, findings and examples.\n");
+}
+
+/* `espdoctor COMMAND --help`: that command's synopsis and the options it takes. */
+static void print_command_usage(const struct ed_cli *cli, FILE *f, unsigned width,
+                                size_t index)
+{
+    const struct command *cmd = &commands[index];
+    char head[160];
+    snprintf(head, sizeof head, "%s %s%s%s [OPTIONS]%s%s", cli->prog,
+             index == CMD_DOCTOR ? "[" : "", cmd->name, index == CMD_DOCTOR ? "]" : "",
+             *cmd->args ? " " : "", cmd->args);
+    ed_wrap(f, width, "usage: ", "       ", head);
+    fputc('\n', f);
+    ed_wrap(f, width, "", "", cmd->summary);
+    fprintf(f, "\nOptions:\n");
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (options[i].commands & CMD_BIT(index))
+            print_option(f, width, &options[i]);
+    fprintf(f, "\nSee espdoctor(1), COMMANDS, for more on %s.\n", cmd->name);
+}
+
+static const struct command *find_command(const char *name, size_t *index);
+
+void ed_cli_print_help(const struct ed_cli *cli, FILE *f, const char *command)
+{
+    unsigned width = cli->out_width && cli->out_width < 80 ? cli->out_width : 80;
+    size_t index;
+    if (command && find_command(command, &index))
+        print_command_usage(cli, f, width, index);
+    else
+        print_usage(cli, f, width);
 }
 
 static const struct command *find_command(const char *name, size_t *index)
@@ -247,6 +318,16 @@ bool ed_cli_parse_seconds(const char *text, unsigned *ms)
     return true;
 }
 
+/* --button-wait: 0 to an hour, decimals allowed, into milliseconds. */
+static bool parse_wait(const char *text, unsigned *ms)
+{
+    if (strcmp(text, "0") == 0) {
+        *ms = 0;
+        return true;
+    }
+    return ed_cli_parse_seconds(text, ms) && *ms <= 3600u * 1000;
+}
+
 bool ed_cli_parse_baud(const char *text, uint32_t *baud)
 {
     char *end;
@@ -255,6 +336,88 @@ bool ed_cli_parse_baud(const char *text, uint32_t *baud)
     if (errno || end == text || *end || v < 300 || v > 12000000)
         return false;
     *baud = (uint32_t)v;
+    return true;
+}
+
+/* --chip: auto, or a key of the chip table (any case). */
+static bool apply_chip(struct ed_cli *cli, const char *arg)
+{
+    if (strcasecmp(arg, "auto") == 0) {
+        cli->chip = NULL;
+        return true;
+    }
+    for (size_t i = 0; i < ed_chip_count; i++)
+        if (strcasecmp(arg, ed_chips[i].key) == 0) {
+            cli->chip = ed_chips[i].key;
+            return true;
+        }
+    char keys[256] = "auto";
+    for (size_t i = 0; i < ed_chip_count; i++) {
+        size_t used = strlen(keys);
+        snprintf(keys + used, sizeof keys - used, ", %s", ed_chips[i].key);
+    }
+    ed_cli_error(cli, "--chip takes one of %s; not '%s'", keys, arg);
+    return false;
+}
+
+struct named_value {
+    const char *name;
+    int value;
+};
+
+static const struct named_value befores[] = {
+    { "default-reset", ED_BEFORE_DEFAULT }, { "usb-reset", ED_BEFORE_USB },
+    { "no-reset", ED_BEFORE_NONE },
+};
+static const struct named_value afters[] = {
+    { "hard-reset", ED_AFTER_HARD }, { "no-reset", ED_AFTER_NONE },
+};
+
+/* One of esptool's words for --before/--after (also with '_' for '-', as it once spelt
+ * them). */
+static bool apply_named(struct ed_cli *cli, const char *option, const struct named_value *v,
+                        size_t count, const char *arg, int *out)
+{
+    char spelled[32];
+    snprintf(spelled, sizeof spelled, "%s", arg);
+    for (char *c = spelled; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    char names[160] = "";
+    for (size_t i = 0; i < count; i++) {
+        if (strcasecmp(spelled, v[i].name) == 0) {
+            *out = v[i].value;
+            return true;
+        }
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", v[i].name);
+    }
+    ed_cli_error(cli, "--%s takes %s; not '%s'", option, names, arg);
+    return false;
+}
+
+/* --flash-mode/-freq/-size: keep, or a word some chip's image header has (flash_header.h;
+ * whether the board's chip has it is judged once it answers). */
+enum header_field { FIELD_MODE, FIELD_FREQ, FIELD_SIZE };
+
+static bool apply_header(struct ed_cli *cli, enum header_field field, const char *arg,
+                         const char **out)
+{
+    static const char *const names[] = { "flash-mode", "flash-freq", "flash-size" };
+    static const char *const words[] = { "qio, qout, dio, dout", "80m, 40m, 26m, 20m",
+                                         "a size such as 1MB, 2MB, 4MB, 8MB, 16MB" };
+    if (strcasecmp(arg, "keep") == 0) {
+        *out = NULL;
+        return true;
+    }
+    bool known = field == FIELD_MODE ? ed_header_mode_code(arg) >= 0
+                 : field == FIELD_FREQ ? ed_header_freq_known(arg)
+                                        : ed_header_size_known(arg);
+    if (!known) {
+        ed_cli_error(cli, "--%s takes keep or %s; not '%s'", names[field], words[field], arg);
+        return false;
+    }
+    *out = arg;
     return true;
 }
 
@@ -277,6 +440,21 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
             return false;
         }
         return true;
+    case OPT_CHIP: return apply_chip(cli, arg);
+    case OPT_BEFORE: {
+        int v;
+        if (!apply_named(cli, "before", befores, sizeof befores / sizeof befores[0], arg, &v))
+            return false;
+        cli->before = (enum ed_before)v;
+        return true;
+    }
+    case OPT_AFTER: {
+        int v;
+        if (!apply_named(cli, "after", afters, sizeof afters / sizeof afters[0], arg, &v))
+            return false;
+        cli->after = (enum ed_after)v;
+        return true;
+    }
     case OPT_JSON: cli->json = true; return true;
     case OPT_FORCE: cli->force = true; return true;
     case OPT_ERASE_ALL: cli->erase_all = true; return true;
@@ -305,7 +483,28 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
             return false;
         }
         return true;
+    case OPT_BUTTON_WAIT:
+        if (!parse_wait(arg, &cli->button_wait_ms)) {
+            ed_cli_error(cli, "--button-wait takes a number of seconds from 0 (do not wait) "
+                              "to 3600, not '%s'", arg);
+            return false;
+        }
+        return true;
+    case OPT_WAIT:
+        cli->wait_given = true;
+        if (strcmp(arg, "0") != 0 && !ed_cli_parse_seconds(arg, &cli->wait_ms)) {
+            ed_cli_error(cli, "--wait takes a number of seconds (0: do not wait; at most "
+                              "86400), not '%s'", arg);
+            return false;
+        }
+        if (strcmp(arg, "0") == 0)
+            cli->wait_ms = 0;
+        return true;
     case OPT_DRY_RUN: cli->dry_run = true; return true;
+    case OPT_OUTPUT: cli->output = arg; return true;
+    case OPT_FLASH_MODE: return apply_header(cli, FIELD_MODE, arg, &cli->flash_mode);
+    case OPT_FLASH_FREQ: return apply_header(cli, FIELD_FREQ, arg, &cli->flash_freq);
+    case OPT_FLASH_SIZE: return apply_header(cli, FIELD_SIZE, arg, &cli->flash_size);
     case OPT_ROOT: cli->root = arg; return true;
     case OPT_NO_COLOR: cli->color = false; return true;
     case 'v': cli->verbose++; return true;
@@ -325,6 +524,20 @@ static bool check_contradictions(const struct ed_cli *cli, size_t command)
     if (cli->monitor && cli->all) {
         ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
                           "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
+    if (cli->all && cli->wait_ms) {
+        ed_cli_error(cli, "--wait waits for one board: with --all, plug them in first");
+        return false;
+    }
+    if (cli->after == ED_AFTER_NONE && cli->monitor) {
+        ed_cli_error(cli, "--after no-reset leaves the board in its bootloader; --monitor "
+                          "resets it to watch it boot: give one of them");
+        return false;
+    }
+    if (cli->chip && cli->all) {
+        ed_cli_error(cli, "--chip and --all: --all already flashes only the boards of the "
+                          "files' chip; give one of them");
         return false;
     }
     if (cli->stub && cli->no_stub) {
@@ -354,41 +567,14 @@ static void init_defaults(struct ed_cli *cli, const char *argv0)
     cli->prog = slash ? slash + 1 : argv0;
     cli->out = stdout;
     cli->err = stderr;
-    const char *no_color = getenv("NO_COLOR");
-    const char *term = getenv("TERM");
-    bool able = term && *term && strcmp(term, "dumb") != 0;   /* a dumb terminal shows ESC */
-    cli->color = isatty(STDOUT_FILENO) && able && !(no_color && *no_color);
+    cli->live = stderr;
+    cli->button_wait_ms = ED_BUTTON_WAIT_DEFAULT_MS;
+    cli->color = ed_term_color(STDOUT_FILENO);
     cli->out_width = ed_term_width(STDOUT_FILENO);
     cli->err_width = ed_term_width(STDERR_FILENO);
     const char *port = getenv("ESPDOCTOR_PORT");
     if (port && *port)
         cli->port = port;
-}
-
-/* The index of the command name in argv: the first argument that is neither an option
- * nor the value of one. 0 if there is none. */
-static int find_command_index(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0)
-            return i + 1 < argc ? i + 1 : 0;
-        if (a[0] != '-' || a[1] == '\0')
-            return i;
-        if (a[1] == '-') {
-            if (strchr(a, '='))
-                continue;
-            for (size_t k = 0; k < OPTION_COUNT; k++)
-                if (strcmp(options[k].opt.name, a + 2) == 0 &&
-                    options[k].opt.has_arg == required_argument)
-                    i++;
-        } else if (a[2] == '\0') {
-            const struct option_spec *spec = spec_for((unsigned char)a[1]);
-            if (spec && spec->opt.has_arg == required_argument)
-                i++;
-        }
-    }
-    return 0;
 }
 
 static void build_getopt_tables(struct option *long_opts, char *short_opts)
@@ -406,13 +592,149 @@ static void build_getopt_tables(struct option *long_opts, char *short_opts)
     memset(&long_opts[OPTION_COUNT], 0, sizeof long_opts[0]);
 }
 
+/* What the user typed for the option getopt just refused: "-x" for a short one (also
+ * inside a cluster such as "-vx"), else the word itself up to any '='. */
+static void refused_text(int argc, char **argv, char *text, size_t size)
+{
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    if (optopt > 0 && optopt < 256 && strncmp(word, "--", 2) != 0) {
+        snprintf(text, size, "-%c", optopt);
+        return;
+    }
+    snprintf(text, size, "%.*s", (int)strcspn(word, "="), word);
+}
+
+/* getopt_long says only '?' for a long option prefix that fits several: name them. */
+static bool report_ambiguous(const struct ed_cli *cli, const char *text)
+{
+    if (strncmp(text, "--", 2) != 0 || !text[2])
+        return false;
+    size_t len = strlen(text + 2), fits = 0;
+    char names[256] = "";
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strncmp(options[i].opt.name, text + 2, len) == 0) {
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s--%s", fits ? ", " : "",
+                     options[i].opt.name);
+            fits++;
+        }
+    if (fits < 2)
+        return false;
+    ed_cli_error(cli, "option '%s' is ambiguous: it could be %s. Spell more of it.", text,
+                 names);
+    return true;
+}
+
 static void report_bad_option(const struct ed_cli *cli, int code, const char *text)
 {
     if (code == ':')
         ed_cli_error(cli, "option '%s' needs a value. Run '%s --help'.", text, cli->prog);
-    else
+    else if (!report_ambiguous(cli, text))
         ed_cli_error(cli, "unknown option '%s'. Run '%s --help' for the list.", text,
                      cli->prog);
+}
+
+static void report_unknown_command(const struct ed_cli *cli, const char *name)
+{
+    char names[256] = "";
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+        strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
+    }
+    ed_cli_error(cli, "unknown command '%s' (commands: %s). Run '%s --help'.", name, names,
+                 cli->prog);
+}
+
+void ed_cli_parsed_free(struct ed_cli_parsed *p)
+{
+    free(p->argv);
+    p->argv = NULL;
+    p->argc = 0;
+}
+
+/* getopt_long alone reads the line, in order ('-' first in the option string): every
+ * argument that is no option comes back as code 1, the first of them being the command,
+ * so options stand on either side of it and POSIXLY_CORRECT changes nothing. The options
+ * are applied once the command is known (which of them it takes depends on it). */
+int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed *p)
+{
+    memset(p, 0, sizeof *p);
+    p->command = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
+    p->name = commands[CMD_DOCTOR].name;
+    struct { int code; const char *arg; } *seen = calloc((size_t)argc + 1, sizeof *seen);
+    p->argv = calloc((size_t)argc + 1, sizeof *p->argv);
+    if (!seen || !p->argv) {
+        free(seen);
+        ed_cli_parsed_free(p);
+        ed_cli_error(cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    struct option long_opts[OPTION_COUNT + 1];
+    char short_opts[2 * OPTION_COUNT + 3] = "-:";   /* in order; a missing value is ':' */
+    build_getopt_tables(long_opts, short_opts + 2);
+
+    const char *name = NULL;
+    size_t nseen = 0;
+    bool bad = false;
+    optind = 0;   /* glibc: start afresh, reading the option string's flags again */
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+        if (c == 1) {
+            if (name)
+                p->argv[p->argc++] = optarg;
+            else
+                name = optarg;
+        } else if (c == '?' || c == ':') {
+            char text[64];
+            refused_text(argc, argv, text, sizeof text);
+            if (!bad)   /* the first mistake only; the rest is still read for --json */
+                report_bad_option(cli, c, text);
+            bad = true;
+        } else {
+            seen[nseen].code = c;
+            seen[nseen++].arg = optarg;
+        }
+    }
+    for (; optind < argc; optind++) {   /* after "--": arguments, never options */
+        if (name)
+            p->argv[p->argc++] = argv[optind];
+        else
+            name = argv[optind];
+    }
+    for (size_t i = 0; i < nseen; i++)
+        if (seen[i].code == OPT_JSON)
+            cli->json = true;   /* before any error, so the error is a document too */
+
+    if (name) {
+        p->named = true;
+        p->name = name;
+        if (!find_command(name, &p->command)) {
+            if (!bad)
+                report_unknown_command(cli, name);
+            bad = true;
+        }
+    }
+    for (size_t i = 0; i < nseen && !bad; i++) {
+        int code = seen[i].code;
+        const struct option_spec *spec = spec_for(code);
+        if (code == 'h')
+            p->help = true;
+        else if (code == OPT_VERSION)
+            p->version = true;
+        else if (spec && !(spec->commands & CMD_BIT(p->command))) {
+            ed_cli_error(cli, "option '--%s' does not apply to '%s'. Run '%s %s --help'.",
+                         spec->opt.name, commands[p->command].name, cli->prog,
+                         commands[p->command].name);
+            bad = true;
+        } else if (!apply_option(cli, code, seen[i].arg)) {
+            bad = true;
+        }
+    }
+    free(seen);
+    if (!bad && !check_contradictions(cli, p->command))
+        bad = true;
+    return bad ? ED_EXIT_USAGE : ED_EXIT_OK;
 }
 
 /* A command that works on a board stops on SIGINT, SIGTERM or SIGHUP and says what it had
@@ -422,7 +744,7 @@ static void report_bad_option(const struct ed_cli *cli, int code, const char *te
 static bool catches_signals(size_t command)
 {
     return command != CMD_MONITOR && command != CMD_LIST && command != CMD_IMAGE &&
-           command != CMD_UDEV;
+           command != CMD_UDEV && command != CMD_MERGE;
 }
 
 /* A command that came back from a signal without saying so gets one line that does. */
@@ -444,114 +766,47 @@ static int usage_error(struct ed_cli *cli, const char *command, int rc)
     return ed_cli_json_end(cli, &j, command, rc);
 }
 
-/* --json anywhere on the line, before the options are parsed (for their errors). */
-static bool json_asked(int argc, char **argv)
-{
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--json") == 0)
-            return true;
-    return false;
-}
-
 int ed_cli_main(int argc, char **argv)
 {
     struct ed_cli cli;
     char last_error[ED_CLI_ERROR_MAX] = "";
     init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
     cli.last_error = last_error;
-    cli.json = json_asked(argc, argv);
 
-    /* Take the command name out, so options may stand on either side of it. */
-    size_t index = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
-    int cmd_at = find_command_index(argc, argv);
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!args) {
-        ed_cli_error(&cli, "out of memory");
-        return ED_EXIT_FAIL;
+    struct ed_cli_parsed p;
+    int rc = ed_cli_parse(&cli, argc, argv, &p);
+    if (rc != ED_EXIT_OK) {
+        rc = usage_error(&cli, p.name, rc);
+        ed_cli_parsed_free(&p);
+        return rc;
     }
-    int nargs = 0;
-    for (int i = 0; i < argc; i++)
-        if (i != cmd_at || cmd_at == 0)
-            args[nargs++] = argv[i];
-    if (cmd_at && !find_command(argv[cmd_at], &index)) {
-        char names[256] = "";
-        for (size_t i = 0; i < COMMAND_COUNT; i++) {
-            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
-            strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
-        }
-        ed_cli_error(&cli, "unknown command '%s' (commands: %s). Run '%s --help'.",
-                     argv[cmd_at], names, cli.prog);
-        free(args);
-        return usage_error(&cli, argv[cmd_at], ED_EXIT_USAGE);
-    }
-    const struct command *cmd = &commands[index];
-
-    struct option long_opts[OPTION_COUNT + 1];
-    char short_opts[2 * OPTION_COUNT + 2];
-    short_opts[0] = ':';   /* report missing values as ':' */
-    build_getopt_tables(long_opts, short_opts + 1);
-
-    bool want_help = false, want_version = false;
-    int rc = ED_EXIT_OK;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(nargs, args, short_opts, long_opts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            char shortname[3] = { '-', (char)optopt, '\0' };
-            const char *text = (optopt > 0 && optopt < 256) ? shortname : args[optind - 1];
-            report_bad_option(&cli, c, text);
-            rc = ED_EXIT_USAGE;
-            goto out;
-        }
-        if (c == 'h') { want_help = true; continue; }
-        if (c == OPT_VERSION) { want_version = true; continue; }
-        const struct option_spec *spec = spec_for(c);
-        if (spec && !(spec->commands & CMD_BIT(index))) {
-            ed_cli_error(&cli, "option '--%s' does not apply to '%s'. Run '%s --help'.",
-                         spec->opt.name, cmd->name, cli.prog);
-            rc = ED_EXIT_USAGE;
-            goto out;
-        }
-        if (!apply_option(&cli, c, optarg)) {
-            rc = ED_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (!check_contradictions(&cli, index)) {
-        rc = ED_EXIT_USAGE;
-        goto out;
-    }
-    if (want_version) {
-        fprintf(cli.out, "espdoctor %s\n", ESPDOCTOR_VERSION);
-        goto out;
-    }
-    if (want_help) {
-        print_usage(&cli, cli.out);
-        goto out;
+    const struct command *cmd = &commands[p.command];
+    if (p.version || p.help) {
+        if (p.version)
+            fprintf(cli.out, "espdoctor %s\n", ESPDOCTOR_VERSION);
+        else
+            ed_cli_print_help(&cli, cli.out, p.named ? cmd->name : NULL);
+        ed_cli_parsed_free(&p);
+        return ED_EXIT_OK;
     }
     cli.progress = !cli.json && isatty(STDERR_FILENO);
     struct ed_cli_json j;
     /* The monitor streams its events; flash --monitor's come after flash's document. */
-    bool streams = index == CMD_MONITOR || cli.monitor;
+    bool streams = p.command == CMD_MONITOR || cli.monitor;
     if (!streams)
         ed_cli_json_begin(&cli, &j);
     else if (cli.json)
         cli.events = cli.out;
-    bool signals = catches_signals(index);
+    bool signals = catches_signals(p.command);
     if (signals)
         ed_interrupt_install();
-    rc = cmd->run(&cli, nargs - optind, args + optind);
+    rc = cmd->run(&cli, p.argc, p.argv);
     if (signals)
         rc = after_signal(&cli, cmd->name, rc);
     if (!streams)
         rc = ed_cli_json_end(&cli, &j, cmd->name, rc);
     if (signals)
         ed_interrupt_restore();
-    free(args);
-    return rc;
-out:
-    free(args);
-    if (rc != ED_EXIT_OK)
-        rc = usage_error(&cli, cmd->name, rc);
+    ed_cli_parsed_free(&p);
     return rc;
 }

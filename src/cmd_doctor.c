@@ -20,6 +20,7 @@
  * board to examine (a wrong answer asks again) and examines that one.
  * Exit: 0 ready, 7 a problem was found, 2 usage or several boards without -p (and no one
  * to ask, or the question cancelled), 4 no device. */
+#include "board_wait.h"
 #include "cli.h"
 #include "commands.h"
 #include "out.h"
@@ -37,14 +38,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void print_guidance(void *ctx, const char *message)
-{
-    struct ed_cli *cli = ctx;
-    fprintf(cli->err, "%s>>> %s%s\n", ed_tone_on(cli->color, ED_TONE_BOLD), message,
-            ed_tone_off(cli->color));
-    fflush(cli->err);
-}
-
 /* Every error found is one that flashing fixes, and the bootloader answers. */
 static bool flashing_fixes_all(const struct ed_doctor *d)
 {
@@ -58,7 +51,8 @@ static bool flashing_fixes_all(const struct ed_doctor *d)
 static const char *status_of(const struct ed_doctor *d, const struct ed_finding **problem)
 {
     *problem = ed_first_problem(&d->report);
-    if (ed_report_has(&d->report, "device.none"))
+    if (ed_report_has(&d->report, "device.none") ||
+        ed_report_has(&d->report, "device.nothing-appeared"))
         return "no-device";
     if (*problem)
         return "problem";
@@ -156,6 +150,20 @@ static int hand_off_to_flash(struct ed_cli *cli, const struct ed_doctor *d, int 
     return rc;
 }
 
+/* The button watch, null when it did not run. */
+static json_object *button_json(const struct ed_doctor *d)
+{
+    if (!d->button_watched)
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "boot", json_object_new_string(d->button.names.boot));
+    json_object_object_add(o, "reset", json_object_new_string(d->button.names.reset));
+    json_object_object_add(o, "waited_ms", json_object_new_int((int)d->button.waited_ms));
+    json_object_object_add(o, "banner_seen", json_object_new_boolean(d->button.banner_seen));
+    json_object_object_add(o, "pressed", json_object_new_boolean(d->button_reached));
+    return o;
+}
+
 static bool several_boards(void)
 {
     struct ed_port_list ports;
@@ -203,6 +211,18 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
     }
     if (cli->flash_file && !flash_file_usable(cli))
         return ED_EXIT_INPUT;
+    /* Nothing plugged in yet: watch for it (--wait; by default on a terminal). The wait
+     * is done here, so ed_select_port below does not wait again. */
+    bool at_terminal = !cli->json && isatty(STDIN_FILENO);
+    struct ed_board_wait waited = { 0 };
+    unsigned wait_ms = cli->wait_given ? cli->wait_ms
+                       : at_terminal && isatty(STDERR_FILENO) ? ED_WAIT_DEFAULT_MS : 0;
+    if (wait_ms) {
+        int rc = ed_wait_for_board(cli, wait_ms, !cli->wait_given, &waited);
+        if (rc != ED_EXIT_OK)
+            return rc;
+    }
+    cli->wait_ms = 0;
     /* VID:PID and serial=XXXX name a board; the doctor examines the port it has. */
     struct ed_port_spec spec;
     struct ed_port_choice choice;
@@ -217,7 +237,6 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         }
     }
     /* Several boards and someone at the terminal: ask which one, and examine it fully. */
-    bool at_terminal = !cli->json && isatty(STDIN_FILENO);
     if (!requested && at_terminal && several_boards()) {
         int rc = ed_select_port(cli, &choice);
         if (rc != ED_EXIT_OK)
@@ -226,9 +245,10 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
     }
     struct ed_doctor d;
     ed_doctor_init(&d, requested);
-    d.interactive = at_terminal && isatty(STDERR_FILENO);
-    d.notify = print_guidance;
-    d.notify_ctx = cli;
+    struct ed_cli_button button_ui;
+    ed_cli_button_prepare(cli, &button_ui, &d.button);
+    d.waited_ms = waited.waited_ms;
+    d.appeared_ms = waited.appeared_ms;
     if (!cli->json && !cli->quiet && isatty(STDERR_FILENO))
         fprintf(cli->err, "Examining %s...\n", requested ? requested : "USB serial devices");
 
@@ -250,6 +270,7 @@ int cmd_doctor(struct ed_cli *cli, int argc, char **argv)
         json_object_object_add(v, "micropython",
                                d.micropython ? json_object_new_string(d.micropython_version) : NULL);
         json_object_object_add(root, "verdict", v);
+        json_object_object_add(root, "button", button_json(&d));
         /* null when ready; on a problem the CLI layer makes it the problem (cli_json.h) */
         json_object_object_add(root, "error", NULL);
         if (cli->flash_file)

@@ -6,6 +6,7 @@
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * erased: {address, size, whole_chip}, error: null or {message}, seconds}, after a
  * progress event as the erase begins and one when it is done (progress_events.h). */
+#include "connect.h"
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
@@ -179,7 +180,7 @@ static int erase_on_board(struct ed_flash_session *s, struct erase_args *a,
         return report(s, a, ED_EXIT_FAIL, "failed", why, t0);
     }
     ed_session_say(s, "Erased.");
-    ed_loader_hard_reset(s->ld);
+    ed_connect_leave(s->cli, s->ld);
     return report(s, a, ED_EXIT_OK, "ok", NULL, t0);
 }
 

@@ -1,4 +1,4 @@
-/* `espdoctor flash [ADDR] FILE [ADDR FILE ...]`: check that each file belongs on this
+/* `espdoctor flash [ADDR] FILE [[ADDR] FILE ...]`: check that each file belongs on this
  * board at that address, then write it (skipping what is already there), verify it, reset
  * the board and say what booted.
  *
@@ -38,6 +38,8 @@
  *                  flash, regions_complete, finish_command}; exit 128 + the signal
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
+#include "connect.h"
+#include "flash_header.h"
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
@@ -59,10 +61,11 @@
 #include "espdoctor/interrupt.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct flash_run {
     struct ed_cli *cli;
@@ -226,34 +229,63 @@ static int stopped(struct flash_run *run, size_t at)
 
 /* ---- arguments and files ---------------------------------------------------------------- */
 
+/* A word on the flash line that is meant as an address: it starts like a number (a digit,
+ * a sign, a blank) and names no file. Such a file can still be given as ./NAME. */
+static bool looks_like_address(const char *word)
+{
+    struct stat st;
+    if (!strchr("0123456789+ \t", word[0]) || !word[0])
+        return false;
+    return stat(word, &st) != 0;
+}
+
 static int add_files(struct flash_run *run, int argc, char **argv)
 {
     struct ed_cli *cli = run->cli;
     if (argc == 0) {
-        ed_cli_error(cli, "'flash' needs a firmware file: %s flash [ADDR] FILE [ADDR FILE ...]",
+        ed_cli_error(cli, "'flash' needs a firmware file: %s flash [ADDR] FILE [[ADDR] FILE ...]",
                      cli->prog);
         return ED_EXIT_USAGE;
     }
-    if (argc > 1 && argc % 2) {
-        ed_cli_error(cli, "'flash' takes FILE, or ADDR FILE pairs; %d arguments leave one "
-                     "without its partner. Example: %s flash 0x1000 firmware.bin", argc,
-                     cli->prog);
-        return ED_EXIT_USAGE;
-    }
-    for (int i = 0; i < argc; i += argc == 1 ? 1 : 2) {
-        bool addr_given = argc > 1;
-        uint32_t addr = 0;
-        const char *path = argv[addr_given ? i + 1 : i];
-        if (addr_given && !ed_cli_parse_size(argv[i], &addr)) {
-            ed_cli_error(cli, "'%s' is not a flash address (e.g. 0x1000); arguments go as "
-                         "ADDR FILE pairs", argv[i]);
+    /* The whole line's shape first (ADDR FILE, or FILE alone: its address is the one its
+     * image says), so a mistake in it is named before any file is opened. */
+    for (int i = 0; i < argc;) {
+        bool addr_given = looks_like_address(argv[i]);
+        uint32_t addr;
+        if (addr_given && i + 1 == argc) {
+            ed_cli_error(cli, "'%s' is an address with no file after it: 'flash' takes "
+                         "ADDR FILE pairs, or files alone (each at the address its image "
+                         "says). Example: %s flash 0x1000 firmware.bin", argv[i], cli->prog);
             return ED_EXIT_USAGE;
         }
+        if (addr_given && !ed_cli_parse_size(argv[i], &addr)) {
+            ed_cli_error(cli, "'%s' is not a flash address (e.g. 0x1000); arguments go as "
+                         "ADDR FILE pairs, or files alone", argv[i]);
+            return ED_EXIT_USAGE;
+        }
+        i += addr_given ? 2 : 1;
+    }
+    for (int i = 0; i < argc;) {
+        bool addr_given = looks_like_address(argv[i]);
+        uint32_t addr = 0;
+        if (addr_given)
+            ed_cli_parse_size(argv[i], &addr);
+        const char *path = argv[addr_given ? i + 1 : i];
+        i += addr_given ? 2 : 1;
         char err[ED_IMAGE_MESSAGE_MAX + ED_IMAGE_FIX_MAX];
         enum ed_flash_input in = ed_flash_plan_add(&run->plan, path, addr_given, addr, err,
                                                    sizeof err);
         if (in == ED_FLASH_INPUT_TOO_MANY) {
             ed_cli_error(cli, "%s", err);
+            return ED_EXIT_USAGE;
+        }
+        if (in == ED_FLASH_INPUT_RAW && !addr_given && argc > 1) {
+            /* Among several files, one whose image does not say where it goes. */
+            ed_cli_error(cli, "%s is not an image that says where it goes (%s): give its "
+                         "address before it (ADDR %s). Nothing was written.", path,
+                         run->plan.items[run->plan.count - 1].img.evidence[0]
+                             ? run->plan.items[run->plan.count - 1].img.evidence
+                             : "no image header", path);
             return ED_EXIT_USAGE;
         }
         if (in == ED_FLASH_INPUT_OK || (in == ED_FLASH_INPUT_RAW && cli->force))
@@ -444,6 +476,22 @@ static void probe_firmware(struct flash_run *run)
     struct ed_fwprobe *fw = calloc(1, sizeof *fw);
     if (!fw)
         return;
+    if (run->s.pc.reset_button) {
+        /* Its reset lines do nothing: a probe would only watch the ROM wait. */
+        char text[300];
+        snprintf(text, sizeof text, "not started: this board's auto-reset cannot restart it; "
+                 "press %s to run the new firmware", run->s.pc.reset_button);
+        ed_session_say(&run->s, "%s.", text);
+        json_object *o_json = json_object_new_object();
+        json_object_object_add(o_json, "state", NULL);
+        json_object_object_add(o_json, "answered", json_object_new_boolean(false));
+        json_object_object_add(o_json, "micropython_version", NULL);
+        json_object_object_add(o_json, "description", json_object_new_string(text));
+        json_object_object_add(o_json, "boot_log", json_object_new_string(""));
+        run->firmware = o_json;
+        free(fw);
+        return;
+    }
     ed_session_say(&run->s, "Resetting the board...");
     struct ed_fwprobe_opts o = { .reset = true, .poke = true };
     int rc = ed_fwprobe_run(run->s.tp, &o, fw);
@@ -467,6 +515,61 @@ static void probe_firmware(struct flash_run *run)
                                                    (const char *)fw->text, (int)fw->text_len));
     run->firmware = o_json;
     free(fw);
+}
+
+/* ---- the image header: --flash-mode, --flash-freq, --flash-size ---------------------------- */
+
+/* The part of it the ROM boots when the item sits at the chip's bootloader offset: the
+ * bootloader (alone or merged), or an ESP8266 v1 image at 0x0. NULL for any other. */
+static const struct ed_image_part *booted_part(const struct ed_flash_item *it,
+                                               const struct ed_chip *chip)
+{
+    const struct ed_image_info *img = &it->img;
+    if ((img->kind == ED_IMAGE_BOOTLOADER || img->kind == ED_IMAGE_MERGED) &&
+        img->boot.present && it->addr + img->boot.file_offset == chip->bootloader_offset)
+        return &img->boot;
+    if (img->kind == ED_IMAGE_ESP8266_V1 && img->app.present &&
+        it->addr + img->app.file_offset == chip->bootloader_offset)
+        return &img->app;
+    return NULL;
+}
+
+/* Write a patched copy of the booted image instead of the file (the file is not changed). */
+static int patch_headers(struct flash_run *run, const struct ed_chip *chip)
+{
+    struct ed_cli *cli = run->cli;
+    struct ed_header_request req = {
+        .mode = cli->flash_mode ? ed_header_mode_code(cli->flash_mode) : -1,
+        .freq = cli->flash_freq, .size = cli->flash_size,
+    };
+    if (!ed_header_requested(&req))
+        return ED_EXIT_OK;
+    for (size_t i = 0; i < run->plan.count; i++) {
+        struct ed_flash_item *it = &run->plan.items[i];
+        const struct ed_image_part *part = booted_part(it, chip);
+        if (!part)
+            continue;
+        char why[300];
+        bool changed;
+        int fd = ed_header_patch(it->fd, it->img.file_size, part, chip, &req, &changed, why,
+                                 sizeof why);
+        if (fd < 0) {
+            ed_cli_error(cli, "%s. Nothing was written.", why);
+            set_error(run, "flash.refused", why);
+            return ED_EXIT_REFUSED;
+        }
+        close(it->fd);
+        it->fd = fd;
+        ed_session_note(&run->s, "%s: the image header at 0x%x %s (flash mode, frequency and "
+                        "size as asked%s)", base_name(it->path), chip->bootloader_offset,
+                        changed ? "is written patched" : "already says so",
+                        part->sha_appended ? ", SHA-256 computed again" : "");
+        return ED_EXIT_OK;
+    }
+    ed_session_note(&run->s, "no file goes at the %s's bootloader offset 0x%x as an image: "
+                    "--flash-mode, --flash-freq and --flash-size changed nothing",
+                    chip->name, chip->bootloader_offset);
+    return ED_EXIT_OK;
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -556,11 +659,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
     if (run->hooks && run->hooks->board &&
         !run->hooks->board(run->hooks->ctx, &run->s, &run->plan)) {
-        ed_loader_hard_reset(run->s.ld);   /* not this board's image: leave it as it was */
+        ed_connect_leave(run->cli, run->s.ld);   /* not this board's image: leave it as it was */
         return finish(run, ED_EXIT_OK, "skipped", 0);
     }
     if (ed_flash_report_judge(&run->rep, blocking, hard)) {
-        ed_loader_hard_reset(run->s.ld);   /* back to its old firmware, untouched */
+        ed_connect_leave(run->cli, run->s.ld);   /* back to its old firmware, untouched */
         return finish(run, ED_EXIT_REFUSED, "refused", 0);
     }
     if (!run->s.revision_known)
@@ -594,9 +697,14 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         size_t before = blocking;
         blocking = ed_flash_plan_check(&run->plan, chip, run->s.flash_size, rev, &hard);
         if (blocking > before && ed_flash_report_judge(&run->rep, blocking, hard)) {
-            ed_loader_hard_reset(run->s.ld);
+            ed_connect_leave(run->cli, run->s.ld);
             return finish(run, ED_EXIT_REFUSED, "refused", 0);
         }
+    }
+    rc = patch_headers(run, chip);
+    if (rc != ED_EXIT_OK) {
+        ed_connect_leave(cli, run->s.ld);
+        return finish(run, rc, "refused", 0);
     }
     for (size_t i = 0; i < run->s.note_count; i++)
         ed_session_say(&run->s, "Note: %s.", run->s.notes[i]);
@@ -618,7 +726,11 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         ed_session_note(&run->s, "ending the stub's flash session failed (%s); the data was "
                         "verified before", why);
     }
-    probe_firmware(run);
+    if (cli->after == ED_AFTER_NONE)
+        ed_session_say(&run->s, "Left in the bootloader (--after no-reset): the new firmware "
+                       "starts at the next reset.");
+    else
+        probe_firmware(run);
     if (signal_came(run))
         return stopped(run, run->plan.count);
     return finish(run, ED_EXIT_OK, "ok", run->plan.count);

@@ -26,6 +26,7 @@
 #include "portsel.h"
 
 #include "espdoctor/error.h"
+#include "espdoctor/interrupt.h"
 #include "espdoctor/ports.h"
 
 #include <stdlib.h>
@@ -35,14 +36,14 @@
 
 #define MESSAGE_MAX 1024
 
-/* SIGINT or SIGTERM sets it. Process-wide by nature (a signal reaches a process, not a board): the
- * parent passes it on to each board's process, whose own copy its engine polls. */
+/* The signal that came (SIGINT or SIGTERM), 0 while none did. Process-wide by nature (a signal
+ * reaches a process, not a board): the parent passes it on to each board's process, whose own
+ * copy its engine polls. */
 static volatile sig_atomic_t all_interrupted;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
-    (void)sig;
-    all_interrupted = 1;
+    all_interrupted = sig;
 }
 
 struct flash_all {
@@ -285,8 +286,9 @@ static int finish(struct flash_all *all)
     struct tally t = count_results(all);
     int rc = ED_EXIT_OK;
     const char *result = "ok";
-    if (t.interrupted) {
-        rc = ED_EXIT_INTERRUPTED;
+    if (t.interrupted || all_interrupted) {
+        /* As the shell reports a process ended by that signal: 130, or 143 for SIGTERM. */
+        rc = all_interrupted ? ed_interrupt_exit_status(all_interrupted) : ED_EXIT_INTERRUPTED;
         result = "interrupted";
     } else if (t.failed) {
         rc = ED_EXIT_FAIL;
@@ -339,7 +341,7 @@ static int run_boards(struct flash_all *all)
     enum ed_view_mode mode = cli->json || cli->quiet ? ED_VIEW_OFF
                              : cli->progress        ? ED_VIEW_TERMINAL
                                                     : ED_VIEW_PLAIN;
-    struct sigaction sa = { .sa_handler = on_sigint }, old, old_term;
+    struct sigaction sa = { .sa_handler = on_signal }, old, old_term;
     sigemptyset(&sa.sa_mask);
     all_interrupted = 0;
     sigaction(SIGINT, &sa, &old);

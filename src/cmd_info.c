@@ -197,7 +197,7 @@ int cmd_info(struct ed_cli *cli, int argc, char **argv)
             rc = ED_EXIT_FAIL;
         } else if (ed_stub_choose(cli->stub, cli->no_stub, ld->chip, &stub) != ED_OK) {
             ed_cli_error(cli, "%s", stub.why);
-            ed_loader_hard_reset(ld);
+            ed_connect_leave(cli, ld);
             rc = ED_EXIT_INPUT;
         } else {
             if (cli->json)
@@ -206,7 +206,7 @@ int cmd_info(struct ed_cli *cli, int argc, char **argv)
                 print_text(cli, &pc, ld, &facts, &stub);
             ed_stub_choice_free(&stub);
             /* Leave the board running its firmware, as esptool does after reading. */
-            ed_loader_hard_reset(ld);
+            ed_connect_leave(cli, ld);
         }
     }
     ed_tp_close(tp);

@@ -6,6 +6,7 @@
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * read: {address, size, file, bytes, seconds, md5_checked}, error: null or {message},
  * seconds}, after progress events as it reads (progress_events.h). */
+#include "connect.h"
 #include "cli.h"
 #include "commands.h"
 #include "flash_session.h"
@@ -159,7 +160,7 @@ static int read_from_board(struct read_run *r)
     ed_session_format_size(r->size, size, sizeof size);
     ed_session_say(s, "Read %s from 0x%x into %s in %.1f s%s.", size, r->addr, r->path,
                    r->seconds, s->ld->stub ? ", MD5-checked by the stub" : "");
-    ed_loader_hard_reset(s->ld);
+    ed_connect_leave(s->cli, s->ld);
     return report(r, ED_EXIT_OK, "ok", NULL);
 }
 

@@ -22,8 +22,10 @@ int cmd_flash(struct ed_cli *cli, int argc, char **argv);
 int cmd_image(struct ed_cli *cli, int argc, char **argv);
 int cmd_info(struct ed_cli *cli, int argc, char **argv);
 int cmd_list(struct ed_cli *cli, int argc, char **argv);
+int cmd_merge(struct ed_cli *cli, int argc, char **argv);
 int cmd_monitor(struct ed_cli *cli, int argc, char **argv);
 int cmd_read(struct ed_cli *cli, int argc, char **argv);
+int cmd_read_mac(struct ed_cli *cli, int argc, char **argv);
 int cmd_udev(struct ed_cli *cli, int argc, char **argv);
 
 #endif

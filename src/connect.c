@@ -73,15 +73,24 @@ static void explain_failure(struct ed_cli *cli, const struct ed_port_choice *pc,
         return;
     }
     /* For people the doctor follows (ed_cli_diagnose) and explains it with its one finding;
-     * with -q it does not, so the judgement of the attempts is all there is. */
+     * with -q, or --before no-reset (the doctor would reset the board), it does not, so the
+     * judgement of the attempts is all there is. */
     ed_cli_error(cli, "could not reach the ROM bootloader on %s.", pc->path);
-    if (cli->quiet) {
+    if (cli->quiet || cli->before == ED_BEFORE_NONE) {
         struct ed_text_style st;
         ed_cli_style(cli, true, &st);
         ed_wrap(cli->err, st.width, "  ", "  ", j.observed);
         ed_render_fix(cli->err, "Fix: ", "  ", j.fix, j.fix_command[0] ? j.fix_command : NULL,
                       &st);
     }
+}
+
+/* The ladder's verdict is that DTR/RTS do not reach EN/GPIO0: a press by hand can. */
+static bool looks_unwired(const struct ed_loader *ld, int rc)
+{
+    struct ed_connect_judgement j;
+    ed_connect_verdict(ld, rc, &j);
+    return strcmp(j.id, "reset.no-autoreset") == 0;
 }
 
 /* The board's port re-enumerated during a reset: find it again on its USB port. */
@@ -95,11 +104,50 @@ static int follow_port(void *ctx, struct ed_transport **tp, char *note, size_t l
     return rc;
 }
 
+/* --chip named another chip than the one that answered: say both, change nothing, and
+ * leave the board running its firmware. */
+int ed_connect_check_chip(struct ed_cli *cli, const struct ed_port_choice *pc,
+                          struct ed_loader *ld)
+{
+    if (!cli->chip || !ld->chip || strcmp(cli->chip, ld->chip->key) == 0)
+        return ED_EXIT_OK;
+    const struct ed_chip *wanted = ed_chip_by_key(cli->chip);
+    ed_cli_error(cli, "the board on %s is an %s, not the %s that --chip %s asks for; "
+                      "nothing was done. Name the right board with -p, or give --chip %s.",
+                 pc->path, ld->chip->name, wanted ? wanted->name : cli->chip, cli->chip,
+                 ld->chip->key);
+    if (cli->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "port", json_object_new_string(pc->path));
+        json_object_object_add(o, "chip", json_object_new_string(ld->chip->name));
+        json_object_object_add(o, "chip_expected",
+                               json_object_new_string(wanted ? wanted->name : cli->chip));
+        json_object *err = json_object_new_object();
+        json_object_object_add(err, "id", json_object_new_string("chip.mismatch"));
+        json_object_object_add(err, "message",
+                               json_object_new_string(ed_cli_last_error(cli)));
+        json_object_object_add(o, "error", err);
+        json_object_object_add(o, "connect", ed_connect_attempts_json(ld));
+        ed_out_json(cli->out, o);
+    }
+    ed_connect_leave(cli, ld);
+    return ED_EXIT_REFUSED;
+}
+
+void ed_connect_leave(const struct ed_cli *cli, struct ed_loader *ld)
+{
+    if (cli->after == ED_AFTER_HARD)
+        ed_loader_hard_reset(ld);
+}
+
 int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader *ld)
 {
     struct ed_connect_opts opts = { .style = ED_RESET_AUTO_CIRCUIT };
     if (pc->known && pc->info.bridge)
         opts.style = pc->info.bridge->reset;
+    if (cli->before == ED_BEFORE_USB)
+        opts.style = ED_RESET_USB_JTAG;
+    opts.no_reset = cli->before == ED_BEFORE_NONE;
     /* A local USB port can be followed through a re-enumeration; a network one cannot. */
     if (pc->known && pc->info.usb_name[0] && pc->info.devnode[0]) {
         opts.follow = follow_port;
@@ -108,6 +156,10 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
     if (!cli->quiet && !cli->json && cli->progress)
         fprintf(cli->err, "Connecting to %s...\n", pc->path);
     int rc = ed_loader_connect(ld, &opts);
+    if (rc != ED_OK && rc != ED_E_GONE && cli->button_wait_ms && !ed_interrupted() &&
+        looks_unwired(ld, rc) &&
+        ed_cli_button_watch(cli, pc->known ? pc->info.bridge : NULL, ld, &pc->reset_button))
+        rc = ED_OK;
     if (rc != ED_OK) {
         /* Stopped by a signal: the command says so; the board is not to blame. */
         if (!ed_interrupted())
@@ -131,5 +183,5 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
                               "another cable.", pc->path, ed_strerror(rc));
         return ED_EXIT_FAIL;
     }
-    return ED_EXIT_OK;
+    return ed_connect_check_chip(cli, pc, ld);
 }

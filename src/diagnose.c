@@ -28,8 +28,8 @@ bool ed_connect_failed(const struct ed_loader *ld)
 
 void ed_cli_diagnose(struct ed_cli *cli, const char *port)
 {
-    if (cli->json || cli->quiet)
-        return;
+    if (cli->json || cli->quiet || cli->before == ED_BEFORE_NONE)
+        return;   /* --before no-reset: the doctor's own resets were not asked for */
     struct ed_text_style st;
     ed_cli_style(cli, true, &st);
     fflush(cli->out);

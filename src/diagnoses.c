@@ -9,6 +9,13 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "No USB device of a known bridge maker is present: the cable may be charge-only, "
       "the board unpowered, or a hub not passing data.",
       "Use a data-capable USB cable, another USB port, and check the board's power LED." },
+    { "device.nothing-appeared", ED_SEV_ERROR, "Presence", "Nothing appeared on USB",
+      "espdoctor watched for the board to be plugged in and no USB device of a known "
+      "bridge appeared at all: the cable is most likely charge-only (it has no data "
+      "wires), or the USB port, the hub or the board is dead.",
+      "Plug the board in with a cable known to carry data (one that has worked for file "
+      "transfer), try another USB port on the computer itself (not a hub), and check "
+      "the board's power LED." },
     { "device.found", ED_SEV_OK, "Presence", "USB serial bridge present",
       "A known USB-UART bridge (or the chip's own USB) is connected.", NULL },
     { "device.no-tty", ED_SEV_WARN, "Presence", "The bridge has no serial port",
@@ -180,6 +187,17 @@ const struct ed_diagnosis ed_diagnoses[] = {
     { "run.refused", ED_SEV_ERROR, "Errors", "A safety check refused",
       "A check refused the change before anything was written, erased or changed.",
       "Act on the message; see Before flashing for the checks of flash." },
+    { "chip.mismatch", ED_SEV_ERROR, "Errors", "Not the chip --chip names",
+      "The board that answered is another chip than the one --chip asks for; nothing was "
+      "written, erased or read, and the board was reset into its firmware.",
+      "Name the right board with -p, or give --chip with the chip the message names (or "
+      "--chip auto)." },
+    { "bootloader.not-waiting", ED_SEV_ERROR, "Errors", "The board is not in its bootloader",
+      "Nothing reset the board (--before no-reset, or a port without DTR/RTS such as "
+      "socket:// or the chip's own USB-OTG) and nothing answered SYNC: it runs its "
+      "firmware, or it is held in reset.",
+      "Hold the BOOT (IO0) button, tap EN (RST), release BOOT, then run the command again; "
+      "or leave --before out to let espdoctor reset it." },
     { "run.interrupted", ED_SEV_ERROR, "Errors", "Interrupted by a signal",
       "SIGINT (Ctrl-C) or SIGTERM stopped the command. The message says what had been "
       "done, what the flash holds now and the command that finishes the job (exit status "

@@ -32,7 +32,7 @@ void ed_doctor_init(struct ed_doctor *d, const char *requested_port)
     ed_sysroot_init(&d->sys, NULL);
     ed_credentials_read(&d->sys, &d->cred);
     d->requested_port = requested_port;
-    d->guide_timeout_ms = 30000;
+    d->button.timeout_ms = 0;   /* no watch unless the caller asks (and can show it) */
 }
 
 int ed_doctor_open_port(struct ed_doctor *d, uint32_t baud)
@@ -148,6 +148,16 @@ bool ed_check_presence(struct ed_doctor *d)
     size_t bridges = 0;
     for (size_t i = 0; i < d->ports.count; i++)
         bridges += d->ports.items[i].bridge != NULL;
+    if (bridges == 0 && d->waited_ms) {
+        struct ed_finding *f = ed_report_add(&d->report, "device.nothing-appeared", "USB");
+        ed_finding_evidence(f, "watched USB for %u s: no USB device of a known bridge "
+                               "(CP210x, CH340/CH9102, FTDI, PL2303, Espressif USB) appeared",
+                            (d->waited_ms + 500) / 1000);
+        ed_finding_fix(f, "Plug the board in with a cable known to carry data (many are "
+                          "charge-only), try another USB port on the computer itself, and "
+                          "check the board's power LED.");
+        return false;
+    }
     if (bridges == 0) {
         struct ed_finding *f = ed_report_add(&d->report, "device.none", "USB");
         ed_finding_evidence(f, "no USB device of a known bridge (CP210x, CH340/CH9102, FTDI, "
@@ -167,9 +177,12 @@ bool ed_check_presence(struct ed_doctor *d)
         describe_usb(p, usb, sizeof usb);
         struct ed_finding *f = ed_report_add(&d->report, p->devnode[0] ? "device.found" : "device.no-tty",
                                              p->devnode[0] ? p->devnode : p->usb_name);
+        char appeared[64] = "";
+        if (d->appeared_ms)
+            snprintf(appeared, sizeof appeared, "; it appeared %u.%u s into the wait",
+                     d->appeared_ms / 1000, d->appeared_ms % 1000 / 100);
         ed_finding_evidence(f, "%s, driver %s%s%s", usb, p->driver[0] ? p->driver : "(none)",
-                            p->devnode[0] ? "" : ", no serial port",
-                            "");
+                            p->devnode[0] ? "" : ", no serial port", appeared);
         if (!p->devnode[0])
             ed_finding_fix(f, "The driver findings say why there is no port.");
         if (!d->has_target)

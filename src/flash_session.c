@@ -105,7 +105,7 @@ static int connect_and_identify(struct ed_flash_session *s)
     if (rc != ED_EXIT_OK && synced(s->ld) && s->ld->chip == NULL) {
         retried = ed_session_connect_quietly(s) == ED_OK;
         if (retried)
-            rc = ED_EXIT_OK;
+            rc = ed_connect_check_chip(cli, &s->pc, s->ld);
     }
     if (held && !retried)
         fputs(held, real_err);
@@ -131,11 +131,12 @@ int ed_session_open(struct ed_cli *cli, struct ed_flash_session *s)
     ed_loader_init(s->ld, s->tp);
     rc = connect_and_identify(s);
     if (rc != ED_EXIT_OK) {
-        /* Only a failed connect prints a JSON document; a failed detection prints text. */
+        /* Only a failed connect, or a chip --chip refuses, prints a JSON document; a
+         * failed detection prints text. */
         bool connected = false;
         for (size_t i = 0; i < s->ld->attempt_count; i++)
             connected = connected || s->ld->attempts[i].result == ED_OK;
-        s->reported_json = cli->json && !connected;
+        s->reported_json = cli->json && (!connected || rc == ED_EXIT_REFUSED);
         return rc;
     }
     s->baud = s->tp->baud;

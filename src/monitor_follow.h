@@ -11,17 +11,10 @@
 #include "espdoctor/ports.h"
 #include "espdoctor/transport.h"
 
+#include "port_follow.h"
+
 #define ED_MON_FOLLOW_MS 10000u     /* how long the board may stay away */
 #define ED_MON_FOLLOW_POLL_MS 100u
-
-/* The port of `now` that is the board `was`, or NULL. In order of preference: the same
- * serial number on the same USB path; the same serial number elsewhere (plugged into
- * another socket); anything on the same USB path (a re-enumeration may change the
- * device, and a CH340 has no serial number). A port that was already there when the
- * board vanished (in `before`, on another USB path) is another board: never taken, even
- * with the same serial number (clones share theirs). */
-const struct ed_port *ed_port_refind(const struct ed_port_list *now, const struct ed_port *was,
-                                     const struct ed_port_list *before);
 
 struct ed_mon_follow {
     bool enumerated;            /* `was` came from the enumeration: look it up again */

@@ -2,13 +2,11 @@
  * locks checks touch the node itself. */
 #include "espdoctor/port_facts.h"
 
+#include <acl/libacl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <unistd.h>
-
-#define ACL_XATTR "system.posix_acl_access"
 
 void ed_port_facts_gather(const char *path, struct ed_port_facts *facts)
 {
@@ -18,11 +16,22 @@ void ed_port_facts_gather(const char *path, struct ed_port_facts *facts)
         facts->stat_errno = errno;
         return;
     }
-    ssize_t n = getxattr(path, ACL_XATTR, facts->acl, sizeof facts->acl);
-    facts->acl_len = n > 0 ? (size_t)n : 0;   /* none, or no ACL support: no entries */
+    /* Without an ACL (or ACL support) libacl gives the mode's three entries: no news. */
+    facts->acl = acl_get_file(path, ACL_TYPE_ACCESS);
+    if (facts->acl && acl_equiv_mode(facts->acl, NULL) == 0) {
+        acl_free(facts->acl);
+        facts->acl = NULL;
+    }
     int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         facts->open_errno = errno;
     else
         close(fd);
+}
+
+void ed_port_facts_release(struct ed_port_facts *facts)
+{
+    if (facts->acl)
+        acl_free(facts->acl);
+    facts->acl = NULL;
 }

@@ -18,21 +18,48 @@ static void pause_ms(unsigned ms)
         ;
 }
 
-/* The tty on the USB port `was` was on; one with its serial number first. */
-static const struct ed_port *same_board(const struct ed_port_list *list,
-                                        const struct ed_port *was)
+static bool same_serial(const struct ed_port *a, const struct ed_port *b)
 {
-    const struct ed_port *on_port = NULL;
-    for (size_t i = 0; i < list->count; i++) {
-        const struct ed_port *p = &list->items[i];
-        if (!p->devnode[0] || strcmp(p->usb_name, was->usb_name) != 0)
+    return a->serial[0] && strcmp(a->serial, b->serial) == 0;
+}
+
+static bool same_path(const struct ed_port *a, const struct ed_port *b)
+{
+    return a->usb_name[0] && strcmp(a->usb_name, b->usb_name) == 0;
+}
+
+/* Another board that was plugged in all along. */
+static bool was_there(const struct ed_port *p, const struct ed_port *was,
+                      const struct ed_port_list *before)
+{
+    if (same_path(p, was) || !before)
+        return false;
+    for (size_t i = 0; i < before->count; i++)
+        if (strcmp(before->items[i].devnode, p->devnode) == 0 &&
+            same_path(&before->items[i], p))
+            return true;
+    return false;
+}
+
+const struct ed_port *ed_port_refind(const struct ed_port_list *now, const struct ed_port *was,
+                                     const struct ed_port_list *before)
+{
+    const struct ed_port *best = NULL;
+    int best_score = 0;
+    for (size_t i = 0; i < now->count; i++) {
+        const struct ed_port *p = &now->items[i];
+        if (!p->devnode[0] || was_there(p, was, before))
             continue;
-        if (was->serial[0] && strcmp(p->serial, was->serial) == 0)
-            return p;
-        if (!on_port)
-            on_port = p;
+        int score = same_serial(p, was) && same_path(p, was) ? 3
+                    : same_serial(p, was)                    ? 2
+                    : same_path(p, was)                      ? 1
+                                                             : 0;
+        if (score > best_score) {
+            best = p;
+            best_score = score;
+        }
     }
-    return on_port;
+    return best;
 }
 
 int ed_port_follow(struct ed_port *port, uint32_t baud, struct ed_transport **tp, char *note,
@@ -41,12 +68,16 @@ int ed_port_follow(struct ed_port *port, uint32_t baud, struct ed_transport **tp
     struct ed_port was = *port;
     ed_tp_close(*tp);   /* first: while it stays open, its name stays taken */
     *tp = NULL;
+    /* The boards plugged in besides it: another one with the same serial is not it. */
+    struct ed_port_list before = { 0 };
+    if (ed_ports_enumerate(&before) != ED_OK)
+        before.count = 0;
     int rc = ED_E_GONE;
     for (unsigned waited = 0;; waited += FOLLOW_POLL_MS) {
         struct ed_port_list list = { 0 };
         bool found = false;
         if (ed_ports_enumerate(&list) == ED_OK) {
-            const struct ed_port *p = same_board(&list, &was);
+            const struct ed_port *p = ed_port_refind(&list, &was, &before);
             if (p) {
                 *port = *p;
                 found = true;
@@ -58,10 +89,13 @@ int ed_port_follow(struct ed_port *port, uint32_t baud, struct ed_transport **tp
             if (rc == ED_OK)
                 break;
         }
-        if (waited >= ED_FOLLOW_WAIT_MS)
+        if (waited >= ED_FOLLOW_WAIT_MS) {
+            ed_ports_free(&before);
             return found ? rc : ED_E_GONE;
+        }
         pause_ms(FOLLOW_POLL_MS);
     }
+    ed_ports_free(&before);
     snprintf(note, len, "%s (%04x:%04x%s%s) came back as %s (%04x:%04x%s%s) on USB port %s",
              was.devnode, was.vid, was.pid, was.serial[0] ? ", serial " : "", was.serial,
              port->devnode, port->vid, port->pid, port->serial[0] ? ", serial " : "",

@@ -1,5 +1,6 @@
 /* Port selection and opening for commands (see portsel.h). */
 #include "portsel.h"
+#include "board_wait.h"
 #include "out.h"
 #include "render.h"
 
@@ -215,6 +216,7 @@ static int select_matching(struct ed_cli *cli, const struct ed_port_list *ports,
 }
 
 static int select_automatically(struct ed_cli *cli, const struct ed_port_list *ports,
+                                const struct ed_board_wait *waited,
                                 struct ed_port_choice *choice)
 {
     size_t idx[32], n = 0;
@@ -238,6 +240,11 @@ static int select_automatically(struct ed_cli *cli, const struct ed_port_list *p
                           "(driver missing or the device claimed by another program). "
                           "Run '%s list' to see it, and '%s doctor' for why.",
                      cli->prog, cli->prog);
+    else if (waited->waited_ms)
+        ed_cli_error(cli, "no ESP board appeared: nothing was plugged in on USB in %u s "
+                          "(a charge-only cable, a dead USB port or board). Plug it in "
+                          "with a cable known to carry data, or try another USB port.",
+                     (waited->waited_ms + 500) / 1000);
     else
         ed_cli_error(cli, "no ESP board found: no known USB serial bridge is connected. "
                           "Plug the board in with a data-capable cable (charge-only "
@@ -270,6 +277,12 @@ int ed_select_port(struct ed_cli *cli, struct ed_port_choice *choice)
             return ED_EXIT_OK;
         }
     }
+    struct ed_board_wait waited = { 0 };
+    if (cli->wait_ms) {
+        int rc = ed_wait_for_board(cli, cli->wait_ms, false, &waited);
+        if (rc != ED_EXIT_OK)
+            return rc;
+    }
     struct ed_port_list ports;
     if (ed_ports_enumerate(&ports) != ED_OK)
         ports.count = 0, ports.items = NULL;
@@ -285,7 +298,7 @@ int ed_select_port(struct ed_cli *cli, struct ed_port_choice *choice)
     } else if (cli->port) {
         rc = select_matching(cli, &ports, &spec, choice);
     } else {
-        rc = select_automatically(cli, &ports, choice);
+        rc = select_automatically(cli, &ports, &waited, choice);
     }
     ed_ports_free(&ports);
     return rc;

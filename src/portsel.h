@@ -12,6 +12,9 @@ struct ed_port_choice {
     char path[256];            /* what to open */
     bool known;                /* found in the enumeration: info below is valid */
     struct ed_port info;
+    const char *reset_button;  /* the bootloader was reached by a press of the buttons
+                                  (button.h): the name of the one that restarts the chip,
+                                  as the person was told; NULL: the auto-reset did it */
 };
 
 /* What -p (or $ESPDOCTOR_PORT) names. */

@@ -227,30 +227,116 @@ size_t ed_sysroot_holders(const struct ed_sysroot *s, const struct stat *node,
     return stored;
 }
 
-/* The first line of <root>/REL whose field `key_index` (colon-separated) equals key.
- * Fields point into *text, which the caller frees. Returns the number of fields, 0 if no
- * line matched. */
-static int colon_record(const struct ed_sysroot *s, const char *rel, int key_index,
-                        const char *key, char **text, char **fields, int max_fields)
+/* The account files are read with glibc's fgetpwent_r/fgetgrent_r (the format of
+ * passwd(5) and group(5)); a record longer than the buffer (ERANGE: glibc goes back to the
+ * record's start) is read again with a buffer twice the size. */
+#define ACCOUNT_BUF_START 1024u
+#define ACCOUNT_BUF_MAX (4u << 20)
+
+typedef bool passwd_visit(const struct passwd *pw, void *ctx);
+typedef bool group_visit(const struct group *gr, void *ctx);
+
+static FILE *open_account_file(const struct ed_sysroot *s, const char *rel)
 {
-    *text = ed_sysroot_read(s, rel, 4u << 20);
-    if (!*text)
-        return 0;
-    char *rest = *text;
-    while (rest && *rest) {
-        char *line = rest;
-        char *nl = strchr(rest, '\n');
-        rest = nl ? nl + 1 : NULL;
-        if (nl)
-            *nl = '\0';
-        int n = 0;
-        char *field;
-        while (n < max_fields && (field = strsep(&line, ":")) != NULL)
-            fields[n++] = field;
-        if (n > key_index && strcmp(fields[key_index], key) == 0)
-            return n;
+    char path[1024];
+    return ed_sysroot_path(s, rel, path, sizeof path) ? fopen(path, "re") : NULL;
+}
+
+/* Twice the room for a record that did not fit; false when it may not grow further. */
+static bool grow_record_buffer(char **buf, size_t *cap)
+{
+    char *grown = *cap < ACCOUNT_BUF_MAX ? realloc(*buf, *cap * 2) : NULL;
+    if (!grown)
+        return false;
+    *buf = grown;
+    *cap *= 2;
+    return true;
+}
+
+/* Each record of <root>/etc/passwd until visit says it found what it wanted (true then). */
+static bool each_passwd(const struct ed_sysroot *s, passwd_visit *visit, void *ctx)
+{
+    FILE *f = open_account_file(s, "/etc/passwd");
+    if (!f)
+        return false;
+    bool found = false;
+    size_t cap = ACCOUNT_BUF_START;
+    char *buf = malloc(cap);
+    while (buf && !found) {
+        struct passwd pw, *got;
+        int err = fgetpwent_r(f, &pw, buf, cap, &got);
+        if (err == ERANGE && grow_record_buffer(&buf, &cap))
+            continue;
+        if (err || !got)
+            break;   /* the end (ENOENT), or a record too long to be real */
+        found = visit(got, ctx);
     }
-    return 0;
+    free(buf);
+    fclose(f);
+    return found;
+}
+
+/* The same for <root>/etc/group. */
+static bool each_group(const struct ed_sysroot *s, group_visit *visit, void *ctx)
+{
+    FILE *f = open_account_file(s, "/etc/group");
+    if (!f)
+        return false;
+    bool found = false;
+    size_t cap = ACCOUNT_BUF_START;
+    char *buf = malloc(cap);
+    while (buf && !found) {
+        struct group gr, *got;
+        int err = fgetgrent_r(f, &gr, buf, cap, &got);
+        if (err == ERANGE && grow_record_buffer(&buf, &cap))
+            continue;
+        if (err || !got)
+            break;
+        found = visit(got, ctx);
+    }
+    free(buf);
+    fclose(f);
+    return found;
+}
+
+/* What a lookup asks, and where its answer goes. */
+struct account_query {
+    uid_t uid;
+    gid_t gid;
+    const char *name;
+    char *out;
+    size_t len;
+    bool member;      /* group lookups: the member list names `name` */
+};
+
+static bool passwd_by_uid(const struct passwd *pw, void *ctx)
+{
+    struct account_query *q = ctx;
+    if (pw->pw_uid != q->uid)
+        return false;
+    snprintf(q->out, q->len, "%s", pw->pw_name);
+    return true;
+}
+
+static bool passwd_by_name(const struct passwd *pw, void *ctx)
+{
+    struct account_query *q = ctx;
+    if (strcmp(pw->pw_name, q->name) != 0)
+        return false;
+    q->gid = pw->pw_gid;
+    return true;
+}
+
+static bool group_by_gid(const struct group *gr, void *ctx)
+{
+    struct account_query *q = ctx;
+    if (gr->gr_gid != q->gid)
+        return false;
+    if (q->out)
+        snprintf(q->out, q->len, "%s", gr->gr_name);
+    for (char **m = gr->gr_mem; q->name && m && *m && !q->member; m++)
+        q->member = strcmp(*m, q->name) == 0;
+    return true;
 }
 
 static bool use_name_services(const struct ed_sysroot *s)
@@ -260,12 +346,8 @@ static bool use_name_services(const struct ed_sysroot *s)
 
 bool ed_sysroot_user_name(const struct ed_sysroot *s, uid_t uid, char *out, size_t len)
 {
-    char key[24], *text, *fields[7];
-    snprintf(key, sizeof key, "%u", (unsigned)uid);
-    bool found = colon_record(s, "/etc/passwd", 2, key, &text, fields, 7) > 2;
-    if (found)
-        snprintf(out, len, "%s", fields[0]);
-    free(text);
+    struct account_query q = { .uid = uid, .out = out, .len = len };
+    bool found = each_passwd(s, passwd_by_uid, &q);
     if (!found && use_name_services(s)) {
         struct passwd *pw = getpwuid(uid);
         found = pw != NULL;
@@ -277,12 +359,8 @@ bool ed_sysroot_user_name(const struct ed_sysroot *s, uid_t uid, char *out, size
 
 bool ed_sysroot_group_name(const struct ed_sysroot *s, gid_t gid, char *out, size_t len)
 {
-    char key[24], *text, *fields[4];
-    snprintf(key, sizeof key, "%u", (unsigned)gid);
-    bool found = colon_record(s, "/etc/group", 2, key, &text, fields, 4) > 2;
-    if (found)
-        snprintf(out, len, "%s", fields[0]);
-    free(text);
+    struct account_query q = { .gid = gid, .out = out, .len = len };
+    bool found = each_group(s, group_by_gid, &q);
     if (!found && use_name_services(s)) {
         struct group *gr = getgrgid(gid);
         found = gr != NULL;
@@ -294,11 +372,10 @@ bool ed_sysroot_group_name(const struct ed_sysroot *s, gid_t gid, char *out, siz
 
 bool ed_sysroot_user_primary_gid(const struct ed_sysroot *s, const char *user, gid_t *gid)
 {
-    char *text, *fields[7];
-    bool found = colon_record(s, "/etc/passwd", 0, user, &text, fields, 7) > 3;
+    struct account_query q = { .name = user };
+    bool found = each_passwd(s, passwd_by_name, &q);
     if (found)
-        *gid = (gid_t)strtoul(fields[3], NULL, 10);
-    free(text);
+        *gid = q.gid;
     if (!found && use_name_services(s)) {
         struct passwd *pw = getpwnam(user);
         found = pw != NULL;
@@ -308,28 +385,12 @@ bool ed_sysroot_user_primary_gid(const struct ed_sysroot *s, const char *user, g
     return found;
 }
 
-static bool list_names(const char *list, const char *user)
-{
-    size_t n = strlen(user);
-    while (list && *list) {
-        size_t item = strcspn(list, ",");
-        if (item == n && strncmp(list, user, n) == 0)
-            return true;
-        list += item;
-        if (*list == ',')
-            list++;
-    }
-    return false;
-}
-
 bool ed_sysroot_group_lists_member(const struct ed_sysroot *s, gid_t gid, const char *user)
 {
-    char key[24], *text, *fields[4];
-    snprintf(key, sizeof key, "%u", (unsigned)gid);
-    int n = colon_record(s, "/etc/group", 2, key, &text, fields, 4);
-    bool member = n > 3 && list_names(fields[3], user);
-    free(text);
-    if (!member && n == 0 && use_name_services(s)) {
+    struct account_query q = { .gid = gid, .name = user };
+    bool listed = each_group(s, group_by_gid, &q);
+    bool member = q.member;
+    if (!listed && use_name_services(s)) {
         struct group *gr = getgrgid(gid);
         for (char **m = gr ? gr->gr_mem : NULL; m && *m && !member; m++)
             member = strcmp(*m, user) == 0;

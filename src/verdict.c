@@ -32,6 +32,11 @@ void ed_connect_verdict(const struct ed_loader *ld, int rc, struct ed_connect_ju
     } else if (rc == ED_E_UNSUPPORTED && ld->attempt_count == 0) {
         snprintf(j->observed, sizeof j->observed, "This port has no DTR/RTS lines, so the "
                  "board cannot be reset from here.");
+    } else if (ld->attempt_count > 0 && !ld->attempts[0].reset_done && download == 0) {
+        j->id = "bootloader.not-waiting";
+        snprintf(j->observed, sizeof j->observed, "No reset was made (--before no-reset, or a "
+                 "port that cannot reset the board) and nothing answered SYNC in %zu tries: "
+                 "the board is not waiting in its bootloader.", ld->attempt_count);
     } else if (download > 0) {
         j->id = "bootloader.no-sync";
         snprintf(j->observed, sizeof j->observed, "The chip entered download mode (\"waiting "

@@ -1,5 +1,6 @@
 /* Wrapping text to the terminal (see wrap.h). */
 #include "wrap.h"
+#include "term_caps.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,6 +21,9 @@ unsigned ed_term_width(int fd)
         if (v > 0 && v < 10000 && *end == '\0')
             width = (unsigned)v;
     }
+    struct ed_term_caps caps;   /* a terminal that tells no size: its terminfo entry's */
+    if (!width && isatty(fd) && ed_term_caps_read(fd, &caps) && caps.cols > 0)
+        width = (unsigned)caps.cols;
     if (!width)
         width = ED_WRAP_DEFAULT_WIDTH;
     return width < ED_WRAP_MIN_WIDTH ? ED_WRAP_MIN_WIDTH : width;

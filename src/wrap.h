@@ -9,8 +9,8 @@
 #define ED_WRAP_DEFAULT_WIDTH 80u
 #define ED_WRAP_MIN_WIDTH 40u
 
-/* The width to wrap output on fd to: the terminal's (TIOCGWINSZ), else $COLUMNS, else 80;
- * never below ED_WRAP_MIN_WIDTH. */
+/* The width to wrap output on fd to: the terminal's (TIOCGWINSZ), else $COLUMNS, else the
+ * terminal's terminfo entry (cols), else 80; never below ED_WRAP_MIN_WIDTH. */
 unsigned ed_term_width(int fd);
 
 /* Columns text takes on a terminal: UTF-8 sequences count once, ANSI colour sequences

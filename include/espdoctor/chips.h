@@ -49,6 +49,11 @@ struct ed_chip {
      * CK8M's frequency, to compensate its CHANGE_BAUDRATE; 0 where the ROM needs none. */
     uint32_t rom_xtal_cal_reg, rom_ck8m_efuse_reg;
     const char *micropython_board; /* MicroPython download page board id */
+    /* The image header's byte 3 (esptool's "Firmware Image Format"): flash size in the high
+     * nibble and SPI frequency in the low one, as the names each code stands for on this
+     * chip ("4MB", "80m"); NULL where the chip has no such code (or none documented). */
+    const char *header_sizes[16];
+    const char *header_freqs[16];
 };
 
 extern const struct ed_chip ed_chips[];

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "espdoctor/bootlog.h"
+#include "espdoctor/button.h"
 #include "espdoctor/chips.h"
 #include "espdoctor/findings.h"
 #include "espdoctor/ports.h"
@@ -36,13 +37,14 @@ struct ed_doctor {
     struct ed_port target;        /* the port under examination (valid if has_target) */
     bool has_target;
     char port_path[256];          /* what to open */
-    bool interactive;             /* stdin and stderr are terminals: live guidance */
-    unsigned guide_timeout_ms;    /* how long to wait for the BOOT-button dance */
     struct ed_report report;
 
-    /* Live guidance ("hold BOOT...") goes through this; NULL: none. Not findings. */
-    void (*notify)(void *ctx, const char *message);
-    void *notify_ctx;
+    /* The button watch after a ladder that found no auto-reset: the caller sets its
+     * timeout (0: no watch) and callbacks, the bootloader check the names. Its live
+     * guidance ("hold BOOT...") goes through its callback, not into findings. */
+    struct ed_button_watch button;
+    bool button_watched;          /* the watch ran */
+    bool button_reached;          /* ... and the ROM answered after a press */
 
     /* Filled by the line, firmware and bootloader checks, for later checks and hand-off. */
     struct ed_transport *tp;      /* open port, NULL when closed */
@@ -60,6 +62,10 @@ struct ed_doctor {
     bool micropython;
     char micropython_version[48];
     bool remote;                  /* -p rfc2217:// or socket://: no local system checks */
+    unsigned waited_ms;           /* the CLI watched this long for a board to be plugged in
+                                     before the run (0: it did not) */
+    unsigned appeared_ms;         /* ...and a bridge's USB device appeared after this long
+                                     (0: there from the start, or none) */
 };
 
 /* Open port_path: a tty, or an rfc2217:// / socket:// URL. */

@@ -96,10 +96,15 @@ static inline bool doctor_is_severity(const char *s)
 }
 
 /* {"schema":1,"ports":[...],"findings":[{"id","severity","subject","evidence","fix","fix_command"}],
- *  "verdict":{"status","problem","port","chip","micropython"},"error"} and nothing else. */
+ *  "verdict":{"status","problem","port","chip","micropython"},
+ *  "button":null|{"boot","reset","waited_ms","banner_seen","pressed"},"error"} and nothing
+ * else. */
 static inline void doctor_assert_shape(json_object *doc)
 {
-    doctor_assert_keys(doc, LIST("schema", "ports", "findings", "verdict", "error"));
+    doctor_assert_keys(doc, LIST("schema", "ports", "findings", "verdict", "button", "error"));
+    json_object *button = doctor_get(doc, "button");
+    if (button)
+        doctor_assert_keys(button, LIST("boot", "reset", "waited_ms", "banner_seen", "pressed"));
     cr_assert(json_object_is_type(doctor_get(doc, "ports"), json_type_array));
     json_object *findings = doctor_get(doc, "findings");
     cr_assert(json_object_is_type(findings, json_type_array));

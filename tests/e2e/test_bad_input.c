@@ -776,20 +776,20 @@ Test(bad_input, board_that_only_prints_its_app_log)
     cr_assert_eq(r.status, 0, "espsim --firmware app: exit %d\n%s", r.status, r.err);
 
     const char *const *sim = LIST("--fast", "--no-autoreset", "--firmware", "app");
-    run(sim, NULL, LIST("flash", "0x10000", app_image()));
+    run(sim, NULL, LIST("flash", "--button-wait", "0", "0x10000", app_image()));
     expect(EXIT_FAIL, "could not reach the ROM bootloader");
     cr_assert_not_null(strstr(e2e_flat(r.err), "Hold the BOOT (IO0) button"), "%s", r.err);
     cr_assert_not_null(strstr(e2e_flat(r.err), "Hello from espsim app"), "the board's text: %s", r.err);
     expect_untouched();
 
-    run(sim, NULL, LIST("erase", "--json"));
+    run(sim, NULL, LIST("erase", "--button-wait", "0", "--json"));
     cr_assert_eq(r.status, EXIT_FAIL, "exit %d\n%s", r.status, r.err);
     json_object *o = stdout_json();
     cr_assert_str_eq(json_str(json_get(o, "error"), "id"), "reset.no-autoreset");
     json_object_put(o);
     expect_untouched();
 
-    run(sim, NULL, LIST("read", "0", "4K", scratch_path("out.bin")));
+    run(sim, NULL, LIST("read", "--button-wait", "0", "0", "4K", scratch_path("out.bin")));
     expect(EXIT_FAIL, "could not reach the ROM bootloader");
     expect_untouched();
     cr_assert_neq(access(scratch_path("out.bin"), F_OK), 0, "read left a file behind");

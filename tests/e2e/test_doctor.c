@@ -102,7 +102,8 @@ Test(doctor_board, brownout_is_named_before_the_loop_it_causes)
 
 Test(doctor_board, no_autoreset_with_running_app)
 {
-    struct doctor_run run = { .sim = LIST("--no-autoreset", "--firmware", "app") };
+    struct doctor_run run = { .sim = LIST("--no-autoreset", "--firmware", "app"),
+                              .args = LIST("--button-wait", "0") };
     struct doctor_want want = { .exit = 7, .problem = "reset.no-autoreset",
                                 .fix_names = LIST("BOOT (IO0)", "EN (RST)") };
     json_object *doc = doctor_check("no auto-reset, app", &run, &want);
@@ -114,7 +115,8 @@ Test(doctor_board, no_autoreset_with_running_app)
  * and flashing needs download mode, so the missing auto-reset is the problem to fix first. */
 Test(doctor_board, no_autoreset_with_blank_flash)
 {
-    struct doctor_run run = { .sim = LIST("--no-autoreset", "--firmware", "blank") };
+    struct doctor_run run = { .sim = LIST("--no-autoreset", "--firmware", "blank"),
+                              .args = LIST("--button-wait", "0") };
     struct doctor_want want = { .exit = 7, .problem = "reset.no-autoreset",
                                 .fix_names = LIST("BOOT (IO0)", "EN (RST)") };
     json_object *doc = doctor_check("no auto-reset, blank", &run, &want);

@@ -366,7 +366,9 @@ Test(espsim_options, bad_values_are_usage_errors)
 {
     const char *bad[][2] = { { "--flash-size", "3MB" }, { "--mac", "24:0A:C4" },
                              { "--chip", "esp31" }, { "--en-delay", "soon" },
-                             { "--rfc2217", "70000" }, { "--usb-latency", "-5" } };
+                             { "--rfc2217", "70000" }, { "--usb-latency", "-5" },
+                             { "--press-boot-at", "soon" }, { "--press-boot-at", "4000:" },
+                             { "--press-boot-at", "4000:70000" }, { "--plug-at", "soon" } };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run_espsim(&r, (const char *[]){ bad[i][0], bad[i][1], "--", "true", NULL }, 10);
         cr_expect_eq(r.status, 2, "%s %s gave %d", bad[i][0], bad[i][1], r.status);
@@ -390,6 +392,26 @@ Test(espsim_options, usb_jtag_needs_a_chip_that_has_it)
                                      NULL }, 10);
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "esp32 has none") != NULL, "%s", r.err);
+}
+
+Test(espsim_options, press_boot_at_needs_a_board_with_the_buttons)
+{
+    run_espsim(&r, (const char *[]){ "--bridge", "usb-jtag", "--press-boot-at", "1000", "--",
+                                     "true", NULL }, 10);
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--press-boot-at") != NULL, "%s", r.err);
+    run_espsim(&r, (const char *[]){ "--fast", "--no-autoreset", "--press-boot-at", "1000:800",
+                                     "--", "true", NULL }, 10);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+}
+
+Test(espsim_options, plug_at_is_not_for_usb_otg)
+{
+    run_espsim(&r, (const char *[]){ "--bridge", "usb-otg", "--plug-at", "100", "--", "true",
+                                     NULL }, 10);
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--plug-at is not modelled on --bridge usb-otg") != NULL, "%s",
+              r.err);
 }
 
 Test(espsim_options, sizes_in_every_spelling)

@@ -500,7 +500,8 @@ Test(flash, unreachable_board_gets_the_doctors_diagnosis, .init = make_dir,
     const char *flash = patterned_flash("flash.bin");
     const char *before = patterned_flash("before.bin");
     const char *argv[] = { e2e_bin("espsim"), "--no-autoreset", "--firmware", "app",
-                           "--flash", flash, "--", e2e_bin("espdoctor"), "flash", img, NULL };
+                           "--flash", flash, "--", e2e_bin("espdoctor"), "flash", "--button-wait",
+                           "0", img, NULL };
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 1, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.err, "could not reach the ROM bootloader"), "%s", r.err);

@@ -314,7 +314,8 @@ static bool all_started(unsigned boards, const char *img, size_t len)
     return started;
 }
 
-Test(flash_all, ctrl_c_stops_every_board, .init = make_dir, .fini = scratch_remove)
+/* Sends sig once both boards write; the run must end with `status`, every board interrupted. */
+static void signal_stops_every_board(int sig, int status)
 {
     const char *img = merged_image("mp.bin", "1536K");
     char out[160], err[160];   /* fixed names, built once before the wait */
@@ -346,12 +347,12 @@ Test(flash_all, ctrl_c_stops_every_board, .init = make_dir, .fini = scratch_remo
         }
         usleep(100000);
     }
-    kill(pid, SIGINT);
+    kill(pid, sig);
     for (unsigned waited = 0; waitpid(pid, &st, WNOHANG) == 0; waited++) {
         if (waited > 600) {
             kill(-pid, SIGKILL);
             waitpid(pid, &st, 0);
-            cr_assert_fail("espdoctor did not stop after SIGINT");
+            cr_assert_fail("espdoctor did not stop after signal %d", sig);
         }
         usleep(100000);
     }
@@ -362,12 +363,25 @@ Test(flash_all, ctrl_c_stops_every_board, .init = make_dir, .fini = scratch_remo
     text = slurp(err, &n);
     snprintf(r.err, sizeof r.err, "%.*s", (int)n, (const char *)text);
     free(text);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 130, "status 0x%x\n%s\n%s", st, r.out, r.err);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == status, "status 0x%x, not exit %d\n%s\n%s",
+              st, status, r.out, r.err);
     json_object *doc = output_json();
     cr_expect_str_eq(json_object_get_string(get(doc, "result")), "interrupted");
     for (size_t i = 0; i < 2; i++)
         cr_expect_str_eq(board_field(doc, i, "result"), "interrupted");
     json_object_put(doc);
+}
+
+Test(flash_all, ctrl_c_stops_every_board, .init = make_dir, .fini = scratch_remove)
+{
+    signal_stops_every_board(SIGINT, 130);
+}
+
+/* As the shell reports a process ended by SIGTERM: 143, not Ctrl-C's 130. */
+Test(flash_all, sigterm_stops_every_board_and_exits_143, .init = make_dir,
+     .fini = scratch_remove)
+{
+    signal_stops_every_board(SIGTERM, 143);
 }
 
 /* ---- how long it takes ---------------------------------------------------------------- */

@@ -18,6 +18,8 @@ static json_object *info_json(const char *const *sim_args, int limit_s)
     argv[n++] = e2e_bin("espdoctor");
     argv[n++] = "info";
     argv[n++] = "--json";
+    argv[n++] = "--button-wait";   /* a board without auto-reset fails at once */
+    argv[n++] = "0";
     argv[n] = NULL;
     e2e_run(&r, argv, limit_s);
     return e2e_json_doc(r.out);
@@ -94,7 +96,7 @@ Test(info, slow_en_needs_the_long_delay)
 Test(info, no_autoreset_fails_with_the_boot_button_advice)
 {
     const char *argv[] = { e2e_bin("espsim"), "--no-autoreset", "--", e2e_bin("espdoctor"),
-                           "info", NULL };
+                           "info", "--button-wait", "0", NULL };
     e2e_run(&r, argv, 30);
     cr_assert_eq(r.status, 1, "exit %d\n%s%s", r.status, r.out, r.err);
     cr_assert(strstr(r.err, "boot:0x13") != NULL, "%s", r.err);

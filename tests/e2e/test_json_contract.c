@@ -165,8 +165,9 @@ Test(json_contract, usage_errors_of_every_command_are_one_document, .init = make
         { "doctor argument", { "doctor", "--json", "extra", NULL } },
         { "info argument", { "info", "--json", "extra", NULL } },
         { "flash without a file", { "flash", "--json", NULL } },
-        { "flash odd pairs", { "flash", "--json", "0x1000", "a.bin", "b.bin", NULL } },
-        { "flash bad address", { "flash", "--json", "zz", "a.bin", NULL } },
+        /* Files alone and ADDR FILE pairs mix: an address needs a file after it. */
+        { "flash address without a file", { "flash", "--json", "a.bin", "0x1000", NULL } },
+        { "flash bad address", { "flash", "--json", "0xZZ", "a.bin", NULL } },
         { "erase argument", { "erase", "--json", "extra", NULL } },
         { "erase unaligned region", { "erase", "--json", "--region", "0x1001", "0x1000", NULL } },
         { "read too few", { "read", "--json", "0x0", NULL } },

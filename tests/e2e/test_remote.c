@@ -206,7 +206,8 @@ Test(remote, without_the_reset_wiring_rfc2217_fails_like_a_local_port)
     unsigned port = espsim_serve(board);
     char url[64];
     snprintf(url, sizeof url, "rfc2217://127.0.0.1:%u", port);
-    const char *argv[] = { e2e_bin("espdoctor"), "info", "-p", url, NULL };
+    const char *argv[] = { e2e_bin("espdoctor"), "info", "--button-wait", "0", "-p", url,
+                           NULL };
     e2e_run(&r, argv, 30);
     cr_assert_eq(r.status, 1, "exit %d\n%s%s", r.status, r.out, r.err);
     cr_assert(strstr(r.err, "Hold the BOOT (IO0) button") != NULL, "%s", r.err);

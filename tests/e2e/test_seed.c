@@ -165,7 +165,8 @@ Test(seed, no_board_answering_says_what_waits_for_it, .init = make_dir, .fini = 
     const char *before = scratch_path("before.flash");
     const char *flash = esp8266_flash(before);
     const char *argv[] = { e2e_bin("espsim"), "--chip", "esp8266", "--no-autoreset", "--flash",
-                           flash, "--", e2e_bin("espdoctor"), "flash", "0x0", img, NULL };
+                           flash, "--", e2e_bin("espdoctor"), "flash", "--button-wait", "0", "0x0", img,
+                           NULL };
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 1, "exit %d\n%s", r.status, r.err);
     cr_assert(e2e_same_files(flash, before), "the flash changed");

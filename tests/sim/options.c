@@ -23,7 +23,8 @@ enum {
     OPT_FIRMWARE, OPT_DRIVER, OPT_AUTOSUSPEND, OPT_MM_IGNORE, OPT_NODE_MODE, OPT_NODE_GROUP,
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
-    OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED,
+    OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED, OPT_PRESS_BOOT_AT,
+    OPT_PLUG_AT,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +39,7 @@ static const struct option long_opts[] = {
     { "flash-encrypted", no_argument, NULL, OPT_FLASH_ENCRYPTED },
     { "no-autoreset", no_argument, NULL, OPT_NO_AUTORESET },
     { "boot-held", no_argument, NULL, OPT_BOOT_HELD },
+    { "press-boot-at", required_argument, NULL, OPT_PRESS_BOOT_AT },
     { "en-delay", required_argument, NULL, OPT_EN_DELAY },
     { "md5-delay", required_argument, NULL, OPT_MD5_DELAY },
     { "fast", no_argument, NULL, OPT_FAST },
@@ -48,6 +50,7 @@ static const struct option long_opts[] = {
     { "usb-enum-ms", required_argument, NULL, OPT_USB_ENUM_MS },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "driver", required_argument, NULL, OPT_DRIVER },
+    { "plug-at", required_argument, NULL, OPT_PLUG_AT },
     { "autosuspend", no_argument, NULL, OPT_AUTOSUSPEND },
     { "mm-ignore", no_argument, NULL, OPT_MM_IGNORE },
     { "node-mode", required_argument, NULL, OPT_NODE_MODE },
@@ -93,6 +96,11 @@ void espsim_usage(FILE *out)
 "                       reset at every start)\n"
 "  --no-autoreset       DTR/RTS are not wired to EN/GPIO0\n"
 "  --boot-held          the BOOT button is held: every reset enters download mode\n"
+"  --press-boot-at MS[:HOLD_MS]\n"
+"                       MS ms after start a person holds BOOT, taps EN (50-150 ms\n"
+"                       later) and lets go of BOOT at HOLD_MS (default 500): the chip\n"
+"                       restarts into download mode (a HOLD_MS under 150 lets go\n"
+"                       first: a flash boot)\n"
 "  --en-delay MS        the chip leaves reset MS milliseconds after EN is released\n"
 "  --md5-delay MS       every SPI_FLASH_MD5 takes MS ms longer (for tests that catch\n"
 "                       a verify in progress; not a hardware behaviour)\n"
@@ -131,6 +139,9 @@ void espsim_usage(FILE *out)
 "                       module is missing); unbound (module present, not loaded); usbfs\n"
 "                       (interface claimed from user space, as brltty does). Only\n"
 "                       bound has a tty\n"
+"  --plug-at MS|never   the board is not plugged in when COMMAND starts: its USB\n"
+"                       device (and tty, with --driver bound) appears MS ms later;\n"
+"                       never: it never does (a charge-only cable, a dead port)\n"
 "  --autosuspend        the USB device's power/control is \"auto\" (default \"on\")\n"
 "  --mm-ignore          udev tagged the device ID_MM_DEVICE_IGNORE=1\n"
 "  --node-mode MODE     the tty node's mode as stat() shows it, in octal (0660)\n"
@@ -332,6 +343,27 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
     case OPT_BOOT_HELD:
         o->board.boot_held = true;
         return true;
+    case OPT_PRESS_BOOT_AT: {
+        uint64_t at, hold = 500;
+        char when[32];
+        const char *colon = strchr(arg, ':');
+        size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+        bool ok = n < sizeof when;
+        if (ok) {
+            memcpy(when, arg, n);
+            when[n] = '\0';
+            ok = parse_uint(when, 3600000, &at) && (!colon || parse_uint(colon + 1, 60000, &hold));
+        }
+        if (!ok)
+            return sim_optfail(err, errlen, "--press-boot-at wants MS[:HOLD_MS]: when the BOOT "
+                               "press starts, in ms from espsim's start (up to 3600000), and "
+                               "how long BOOT is held (up to 60000, default 500), like 4000 or "
+                               "4000:800; not \"%s\".", arg);
+        o->board.press_boot = true;
+        o->board.press_boot_at_ms = (unsigned)at;
+        o->board.press_boot_hold_ms = (unsigned)hold;
+        return true;
+    }
     case OPT_EN_DELAY:
         if (!parse_uint(arg, 60000, &v))
             return sim_optfail(err, errlen, "--en-delay wants milliseconds from 0 to 60000, not "
@@ -399,6 +431,17 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
             return sim_optfail(err, errlen, "unknown driver state \"%s\"; give bound, none (module "
                         "missing), unbound (module not loaded) or usbfs (claimed from user "
                         "space).", arg);
+        return true;
+    case OPT_PLUG_AT:
+        if (strcmp(arg, "never") == 0) {
+            o->plug_never = true;
+            return true;
+        }
+        if (!parse_uint(arg, 600000, &v))
+            return sim_optfail(err, errlen, "--plug-at wants milliseconds from 0 to 600000, "
+                               "or never, not \"%s\".", arg);
+        o->plug_never = false;
+        o->plug_at_ms = (long)v;
         return true;
     case OPT_AUTOSUSPEND:
         o->usb.autosuspend = true;
@@ -501,10 +544,17 @@ static bool check_combination(struct espsim_opts *o, bool chip_given, char *err,
         if (o->board.faults.unplug)
             return sim_optfail(err, errlen, "--unplug-at is not modelled on --bridge usb-otg, "
                                "whose port comes and goes with the chip anyway.");
+        if (o->plug_at_ms >= 0 || o->plug_never)
+            return sim_optfail(err, errlen, "--plug-at is not modelled on --bridge usb-otg, "
+                               "whose port comes and goes with the chip anyway.");
     } else if (o->usb_app_given) {
         return sim_optfail(err, errlen, "--usb-app and --usb-enum-ms are about the chip's own "
                            "USB-OTG port: use them with --bridge usb-otg.");
     }
+    if (o->board.press_boot && (o->bridge->link != SIM_LINK_UART || !esp))
+        return sim_optfail(err, errlen, "--press-boot-at presses the BOOT and EN buttons of an "
+                           "ESP board behind a USB-UART bridge; %s.", !esp ? "that device has "
+                           "none" : "the chip's own USB is not modelled with them");
     if (o->board.xtal_mhz && (!esp || (o->board.xtal_mhz != info.xtal_mhz &&
                                        o->board.xtal_mhz != info.xtal_alt_mhz)))
         return sim_optfail(err, errlen, "--xtal %u: %s modules come with a %u MHz crystal "
@@ -543,6 +593,7 @@ bool espsim_parse_args(int argc, char **argv, struct espsim_opts *o, char *err,
                        size_t errlen)
 {
     *o = (struct espsim_opts){ .rfc2217_port = -1, .bridge = sim_bridge_find("cp2102"),
+                               .plug_at_ms = -1,
                                .node = { .mode = -1, .uid = -1, .gid = -1 } };
     sim_board_opts_default(&o->board);
     snprintf(o->chip, sizeof o->chip, "esp32");

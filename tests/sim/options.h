@@ -42,6 +42,9 @@ struct espsim_opts {
     int rfc2217_port;           /* -1: no RFC 2217 server; 0: any free port */
     char **command;             /* NULL-terminated; NULL: none */
     bool help;
+    long plug_at_ms;            /* --plug-at MS: plugged in MS ms after the start; -1: from
+                                   the start */
+    bool plug_never;            /* --plug-at never: the host never sees it */
     bool xtal_drift_given;      /* --xtal-drift: only the ESP32 takes it */
     bool usb_app_given;         /* --usb-app, --usb-enum-ms: only with usb-otg */
 };

@@ -14,6 +14,7 @@
 #include "host.h"
 #include "loop_lock.h"
 #include "plant.h"
+#include "plug.h"
 #include "pty.h"
 #include "reenum.h"
 #include "rfc2217.h"
@@ -38,6 +39,8 @@ struct espsim_slot {
     bool unplug_ready;
     struct sim_reenum reenum;      /* --bridge usb-otg: the tty comes and goes */
     bool reenum_ready;
+    struct sim_plug plug;          /* --plug-at: plugged in late, or never */
+    bool plug_ready;
     struct sim_usb_setup usb;
     char usb_serial[32];           /* usb-jtag: the chip's MAC */
     char devnode[32];              /* "/dev/ttyUSB1" */
@@ -217,12 +220,11 @@ static bool add_otg_board(struct espsim *s, struct espsim_slot *slot)
     return true;
 }
 
-static bool add_board(struct espsim *s, struct espsim_slot *slot)
+/* The board's USB records and tty in the testbed. */
+static bool put_on_usb(struct espsim *s, struct espsim_slot *slot)
 {
     GError *err = NULL;
     const struct espsim_opts *o = slot->opts;
-    if (o->board.link == SIM_LINK_USB_OTG)
-        return add_otg_board(s, slot);
     bool has_tty = slot->usb.driver == SIM_DRIVER_BOUND;
     if (!sim_usb_add(s->testbed, o->bridge, &slot->usb, slot->place, &err) ||
         (has_tty && !start_tty(s, slot, &err))) {
@@ -235,6 +237,28 @@ static bool add_board(struct espsim *s, struct espsim_slot *slot)
                    o->bridge->vid, o->bridge->pid, slot->usb.serial ? " serial " : "",
                    slot->usb.serial ? slot->usb.serial : "", slot->place->hub_port,
                    has_tty ? slot->devnode : "no tty");
+    return true;
+}
+
+static bool add_board(struct espsim *s, struct espsim_slot *slot)
+{
+    const struct espsim_opts *o = slot->opts;
+    if (o->board.link == SIM_LINK_USB_OTG)
+        return add_otg_board(s, slot);
+    if (!put_on_usb(s, slot))
+        return false;
+    if (o->plug_at_ms < 0 && !o->plug_never)
+        return true;
+    /* --plug-at: made as if plugged in, then taken out until the cable goes in (plug.h). */
+    GError *err = NULL;
+    struct sim_pty *tty = slot->pty_ready ? &slot->pty : NULL;
+    if (!sim_plug_start(&slot->plug, s->testbed, &slot->host, tty, o->bridge, &slot->usb,
+                        slot->place, o->plug_never ? -1 : o->plug_at_ms, &err)) {
+        fprintf(stderr, "espsim: %s\n", err->message);
+        g_error_free(err);
+        return false;
+    }
+    slot->plug_ready = true;
     return true;
 }
 
@@ -340,6 +364,8 @@ static void teardown(struct espsim *s)
     if (s->rfc_ready)
         sim_rfc2217_stop(&s->rfc);
     for (size_t i = 0; i < s->slot_count; i++) {
+        if (s->slots[i].plug_ready)
+            sim_plug_stop(&s->slots[i].plug);
         if (s->slots[i].unplug_ready)
             sim_unplug_stop(&s->slots[i].unplug);
         if (s->slots[i].reenum_ready)

@@ -5,6 +5,7 @@
  * the gathering itself, on real files this user owns. */
 #include "test_check_util.h"
 
+#include <acl/libacl.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/xattr.h>
@@ -81,28 +82,16 @@ Test(check_permissions, member_of_the_group_may_open)
     ed_report_free(&d.report);
 }
 
-/* system.posix_acl_access: version 2, then (tag, perm, id) little-endian. */
-static void put_acl_entry(unsigned char *at, uint16_t tag, uint16_t perm, uint32_t id)
+/* owner rw, user:<uid>:<user_perm>, group rw, mask <mask>, others none: udev's uaccess ACL,
+ * in acl(5)'s text form. */
+static acl_t uaccess_acl(uid_t uid, const char *user_perm, const char *mask)
 {
-    at[0] = (unsigned char)tag;
-    at[1] = (unsigned char)(tag >> 8);
-    at[2] = (unsigned char)perm;
-    at[3] = (unsigned char)(perm >> 8);
-    for (int i = 0; i < 4; i++)
-        at[4 + i] = (unsigned char)(id >> (8 * i));
-}
-
-/* owner rw, user:<uid>:<user_perm>, group rw, mask <mask>, others none */
-static size_t uaccess_acl(unsigned char *acl, uid_t uid, uint16_t user_perm, uint16_t mask)
-{
-    static const unsigned char version[4] = { 2, 0, 0, 0 };
-    memcpy(acl, version, sizeof version);
-    put_acl_entry(acl + 4, 0x01, 6, 0xffffffffu);
-    put_acl_entry(acl + 12, 0x02, user_perm, uid);
-    put_acl_entry(acl + 20, 0x04, 6, 0xffffffffu);
-    put_acl_entry(acl + 28, 0x10, mask, 0xffffffffu);
-    put_acl_entry(acl + 36, 0x20, 0, 0xffffffffu);
-    return 44;
+    char text[128];
+    snprintf(text, sizeof text, "u::rw-,u:%u:%s,g::rw-,m::%s,o::---", (unsigned)uid,
+             user_perm, mask);
+    acl_t acl = acl_from_text(text);
+    cr_assert_not_null(acl, "acl_from_text(%s): %s", text, strerror(errno));
+    return acl;
 }
 
 Test(check_permissions, uaccess_acl_for_the_user_grants_access)
@@ -110,7 +99,7 @@ Test(check_permissions, uaccess_acl_for_the_user_grants_access)
     struct ed_doctor d;
     alice(&d, GROUPS_WITHOUT_ALICE, NULL, 0);
     struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0660, 0);
-    node.acl_len = uaccess_acl(node.acl, ALICE_UID, 6, 6);
+    node.acl = uaccess_acl(ALICE_UID, "rw-", "rw-");
     cr_assert(ed_judge_permissions(&d, &node));
     cr_assert_null(first_error(&d.report));
     const struct ed_finding *f = finding(&d.report, "perm.ok");
@@ -119,6 +108,7 @@ Test(check_permissions, uaccess_acl_for_the_user_grants_access)
     expect_text(f->evidence, "user:alice:rw-");
     expect_text(f->evidence, "mask::rw-");
     ed_report_free(&d.report);
+    ed_port_facts_release(&node);
 }
 
 /* The ACL's mask limits the named entry: user:alice:rw- under mask::r-- grants no write,
@@ -128,11 +118,12 @@ Test(check_permissions, acl_mask_limits_the_users_entry)
     struct ed_doctor d;
     alice(&d, GROUPS_WITHOUT_ALICE, NULL, 0);
     struct ed_port_facts node = port_facts(PORT, 0, DIALOUT_GID, 0640, EACCES);
-    node.acl_len = uaccess_acl(node.acl, ALICE_UID, 6, 4);
+    node.acl = uaccess_acl(ALICE_UID, "rw-", "r--");
     cr_assert_not(ed_judge_permissions(&d, &node));
     const struct ed_finding *f = expect_first_error(&d.report, "perm.denied");
     expect_text(f->evidence, "mask::r--");
     ed_report_free(&d.report);
+    ed_port_facts_release(&node);
 }
 
 Test(check_permissions, overflow_group_means_a_sandbox)
@@ -210,23 +201,86 @@ Test(check_permissions, gathering_reads_the_nodes_stat_acl_and_open)
     char path[1024];
     plant("/dev/ttyUSB0", "");
     planted_path("/dev/ttyUSB0", path, sizeof path);
-    unsigned char acl[44];
-    size_t len = uaccess_acl(acl, ALICE_UID, 6, 6);
-    cr_assert_eq(setxattr(path, "system.posix_acl_access", acl, len, 0), 0,
-                 "setxattr on a file of our own: %s (the filesystem of %s must support POSIX "
-                 "ACLs)", strerror(errno), planted_root);
+    acl_t acl = uaccess_acl(ALICE_UID, "rw-", "rw-");
+    cr_assert_eq(acl_set_file(path, ACL_TYPE_ACCESS, acl), 0,
+                 "acl_set_file on a file of our own: %s (the filesystem of %s must support "
+                 "POSIX ACLs)", strerror(errno), planted_root);
+    acl_free(acl);
     struct ed_port_facts f;
     ed_port_facts_gather(path, &f);
     cr_assert_eq(f.stat_errno, 0);
     cr_assert_eq(f.st.st_uid, geteuid());
-    cr_assert_eq(f.acl_len, len, "the ACL as stored: %zu bytes", f.acl_len);
-    cr_assert_eq(f.acl[12 + 4], (unsigned char)(ALICE_UID & 0xff));
+    cr_assert_not_null(f.acl, "the ACL as stored");
+    char *text = acl_to_any_text(f.acl, NULL, ',', TEXT_NUMERIC_IDS);
+    cr_assert_not_null(text);
+    cr_expect(strstr(text, "user:4343:rw-") != NULL, "the entry for uid 4343: %s", text);
+    acl_free(text);
     cr_assert_eq(f.open_errno, 0, "our own file opens: %s", strerror(f.open_errno));
     cr_assert_str_eq(f.path, path);
+    ed_port_facts_release(&f);
+    cr_assert_null(f.acl, "released");
 
     planted_path("/dev/ttyUSB9", path, sizeof path);
     ed_port_facts_gather(path, &f);
     cr_assert_eq(f.stat_errno, ENOENT);
+}
+
+/* A real node with a named group entry, read back through libacl: the entry (not the
+ * node's own group, root) grants alice read and write because her login has the group. */
+Test(check_permissions, a_named_group_entry_read_from_the_node_grants_access)
+{
+    char path[1024];
+    plant("/dev/ttyUSB0", "");
+    planted_path("/dev/ttyUSB0", path, sizeof path);
+    acl_t acl = acl_from_text("u::rw-,g::---,g:4242:rw-,m::rw-,o::---");
+    cr_assert_not_null(acl);
+    cr_assert_eq(acl_set_file(path, ACL_TYPE_ACCESS, acl), 0, "acl_set_file: %s",
+                 strerror(errno));
+    acl_free(acl);
+    struct ed_doctor d;
+    const gid_t dialout = DIALOUT_GID;
+    alice(&d, GROUPS_WITH_ALICE, &dialout, 1);
+    struct ed_port_facts node;
+    ed_port_facts_gather(path, &node);
+    cr_assert_not_null(node.acl);
+    cr_assert(ed_judge_permissions(&d, &node));
+    const struct ed_finding *f = finding(&d.report, "perm.ok");
+    cr_assert_not_null(f);
+    expect_text(f->evidence, "through ACL entry for group dialout");
+    expect_text(f->evidence, "group:dialout:rw- mask::rw-");
+    ed_report_free(&d.report);
+    ed_port_facts_release(&node);
+}
+
+/* The same entry under a mask of r--, on a node whose open is refused: no access through
+ * it, and the evidence shows both the entry and the mask. */
+Test(check_permissions, the_mask_limits_a_named_group_entry)
+{
+    struct ed_doctor d;
+    const gid_t dialout = DIALOUT_GID;
+    alice(&d, GROUPS_WITH_ALICE, &dialout, 1);
+    struct ed_port_facts node = port_facts(PORT, 0, 0, 0640, EACCES);
+    node.acl = acl_from_text("u::rw-,g::---,g:4242:rw-,m::r--,o::---");
+    cr_assert_not_null(node.acl);
+    cr_assert_not(ed_judge_permissions(&d, &node));
+    const struct ed_finding *f = expect_first_error(&d.report, "perm.denied");
+    expect_text(f->evidence, "group:dialout:rw- mask::r--");
+    cr_assert_str_eq(f->fix_command, "sudo espdoctor udev install");
+    ed_report_free(&d.report);
+    ed_port_facts_release(&node);
+}
+
+/* A node with no ACL beyond its mode gathers none: the mode alone speaks. */
+Test(check_permissions, a_node_without_an_acl_gathers_none)
+{
+    char path[1024];
+    plant("/dev/ttyUSB0", "");
+    planted_path("/dev/ttyUSB0", path, sizeof path);
+    struct ed_port_facts node;
+    ed_port_facts_gather(path, &node);
+    cr_assert_eq(node.stat_errno, 0);
+    cr_assert_null(node.acl, "no extended ACL on a fresh file");
+    ed_port_facts_release(&node);
 }
 
 Test(check_permissions, credentials_of_this_process)

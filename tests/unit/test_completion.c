@@ -112,7 +112,9 @@ Test(completion, is_registered_for_espdoctor)
 Test(completion, commands)
 {
     expect_completions("espdoctor ",
-                       "doctor\nerase\nflash\nimage\ninfo\nlist\nmonitor\nread\nudev\n");
+                       "doctor\nerase\nflash\nimage\ninfo\nlist\nmerge\nmonitor\nread\n"
+                       "read-mac\n"
+                       "udev\n");
     expect_completions("espdoctor mo", "monitor\n");
     expect_completions("espdoctor fl", "flash\n");
     expect_completions("espdoctor -p /dev/ttyUSB0 d", "doctor\n");
@@ -150,6 +152,22 @@ Test(completion, monitor_values)
     expect_completions("espdoctor flash --monitor --eol C", "CR\nCRLF\n");
     /* --timeout takes its value: what follows is not a command. */
     expect_completions("espdoctor monitor --timeout ", "");
+}
+
+Test(completion, chips_and_clusters)
+{
+    expect_completions("espdoctor info --chip esp32s", "esp32s2\nesp32s3\n");
+    expect_completions("espdoctor flash --chip=esp8", "esp8266\n");
+    expect_completions("espdoctor erase --ch", "--chip\n");
+    expect_completions("espdoctor read --before no", "no-reset\n");
+    expect_completions("espdoctor info --after ", "hard-reset\nno-reset\n");
+    expect_completions("espdoctor merge --ou", "--output\n");
+    expect_completions("espdoctor flash --flash-mode d", "dio\ndout\n");
+    expect_completions("espdoctor read-mac --", "--after\n--baud\n--before\n--button-wait\n"
+                       "--chip\n--help\n--json\n--no-color\n--port\n--quiet\n--verbose\n--version\n");
+    /* -vp takes the next word as the port: the word after it is the command. */
+    expect_completions("espdoctor -vp /dev/ttyUSB0 inf", "info\n");
+    expect_completions("espdoctor -p/dev/ttyUSB0 inf", "info\n");
 }
 
 Test(completion, bauds)

@@ -221,10 +221,13 @@ static void leave_reset(struct sim_board *b, uint64_t t_ns)
 static void update_circuit(struct sim_board *b, uint64_t t_ns)
 {
     bool wired = !b->opts.no_autoreset && !b->text_only;
+    bool buttons = !b->text_only;
     /* Two transistors: RTS pulls EN low only while DTR is released, DTR pulls GPIO0 low
-     * only while RTS is released; equal lines release both. */
-    bool en_low = wired && b->rts && !b->dtr;
-    bool gpio0_low = (b->opts.boot_held && !b->text_only) || (wired && b->dtr && !b->rts);
+     * only while RTS is released; equal lines release both. The buttons short EN and
+     * GPIO0 to ground whatever the lines do. */
+    bool en_low = (wired && b->rts && !b->dtr) || (buttons && b->en_button);
+    bool gpio0_low = (buttons && (b->opts.boot_held || b->boot_button)) ||
+                     (wired && b->dtr && !b->rts);
     b->gpio0_low = gpio0_low;
     if (en_low && !b->en_low) {
         chip_stop(b, t_ns);
@@ -237,6 +240,66 @@ static void update_circuit(struct sim_board *b, uint64_t t_ns)
                     (double)b->leave_reset_ns / 1e9);
     }
     b->en_low = en_low;
+}
+
+/* ---- a person's press (--press-boot-at) ---------------------------------------------- */
+
+/* How a person puts a board without auto-reset into download mode (Espressif's "Boot
+ * Mode Selection": GPIO0 low while the chip leaves reset selects download boot): hold
+ * BOOT, tap EN, release BOOT. The tap's 50-150 ms is a quick press, not a documented
+ * figure. A hold shorter than the tap lets go of BOOT first: the chip boots from flash. */
+#define PRESS_EN_DOWN_MS 50u
+#define PRESS_EN_UP_MS 150u
+#define PRESS_CHANGES 4u
+
+struct press_change {
+    uint64_t at_ns;
+    bool en;       /* EN's button, else BOOT's */
+    bool down;
+};
+
+/* The press's button changes in time order (a hold under the tap reorders them). */
+static void press_changes(const struct sim_board *b, struct press_change out[PRESS_CHANGES])
+{
+    uint64_t at = (uint64_t)b->opts.press_boot_at_ms * NS_PER_MS;
+    struct press_change all[PRESS_CHANGES] = {
+        { at, false, true },
+        { at + PRESS_EN_DOWN_MS * NS_PER_MS, true, true },
+        { at + PRESS_EN_UP_MS * NS_PER_MS, true, false },
+        { at + (uint64_t)b->opts.press_boot_hold_ms * NS_PER_MS, false, false },
+    };
+    for (size_t i = 0; i < PRESS_CHANGES; i++) {   /* insertion sort: stable */
+        struct press_change c = all[i];
+        size_t j = i;
+        for (; j > 0 && out[j - 1].at_ns > c.at_ns; j--)
+            out[j] = out[j - 1];
+        out[j] = c;
+    }
+}
+
+static uint64_t press_next_ns(const struct sim_board *b)
+{
+    if (!b->opts.press_boot || b->text_only || usbdev_native(b) ||
+        b->press_step >= PRESS_CHANGES)
+        return NO_TIME;
+    struct press_change changes[PRESS_CHANGES];
+    press_changes(b, changes);
+    return changes[b->press_step].at_ns;
+}
+
+static void press_apply(struct sim_board *b, uint64_t t_ns)
+{
+    struct press_change changes[PRESS_CHANGES];
+    press_changes(b, changes);
+    const struct press_change *c = &changes[b->press_step++];
+    if (c->en)
+        b->en_button = c->down;
+    else
+        b->boot_button = c->down;
+    board_trace(b, t_ns, "button: %s %s", c->en ? "EN" : "BOOT (GPIO0)",
+                c->down ? "pressed" : "released");
+    if (b->powered)
+        update_circuit(b, t_ns);
 }
 
 /* ---- time --------------------------------------------------------------------------- */
@@ -252,7 +315,9 @@ static uint64_t chip_next_ns(const struct sim_board *b)
     uint64_t rx = wire_front_ns(&b->to_chip);
     if (rx != NO_TIME && faults_stalled(b, rx))
         rx = b->fault.stall_until_ns;   /* the link is frozen: nothing arrives */
-    uint64_t usb = usbdev_next_ns(b);
+    uint64_t usb = usbdev_next_ns(b), press = press_next_ns(b);
+    if (press < usb)
+        usb = press;
     if (b->mode == MODE_RESET) {
         uint64_t t = rx < b->leave_reset_ns ? rx : b->leave_reset_ns;
         return usb < t ? usb : t;
@@ -271,7 +336,9 @@ static void advance(struct sim_board *b, uint64_t target_ns)
             break;
         if (t > b->now_ns)
             b->now_ns = t;
-        if (usbdev_next_ns(b) == t) {
+        if (press_next_ns(b) == t) {
+            press_apply(b, t);
+        } else if (usbdev_next_ns(b) == t) {
             usbdev_advance(b, t);
         } else if (b->mode == MODE_RESET) {
             if (wire_front_ns(&b->to_chip) <= t && t != b->leave_reset_ns)

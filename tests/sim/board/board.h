@@ -79,6 +79,11 @@ struct sim_board_opts {
     uint32_t flash_size;       /* bytes; 0 = 4 MiB */
     bool no_autoreset;         /* DTR/RTS not wired to EN/GPIO0 */
     bool boot_held;            /* BOOT button held: GPIO0 low at every reset */
+    /* A person's press into download mode (--press-boot-at): at press_boot_at_ms BOOT goes
+     * down, EN is tapped 50 to 150 ms later, BOOT comes up at press_boot_hold_ms. */
+    bool press_boot;
+    unsigned press_boot_at_ms;
+    unsigned press_boot_hold_ms;
     unsigned en_delay_ms;      /* EN capacitor: the chip leaves reset this long after release */
     unsigned md5_delay_ms;     /* tests: SPI_FLASH_MD5 takes this much longer (a window in
                                   which to catch a verify in progress); not a hardware fact */

@@ -327,6 +327,8 @@ struct sim_board {
     bool host_open;
     uint32_t host_baud;
     bool dtr, rts, en_low, gpio0_low;
+    bool boot_button, en_button;   /* a person holds BOOT / EN down (--press-boot-at) */
+    unsigned press_step;           /* the next of the press's button changes (0-3) */
     uint64_t leave_reset_ns;       /* when the chip starts; NO_TIME while EN is held */
     bool power_on;                 /* the next start is the power-on one */
     const char *start_cause;       /* the next start's reset cause; NULL: EN or power-on */

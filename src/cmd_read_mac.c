@@ -1,0 +1,73 @@
+/* `espdoctor read-mac`: reach the ROM bootloader, identify the chip and read its factory
+ * MAC from eFuse (OTP on the ESP8266), nothing else: no flash probe, no stub. */
+#include "cli.h"
+#include "commands.h"
+#include "connect.h"
+#include "out.h"
+#include "portsel.h"
+
+#include "espdoctor/error.h"
+#include "espdoctor/loader.h"
+
+#include <stdlib.h>
+
+static int say_mac(struct ed_cli *cli, const struct ed_port_choice *pc,
+                   const struct ed_loader *ld, const uint8_t mac[6], int rc)
+{
+    char text[18];
+    if (rc == ED_OK)
+        ed_format_mac(mac, text);
+    else
+        ed_cli_error(cli, "the %s on %s answered, but its MAC could not be read: %s. Retry; "
+                          "if it persists, run '%s info'.", ld->chip->name, pc->path,
+                     ed_strerror(rc), cli->prog);
+    if (cli->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "port", json_object_new_string(pc->path));
+        json_object_object_add(o, "bridge", ed_connect_bridge_json(pc));
+        json_object_object_add(o, "chip", json_object_new_string(ld->chip->name));
+        json_object_object_add(o, "chip_key", json_object_new_string(ld->chip->key));
+        json_object_object_add(o, "mac", rc == ED_OK ? json_object_new_string(text) : NULL);
+        json_object_object_add(o, "error", NULL);   /* filled in on failure (cli_json.c) */
+        ed_out_json(cli->out, o);
+    } else if (rc == ED_OK) {
+        fprintf(cli->out, "%s\n", text);
+    }
+    return rc == ED_OK ? ED_EXIT_OK : ED_EXIT_FAIL;
+}
+
+int cmd_read_mac(struct ed_cli *cli, int argc, char **argv)
+{
+    if (argc > 0) {
+        ed_cli_error(cli, "'read-mac' takes no arguments (got '%s'); name the port with -p.",
+                     argv[0]);
+        return ED_EXIT_USAGE;
+    }
+    struct ed_port_choice pc;
+    int rc = ed_select_port(cli, &pc);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    struct ed_transport *tp;
+    rc = ed_open_port(cli, &pc, 115200, &tp);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    struct ed_loader *ld = calloc(1, sizeof *ld);
+    if (!ld) {
+        ed_tp_close(tp);
+        ed_cli_error(cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    ed_loader_init(ld, tp);
+    rc = ed_connect_and_detect(cli, &pc, ld);
+    tp = ld->tp;   /* another one if the port re-enumerated on the way */
+    if (rc == ED_EXIT_OK) {
+        uint8_t mac[6];
+        rc = say_mac(cli, &pc, ld, mac, ed_loader_read_mac(ld, mac));
+        ed_connect_leave(cli, ld);
+    }
+    ed_tp_close(tp);
+    if (rc != ED_EXIT_OK && ed_connect_failed(ld))
+        ed_cli_diagnose(cli, pc.path);
+    free(ld);
+    return rc;
+}
