@@ -209,6 +209,7 @@ define install_files
 	install -m 0755 $(O)/espdoctor $(BINDIR)/espdoctor
 	install -m 0644 $(O)/espdoctor.1 $(MANDIR)/espdoctor.1
 	install -m 0644 rules/70-espdoctor.rules $(DATADIR)/espdoctor/70-espdoctor.rules
+	install -m 0644 share/espdoctor/espdoctor.schema.json $(DATADIR)/espdoctor/espdoctor.schema.json
 	install -m 0644 completion/espdoctor.bash $(COMPDIR)/espdoctor
 	@if ls $(STUB_DIR_BUILT)/*.json >/dev/null 2>&1; then \
 	  echo "install -d $(DATADIR)/espdoctor/stub_flasher"; \
@@ -231,7 +232,7 @@ install-files:
 
 uninstall:
 	rm -f $(BINDIR)/espdoctor $(MANDIR)/espdoctor.1 $(COMPDIR)/espdoctor
-	rm -f $(DATADIR)/espdoctor/70-espdoctor.rules
+	rm -f $(DATADIR)/espdoctor/70-espdoctor.rules $(DATADIR)/espdoctor/espdoctor.schema.json
 	rm -f $(DATADIR)/espdoctor/stub_flasher/*.json
 	-rmdir $(DATADIR)/espdoctor/stub_flasher 2>/dev/null
 	-rmdir $(DATADIR)/espdoctor 2>/dev/null

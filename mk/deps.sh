@@ -5,7 +5,9 @@
 set -eu
 
 build_pkgs="pkg-config libserialport-dev libudev-dev libusb-1.0-0-dev zlib1g-dev libdeflate-dev libmd-dev libjson-c-dev libacl1-dev libncurses-dev"
-test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc man-db ser2net valgrind"
+# python3-jsonschema: tests/run.sh validates every e2e JSON line against the schema.
+test_pkgs="libcriterion-dev umockdev libumockdev-dev libglib2.0-dev mandoc man-db ser2net valgrind
+  python3-jsonschema"
 # libFuzzer and the sanitizer runtimes come with clang's compiler-rt (libclang-rt-dev).
 fuzz_pkgs="clang libclang-rt-dev umockdev libumockdev-dev libglib2.0-dev"
 

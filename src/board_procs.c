@@ -86,6 +86,7 @@ static __attribute__((noreturn)) void run_child(const struct ed_cli *cli, int ar
     c.json = true;          /* its own document, for the parent's summary */
     c.color = false;
     c.progress = false;
+    c.events = NULL;        /* progress goes to the parent in frames, not in the document */
     char *out_text = NULL, *err_text = NULL;
     size_t out_len = 0, err_len = 0;
     FILE *out = open_memstream(&out_text, &out_len);

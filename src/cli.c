@@ -795,6 +795,8 @@ int ed_cli_main(int argc, char **argv)
     bool streams = p.command == CMD_MONITOR || cli.monitor;
     if (!streams)
         ed_cli_json_begin(&cli, &j);
+    else if (cli.json)
+        cli.events = cli.out;
     bool signals = catches_signals(p.command);
     if (signals)
         ed_interrupt_install();

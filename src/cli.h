@@ -75,6 +75,8 @@ struct ed_cli {
     unsigned wait_ms;        /* --wait SECONDS: watch for the board to be plugged in */
     bool wait_given;         /* --wait given (--wait 0: never wait, the doctor neither) */
     FILE *out;               /* stdout */
+    FILE *events;            /* --json: where progress events go at once, one a line (the
+                                real stdout while the document is held back); NULL: none */
     FILE *err;               /* stderr */
     FILE *live;              /* stderr, even while a command holds its words back in
                                 cli->err: what a person must see now (the button watch) */

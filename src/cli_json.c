@@ -15,6 +15,7 @@ void ed_cli_json_begin(struct ed_cli *cli, struct ed_cli_json *j)
     memset(j, 0, sizeof *j);
     if (!cli->json)
         return;
+    cli->events = cli->out;   /* events are not held back: an IDE shows them as they come */
     j->held = open_memstream(&j->text, &j->len);
     if (!j->held)
         return;   /* out of memory: the command prints straight to stdout */
@@ -144,6 +145,7 @@ int ed_cli_json_end(struct ed_cli *cli, struct ed_cli_json *j, const char *comma
         return rc;
     fclose(j->held);
     cli->out = j->real;
+    cli->events = NULL;
     size_t start = 0;
     while (start < j->len && strchr(" \t\r\n", j->text[start]))
         start++;

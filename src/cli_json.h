@@ -5,7 +5,10 @@
  * gave as a bare string, with the id its exit status means and the table's fix), or, when
  * the command printed none (a usage error), writes one:
  *   {"command", "result", "exit_status", "error"}
- * The monitor streams events, one per line: its output is not held back. */
+ * Every document and event is one line with "schema" first (out.h). Progress events
+ * (progress_events.h) are not held back: cli->events is the real stdout meanwhile, so
+ * flash, erase and read print them, one a line, before their document. The monitor
+ * streams events, one per line: its output is not held back. */
 #ifndef ESPDOCTOR_CLI_JSON_H
 #define ESPDOCTOR_CLI_JSON_H
 

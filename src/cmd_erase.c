@@ -4,13 +4,15 @@
  * first.
  *
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
- * erased: {address, size, whole_chip}, error: null or {message}, seconds}. */
+ * erased: {address, size, whole_chip}, error: null or {message}, seconds}, after a
+ * progress event as the erase begins and one when it is done (progress_events.h). */
 #include "connect.h"
 #include "cli.h"
 #include "cli_json.h"
 #include "commands.h"
 #include "flash_session.h"
 #include "out.h"
+#include "progress_events.h"
 #include "render.h"
 
 #include "espdoctor/error.h"
@@ -80,7 +82,7 @@ static int report_as(struct ed_flash_session *s, const struct erase_args *a, int
         json_object_object_add(o, "erased", e);
         json_object_object_add(o, "error", error ? ed_json_error(id, error, NULL, fix_command)
                                                  : NULL);
-        json_object_object_add(o, "seconds", json_object_new_double(
+        json_object_object_add(o, "seconds", ed_json_seconds(
                                                  (double)(t1.tv_sec - t0->tv_sec) +
                                                  (double)(t1.tv_nsec - t0->tv_nsec) / 1e9));
         ed_out_json(s->cli->out, o);
@@ -159,8 +161,15 @@ static int erase_on_board(struct ed_flash_session *s, struct erase_args *a,
     if (!s->ld->stub)
         ed_session_say(s, "The ROM loader erases everything before it answers; this can take "
                        "up to %u s.", ed_timeout_for_size(ED_RATE_ERASE_MS_PER_MB, a->size) / 1000);
-    if (lrc == ED_OK)
+    /* One command erases it all: an event as it starts, and one when it is done. */
+    struct ed_progress_events events;
+    ed_progress_events_init(&events, cli->events, "erase");
+    if (lrc == ED_OK) {
+        ed_progress_event(&events, "erase", 0, 0, a->size);
         lrc = ed_flash_erase(s->ld, a->whole, a->addr, a->size, s->flash_size);
+        if (lrc == ED_OK)
+            ed_progress_event(&events, "erase", 0, a->size, a->size);
+    }
     if (ed_interrupted())
         return stopped(s, a, true, t0);   /* the erase had been asked for */
     if (lrc != ED_OK) {

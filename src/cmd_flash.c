@@ -15,8 +15,9 @@
  * 130, 143, 129). Under flash --all
  * the checks that need no board run once, before any board is contacted.
  *
- * JSON (--json): one object on stdout at the end, whatever happened (except a failed
- * connect, which prints the connect report instead):
+ * JSON (--json): progress events as it goes (progress_events.h), then one object on stdout
+ * at the end, whatever happened (except a failed connect, which prints the connect report
+ * instead):
  *   result         "ok", "refused", "input-error", "failed", "interrupted"; "skipped"
  *                  (a board of another chip, under flash --all)
  *   port, bridge, chip, chip_key, flash_size, chip_revision ("v1.0" or null), stub (path or
@@ -52,6 +53,7 @@
 #include "escape.h"
 #include "out.h"
 #include "progress.h"
+#include "progress_events.h"
 #include "render.h"
 #include "wrap.h"
 
@@ -87,6 +89,7 @@ struct flash_run {
     char cache_dir[FILENAME_MAX];   /* deflate_best.h's; empty: no cache */
     struct ed_deflate_warm warm;    /* the files compressed while the board connects */
     struct ed_progress bar;
+    struct ed_progress_events events;   /* --json: progress lines before the document */
     size_t bar_region;
     const struct ed_flash_hooks *hooks;   /* flash --all's; NULL for a plain flash */
 };
@@ -150,7 +153,7 @@ static json_object *regions_json(const struct flash_run *run, size_t count)
                                json_object_new_boolean(r->compressed_from_cache && made));
         json_object_object_add(o, "written", json_object_new_int64(r->written));
         json_object_object_add(o, "skipped", json_object_new_int64(r->skipped));
-        json_object_object_add(o, "seconds", json_object_new_double(r->seconds));
+        json_object_object_add(o, "seconds", ed_json_seconds(r->seconds));
         json_object_object_add(o, "verified", r->verify == ED_VERIFY_NONE
                                                   ? NULL
                                                   : json_object_new_boolean(r->verify ==
@@ -203,7 +206,7 @@ static int finish(struct flash_run *run, int exit_code, const char *result, size
         json_object_object_add(o, "error", json_object_get(run->error));
         json_object_object_add(o, "interrupted", json_object_get(run->interrupted));
         json_object_object_add(o, "firmware", json_object_get(run->firmware));
-        json_object_object_add(o, "seconds", json_object_new_double(elapsed(run)));
+        json_object_object_add(o, "seconds", ed_json_seconds(elapsed(run)));
         ed_out_json(run->cli->out, o);
     }
     return exit_code;
@@ -353,6 +356,8 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
         run->bar_region = p->region;
     }
     ed_progress_update(&run->bar, p->region_done);
+    ed_progress_event(&run->events, ed_progress_event_phase(p->phase), p->region,
+                      p->region_done, p->region_size);
     if (run->hooks && run->hooks->progress)
         run->hooks->progress(run->hooks->ctx, p);
 }
@@ -479,6 +484,7 @@ static int write_all(struct flash_run *run)
     };
     ed_deflate_warm_wait(&run->warm);
     run->bar_region = SIZE_MAX;
+    ed_progress_events_init(&run->events, cli->events, "flash");
     /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
     if (run->hooks && run->hooks->cancel)
         o.cancel = run->hooks->cancel;
@@ -616,10 +622,14 @@ static int erase_everything(struct flash_run *run)
     ed_session_say(&run->s, "Erasing the whole %s flash first (--erase-all)%s...", size,
                    run->s.ld->stub ? "" : "; the ROM erases at about 40 s per MB at worst");
     run->phase = ED_PHASE_ERASING;
+    uint32_t whole = run->s.flash_size ? run->s.flash_size : ED_FLASH_DEFAULT_SIZE;
+    ed_progress_events_init(&run->events, run->cli->events, "flash");
+    ed_progress_event(&run->events, "erase", 0, 0, whole);
     int rc = ed_flash_erase(run->s.ld, true, 0, 0, run->s.flash_size);
     if (signal_came(run))
         return stopped(run, 0);
     if (rc == ED_OK) {
+        ed_progress_event(&run->events, "erase", 0, whole, whole);
         run->erased_all = true;
         return ED_EXIT_OK;
     }

@@ -266,7 +266,7 @@ static json_object *summary_json(const struct flash_all *all, const struct tally
         json_object_object_add(b, "chip", ed_json_str(board_chip(job)));
         json_object_object_add(b, "mac", ed_json_str(job->mac[0] != '-' ? job->mac : NULL));
         json_object_object_add(b, "result", json_object_new_string(ed_board_job_result(job)));
-        json_object_object_add(b, "seconds", json_object_new_double(job->seconds));
+        json_object_object_add(b, "seconds", ed_json_seconds(job->seconds));
         json_object_object_add(b, "message", ed_json_str(why[0] ? why : NULL));
         json_object_object_add(b, "flash", json_object_get(job->doc));
         json_object_array_add(boards, b);
@@ -275,7 +275,7 @@ static json_object *summary_json(const struct flash_all *all, const struct tally
     json_object_object_add(o, "flashed", json_object_new_int64((int64_t)t->flashed));
     json_object_object_add(o, "skipped", json_object_new_int64((int64_t)t->skipped));
     json_object_object_add(o, "failed", json_object_new_int64((int64_t)t->failed));
-    json_object_object_add(o, "seconds", json_object_new_double(seconds));
+    json_object_object_add(o, "seconds", ed_json_seconds(seconds));
     return o;
 }
 

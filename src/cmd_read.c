@@ -5,13 +5,14 @@
  *
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * read: {address, size, file, bytes, seconds, md5_checked}, error: null or {message},
- * seconds}. */
+ * seconds}, after progress events as it reads (progress_events.h). */
 #include "connect.h"
 #include "cli.h"
 #include "commands.h"
 #include "flash_session.h"
 #include "out.h"
 #include "progress.h"
+#include "progress_events.h"
 
 #include "espdoctor/error.h"
 #include "espdoctor/interrupt.h"
@@ -34,6 +35,7 @@ struct read_run {
     struct timespec t0;
     double seconds;
     struct ed_progress bar;
+    struct ed_progress_events events;   /* --json */
 };
 
 static double since(const struct timespec *t0)
@@ -54,7 +56,7 @@ static int report(struct read_run *r, int rc, const char *result, const char *er
         json_object_object_add(rd, "size", json_object_new_int64(r->size));
         json_object_object_add(rd, "file", json_object_new_string(r->path));
         json_object_object_add(rd, "bytes", json_object_new_int64(r->done));
-        json_object_object_add(rd, "seconds", json_object_new_double(r->seconds));
+        json_object_object_add(rd, "seconds", ed_json_seconds(r->seconds));
         json_object_object_add(rd, "md5_checked", json_object_new_boolean(s->ld && s->ld->stub));
         json_object_object_add(o, "read", rd);
         json_object *err = NULL;
@@ -65,7 +67,7 @@ static int report(struct read_run *r, int rc, const char *result, const char *er
             json_object_object_add(err, "message", json_object_new_string(error));
         }
         json_object_object_add(o, "error", err);
-        json_object_object_add(o, "seconds", json_object_new_double(since(&r->t0)));
+        json_object_object_add(o, "seconds", ed_json_seconds(since(&r->t0)));
         ed_out_json(s->cli->out, o);
     }
     return rc;
@@ -75,6 +77,7 @@ static void on_progress(void *ctx, const struct ed_flash_progress *p)
 {
     struct read_run *r = ctx;
     ed_progress_update(&r->bar, p->region_done);
+    ed_progress_event(&r->events, "read", 0, p->region_done, p->region_size);
 }
 
 static int read_from_board(struct read_run *r)
@@ -112,6 +115,7 @@ static int read_from_board(struct read_run *r)
     struct stat st;
     bool regular = fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode);
     ed_progress_start(&r->bar, cli->err, cli->progress, "reading", r->size);
+    ed_progress_events_init(&r->events, cli->events, "read");
     struct ed_flash_opts o = { .progress = on_progress, .progress_ctx = r,
                                .cancel = ed_interrupt_flag() };
     struct timespec t;

@@ -17,24 +17,20 @@ void ed_mon_out_init(struct ed_mon_out *o, FILE *out, FILE *err)
 json_object *ed_mon_event_new(const char *name)
 {
     json_object *e = json_object_new_object();
+    json_object_object_add(e, "schema", json_object_new_int(ED_JSON_SCHEMA));
     json_object_object_add(e, "event", json_object_new_string(name));
     return e;
 }
 
 json_object *ed_mon_json_seconds(double seconds)
 {
-    char text[32];
-    snprintf(text, sizeof text, "%.3f", seconds);
-    return json_object_new_double_s(seconds, text);
+    return ed_json_seconds(seconds);
 }
 
 void ed_mon_out_event(struct ed_mon_out *o, json_object *event)
 {
-    fputs(json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN |
-                                                    JSON_C_TO_STRING_NOSLASHESCAPE), o->out);
-    fputc('\n', o->out);
+    ed_out_json(o->out, event);   /* one line, like every document */
     fflush(o->out);
-    json_object_put(event);
 }
 
 void ed_mon_out_say(struct ed_mon_out *o, const char *fmt, ...)

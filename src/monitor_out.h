@@ -1,6 +1,7 @@
 /* Where the monitor's output goes. Text: the board's bytes to stdout exactly as they
  * come, each note on a line of its own marked "--- " (coloured on a terminal), status for
- * people on stderr. --json: one JSON object per line on stdout, the events
+ * people on stderr. --json: one JSON object per line on stdout, each with "schema" first
+ * (out.h), the events
  *   {"event":"start", "port", "baud", "bridge", "log", "eol", "reset", "timeout"}
  *   {"event":"data", "text"}                (invalid UTF-8 shown as U+FFFD)
  *   {"event":"note", "kind", "level", "text", "line", ...the kind's own keys}
@@ -40,7 +41,7 @@ void ed_mon_out_say(struct ed_mon_out *o, const char *fmt, ...)
 /* One JSON event line (--json only); takes ownership of event. */
 void ed_mon_out_event(struct ed_mon_out *o, json_object *event);
 
-/* {"event": name} to be filled by the caller. */
+/* {"schema": N, "event": name} to be filled by the caller. */
 json_object *ed_mon_event_new(const char *name);
 
 /* Seconds rounded to milliseconds, as JSON. */

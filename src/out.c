@@ -36,13 +36,38 @@ const char *ed_tone_mark(enum ed_tone tone)
     return " ";
 }
 
+json_object *ed_json_versioned(json_object *obj)
+{
+    if (!json_object_is_type(obj, json_type_object) ||
+        json_object_object_get_ex(obj, "schema", NULL))
+        return obj;
+    json_object *v = json_object_new_object();
+    json_object_object_add(v, "schema", json_object_new_int(ED_JSON_SCHEMA));
+    json_object_object_foreach(obj, key, val)
+        json_object_object_add(v, key, json_object_get(val));
+    json_object_put(obj);
+    return v;
+}
+
 void ed_out_json(FILE *f, json_object *obj)
 {
-    fputs(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-                                                  JSON_C_TO_STRING_SPACED |
+    obj = ed_json_versioned(obj);
+    fputs(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_SPACED |
                                                   JSON_C_TO_STRING_NOSLASHESCAPE), f);
     fputc('\n', f);
     json_object_put(obj);
+}
+
+json_object *ed_json_seconds(double seconds)
+{
+    char text[32];
+    snprintf(text, sizeof text, "%.3f", seconds);
+    return json_object_new_double_s(seconds, text);
+}
+
+json_object *ed_json_rate(double bytes_per_second)
+{
+    return json_object_new_int64(bytes_per_second > 0 ? (int64_t)(bytes_per_second + 0.5) : 0);
 }
 
 json_object *ed_json_str(const char *s)

@@ -51,8 +51,10 @@ sh tests/js/setup.sh >/dev/null 2>&1 || echo "bench: esptool-js not installed: R
 stubs=tests/js/node_modules/esptool-js/lib/targets/stub_flasher
 [ -d "$stubs" ] && export ESPDOCTOR_STUB_DIR="$PWD/$stubs"
 
-# json FILE EXPR: evaluate a JavaScript expression over the JSON document in FILE as `d`.
-json() { node -e "const d=JSON.parse(require('fs').readFileSync(process.argv[1],'utf8'));
+# json FILE EXPR: evaluate a JavaScript expression over the JSON document in FILE as `d`
+# (a file of JSON lines: the last without an "event" key; progress events come before it).
+json() { node -e "const d=require('fs').readFileSync(process.argv[1],'utf8').split('\\n')
+.filter(l => l.startsWith('{')).map(l => JSON.parse(l)).filter(o => !('event' in o)).pop();
 console.log($2)" "$1"; }
 # calc EXPR: arithmetic with decimals.
 calc() { node -e "console.log(+($1).toFixed(3))"; }

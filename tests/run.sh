@@ -5,16 +5,22 @@
 # Every fix_command the end-to-end runs printed in JSON is collected (tests/e2e/e2e_fix.h
 # appends them to $ESPDOCTOR_FIX_LOG, and checks each as it comes); at the end they are
 # counted and each distinct one is run through `bash -n` once more.
+# Every line a --json run printed (tests/e2e/e2e_json.h appends them to $ESPDOCTOR_JSON_LOG)
+# is validated at the end against the shipped schema by Debian's python3-jsonschema
+# (tests/tools/validate_json.py); one that fails fails the suite.
 set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
 build=$1; shift
 total=0; passed=0; failed=0; bad_bins=""
 log=$(mktemp)
 ESPDOCTOR_FIX_LOG=$(mktemp)
 export ESPDOCTOR_FIX_LOG
+ESPDOCTOR_JSON_LOG=$(mktemp)
+export ESPDOCTOR_JSON_LOG
 # The flashes' compressed-stream cache goes to a scratch folder, not the user's ~/.cache.
 XDG_CACHE_HOME=$(mktemp -d)
 export XDG_CACHE_HOME
-trap 'rm -f "$log" "$log.json" "$ESPDOCTOR_FIX_LOG" "$log.fix"; rm -rf "$XDG_CACHE_HOME"' EXIT
+trap 'rm -f "$log" "$log.json" "$ESPDOCTOR_FIX_LOG" "$log.fix" "$ESPDOCTOR_JSON_LOG"; rm -rf "$XDG_CACHE_HOME"' EXIT
 
 for bin in "$@"; do
   name=$(basename "$bin")
@@ -61,6 +67,9 @@ while IFS= read -r command; do
 done <"$log.fix"
 echo "fix_command: $commands printed by the e2e runs, $distinct distinct, $unparsed failing bash -n"
 [ "$unparsed" -eq 0 ] || bad_bins="$bad_bins fix_command(bash-n)"
+
+/usr/bin/python3 "$top/tests/tools/validate_json.py" "$top/share/espdoctor/espdoctor.schema.json" \
+  "$ESPDOCTOR_JSON_LOG" || bad_bins="$bad_bins json-schema"
 
 echo "tests: $total run in $# binaries (build: $build)"
 echo "$passed passed, $failed failed"

@@ -85,7 +85,7 @@ static inline void reference_make(const struct chip_setup *c, struct reference *
                            "--flash-size", c->flash_size, "--", e2e_bin("espdoctor"), "info",
                            "--json", NULL };
     e2e_run(r, info, 60);
-    json_object *j = json_tokener_parse(r->out);
+    json_object *j = e2e_json_doc(r->out);
     json_object *id = j ? json_at(j, "flash.jedec_id") : NULL;
     if (r->status != 0 || !id) {
         snprintf(ref->failure, sizeof ref->failure, "espdoctor info failed (%d): %.300s",
@@ -109,7 +109,7 @@ static inline void reference_make(const struct chip_setup *c, struct reference *
                             e2e_bin("espdoctor"), "flash", "--json", "--stub", stubs, "-b",
                             "921600", address, ref->image, NULL };
     e2e_run(r, flash, 120);
-    j = json_tokener_parse(r->out);
+    j = e2e_json_doc(r->out);
     json_object *result = j ? json_at(j, "result") : NULL;
     json_object *regions = j ? json_at(j, "regions") : NULL;
     json_object *first = regions ? json_object_array_get_idx(regions, 0) : NULL;

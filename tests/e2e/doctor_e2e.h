@@ -55,13 +55,10 @@ static inline void doctor_exec(struct e2e_result *r, const struct doctor_run *ru
     e2e_run(r, argv, DOCTOR_LIMIT_S);
 }
 
-/* The first JSON value on stdout (with --flash, the flasher's document follows it). */
+/* The doctor's document on stdout (with --flash, flash's progress events come first). */
 static inline json_object *doctor_parse_first(const char *text)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, text, (int)strlen(text));
-    json_tokener_free(tok);
-    return o;
+    return e2e_json_doc(text);
 }
 
 static inline json_object *doctor_get(json_object *o, const char *key)
@@ -98,13 +95,13 @@ static inline bool doctor_is_severity(const char *s)
                  strcmp(s, "error") == 0);
 }
 
-/* {"ports":[...],"findings":[{"id","severity","subject","evidence","fix","fix_command"}],
+/* {"schema":1,"ports":[...],"findings":[{"id","severity","subject","evidence","fix","fix_command"}],
  *  "verdict":{"status","problem","port","chip","micropython"},
  *  "button":null|{"boot","reset","waited_ms","banner_seen","pressed"},"error"} and nothing
  * else. */
 static inline void doctor_assert_shape(json_object *doc)
 {
-    doctor_assert_keys(doc, LIST("ports", "findings", "verdict", "button", "error"));
+    doctor_assert_keys(doc, LIST("schema", "ports", "findings", "verdict", "button", "error"));
     json_object *button = doctor_get(doc, "button");
     if (button)
         doctor_assert_keys(button, LIST("boot", "reset", "waited_ms", "banner_seen", "pressed"));

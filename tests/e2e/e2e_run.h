@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "e2e_fix.h"
+#include "e2e_json.h"
 
 #define E2E_OUT_MAX (256 * 1024)
 
@@ -167,7 +168,8 @@ static inline void e2e_drain(int fd, char *buf, size_t *len, bool *open)
 
 /* Run argv (NULL-terminated) with at most limit_s seconds (times e2e_time_scale()); stdin
  * is /dev/null, and the width of a terminal that is not there is the default one
- * (COLUMNS unset: 80). Every fix_command in the JSON it prints is checked (e2e_fix.h). */
+ * (COLUMNS unset: 80). Every fix_command in the JSON it prints is checked (e2e_fix.h), and
+ * every line of a --json run's stdout logged for the schema check (e2e_json.h). */
 static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int limit_s)
 {
     int out[2], err[2];
@@ -226,6 +228,7 @@ static inline void e2e_run(struct e2e_result *r, const char *const *argv_in, int
     else if (WIFSIGNALED(st))
         r->status = 128 + WTERMSIG(st);
     e2e_fix_check_output(r->out, argv_in[0]);
+    e2e_json_log_output(r->out, argv_in);
 }
 
 #endif

@@ -55,7 +55,7 @@ static inline const char *sim_mkimage(const char *name, const char *const *args)
 
 static inline json_object *sim_json(const struct e2e_result *r)
 {
-    json_object *o = json_tokener_parse(r->out);
+    json_object *o = e2e_json_doc(r->out);
     cr_assert_not_null(o, "no JSON on stdout (exit %d)\nstdout:\n%s\nstderr:\n%s", r->status,
                        r->out, r->err);
     return o;

@@ -210,7 +210,7 @@ static const char *text_file(const char *name, const char *text)
 
 static json_object *stdout_json(void)
 {
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "no JSON on stdout (exit %d)\nstdout:\n%s\nstderr:\n%s", r.status,
                        r.out, r.err);
     return o;

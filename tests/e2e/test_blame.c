@@ -130,7 +130,7 @@ static void check_file_blamed(const char *how)
     cr_assert_not_null(strstr(r.err, "changed while it was being flashed"), "%s", r.err);
     cr_assert_not_null(strstr(r.err, how), "%s", r.err);
     cr_assert_not_null(strstr(r.err, "the board is not at fault"), "%s", r.err);
-    json_object *o = json_tokener_parse(r.out), *e, *id, *res;
+    json_object *o = e2e_json_doc(r.out), *e, *id, *res;
     cr_assert_not_null(o, "%s", r.out);
     cr_assert(json_object_object_get_ex(o, "error", &e) && e);
     cr_assert(json_object_object_get_ex(e, "id", &id));
@@ -194,7 +194,7 @@ Test(blame, a_baud_above_the_bridge_ceiling_steps_down_with_a_note, .init = make
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.out, "-b 12000000 is above 1000000 baud, the highest rate the "
                               "CP2102 can set"), "%s", r.out);
-    json_object *o = json_tokener_parse(r.out), *baud;
+    json_object *o = e2e_json_doc(r.out), *baud;
     cr_assert_not_null(o);
     cr_assert(json_object_object_get_ex(o, "baud", &baud));
     cr_assert_leq(json_object_get_int64(baud), 1000000);

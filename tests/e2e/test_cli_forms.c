@@ -26,7 +26,7 @@ static void run_on_board(const char *const *words)
 static void expect_identified(void)
 {
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
-    json_object *o = json_tokener_parse(r.out), *chip;
+    json_object *o = e2e_json_doc(r.out), *chip;
     cr_assert_not_null(o, "%s", r.out);
     cr_assert(json_object_object_get_ex(o, "chip", &chip) && chip, "%s", r.out);
     cr_assert_str_eq(json_object_get_string(chip), "ESP32");

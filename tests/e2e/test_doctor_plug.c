@@ -170,7 +170,7 @@ Test(plug_flash, flash_waits_for_the_board_then_writes_and_verifies, .init = mak
     const char *img = app_image(), *flash = scratch_path("flash.bin");
     run_sim(PLUG_MS, flash, LIST("flash", "--wait", "30", "--json", "--no-stub", img));
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "no JSON:\n%s", r.out);
     cr_assert_str_eq(json_object_get_string(member(o, "result")), "ok");
     json_object *reg = json_object_array_get_idx(member(o, "regions"), 0);

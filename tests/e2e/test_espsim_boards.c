@@ -50,7 +50,7 @@ Test(espsim_boards, each_board_has_its_own_port_serial_and_usb_place)
 {
     run_sim((const char *[]){ "--boards", "3", "--", "ESPDOCTOR", "list", "--json", NULL });
     cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
-    json_object *doc = json_tokener_parse(r.out);
+    json_object *doc = e2e_json_doc(r.out);
     cr_assert_not_null(doc, "%s", r.out);
     json_object *ports = get(doc, "ports");
     cr_assert_eq(json_object_array_length(ports), 3, "%s", r.out);
@@ -134,7 +134,7 @@ Test(espsim_boards, a_mixed_tray_of_bridges)
                               "2:bridge=usb-jtag,chip=esp32c3", "--", "ESPDOCTOR", "list",
                               "--json", NULL });
     cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
-    json_object *doc = json_tokener_parse(r.out);
+    json_object *doc = e2e_json_doc(r.out);
     cr_assert_not_null(doc, "%s", r.out);
     json_object *ports = get(doc, "ports");
     cr_assert_eq(json_object_array_length(ports), 3, "%s", r.out);

@@ -137,7 +137,7 @@ Test(faults, a_cable_pulled_mid_write_and_plugged_back_is_reconnected_and_resume
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert(file_has(trace, "cable pulled after 20000 bytes"), "the cable was not pulled");
     cr_assert(file_has(trace, "plugged back in"));
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "%s", r.out);
     json_object *reg = json_object_array_get_idx(get(o, "regions"), 0);
     cr_assert(json_object_get_boolean(get(reg, "verified")));

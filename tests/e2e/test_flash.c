@@ -100,7 +100,7 @@ static void run_sim(const char *chip, const char *flash, bool fast, const char *
 
 static json_object *output_json(void)
 {
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "no JSON on stdout (exit %d)\nstdout:\n%s\nstderr:\n%s", r.status,
                        r.out, r.err);
     return o;

@@ -127,7 +127,7 @@ static size_t table_rows(const char *text, const char *result)
 
 static json_object *output_json(void)
 {
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "stdout is not one JSON document:\n%s\nstderr:\n%s", r.out, r.err);
     return o;
 }

@@ -87,7 +87,7 @@ Test(habits, chip_refuses_another_chip_and_writes_nothing)
     run(LIST("--chip", "esp8266"), LIST("flash", "--chip", "esp32", "--json", fw));
     cr_assert_eq(r.status, 3, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_eq(blocks_written, 0);
-    json_object *doc = json_tokener_parse(r.out);
+    json_object *doc = e2e_json_doc(r.out);
     cr_assert_not_null(doc, "one JSON document: %s", r.out);
     cr_assert_str_eq(json_object_get_string(error_of(doc, "id")), "chip.mismatch");
     const char *message = json_object_get_string(error_of(doc, "message"));
@@ -208,7 +208,7 @@ Test(habits, read_mac_json_on_an_esp8266)
 {
     run(LIST("--chip", "esp8266", "--mac", "5c:cf:7f:01:02:03"), LIST("read-mac", "--json"));
     cr_assert_eq(r.status, 0, "exit %d\n%s", r.status, r.err);
-    json_object *doc = json_tokener_parse(r.out), *v;
+    json_object *doc = e2e_json_doc(r.out), *v;
     cr_assert_not_null(doc, "%s", r.out);
     cr_assert(json_object_object_get_ex(doc, "mac", &v) && v, "%s", r.out);
     cr_assert_str_eq(json_object_get_string(v), "5c:cf:7f:01:02:03");
@@ -221,7 +221,7 @@ Test(habits, read_mac_json_on_an_esp8266)
 /* The address each region of the last flash --json went to, by file name. */
 static long long region_address(const char *file)
 {
-    json_object *doc = json_tokener_parse(r.out), *regions;
+    json_object *doc = e2e_json_doc(r.out), *regions;
     cr_assert_not_null(doc, "%s", r.out);
     cr_assert(json_object_object_get_ex(doc, "regions", &regions), "%s", r.out);
     long long addr = -1;

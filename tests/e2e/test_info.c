@@ -22,7 +22,7 @@ static json_object *info_json(const char *const *sim_args, int limit_s)
     argv[n++] = "0";
     argv[n] = NULL;
     e2e_run(&r, argv, limit_s);
-    return json_tokener_parse(r.out);
+    return e2e_json_doc(r.out);
 }
 
 static const char *str(json_object *o, const char *key)
@@ -74,7 +74,7 @@ Test(info, esp32c3_on_usb_jtag)
 {
     const char *a[] = { "--bridge", "usb-jtag", "--chip", "esp32c3", "--mac", "34:85:18:aa:bb:05", NULL };
     expect_chip(a, "ESP32-C3", "34:85:18:aa:bb:05");
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_str_eq(str(o, "port"), "/dev/ttyACM0");
     json_object_put(o);
 }
@@ -83,7 +83,7 @@ Test(info, slow_en_needs_the_long_delay)
 {
     const char *a[] = { "--en-delay", "200", "--mac", "24:0a:c4:aa:bb:06", NULL };
     expect_chip(a, "ESP32", "24:0a:c4:aa:bb:06");
-    json_object *o = json_tokener_parse(r.out), *attempts, *last, *delay;
+    json_object *o = e2e_json_doc(r.out), *attempts, *last, *delay;
     cr_assert(json_object_object_get_ex(o, "connect", &attempts));
     size_t n = json_object_array_length(attempts);
     cr_assert_gt(n, 1, "the short delay should have failed first");

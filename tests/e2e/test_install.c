@@ -144,6 +144,7 @@ static const char *const installed[] = {
     "share/man/man1/espdoctor.1",
     "share/bash-completion/completions/espdoctor",
     "share/espdoctor/70-espdoctor.rules",
+    "share/espdoctor/espdoctor.schema.json",   /* the JSON documents, for IDEs */
     "share/espdoctor/stub_flasher/esp8266.json",   /* fetched by the build (mk/stubs.sh) */
 };
 #define INSTALLED_COUNT (sizeof installed / sizeof installed[0])
@@ -171,7 +172,7 @@ static void flash_with_the_installed_stub(void)
     cr_assert_eq(chdir("/"), 0);
     cr_assert_eq(r.status, 0, "the installed espdoctor's flash: exit %d\n%s\n%s", r.status,
                  r.out, r.err);
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "no JSON: %s", r.out);
     json_object *src, *from, *path, *regions, *verified;
     cr_assert(json_object_object_get_ex(o, "stub_source", &src) && src, "%s", r.out);

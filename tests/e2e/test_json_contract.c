@@ -1,5 +1,6 @@
 /* The JSON contract of the man page (JSON OUTPUT): with --json every run prints exactly
- * one document on stdout, and a run that fails carries a non-null error object with
+ * one document on stdout, its last line (flash, erase and read print progress events, one
+ * a line, before it; every line carries "schema"), and a run that fails carries a non-null error object with
  * "id" (an id of the diagnoses table), "message", "fix" and "fix_command". Walks the
  * failure paths of every command: usage errors, missing files, and, under espsim, the
  * failures a board gives (a stub the ROM will not take, a refused image, a region past
@@ -21,19 +22,43 @@ static void make_dir(void)
     scratch_make("json");
 }
 
-/* stdout is one JSON object, nothing before or after it. */
+/* stdout is JSON lines, each an object with "schema": 1: progress events, then the one
+ * document, last; the document is returned. How many progress events came is in *events
+ * (may be NULL). */
+static json_object *document_after_events(const char *what, size_t *events)
+{
+    json_object *doc = NULL;
+    size_t progress = 0;
+    cr_assert(r.out[0] && r.out[strlen(r.out) - 1] == '\n', "%s: stdout does not end a line "
+              "(exit %d)\nstdout:\n%s\nstderr:\n%s", what, r.status, r.out, r.err);
+    for (const char *line = r.out; *line;) {
+        const char *end = strchr(line, '\n');
+        cr_assert_null(doc, "%s: a line after the document:\n%s", what, r.out);
+        json_object *o = e2e_json_line(line, (size_t)(end - line)), *v;
+        cr_assert(o && json_object_is_type(o, json_type_object),
+                  "%s: a line that is not one JSON object:\n%.*s", what, (int)(end - line),
+                  line);
+        cr_assert(json_object_object_get_ex(o, "schema", &v) && json_object_get_int(v) == 1,
+                  "%s: a line without \"schema\": 1: %.*s", what, (int)(end - line), line);
+        if (json_object_object_get_ex(o, "event", &v)) {
+            cr_assert_str_eq(json_object_get_string(v), "progress", "%s: %.*s", what,
+                             (int)(end - line), line);
+            progress++;
+            json_object_put(o);
+        } else {
+            doc = o;
+        }
+        line = end + 1;
+    }
+    cr_assert_not_null(doc, "%s: no document on stdout:\n%s", what, r.out);
+    if (events)
+        *events = progress;
+    return doc;
+}
+
 static json_object *one_document(const char *what)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, r.out, (int)strlen(r.out));
-    size_t end = o ? json_tokener_get_parse_end(tok) : 0;
-    json_tokener_free(tok);
-    cr_assert_not_null(o, "%s: stdout is not a JSON document (exit %d)\nstdout:\n%s\n"
-                       "stderr:\n%s", what, r.status, r.out, r.err);
-    cr_assert(strspn(r.out + end, " \n") == strlen(r.out + end),
-              "%s: more than one document on stdout:\n%s", what, r.out);
-    cr_assert(json_object_is_type(o, json_type_object), "%s: not an object", what);
-    return o;
+    return document_after_events(what, NULL);
 }
 
 /* An id the man page lists: the diagnoses, the flasher's refusals (DIAGNOSTICS, Before
@@ -206,4 +231,136 @@ Test(json_contract, board_failures_are_one_document_with_an_error, .init = make_
             (const char *[]){ "doctor", "--json", "--flash", app8266, NULL });
     check_failure("doctor --flash of an image for another chip", 3);
     cr_assert_not_null(strstr(r.out, "\"flash\": {"), "%s", r.out);
+}
+
+/* Every "seconds" on stdout is given to milliseconds at most (json-c would print 17
+ * digits): "seconds": 23.878, never 23.877974999. */
+static void seconds_rounded(const char *what)
+{
+    size_t seen = 0;
+    for (const char *p = strstr(r.out, "\"seconds\": "); p; p = strstr(p + 1, "\"seconds\": ")) {
+        const char *num = p + strlen("\"seconds\": ");
+        if (*num == 'n')
+            continue;   /* null */
+        size_t digits = strspn(num, "0123456789");
+        size_t decimals = num[digits] == '.' ? strspn(num + digits + 1, "0123456789") : 0;
+        cr_assert(decimals <= 3, "%s: seconds not rounded to milliseconds: %.30s", what, num);
+        seen++;
+    }
+    cr_assert_gt(seen, 0, "%s: no seconds on stdout:\n%s", what, r.out);
+}
+
+/* The progress event's integer key, asserted present. */
+static int64_t event_int(json_object *e, const char *key)
+{
+    json_object *v;
+    cr_assert(json_object_object_get_ex(e, key, &v) && json_object_is_type(v, json_type_int),
+              "no integer %s in %s", key, json_object_to_json_string(e));
+    return json_object_get_int64(v);
+}
+
+/* flash, read and erase under --json: progress lines an IDE can show as they come, before
+ * the document: bytes done of the region's total, the rate a whole number or null. */
+Test(json_contract, flash_read_erase_stream_progress_before_their_document, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *app = mkimage("app.bin", "esp32", "app");
+    const char *flash = scratch_path("board.flash");
+    run_sim((const char *[]){ "--chip", "esp32", "--flash", flash, NULL },
+            (const char *[]){ "flash", "--json", "--stub", stub_dir(), "0x10000", app, NULL });
+    cr_assert_eq(r.status, 0, "flash: exit %d\n%s\n%s", r.status, r.out, r.err);
+    size_t events = 0;
+    json_object *doc = document_after_events("flash", &events), *v;
+    cr_assert_geq(events, 1, "flash --json printed no progress line:\n%s", r.out);
+    cr_assert(json_object_object_get_ex(doc, "result", &v) &&
+              strcmp(json_object_get_string(v), "ok") == 0, "%s", r.out);
+    json_object_put(doc);
+    seconds_rounded("flash");
+    /* The write's last event has every byte of the region, and the region's size. */
+    json_object *last_write = NULL;
+    for (const char *line = r.out; *line; line = strchr(line, '\n') + 1) {
+        json_object *e = e2e_json_line(line, (size_t)(strchr(line, '\n') - line));
+        if (e && json_object_object_get_ex(e, "phase", &v) &&
+            strcmp(json_object_get_string(v), "write") == 0) {
+            json_object_put(last_write);
+            last_write = e;
+            cr_assert(json_object_object_get_ex(e, "bytes_per_second", &v) &&
+                      (v == NULL || json_object_is_type(v, json_type_int)),
+                      "a rate that is not a whole number: %s", json_object_to_json_string(e));
+        } else {
+            json_object_put(e);
+        }
+    }
+    cr_assert_not_null(last_write, "no write event:\n%s", r.out);
+    cr_assert_eq(event_int(last_write, "done"), event_int(last_write, "total"), "%s",
+                 json_object_to_json_string(last_write));
+    cr_assert_eq(event_int(last_write, "region"), 0);
+    json_object_put(last_write);
+
+    run_sim((const char *[]){ "--chip", "esp32", "--flash", flash, NULL },
+            (const char *[]){ "read", "--json", "--stub", stub_dir(), "0x10000", "0x4000",
+                              scratch_path("back.bin"), NULL });
+    cr_assert_eq(r.status, 0, "read: exit %d\n%s\n%s", r.status, r.out, r.err);
+    json_object_put(document_after_events("read", &events));
+    cr_assert_geq(events, 1, "read --json printed no progress line:\n%s", r.out);
+    cr_assert_not_null(strstr(r.out, "\"phase\": \"read\""), "%s", r.out);
+
+    run_sim((const char *[]){ "--chip", "esp32", "--flash", flash, NULL },
+            (const char *[]){ "erase", "--json", "--stub", stub_dir(), "--region", "0x10000",
+                              "0x1000", NULL });
+    cr_assert_eq(r.status, 0, "erase: exit %d\n%s\n%s", r.status, r.out, r.err);
+    json_object_put(document_after_events("erase", &events));
+    cr_assert_eq(events, 2, "erase --json: an event as it begins and one when done:\n%s",
+                 r.out);
+}
+
+/* The schema check make check runs (tests/run.sh) rejects what breaks the contract, and
+ * names the run and the reason: an error without fix_command, a document without "schema",
+ * seconds to nine decimals, a line that is not JSON; it passes a good one. */
+Test(json_contract, the_schema_check_rejects_a_broken_document, .init = make_dir,
+     .fini = scratch_remove)
+{
+    static const struct {
+        const char *line, *says;
+    } bad[] = {
+        { "{\"schema\": 1, \"command\": \"flash\", \"result\": \"usage-error\", "
+          "\"exit_status\": 2, \"error\": {\"id\": \"usage.invalid\", \"message\": \"x\", "
+          "\"fix\": null}}", "fix_command" },
+        { "{\"command\": \"flash\", \"result\": \"usage-error\", \"exit_status\": 2, "
+          "\"error\": {\"id\": \"usage.invalid\", \"message\": \"x\", \"fix\": null, "
+          "\"fix_command\": null}}", "schema" },
+        { "{\"schema\": 1, \"event\": \"progress\", \"command\": \"flash\", \"phase\": "
+          "\"write\", \"region\": 0, \"done\": 5, \"total\": 9, \"seconds\": 23.877974999, "
+          "\"bytes_per_second\": 7}", "rounded" },
+        { "{\"schema\": 1, \"result\": \"failed\", \"error\": null}", "error" },
+        { "not json", "not JSON" },
+    };
+    char cwd[256], validator[512], schema[512];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    snprintf(validator, sizeof validator, "%s/tests/tools/validate_json.py", cwd);
+    snprintf(schema, sizeof schema, "%s/share/espdoctor/espdoctor.schema.json", cwd);
+    const char *log = scratch_path("lines.log");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FILE *f = fopen(log, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "case %zu\t%s\n", i, bad[i].line);
+        fclose(f);
+        const char *argv[] = { "/usr/bin/python3", validator, schema, log, NULL };
+        e2e_run(&r, argv, 60);
+        cr_assert_eq(r.status, 1, "accepted: %s\n%s%s", bad[i].line, r.out, r.err);
+        char where[32];
+        snprintf(where, sizeof where, "case %zu", i);
+        cr_assert(strstr(r.err, where) && strstr(r.err, bad[i].says),
+                  "the failure does not name the run and \"%s\":\n%s", bad[i].says, r.err);
+    }
+    FILE *f = fopen(log, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "good\t{\"schema\": 1, \"command\": \"flash\", \"result\": \"usage-error\", "
+            "\"exit_status\": 2, \"error\": {\"id\": \"usage.invalid\", \"message\": \"x\", "
+            "\"fix\": null, \"fix_command\": null}}\n");
+    fclose(f);
+    const char *argv[] = { "/usr/bin/python3", validator, schema, log, NULL };
+    e2e_run(&r, argv, 60);
+    cr_assert_eq(r.status, 0, "a good document refused:\n%s%s", r.out, r.err);
+    cr_assert_not_null(strstr(r.out, "1 lines validated"), "%s", r.out);
 }

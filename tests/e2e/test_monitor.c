@@ -242,9 +242,9 @@ static const char *type_into_repl(const char *eol, const char *typed, size_t len
                            e2e_bin("espdoctor"), "monitor", "--json", "--reset",
                            eol ? "--eol" : NULL, eol, NULL };
     cr_assert(e2e_proc_start(&p, argv, false, NULL));
-    cr_assert(e2e_proc_wait_for(&p, "\"kind\":\"repl-prompt\"", 20, 0), "no prompt:\n%s\n%s",
+    cr_assert(e2e_proc_wait_for(&p, "\"kind\": \"repl-prompt\"", 20, 0), "no prompt:\n%s\n%s",
               p.out_text, p.err_text);
-    cr_assert(e2e_proc_wait_for(&p, "\"text\":\">>> \"", 5, 0), "%s", p.out_text);
+    cr_assert(e2e_proc_wait_for(&p, "\"text\": \">>> \"", 5, 0), "%s", p.out_text);
     e2e_proc_write(&p, typed, len);
     e2e_proc_close_input(&p);
     int status = e2e_proc_finish(&p, 40);
@@ -304,7 +304,7 @@ Test(monitor, a_signal_ends_it_with_130)
     const char *argv[] = { e2e_bin("espsim"), "--firmware", "micropython", "--",
                            e2e_bin("espdoctor"), "monitor", "--json", "--timeout", "60", NULL };
     cr_assert(e2e_proc_start(&p, argv, false, NULL));
-    cr_assert(e2e_proc_wait_for(&p, "\"event\":\"start\"", 20, 0), "%s", p.err_text);
+    cr_assert(e2e_proc_wait_for(&p, "\"event\": \"start\"", 20, 0), "%s", p.err_text);
     kill(p.pid, SIGINT);   /* espsim hands it on to the monitor */
     cr_assert_eq(e2e_proc_finish(&p, 20), 130, "%s\n%s", p.out_text, p.err_text);
     parse_events(p.out_text);
@@ -324,7 +324,7 @@ Test(monitor, a_port_that_vanishes_and_comes_back_is_followed)
                            "--timeout", "15", NULL };
     cr_assert(e2e_proc_start(&p, argv, false, NULL));
     e2e_proc_write(&p, "print(1+1)\r", 11);
-    cr_assert(e2e_proc_wait_for(&p, "\"state\":\"back\"", 20, 0), "not followed:\n%s\n%s",
+    cr_assert(e2e_proc_wait_for(&p, "\"state\": \"back\"", 20, 0), "not followed:\n%s\n%s",
               p.out_text, p.err_text);
     size_t mark = p.out_len;
     /* Its banner may come before the port is open again (so on a real board): Enter
@@ -332,7 +332,7 @@ Test(monitor, a_port_that_vanishes_and_comes_back_is_followed)
     bool prompted = false;
     for (int i = 0; i < 10 && !prompted; i++) {
         e2e_proc_write(&p, "\r", 1);
-        prompted = e2e_proc_wait_for(&p, "\"kind\":\"repl-prompt\"", 1, mark);
+        prompted = e2e_proc_wait_for(&p, "\"kind\": \"repl-prompt\"", 1, mark);
     }
     cr_assert(prompted, "no prompt after the return:\n%s", p.out_text + mark);
     e2e_proc_write(&p, "x=1\r", 4);

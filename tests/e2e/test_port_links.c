@@ -31,7 +31,7 @@ static void run_with_link(const char *dir, const char *args, const char *flash)
 
 static json_object *doc(void)
 {
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "no JSON (exit %d):\n%s\n%s", r.status, r.out, r.err);
     return o;
 }

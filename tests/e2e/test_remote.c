@@ -150,7 +150,7 @@ static json_object *run_info(const char *url)
 {
     const char *argv[] = { e2e_bin("espdoctor"), "info", "--json", "-p", url, NULL };
     e2e_run(&r, argv, 30);
-    return json_tokener_parse(r.out);
+    return e2e_json_doc(r.out);
 }
 
 static const char *str(json_object *o, const char *key)
@@ -242,7 +242,7 @@ Test(remote, a_server_busy_with_another_client)
     close(holder);
     unlink(image);
     cr_assert_eq(r.status, 5, "exit %d\n%s", r.status, r.err);
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "%s", r.out);
     json_object *err = NULL, *id = NULL, *message = NULL;
     cr_assert(json_object_object_get_ex(o, "error", &err) && err, "%s", r.out);

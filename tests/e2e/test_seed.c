@@ -124,7 +124,7 @@ static void seed_on_esp8266(const char *const *flash_args)
     e2e_run(&r, argv, LIMIT_S);
     cr_assert_eq(r.status, 3, "--json: exit %d\n%s", r.status, r.err);
     cr_assert(e2e_same_files(flash, before), "the ESP8266's flash changed (--json)");
-    json_object *doc = json_tokener_parse(r.out);
+    json_object *doc = e2e_json_doc(r.out);
     cr_assert_not_null(doc, "%s", r.out);
     json_object *v;
     cr_assert(json_object_object_get_ex(doc, "result", &v));
@@ -187,7 +187,7 @@ Test(seed, no_board_answering_says_what_waits_for_it, .init = make_dir, .fini = 
 
     const char *alone_json[] = { e2e_bin("espdoctor"), "flash", "--json", "0x0", img, NULL };
     e2e_run(&r, alone_json, LIMIT_S);
-    json_object *doc = json_tokener_parse(r.out);
+    json_object *doc = e2e_json_doc(r.out);
     cr_assert_not_null(doc, "%s", r.out);
     json_object *unchecked;
     cr_assert(json_object_object_get_ex(doc, "unchecked", &unchecked));

@@ -146,7 +146,7 @@ static const char *get_str(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
-/* Exactly one document on stdout, the exit status of sig, a paragraph on stderr that
+/* Exactly one document on stdout (after progress events), the exit status of sig, a paragraph on stderr that
  * names the signal and the phase; returns the document's "interrupted" object (the
  * document stays alive in *doc). */
 static json_object *check_stop(int sig, const char *phase_words, json_object **doc)
@@ -154,13 +154,9 @@ static json_object *check_stop(int sig, const char *phase_words, json_object **d
     int want = sig == SIGINT ? 130 : 143;
     cr_assert_eq(r.status, want, "exit %d, not %d\nstdout:\n%s\nstderr:\n%s", r.status, want,
                  r.out, r.err);
-    json_tokener *tok = json_tokener_new();
-    json_object *o = json_tokener_parse_ex(tok, r.out, (int)strlen(r.out));
-    cr_assert_not_null(o, "stdout is not JSON:\n%s\nstderr:\n%s", r.out, r.err);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    cr_assert(strspn(r.out + end, " \n") == strlen(r.out + end),
-              "more than one document on stdout:\n%s", r.out);
+    char why[256];
+    json_object *o = e2e_json_sole_doc(r.out, why, sizeof why);
+    cr_assert_not_null(o, "%s\nstdout:\n%s\nstderr:\n%s", why, r.out, r.err);
     cr_assert_str_eq(get_str(o, "result"), "interrupted");
     json_object *e = get(o, "error");
     cr_assert_str_eq(get_str(e, "id"), "run.interrupted");
@@ -296,7 +292,7 @@ Test(signals, sigint_while_reading_changes_nothing_on_the_board, .init = make_di
     cr_assert_eq(r.status, 130, "exit %d\n%s\n%s", r.status, r.out, r.err);
     cr_assert_not_null(strstr(r.err, "interrupted (SIGINT) while reading"), "%s", r.err);
     cr_assert_not_null(strstr(r.err, "nothing on the board changed"), "%s", r.err);
-    json_object *o = json_tokener_parse(r.out), *e, *id;
+    json_object *o = e2e_json_doc(r.out), *e, *id;
     cr_assert_not_null(o, "%s", r.out);
     cr_assert(json_object_object_get_ex(o, "error", &e) && e);
     cr_assert(json_object_object_get_ex(e, "id", &id));

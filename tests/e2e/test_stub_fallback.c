@@ -66,7 +66,7 @@ Test(stub_fallback, an_upload_the_line_keeps_breaking_falls_back_to_the_rom_and_
     const char *img = esp8266_image(), *flash = scratch_path("flash.bin");
     flash_noisy(img, flash, true);
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
-    json_object *o = json_tokener_parse(r.out);
+    json_object *o = e2e_json_doc(r.out);
     cr_assert_not_null(o, "%s", r.out);
     json_object *v = NULL;
     cr_assert(json_object_object_get_ex(o, "stub_fallback", &v));

@@ -56,6 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "e2e/e2e_json.h"   /* the document after the progress lines */
+
 #define MAX_JOBS 8
 #define RUN_LIMIT_S 120
 #define FLASH_SIZE (4u << 20)
@@ -594,7 +596,7 @@ static void classify(const struct scenario *s, int status, struct result *res)
     run_path(s, "err", errp, sizeof errp);
     size_t on = 0, en = 0;
     char *out = (char *)slurp(outp, &on), *err = (char *)slurp(errp, &en);
-    json_object *doc = out ? json_tokener_parse(out) : NULL;
+    json_object *doc = out ? e2e_json_doc(out) : NULL;
     res->status = status;
     check_flash(s, flash, &res->flash_matches, &res->astray, &res->untouched);
     res->why[0] = '\0';
