@@ -53,7 +53,7 @@ static void copy_tree(void)
     text(build_name, sizeof build_name, "%s", base ? base + 1 : build);
     cr_assert_eq(mkdir(tree, 0755), 0);
     text(cmd, sizeof cmd,
-             "cp -a Makefile mk man src include rules completion '%s' && mkdir '%s/%s' && "
+             "cp -a Makefile mk man src include rules completion share '%s' && mkdir '%s/%s' && "
              "cd '%s' && cp -a --parents espdoctor espdoctor.1 mkman libespdoctor.a "
              ".deps-build obj/src obj/man share/espdoctor/stub_flasher '%s/%s'",
              tree, tree, build_name, build, tree, build_name);
