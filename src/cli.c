@@ -177,11 +177,29 @@ void ed_cli_error(const struct ed_cli *cli, const char *fmt, ...)
         vsnprintf(cli->last_error, ED_CLI_ERROR_MAX, fmt, ap);
         va_end(ap);
     }
+    if (cli->last_problem)
+        cli->last_problem->id[0] = '\0';   /* a new error: the old finding is not its cause */
 }
 
 const char *ed_cli_last_error(const struct ed_cli *cli)
 {
     return cli->last_error ? cli->last_error : "";
+}
+
+void ed_cli_note_problem(const struct ed_cli *cli, const char *id, const char *fix,
+                         const char *fix_command)
+{
+    struct ed_cli_problem *p = cli->last_problem;
+    if (!p)
+        return;
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->fix, sizeof p->fix, "%s", fix ? fix : "");
+    snprintf(p->fix_command, sizeof p->fix_command, "%s", fix_command ? fix_command : "");
+}
+
+const struct ed_cli_problem *ed_cli_last_problem(const struct ed_cli *cli)
+{
+    return cli->last_problem && cli->last_problem->id[0] ? cli->last_problem : NULL;
 }
 
 void ed_cli_style(const struct ed_cli *cli, bool to_err, struct ed_text_style *st)
@@ -770,8 +788,10 @@ int ed_cli_main(int argc, char **argv)
 {
     struct ed_cli cli;
     char last_error[ED_CLI_ERROR_MAX] = "";
+    struct ed_cli_problem last_problem = { .id = "" };
     init_defaults(&cli, argc > 0 ? argv[0] : "espdoctor");
     cli.last_error = last_error;
+    cli.last_problem = &last_problem;
 
     struct ed_cli_parsed p;
     int rc = ed_cli_parse(&cli, argc, argv, &p);

@@ -82,12 +82,30 @@ struct ed_cli {
                                 cli->err: what a person must see now (the button watch) */
     char *last_error;        /* the last ed_cli_error message, for JSON documents (a
                                 buffer of ED_CLI_ERROR_MAX owned by cli.c; may be NULL) */
+    struct ed_cli_problem *last_problem;   /* the finding behind that message, if one was
+                                              named (owned by cli.c; may be NULL) */
 };
 
 #define ED_CLI_ERROR_MAX 2048
 
+/* The diagnosis id, fix and fix command of the last error, for a JSON error object that
+ * the failing command did not fill in itself (id "": none named). */
+struct ed_cli_problem {
+    char id[32];
+    char fix[512];
+    char fix_command[160];
+};
+
 /* The message of the last ed_cli_error, without the program's name; "" if none. */
 const char *ed_cli_last_error(const struct ed_cli *cli);
+
+/* Name the finding behind the error just reported (call right after ed_cli_error, which
+ * forgets the previous one); fix_command may be NULL. */
+void ed_cli_note_problem(const struct ed_cli *cli, const char *id, const char *fix,
+                         const char *fix_command);
+
+/* The finding named for the last error, or NULL. */
+const struct ed_cli_problem *ed_cli_last_problem(const struct ed_cli *cli);
 
 /* A command: positional arguments only (options are already parsed into cli). Returns an
  * enum ed_exit value. */

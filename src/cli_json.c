@@ -83,8 +83,17 @@ static void complete_error(json_object *doc, const struct ed_cli *cli, int rc)
     json_object *e = NULL;
     json_object_object_get_ex(doc, "error", &e);
     const char *id = ed_cli_json_error_id(rc);
+    /* A finding named with the last error (the port is busy: lock.busy, its holder's PID)
+     * says more than the exit code's id and the table's general fix. */
+    const struct ed_cli_problem *named = ed_cli_last_problem(cli);
     if (e && json_object_is_type(e, json_type_object)) {
         json_object *v;
+        if ((!json_object_object_get_ex(e, "id", &v) || !v) && named) {
+            json_object_object_add(e, "id", json_object_new_string(named->id));
+            if (!json_object_object_get_ex(e, "fix", &v) || !v)
+                ed_json_add_fix(e, named->fix[0] ? named->fix : NULL,
+                                named->fix_command[0] ? named->fix_command : NULL);
+        }
         if (!json_object_object_get_ex(e, "id", &v) || !v)
             json_object_object_add(e, "id", json_object_new_string(id));
         json_object_object_get_ex(e, "id", &v);
@@ -105,8 +114,11 @@ static void complete_error(json_object *doc, const struct ed_cli *cli, int rc)
         /* A bare string (image, udev) is the message; else the last error said. */
         const char *message = e && json_object_is_type(e, json_type_string)
                                   ? json_object_get_string(e) : ed_cli_last_error(cli);
-        const struct ed_diagnosis *d = ed_diagnosis_find(id);
-        made = ed_json_error(id, message[0] ? message : d ? d->title : "failed", NULL, NULL);
+        const char *use = named ? named->id : id;
+        const struct ed_diagnosis *d = ed_diagnosis_find(use);
+        made = ed_json_error(use, message[0] ? message : d ? d->title : "failed",
+                             named ? named->fix : NULL,
+                             named && named->fix_command[0] ? named->fix_command : NULL);
     }
     json_object_object_add(doc, "error", made);
 }

@@ -413,6 +413,7 @@ static int explain_busy(struct ed_cli *cli, const struct ed_port_choice *choice,
                  ed_shell_quote(choice->path, quoted, sizeof quoted));
     }
     ed_cli_error(cli, "%s", f.message);
+    ed_cli_note_problem(cli, f.id, f.fix, f.fix_command);
     struct ed_text_style st;
     ed_cli_style(cli, true, &st);
     ed_render_fix(cli->err, "Fix: ", "  ", f.fix, f.fix_command, &st);

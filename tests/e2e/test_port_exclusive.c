@@ -140,3 +140,35 @@ Test(port_exclusive, a_second_flash_and_a_monitor_get_lock_busy_and_the_first_is
     json_object_put(first);
     json_object_put(alone);
 }
+
+/* Every command that opens the board says the same in JSON when the port is held: lock.busy,
+ * the holder's PID, and the kill command (info and read-mac said port.unusable and "run the
+ * doctor"). The holder is flock(1) on the node; its child, sleep, shares the lock, and the
+ * holders are named in /proc's order, the older PID first. */
+Test(port_exclusive, every_board_command_names_the_holder_in_json)
+{
+    const char *commands[] = { "info", "read-mac", "erase", "read 0 16 out.bin", NULL };
+    for (size_t i = 0; commands[i]; i++) {
+        char script[2048];
+        snprintf(script, sizeof script,
+                 "d='%s'; flock /dev/ttyUSB0 sleep 5 & echo $! > \"$d/holder.pid\"; sleep 1\n"
+                 "cd \"$d\" && '%s' %s --json -p /dev/ttyUSB0 > \"$d/busy.json\" 2> /dev/null\n"
+                 "echo $? > \"$d/busy.rc\"; kill %%1; wait\n",
+                 scratch_dir, e2e_bin("espdoctor"), commands[i]);
+        const char *argv[] = { e2e_bin("espsim"), "--fast", "--", "sh", "-c", script, NULL };
+        e2e_run(&r, argv, 60);
+        cr_assert_eq(r.status, 0, "%s: espsim exit %d\n%s", commands[i], r.status, r.err);
+        cr_expect_eq(int_file(scratch_path("busy.rc")), 5, "%s", commands[i]);
+        json_object *o = json_file(scratch_path("busy.json"));
+        json_object *err = sim_get(o, "error");
+        const char *doc = json_object_to_json_string(o);
+        cr_assert(json_object_is_type(err, json_type_object), "%s: %s", commands[i], doc);
+        cr_expect_str_eq(json_object_get_string(sim_get(err, "id")), "lock.busy", "%s: %s",
+                         commands[i], doc);
+        char kill_it[32];
+        snprintf(kill_it, sizeof kill_it, "kill %d", int_file(scratch_path("holder.pid")));
+        cr_expect_str_eq(json_object_get_string(sim_get(err, "fix_command")), kill_it,
+                         "%s: %s", commands[i], doc);
+        json_object_put(o);
+    }
+}
