@@ -155,6 +155,8 @@ $(O)/tests/%: $(O)/obj/tests/e2e/%.o $(O)/libespdoctor.a
 # Sanitized binaries run under the umockdev preload, which must come before ASan.
 export ASAN_OPTIONS := verify_asan_link_order=0:detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+# Only Criterion's own argument copy (tests/lsan.supp); every leak of ours still fails.
+export LSAN_OPTIONS := suppressions=$(abspath tests/lsan.supp):print_suppressions=0
 export ESPDOCTOR_BUILD := $(abspath $(O))
 
 # A skipped test must never pass silently: forbid skips outright.
