@@ -35,7 +35,7 @@
 #   stub at 921600: vs_floor <= 1.10; flash at 460800: ratio <= 1.15;
 #   re-flash unchanged: <= 15% of the full flash;
 #   doctor on a healthy board (factory app, MicroPython) and on an erased one <= 1.5 s,
-#   without auto-reset <= 2.5 s, nothing plugged in <= 2 s (each the median of three); 16 MB flash RSS <= 10 MB;
+#   without auto-reset <= 2.5 s, nothing plugged in <= 2.5 s (each the median of three); 16 MB flash RSS <= 10 MB;
 #   flash --all on 4 boards < 2x the time of 1.
 # Usage: tests/bench.sh BUILD_DIR   (BENCH_QUICK=1: skip the slow 115200 cases;
 #   BENCH_ONLY=doctor: only the doctor cases)
@@ -252,9 +252,9 @@ doctor_case healthy-micropython 1.5 ready --firmware micropython
 doctor_case erased 1.5 "problem (firmware.blank)" --firmware blank
 doctor_case no-autoreset 2.5 "problem (reset.no-autoreset)" --firmware app --no-autoreset
 if "$doc" list --json 2>/dev/null | node -e "let s='';process.stdin.on('data',c=>s+=c).on('end',()=>process.exit(JSON.parse(s).ports.length?1:0))"; then
-  # 2 s: with no port at all the doctor watches USB for 1.5 s for a native-USB board that
+  # 2.5 s: with no port at all the doctor watches USB for 1.5 s for a native-USB board that
   # keeps re-enumerating (port.reset-loop, src/check_usb_flap.c) before it says device.none.
-  doctor_case no-device 2 "no-device (device.none)" none
+  doctor_case no-device 2.5 "no-device (device.none)" none
 else
   echo "doctor, no-device: skipped, a real serial device is plugged into this machine"
 fi
