@@ -9,29 +9,32 @@
 # '=' when those are in COMP_WORDBREAKS).
 
 _espdoctor_commands="list info image flash erase read read-mac merge doctor udev monitor"
-_espdoctor_global_options="-p --port -b --baud --json --no-color -v --verbose -q --quiet
+_espdoctor_global_options="-p --port --json --no-color -v --verbose -q --quiet
     -h --help --version"
 # auto and the keys of src/chips.c's table.
 _espdoctor_chips="auto esp8266 esp32 esp32s2 esp32s3 esp32c3 esp32c6"
 _espdoctor_bauds="115200 230400 460800 921600 1500000 2000000"
 
-# Options a command takes besides the global ones.
+# Options a command takes besides the global ones (-b only where a speed is raised).
 _espdoctor_command_options()
 {
     case $1 in
-        read | info) echo "--chip --before --after --stub --no-stub --button-wait --wait" ;;
-        read-mac) echo "--chip --before --after --button-wait" ;;
+        read) echo "-b --baud --chip --before --after --stub --no-stub --button-wait --wait
+            --no-config" ;;
+        info) echo "--chip --before --after --stub --no-stub --button-wait --wait --no-config" ;;
+        read-mac) echo "--chip --before --after --button-wait --no-config" ;;
         merge) echo "-o --output" ;;
-        flash) echo "--chip --before --after --flash-mode --flash-freq --flash-size --force
-            --erase-all --no-skip --stub --no-stub --all --monitor --eol
-            --log --timeout --button-wait --wait" ;;
-        monitor) echo "--reset --eol --log --timeout" ;;
-        erase) echo "--chip --before --after --region --stub --no-stub --button-wait --wait" ;;
-        doctor) echo "--flash --button-wait --wait" ;;
+        flash) echo "-b --baud --chip --before --after --flash-mode --flash-freq --flash-size --force
+            --erase-all --no-skip --stub --no-stub --all --ports --monitor --eol
+            --log --timeout --button-wait --wait --no-config" ;;
+        monitor) echo "-b --baud --reset --eol --log --timeout --no-config" ;;
+        erase) echo "-b --baud --chip --before --after --region --stub --no-stub --button-wait --wait
+            --no-config" ;;
+        doctor) echo "-b --baud --flash --button-wait --wait --no-config" ;;
         udev) echo "--dry-run --root" ;;
-        "") echo "--chip --before --after --flash-mode --flash-freq --flash-size -o --output
-            --force --erase-all --no-skip --stub --no-stub --all --region --flash --dry-run --root
-            --monitor --reset --eol --log --timeout --button-wait --wait" ;;
+        "") echo "-b --baud --chip --before --after --flash-mode --flash-freq --flash-size -o --output
+            --force --erase-all --no-skip --stub --no-stub --all --ports --region --flash --dry-run
+            --root --monitor --reset --eol --log --timeout --button-wait --wait --no-config" ;;
     esac
 }
 
@@ -41,7 +44,7 @@ _espdoctor_option_values()
     case $1 in
         -p | --port | -b | --baud | --stub | --root | --flash | --eol | --log | --timeout | \
             --chip | --before | --after | -o | --output | --flash-mode | --flash-freq | \
-            --flash-size | --button-wait | --wait) echo 1 ;;
+            --flash-size | --button-wait | --wait | --ports) echo 1 ;;
         --region) echo 2 ;;
         -[!-]?*)
             # A cluster (-vp PORT): a letter that takes a value takes the rest of the word,
@@ -104,7 +107,7 @@ _espdoctor_values()
             mapfile -t COMPREPLY < <(compgen -W "keep 1MB 2MB 4MB 8MB 16MB 32MB 64MB 128MB" \
                 -- "$value")
             ;;
-        --stub | --flash | --log | -o | --output)
+        --stub | --flash | --log | -o | --output | --ports)
             compopt -o filenames 2>/dev/null
             mapfile -t COMPREPLY < <(compgen -f -- "$value")
             ;;

@@ -8,7 +8,8 @@
 # sectors (every byte is compared with the pattern the flash starts from), none ended
 # without a clear message, and at least 99 % of the runs with only transient faults
 # (line errors 1e-4 and 1e-3, corruption 4e-4, a stall, a replugged cable) recovered. Included by the
-# Makefile (uses its O, DEPS_TEST).
+# Makefile (uses its O, DEPS_TEST). No configuration file (ESPDOCTOR_CONFIG empty): the
+# runs neither read nor write the user's.
 
 FAULT_RUNS ?= 1000
 FAULT_SEED ?= 1
@@ -17,4 +18,4 @@ FAULT_JOBS ?= 4
 .PHONY: faults
 faults: $(DEPS_TEST) $(O)/espdoctor $(O)/espsim $(O)/mkimage $(O)/faultmatrix
 	@sh tests/js/setup.sh
-	$(O)/faultmatrix --build $(O) --runs $(FAULT_RUNS) --seed $(FAULT_SEED) --jobs $(FAULT_JOBS)
+	ESPDOCTOR_CONFIG= $(O)/faultmatrix --build $(O) --runs $(FAULT_RUNS) --seed $(FAULT_SEED) --jobs $(FAULT_JOBS)

@@ -81,7 +81,7 @@ static __attribute__((noreturn)) void run_child(const struct ed_cli *cli, int ar
                                                 volatile sig_atomic_t *interrupted)
 {
     struct ed_cli c = *cli;
-    c.port = job->port.devnode;
+    c.port = job->name;
     c.all = false;
     c.json = true;          /* its own document, for the parent's summary */
     c.color = false;
@@ -261,7 +261,10 @@ void ed_board_procs_run(struct ed_board_job *jobs, size_t count, const struct ed
 {
     for (size_t i = 0; i < count; i++) {
         jobs[i].fd = -1;
-        if (!start_one(jobs, i, cli, argc, argv, interrupted)) {
+        if (jobs[i].ended) {
+            jobs[i].line.finished = true;
+            set_state(&jobs[i], "failed");
+        } else if (!start_one(jobs, i, cli, argc, argv, interrupted)) {
             jobs[i].exit_code = ED_EXIT_FAIL;
             snprintf(jobs[i].reason, sizeof jobs[i].reason, "could not start a process for "
                      "it: %s", strerror(errno));

@@ -20,7 +20,12 @@
 #include "espdoctor/ports.h"
 
 struct ed_board_job {
-    struct ed_port port;        /* in: the board's port, from the enumeration */
+    struct ed_port port;        /* in: the board's port, from the enumeration (zero for a
+                                   port that was named but not found: a network port) */
+    char name[256];             /* in: what its process opens: the devnode, or the port as
+                                   named (rfc2217://HOST:PORT) */
+    bool ended;                 /* in: failed before its process could start (reason says
+                                   why): none is started for it */
     /* Filled as the board's process reports, and when it ends. */
     struct ed_board_line line;  /* what the progress view shows */
     bool skipped;               /* the files are for another chip */

@@ -3,6 +3,8 @@
  * has but did not load, and a module it lacks (modules.alias of $(uname -r)). */
 #include "espdoctor/doctor.h"
 
+#include "espdoctor/bridge_identity.h"
+#include "espdoctor/error.h"
 #include "espdoctor/shell.h"
 
 #include <fnmatch.h>
@@ -321,6 +323,20 @@ static void bound_without_tty(struct ed_doctor *d, const char *subject)
     ed_finding_command(f, "sudo modprobe %s", p->bridge->driver);
 }
 
+/* A bridge that answers as a counterfeit CP2102 does (read over USB, as list shows it):
+ * the clue to garbled writes at high rates. Only a reading from the device counts; the
+ * table's guess never calls a part counterfeit. */
+static void counterfeit_bridge(struct ed_doctor *d, const char *subject)
+{
+    struct ed_bridge_identity id;
+    if (ed_bridge_identify(&d->target, &id) != ED_OK || !id.from_usb || !id.counterfeit)
+        return;
+    struct ed_finding *f = ed_report_add(&d->report, "bridge.counterfeit", subject);
+    ed_finding_evidence(f, "asked its part number (vendor request 0xFF/0x370B) with room for "
+                           "two bytes, it answered one byte (0x02): %s bridges answer two",
+                        id.part);
+}
+
 bool ed_check_driver(struct ed_doctor *d)
 {
     if (!d->has_target)
@@ -330,6 +346,7 @@ bool ed_check_driver(struct ed_doctor *d)
     usb_subject(p, subject, sizeof subject);
     if (p->devnode[0]) {
         tty_present(d, subject);
+        counterfeit_bridge(d, subject);
         return true;
     }
     if (strcmp(p->driver, "usbfs") == 0) {

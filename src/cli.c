@@ -69,7 +69,8 @@ enum {
     OPT_JSON = 256, OPT_NO_COLOR, OPT_FORCE, OPT_ERASE_ALL, OPT_NO_SKIP, OPT_STUB,
     OPT_NO_STUB, OPT_DRY_RUN, OPT_ROOT, OPT_FLASH, OPT_REGION, OPT_VERSION, OPT_ALL,
     OPT_MONITOR, OPT_RESET, OPT_EOL, OPT_LOG, OPT_TIMEOUT, OPT_BUTTON_WAIT, OPT_WAIT, OPT_CHIP,
-    OPT_BEFORE, OPT_AFTER, OPT_FLASH_MODE, OPT_FLASH_FREQ, OPT_FLASH_SIZE,
+    OPT_BEFORE, OPT_AFTER, OPT_FLASH_MODE, OPT_FLASH_FREQ, OPT_FLASH_SIZE, OPT_NO_CONFIG,
+    OPT_PORTS,
     OPT_OUTPUT = 'o',
 };
 
@@ -94,8 +95,11 @@ struct option_spec {
 static const struct option_spec options[] = {
     { { "port", required_argument, NULL, 'p' }, BOARD_COMMANDS, "PORT",
       "PATH, /dev/serial/by-id/..., VID:PID, serial=XXXX, rfc2217://HOST:PORT or "
-      "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present" },
-    { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS, "BAUD",
+      "socket://HOST:PORT; default: $ESPDOCTOR_PORT, else the only board present (flash "
+      "--all: repeat it to flash each port named)" },
+    /* Not info and read-mac: they read a few registers at the ROM's own rate. */
+    { { "baud", required_argument, NULL, 'b' }, BOARD_COMMANDS & ~(CMD_BIT(CMD_INFO) |
+                                                                    CMD_BIT(CMD_READ_MAC)), "BAUD",
       "line speed for the data phase (default: the fastest the bridge supports)" },
     { { "button-wait", required_argument, NULL, OPT_BUTTON_WAIT }, CONNECT_COMMANDS,
       "SECONDS", "on a board without auto-reset, wait this long for a press of BOOT and "
@@ -125,7 +129,11 @@ static const struct option_spec options[] = {
     { { "no-skip", no_argument, NULL, OPT_NO_SKIP }, CMD_BIT(CMD_FLASH), NULL,
       "write every block, even those the flash already holds" },
     { { "all", no_argument, NULL, OPT_ALL }, CMD_BIT(CMD_FLASH), NULL,
-      "flash every connected board whose chip matches the image, all at once" },
+      "flash every connected board whose chip matches the image, all at once (or only "
+      "the ports -p and --ports name, local or network)" },
+    { { "ports", required_argument, NULL, OPT_PORTS }, CMD_BIT(CMD_FLASH), "FILE",
+      "with --all: the ports to flash, one a line as -p takes them ('#' comments, blank "
+      "lines ignored)" },
     { { "stub", required_argument, NULL, OPT_STUB }, STUB_COMMANDS, "FILE|DIR",
       "flasher stub in esptool's JSON format (default: the installed esptool-js stubs)" },
     { { "no-stub", no_argument, NULL, OPT_NO_STUB }, STUB_COMMANDS, NULL,
@@ -150,6 +158,9 @@ static const struct option_spec options[] = {
       "say what would change, change nothing" },
     { { "root", required_argument, NULL, OPT_ROOT }, CMD_BIT(CMD_UDEV), "DIR",
       "act on the system installed under DIR (no udev reload unless DIR is /)" },
+    { { "no-config", no_argument, NULL, OPT_NO_CONFIG }, BOARD_COMMANDS, NULL,
+      "neither read nor write the configuration file (the board used last, and the rate "
+      "that worked on each board)" },
     { { "json", no_argument, NULL, OPT_JSON }, ALL_COMMANDS, NULL,
       "machine-readable output on stdout" },
     { { "no-color", no_argument, NULL, OPT_NO_COLOR }, ALL_COMMANDS, NULL,
@@ -478,8 +489,10 @@ static bool apply_option(struct ed_cli *cli, int code, const char *arg)
     case OPT_ERASE_ALL: cli->erase_all = true; return true;
     case OPT_NO_SKIP: cli->no_skip = true; return true;
     case OPT_ALL: cli->all = true; return true;
+    case OPT_PORTS: cli->ports_file = arg; return true;
     case OPT_STUB: cli->stub = arg; return true;
     case OPT_NO_STUB: cli->no_stub = true; return true;
+    case OPT_NO_CONFIG: cli->no_config = true; return true;
     case OPT_REGION: cli->region_addr = arg; return true;
     case OPT_FLASH: cli->flash_file = arg; return true;
     case OPT_MONITOR: cli->monitor = true; return true;
@@ -539,9 +552,23 @@ static bool check_contradictions(const struct ed_cli *cli, size_t command)
                      cli->eol ? "eol" : cli->log_file ? "log" : "timeout");
         return false;
     }
+    if (command == CMD_DOCTOR && cli->baud && !cli->flash_file) {
+        ed_cli_error(cli, "--baud sets the speed of a flash: the doctor uses it only with "
+                          "--flash FILE (it listens at the ROM's own rates)");
+        return false;
+    }
     if (cli->monitor && cli->all) {
         ed_cli_error(cli, "--monitor watches one board: it cannot follow --all; flash them, "
                           "then run '%s monitor -p PORT' for the one to watch", cli->prog);
+        return false;
+    }
+    if (cli->port_count > 1 && !cli->all) {
+        ed_cli_error(cli, "-p names the one port to use; several -p are for 'flash --all', "
+                          "which flashes each of them");
+        return false;
+    }
+    if (cli->ports_file && !cli->all) {
+        ed_cli_error(cli, "--ports FILE lists the ports for 'flash --all': add --all");
         return false;
     }
     if (cli->all && cli->wait_ms) {
@@ -622,6 +649,61 @@ static void refused_text(int argc, char **argv, char *text, size_t size)
     snprintf(text, size, "%.*s", (int)strcspn(word, "="), word);
 }
 
+/* The option a long prefix getopt_long found ambiguous stands for when every option it fits
+ * starts with the shortest one's whole name (--por fits --port and --ports: --port, as
+ * before --ports came); its index, or -1 (ambiguous, or no option at all). */
+static int shortest_fit(const char *word)
+{
+    if (strncmp(word, "--", 2) != 0 || !word[2])
+        return -1;
+    size_t len = strcspn(word + 2, "=");
+    int best = -1;
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strncmp(options[i].opt.name, word + 2, len) == 0 &&
+            (best < 0 || strlen(options[i].opt.name) < strlen(options[best].opt.name)))
+            best = (int)i;
+    if (best < 0)
+        return -1;
+    const char *shortest = options[best].opt.name;
+    for (size_t i = 0; i < OPTION_COUNT; i++)
+        if (strncmp(options[i].opt.name, word + 2, len) == 0 &&
+            strncmp(options[i].opt.name, shortest, strlen(shortest)) != 0)
+            return -1;
+    return best;
+}
+
+/* Take the option shortest_fit found in argv[optind - 1] (getopt_long has stepped past the
+ * word, not its value): its code and value into *code and *arg. False (saying why when
+ * say) when it needs a value there is none of, or is given one it takes none. */
+static bool take_fit(const struct ed_cli *cli, bool say, int fit, int argc, char **argv,
+                     int *code, const char **arg)
+{
+    const struct option *o = &options[fit].opt;
+    const char *word = argv[optind - 1], *eq = strchr(word, '=');
+    int typed = (int)strcspn(word, "=");   /* the option as typed, for the messages */
+    *code = o->val;
+    *arg = NULL;
+    if (o->has_arg == no_argument && eq) {
+        if (say)
+                ed_cli_error(cli, "option '%.*s' takes no value. Run '%s --help'.", typed, word,
+                         cli->prog);
+        return false;
+    }
+    if (o->has_arg == required_argument) {
+        if (eq)
+            *arg = eq + 1;
+        else if (optind < argc)
+            *arg = argv[optind++];   /* getopt_long reads on from there */
+        else {
+            if (say)
+                ed_cli_error(cli, "option '%.*s' needs a value. Run '%s --help'.", typed,
+                             word, cli->prog);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* getopt_long says only '?' for a long option prefix that fits several: name them. */
 static bool report_ambiguous(const struct ed_cli *cli, const char *text)
 {
@@ -667,6 +749,8 @@ void ed_cli_parsed_free(struct ed_cli_parsed *p)
 {
     free(p->argv);
     p->argv = NULL;
+    free(p->ports);
+    p->ports = NULL;
     p->argc = 0;
 }
 
@@ -677,11 +761,14 @@ void ed_cli_parsed_free(struct ed_cli_parsed *p)
 int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed *p)
 {
     memset(p, 0, sizeof *p);
+    cli->ports = NULL;         /* every -p of this line, kept in p */
+    cli->port_count = 0;
     p->command = CMD_DOCTOR;   /* `espdoctor` alone examines the board */
     p->name = commands[CMD_DOCTOR].name;
     struct { int code; const char *arg; } *seen = calloc((size_t)argc + 1, sizeof *seen);
     p->argv = calloc((size_t)argc + 1, sizeof *p->argv);
-    if (!seen || !p->argv) {
+    p->ports = calloc((size_t)argc + 1, sizeof *p->ports);
+    if (!seen || !p->argv || !p->ports) {
         free(seen);
         ed_cli_parsed_free(p);
         ed_cli_error(cli, "out of memory");
@@ -696,13 +783,19 @@ int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed
     bool bad = false;
     optind = 0;   /* glibc: start afresh, reading the option string's flags again */
     opterr = 0;
-    int c;
+    int c, fit;
     while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
         if (c == 1) {
             if (name)
                 p->argv[p->argc++] = optarg;
             else
                 name = optarg;
+        } else if (c == '?' && optopt == 0 && optind > 0 && optind <= argc &&
+                   (fit = shortest_fit(argv[optind - 1])) >= 0) {
+            if (take_fit(cli, !bad, fit, argc, argv, &seen[nseen].code, &seen[nseen].arg))
+                nseen++;
+            else
+                bad = true;
         } else if (c == '?' || c == ':') {
             char text[64];
             refused_text(argc, argv, text, sizeof text);
@@ -747,6 +840,9 @@ int ed_cli_parse(struct ed_cli *cli, int argc, char **argv, struct ed_cli_parsed
             bad = true;
         } else if (!apply_option(cli, code, seen[i].arg)) {
             bad = true;
+        } else if (code == 'p') {
+            p->ports[cli->port_count++] = seen[i].arg;
+            cli->ports = p->ports;
         }
     }
     free(seen);

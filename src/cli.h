@@ -37,6 +37,10 @@ enum ed_after {
 struct ed_cli {
     const char *prog;        /* argv[0] basename */
     const char *port;        /* -p/--port, or ESPDOCTOR_PORT; NULL: auto */
+    const char *const *ports;   /* every -p given, in order (flash --all flashes each; the
+                                   other commands take one); owned by ed_cli_parsed */
+    size_t port_count;
+    const char *ports_file;  /* flash --all --ports FILE: one port a line */
     uint32_t baud;           /* -b/--baud for the data phase; 0: the best the bridge allows */
     bool json;               /* --json: machine output on stdout, nothing else there */
     bool color;              /* colour: stdout is a terminal that is not TERM=dumb (nor
@@ -74,6 +78,8 @@ struct ed_cli {
                                 auto-reset gets for a press of BOOT and EN; 0: none */
     unsigned wait_ms;        /* --wait SECONDS: watch for the board to be plugged in */
     bool wait_given;         /* --wait given (--wait 0: never wait, the doctor neither) */
+    bool no_config;          /* --no-config: read and write no configuration file */
+    bool config_warned;      /* its one warning of this run is printed (config_cli.c) */
     FILE *out;               /* stdout */
     FILE *events;            /* --json: where progress events go at once, one a line (the
                                 real stdout while the document is held back); NULL: none */
@@ -120,6 +126,7 @@ struct ed_cli_parsed {
     bool version;        /* --version */
     int argc;            /* the command's arguments, in order (argv owned: */
     char **argv;         /* ed_cli_parsed_free) */
+    const char **ports;  /* every -p, for cli->ports (owned: ed_cli_parsed_free) */
 };
 
 /* Read argv with getopt_long into cli (options) and p (command, arguments). Returns

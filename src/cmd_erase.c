@@ -6,6 +6,7 @@
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * erased: {address, size, whole_chip}, error: null or {message}, seconds}, after a
  * progress event as the erase begins and one when it is done (progress_events.h). */
+#include "config_cli.h"
 #include "connect.h"
 #include "cli.h"
 #include "cli_json.h"
@@ -203,6 +204,8 @@ int cmd_erase(struct ed_cli *cli, int argc, char **argv)
                        s.port_failure.fix_command[0] ? s.port_failure.fix_command : NULL, &t0);
     else
         rc = report(&s, &a, rc, "failed", "could not reach the board", &t0);
+    if (rc == ED_EXIT_OK)
+        ed_cli_config_remember(cli, &s.pc, false, 0, 0);
     bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(s.ld);
     ed_session_close(&s, false);
     if (diagnose)

@@ -40,6 +40,7 @@
  *                  flash, regions_complete, finish_command}; exit 128 + the signal
  *   firmware       null or {state, answered, micropython_version, description, boot_log}
  *   seconds        the whole command, wall clock */
+#include "config_cli.h"
 #include "connect.h"
 #include "flash_header.h"
 #include "cli.h"
@@ -92,6 +93,7 @@ struct flash_run {
     struct ed_progress_events events;   /* --json: progress lines before the document */
     size_t bar_region;
     const struct ed_flash_hooks *hooks;   /* flash --all's; NULL for a plain flash */
+    bool flashed;               /* every region written (or found there) and the board reset */
 };
 
 static double elapsed(const struct flash_run *run)
@@ -474,7 +476,8 @@ static int report_changed(struct flash_run *run, size_t at, const char *how)
     return finish(run, ED_EXIT_INPUT, "input-error", at + 1);
 }
 
-static int write_all(struct flash_run *run)
+/* The options of the engine's calls, and a fresh start of the progress shown. */
+static struct ed_flash_opts start_regions(struct flash_run *run)
 {
     struct ed_cli *cli = run->cli;
     struct ed_flash_opts o = {
@@ -482,7 +485,6 @@ static int write_all(struct flash_run *run)
         .progress_ctx = run, .recover = ed_session_recover, .recover_ctx = &run->s,
         .deflate_cache = run->cache_dir[0] ? run->cache_dir : NULL,
     };
-    ed_deflate_warm_wait(&run->warm);
     run->bar_region = SIZE_MAX;
     ed_progress_events_init(&run->events, cli->events, "flash");
     /* Under flash --all the caller owns SIGINT and the flag (see board_procs.c). */
@@ -490,6 +492,36 @@ static int write_all(struct flash_run *run)
         o.cancel = run->hooks->cancel;
     run->s.cancel = o.cancel;
     plan_regions(run);
+    return o;
+}
+
+/* A re-flash of what the board holds, found by the ROM before any stub is uploaded (the
+ * ROMs that hash flash): then the stub's upload at 115200 and the baud change would buy
+ * nothing. Any trouble here (a failed link) leaves it to the usual path, which recovers. */
+static bool unchanged_in_rom(struct flash_run *run)
+{
+    struct ed_cli *cli = run->cli;
+    struct ed_loader *ld = run->s.ld;
+    if (cli->no_skip || cli->erase_all || ld->stub || !ed_flash_can_md5(ld))
+        return false;
+    if (ed_flash_prepare(ld, run->s.flash_size) != ED_OK)
+        return false;
+    struct ed_flash_opts o = start_regions(run);
+    bool same = false;
+    int rc = ed_flash_unchanged(ld, run->regions, run->plan.count, &o, &same);
+    ed_progress_end(&run->bar);
+    if (rc != ED_OK || !same)
+        return false;
+    run->s.baud = run->s.tp->baud;
+    ed_session_note(&run->s, "the ROM loader found every file already in flash (an MD5 "
+                    "each): no flasher stub was needed");
+    return true;
+}
+
+static int write_all(struct flash_run *run)
+{
+    ed_deflate_warm_wait(&run->warm);
+    struct ed_flash_opts o = start_regions(run);
     run->phase = ED_PHASE_WRITING;
     size_t at = 0;
     int rc = ed_flash_write(run->s.ld, run->regions, run->plan.count, &o, &at);
@@ -651,6 +683,19 @@ static void say_board(struct flash_run *run)
     ed_session_say(s, "%s%s, %s flash, on %s", s->ld->chip->name, rev, size, s->pc.path);
 }
 
+static int boot_and_finish(struct flash_run *run);
+
+/* Every file was found in flash by the ROM: nothing to write, each one verified. */
+static int unchanged_done(struct flash_run *run)
+{
+    for (size_t i = 0; i < run->s.note_count; i++)
+        ed_session_say(&run->s, "Note: %s.", run->s.notes[i]);
+    ed_session_say(&run->s, "Compared with the ROM loader at %u baud:", run->s.baud);
+    for (size_t i = 0; i < run->plan.count; i++)
+        say_region(run, &run->regions[i]);
+    return boot_and_finish(run);
+}
+
 static int run_flash(struct flash_run *run, int argc, char **argv)
 {
     struct ed_cli *cli = run->cli;
@@ -727,6 +772,15 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
                 break;
             }
 
+    rc = patch_headers(run, chip);
+    if (rc != ED_EXIT_OK) {
+        ed_connect_leave(cli, run->s.ld);
+        return finish(run, rc, "refused", 0);
+    }
+    if (signal_came(run))
+        return stopped(run, 0);
+    if (unchanged_in_rom(run))
+        return unchanged_done(run);
     if (signal_came(run))
         return stopped(run, 0);
     run->phase = ED_PHASE_STUB;
@@ -753,11 +807,6 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
             return finish(run, ED_EXIT_REFUSED, "refused", 0);
         }
     }
-    rc = patch_headers(run, chip);
-    if (rc != ED_EXIT_OK) {
-        ed_connect_leave(cli, run->s.ld);
-        return finish(run, rc, "refused", 0);
-    }
     for (size_t i = 0; i < run->s.note_count; i++)
         ed_session_say(&run->s, "Note: %s.", run->s.notes[i]);
     ed_session_say(&run->s, "Writing with the %s at %u baud%s:",
@@ -768,6 +817,13 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
     rc = write_all(run);
     if (rc != ED_EXIT_OK)
         return rc;
+    return boot_and_finish(run);
+}
+
+/* Leave the loader as --after says, watch the firmware start, and say how it went. */
+static int boot_and_finish(struct flash_run *run)
+{
+    struct ed_cli *cli = run->cli;
     run->phase = ED_PHASE_BOOTING;
     if (signal_came(run))
         return stopped(run, run->plan.count);
@@ -785,7 +841,18 @@ static int run_flash(struct flash_run *run, int argc, char **argv)
         probe_firmware(run);
     if (signal_came(run))
         return stopped(run, run->plan.count);
+    run->flashed = true;
     return finish(run, ED_EXIT_OK, "ok", run->plan.count);
+}
+
+/* What this flash teaches the configuration file: the board was used, and, when every
+ * region verified by MD5 at a rate the switch chose, the rate that worked. */
+static void remember(struct flash_run *run)
+{
+    bool verified = run->s.baud_learnt && run->plan.count > 0;
+    for (size_t i = 0; i < run->plan.count; i++)
+        verified = verified && run->regions[i].verify == ED_VERIFY_OK;
+    ed_cli_config_remember(run->cli, &run->s.pc, verified, run->s.baud_asked, run->s.baud);
 }
 
 int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flash_hooks *hooks)
@@ -802,6 +869,8 @@ int ed_flash_one(struct ed_cli *cli, int argc, char **argv, const struct ed_flas
     clock_gettime(CLOCK_MONOTONIC, &run->t0);
     ed_flash_plan_init(&run->plan);
     int rc = run_flash(run, argc, argv);
+    if (rc == ED_EXIT_OK && run->flashed)
+        remember(run);
     ed_deflate_warm_wait(&run->warm);   /* before the files close */
     /* A board that would not answer gets the doctor; not under --all, where boards are
      * flashed side by side and the summary names the failures. */

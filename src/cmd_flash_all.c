@@ -2,15 +2,19 @@
  * chip matches the files, all at once, one process per board (board_procs.h).
  *
  * Order: the files and the checks that need no board, once (exit 2, 3 or 6 as `flash`)
- * -> the connected boards (-p VID:PID, serial=XXXX or a path narrows them; none: exit 4)
+ * -> the boards: every connected one, or the ports -p (repeated) and --ports FILE name
+ * (flash_all_ports.h: local paths, VID:PID and serial=XXXX among the connected boards,
+ * rfc2217:// and socket:// as they are; a bad line: exit 2; nothing found: exit 4)
  * -> one process per board runs `flash` on its port, its output kept in memory; a board of
  * another chip is skipped (reset back into its firmware, untouched) -> a progress line per
  * board while they run -> a table: port, chip, MAC, result, time. Exit 0 when every board
- * of the files' chip was flashed, 1 when any failed or refused, 130 after Ctrl-C, 4 when no
- * board was of the files' chip.
+ * of the files' chip was flashed, 1 when any failed or refused (a port named that cannot
+ * be reached fails its own board only), 130 after Ctrl-C, 4 when no board was of the
+ * files' chip.
  *
  * JSON (--json): one object on stdout at the end:
- *   result     "ok", "failed", "interrupted", "no-board"
+ *   result     "ok", "failed", "interrupted", "no-board", "input-error" (a file, or
+ *              --ports FILE, cannot be read), "usage-error" (a port named is no port)
  *   files      [the files as given]
  *   chips      [the chips the files are built for]
  *   boards     [{port, chip, mac, result ("ok", "skipped", "failed", "refused",
@@ -22,6 +26,7 @@
 #include "flash_all.h"
 
 #include "board_procs.h"
+#include "flash_all_ports.h"
 #include "out.h"
 #include "portsel.h"
 
@@ -92,85 +97,123 @@ static bool is_board(const struct ed_port *p)
     return p->devnode[0] && p->bridge;
 }
 
-static bool add_job(struct flash_all *all, const struct ed_port *p)
+/* A board to flash: a port of the enumeration (p), or one named that it does not hold
+ * (p NULL: a network port, or a path that is not there, whose process says so). */
+static struct ed_board_job *add_job(struct flash_all *all, const struct ed_port *p,
+                                    const char *name)
 {
+    for (size_t i = 0; i < all->count; i++)
+        if (strcmp(all->jobs[i].name, name) == 0)
+            return &all->jobs[i];   /* named twice (a path and its serial=): once */
     struct ed_board_job *grown = realloc(all->jobs, (all->count + 1) * sizeof *grown);
     if (!grown)
-        return false;
+        return NULL;
     all->jobs = grown;
     struct ed_board_job *job = &all->jobs[all->count++];
     memset(job, 0, sizeof *job);
-    job->port = *p;
+    if (p)
+        job->port = *p;
     job->fd = -1;
-    snprintf(job->line.port, sizeof job->line.port, "%s", base_name(p->devnode));
+    snprintf(job->name, sizeof job->name, "%s", name);
+    struct ed_port_spec spec;
+    ed_port_spec_parse(name, &spec);
+    snprintf(job->line.port, sizeof job->line.port, "%s",
+             spec.kind == ED_SPEC_URL ? name : base_name(name));
     snprintf(job->line.state, sizeof job->line.state, "waiting");
     snprintf(job->mac, sizeof job->mac, "-");
+    return job;
+}
+
+/* The connected boards a VID:PID or serial=XXXX names; none: a board that failed. */
+static bool add_matches(struct flash_all *all, const struct ed_port_list *ports,
+                        const struct ed_port_entry *e)
+{
+    struct ed_port_spec spec;
+    ed_port_spec_parse(e->text, &spec);
+    size_t n = ed_ports_match(ports, &spec, true, NULL, 0);
+    size_t *idx = calloc(n ? n : 1, sizeof *idx);
+    if (!idx)
+        return false;
+    ed_ports_match(ports, &spec, true, idx, n);
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = add_job(all, &ports->items[idx[i]], ports->items[idx[i]].devnode) != NULL;
+    free(idx);
+    if (n || !ok)
+        return ok;
+    struct ed_board_job *job = add_job(all, NULL, e->text);
+    if (!job)
+        return false;
+    job->ended = true;
+    job->exit_code = ED_EXIT_NODEV;
+    snprintf(job->reason, sizeof job->reason, "no connected board matches %s (%s; '%s list' "
+             "shows them)", e->text, e->where, all->cli->prog);
     return true;
 }
 
-/* Which ports of the list -p names (VID:PID, serial=XXXX or a path); all without -p. */
-static void mark_wanted(const struct ed_cli *cli, const struct ed_port_spec *spec,
-                        const struct ed_port_list *ports, bool *wanted)
+/* Each port named, in order: a network port as it is, a path as the enumeration knows it
+ * (or as given: its process explains why it cannot be opened), VID:PID and serial=XXXX
+ * as every board they match. */
+static bool add_named(struct flash_all *all, const struct ed_port_list *ports,
+                      const struct ed_port_entries *named)
 {
-    if (!cli->port) {
-        for (size_t i = 0; i < ports->count; i++)
-            wanted[i] = true;
-    } else if (spec->kind == ED_SPEC_PATH) {
-        const struct ed_port *named = ed_ports_find(ports, cli->port);
-        if (named)
-            wanted[named - ports->items] = true;
-    } else {
-        size_t n = ed_ports_match(ports, spec, true, NULL, 0);
-        size_t *idx = calloc(n ? n : 1, sizeof *idx);
-        if (!idx)
-            return;
-        ed_ports_match(ports, spec, true, idx, n);
-        for (size_t i = 0; i < n; i++)
-            wanted[idx[i]] = true;
-        free(idx);
+    for (size_t i = 0; i < named->count; i++) {
+        const struct ed_port_entry *e = &named->items[i];
+        struct ed_port_spec spec;
+        ed_port_spec_parse(e->text, &spec);
+        const struct ed_port *p = spec.kind == ED_SPEC_PATH ? ed_ports_find(ports, e->text)
+                                                            : NULL;
+        bool ok = spec.kind == ED_SPEC_USB_ID || spec.kind == ED_SPEC_SERIAL
+                      ? add_matches(all, ports, e)
+                      : add_job(all, p, p ? p->devnode : e->text) != NULL;
+        if (!ok)
+            return false;
     }
+    return true;
 }
 
-/* Every connected board, or those -p names. */
+/* Every connected board, or the ports -p, --ports and $ESPDOCTOR_PORT name. */
 static int find_boards(struct flash_all *all)
 {
     struct ed_cli *cli = all->cli;
-    struct ed_port_spec spec = { .kind = ED_SPEC_PATH };
-    if (cli->port) {
-        ed_port_spec_parse(cli->port, &spec);
-        if (spec.kind == ED_SPEC_URL) {
-            ed_cli_error(cli, "--all flashes the boards plugged into this machine, and %s is "
-                              "a network port; drop --all to flash it alone.", cli->port);
-            return ED_EXIT_USAGE;
-        }
-    }
+    struct ed_port_entries named;
+    int rc = ed_port_entries_read(cli, &named);
+    if (rc != ED_EXIT_OK)
+        return rc;
     struct ed_port_list ports;
     if (ed_ports_enumerate(&ports) != ED_OK)
         ports.count = 0, ports.items = NULL;
-    bool *wanted = calloc(ports.count ? ports.count : 1, sizeof *wanted);
-    bool ok = wanted != NULL;
-    if (ok)
-        mark_wanted(cli, &spec, &ports, wanted);
-    for (size_t i = 0; i < ports.count && ok; i++)
-        if (wanted[i] && is_board(&ports.items[i]))
-            ok = add_job(all, &ports.items[i]);
+    bool ok = true;
+    if (named.count)
+        ok = add_named(all, &ports, &named);
+    else
+        for (size_t i = 0; i < ports.count && ok; i++)
+            if (is_board(&ports.items[i]))
+                ok = add_job(all, &ports.items[i], ports.items[i].devnode) != NULL;
     size_t boards = ed_ports_count_boards(&ports);
-    free(wanted);
     ed_ports_free(&ports);
     if (!ok) {
+        ed_port_entries_free(&named);
         ed_cli_error(cli, "out of memory");
         return ED_EXIT_FAIL;
     }
-    if (all->count)
+    bool any = false;
+    for (size_t i = 0; i < all->count; i++)
+        any = any || !all->jobs[i].ended;
+    if (any) {
+        ed_port_entries_free(&named);
         return ED_EXIT_OK;
-    if (cli->port)
-        ed_cli_error(cli, "no connected board matches %s (%zu board%s connected; '%s list' "
-                          "shows them).", cli->port, boards, boards == 1 ? " is" : "s are",
+    }
+    if (named.count)
+        ed_cli_error(cli, "no connected board matches %s%s (%zu board%s connected; '%s list' "
+                          "shows them).", named.items[0].text, named.count > 1 ? " or the "
+                          "other ports named" : "", boards, boards == 1 ? " is" : "s are",
                      cli->prog);
     else
         ed_cli_error(cli, "no ESP board found: no known USB serial bridge is connected. "
                           "Plug the boards in with data-capable cables, and see '%s list'.",
                      cli->prog);
+    ed_port_entries_free(&named);
     return ED_EXIT_NODEV;
 }
 
@@ -206,8 +249,12 @@ static void print_table(const struct flash_all *all, const struct tally *t, doub
 {
     struct ed_cli *cli = all->cli;
     FILE *o = cli->out;
-    fprintf(o, "\n%s%-14s %-9s %-18s %-12s %s%s\n", ed_tone_on(cli->color, ED_TONE_BOLD),
-            "PORT", "CHIP", "MAC", "RESULT", "TIME", ed_tone_off(cli->color));
+    int width = 14;   /* as wide as the longest port (a network one is longer) */
+    for (size_t i = 0; i < all->count; i++)
+        if ((int)strlen(all->jobs[i].name) > width)
+            width = (int)strlen(all->jobs[i].name);
+    fprintf(o, "\n%s%-*s %-9s %-18s %-12s %s%s\n", ed_tone_on(cli->color, ED_TONE_BOLD),
+            width, "PORT", "CHIP", "MAC", "RESULT", "TIME", ed_tone_off(cli->color));
     for (size_t i = 0; i < all->count; i++) {
         const struct ed_board_job *job = &all->jobs[i];
         const char *r = ed_board_job_result(job);
@@ -215,7 +262,7 @@ static void print_table(const struct flash_all *all, const struct tally *t, doub
                             : strcmp(r, "skipped") == 0 ? ED_TONE_DIM
                                                         : ED_TONE_ERROR;
         const char *chip = board_chip(job);
-        fprintf(o, "%-14s %-9s %-18s %s%-12s%s %.1f s\n", job->port.devnode,
+        fprintf(o, "%-*s %-9s %-18s %s%-12s%s %.1f s\n", width, job->name,
                 chip ? chip : "-", job->mac, ed_tone_on(cli->color, tone), r,
                 ed_tone_off(cli->color), job->seconds);
     }
@@ -227,7 +274,7 @@ static void print_table(const struct flash_all *all, const struct tally *t, doub
         char why[MESSAGE_MAX];
         ed_board_job_message(job, cli->prog, why, sizeof why);
         if (job->skipped)
-            fprintf(o, "  %s skipped: %s\n", job->port.devnode, why);
+            fprintf(o, "  %s skipped: %s\n", job->name, why);
     }
     fflush(o);
 }
@@ -242,7 +289,7 @@ static void report_failures(const struct flash_all *all)
             continue;
         char why[MESSAGE_MAX];
         ed_board_job_message(job, all->cli->prog, why, sizeof why);
-        ed_cli_error(all->cli, "%s: %s: %s", job->port.devnode, r, why);
+        ed_cli_error(all->cli, "%s: %s: %s", job->name, r, why);
     }
 }
 
@@ -262,7 +309,7 @@ static json_object *summary_json(const struct flash_all *all, const struct tally
         json_object *b = json_object_new_object();
         char why[MESSAGE_MAX];
         ed_board_job_message(job, all->cli->prog, why, sizeof why);
-        json_object_object_add(b, "port", json_object_new_string(job->port.devnode));
+        json_object_object_add(b, "port", json_object_new_string(job->name));
         json_object_object_add(b, "chip", ed_json_str(board_chip(job)));
         json_object_object_add(b, "mac", ed_json_str(job->mac[0] != '-' ? job->mac : NULL));
         json_object_object_add(b, "result", json_object_new_string(ed_board_job_result(job)));
@@ -314,7 +361,7 @@ static int finish(struct flash_all *all)
 static int finish_early(struct flash_all *all, int rc, const char *result)
 {
     if (all->cli->json) {
-        struct tally t = { 0 };
+        struct tally t = count_results(all);
         double seconds = (double)(now_us() - all->t0_us) / 1e6;
         ed_out_json(all->cli->out, summary_json(all, &t, result, seconds));
     }
@@ -329,7 +376,7 @@ static void say_start(const struct flash_all *all)
     fprintf(cli->out, "Flashing %s firmware onto %zu board%s at once:", all->chips[0] ?
             all->chips : "the", all->count, all->count == 1 ? "" : "s");
     for (size_t i = 0; i < all->count; i++)
-        fprintf(cli->out, "%s%s", i ? ", " : " ", all->jobs[i].port.devnode);
+        fprintf(cli->out, "%s%s", i ? ", " : " ", all->jobs[i].name);
     fprintf(cli->out, "\n");
     fflush(cli->out);
 }
@@ -368,7 +415,10 @@ int cmd_flash_all(struct ed_cli *cli, int argc, char **argv)
                                     : rc == ED_EXIT_REFUSED ? "refused"
                                                             : "failed");
     else if ((rc = find_boards(&all)) != ED_EXIT_OK)
-        rc = finish_early(&all, rc, rc == ED_EXIT_NODEV ? "no-board" : "failed");
+        rc = finish_early(&all, rc, rc == ED_EXIT_NODEV   ? "no-board"
+                                    : rc == ED_EXIT_USAGE ? "usage-error"   /* a bad line */
+                                    : rc == ED_EXIT_INPUT ? "input-error"   /* --ports FILE */
+                                                          : "failed");
     else
         rc = run_boards(&all);
     for (size_t i = 0; i < all.count; i++)

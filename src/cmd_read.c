@@ -6,6 +6,7 @@
  * JSON (--json): {result ("ok", "failed", "refused"), the session's keys (port, chip, ...),
  * read: {address, size, file, bytes, seconds, md5_checked}, error: null or {message},
  * seconds}, after progress events as it reads (progress_events.h). */
+#include "config_cli.h"
 #include "connect.h"
 #include "cli.h"
 #include "commands.h"
@@ -192,6 +193,8 @@ int cmd_read(struct ed_cli *cli, int argc, char **argv)
         rc = rc == ED_EXIT_OK ? read_from_board(r)
                               : report(r, rc, "failed", "could not reach the board");
     }
+    if (rc == ED_EXIT_OK)
+        ed_cli_config_remember(cli, &r->s.pc, false, 0, 0);
     bool diagnose = rc != ED_EXIT_OK && ed_connect_failed(r->s.ld);
     ed_session_close(&r->s, false);
     if (diagnose)

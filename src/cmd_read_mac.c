@@ -9,7 +9,6 @@
 #include "espdoctor/error.h"
 #include "espdoctor/loader.h"
 
-#include <stdlib.h>
 
 static int say_mac(struct ed_cli *cli, const struct ed_port_choice *pc,
                    const struct ed_loader *ld, const uint8_t mac[6], int rc)
@@ -44,30 +43,12 @@ int cmd_read_mac(struct ed_cli *cli, int argc, char **argv)
         return ED_EXIT_USAGE;
     }
     struct ed_port_choice pc;
-    int rc = ed_select_port(cli, &pc);
-    if (rc != ED_EXIT_OK)
-        return rc;
-    struct ed_transport *tp;
-    rc = ed_open_port(cli, &pc, 115200, &tp);
-    if (rc != ED_EXIT_OK)
-        return rc;
-    struct ed_loader *ld = calloc(1, sizeof *ld);
-    if (!ld) {
-        ed_tp_close(tp);
-        ed_cli_error(cli, "out of memory");
-        return ED_EXIT_FAIL;
-    }
-    ed_loader_init(ld, tp);
-    rc = ed_connect_and_detect(cli, &pc, ld);
-    tp = ld->tp;   /* another one if the port re-enumerated on the way */
+    struct ed_loader *ld;
+    int rc = ed_connect_open(cli, &pc, &ld);
     if (rc == ED_EXIT_OK) {
         uint8_t mac[6];
         rc = say_mac(cli, &pc, ld, mac, ed_loader_read_mac(ld, mac));
         ed_connect_leave(cli, ld);
     }
-    ed_tp_close(tp);
-    if (rc != ED_EXIT_OK && ed_connect_failed(ld))
-        ed_cli_diagnose(cli, pc.path);
-    free(ld);
-    return rc;
+    return ed_connect_close(cli, &pc, ld, rc);
 }

@@ -4,14 +4,7 @@
 
 #include "cli.h"
 
-struct ed_loader;
 struct ed_port_choice;
-
-/* True when ld tried to reach the bootloader and no attempt got an answer. */
-bool ed_connect_failed(const struct ed_loader *ld);
-
-/* Run the doctor on port and print its findings (not with --json or -q). */
-void ed_cli_diagnose(struct ed_cli *cli, const char *port);
 
 /* flash --monitor: the monitor on the port just flashed, the board reset first. */
 int ed_monitor_after_flash(struct ed_cli *cli, const struct ed_port_choice *pc);

@@ -1,5 +1,6 @@
 /* Connect, detect, and explain failures (see connect.h). */
 #include "connect.h"
+#include "config_cli.h"
 #include "out.h"
 #include "port_follow.h"
 #include "render.h"
@@ -10,6 +11,7 @@
 #include "espdoctor/shell.h"
 #include "espdoctor/verdict.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 json_object *ed_connect_attempts_json(const struct ed_loader *ld)
@@ -184,4 +186,38 @@ int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct 
         return ED_EXIT_FAIL;
     }
     return ed_connect_check_chip(cli, pc, ld);
+}
+
+int ed_connect_open(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader **ld)
+{
+    *ld = NULL;
+    int rc = ed_select_port(cli, pc);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    struct ed_transport *tp;
+    rc = ed_open_port(cli, pc, 115200, &tp);
+    if (rc != ED_EXIT_OK)
+        return rc;
+    *ld = calloc(1, sizeof **ld);
+    if (!*ld) {
+        ed_tp_close(tp);
+        ed_cli_error(cli, "out of memory");
+        return ED_EXIT_FAIL;
+    }
+    ed_loader_init(*ld, tp);
+    return ed_connect_and_detect(cli, pc, *ld);
+}
+
+int ed_connect_close(struct ed_cli *cli, const struct ed_port_choice *pc,
+                     struct ed_loader *ld, int rc)
+{
+    if (!ld)
+        return rc;
+    if (rc == ED_EXIT_OK)
+        ed_cli_config_remember(cli, pc, false, 0, 0);   /* info, read-mac: used last */
+    ed_tp_close(ld->tp);   /* another one than opened if the port re-enumerated */
+    if (rc != ED_EXIT_OK && ed_connect_failed(ld))
+        ed_cli_diagnose(cli, pc->path);
+    free(ld);
+    return rc;
 }

@@ -17,6 +17,22 @@
  * ld->tp and pc then name the board's new port, and the attempt says so. */
 int ed_connect_and_detect(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader *ld);
 
+/* True when ld tried to reach the bootloader and no attempt got an answer. */
+bool ed_connect_failed(const struct ed_loader *ld);
+
+/* Run the doctor on port and print its findings (not with --json or -q). */
+void ed_cli_diagnose(struct ed_cli *cli, const char *port);
+
+/* The whole way to a board for a command that only reads it (info, read-mac): select the
+ * port, open it at the ROM's rate, connect and detect. *ld is NULL when nothing was
+ * opened; otherwise hand it, whatever the result, to ed_connect_close. */
+int ed_connect_open(struct ed_cli *cli, struct ed_port_choice *pc, struct ed_loader **ld);
+
+/* Close what ed_connect_open opened, run the doctor's checks when the connect itself
+ * failed, and return rc. */
+int ed_connect_close(struct ed_cli *cli, const struct ed_port_choice *pc,
+                     struct ed_loader *ld, int rc);
+
 /* The refusal above on its own, for a chip identified another way: ED_EXIT_OK when
  * there is no --chip or it names ld->chip. */
 int ed_connect_check_chip(struct ed_cli *cli, const struct ed_port_choice *pc,

@@ -3,7 +3,7 @@
  * its evidence and its fix, then the command for the full diagnosis (text output only;
  * with --json the command's own document says what failed, and `espdoctor --json` gives
  * the diagnosis). Everything goes to stderr, with the error it explains. */
-#include "commands.h"
+#include "connect.h"
 #include "espdoctor/interrupt.h"
 #include "render.h"
 #include "wrap.h"

@@ -50,6 +50,13 @@ const struct ed_diagnosis ed_diagnoses[] = {
       "The bridge is served by another driver than the usual one.",
       "If resetting into the bootloader fails, give the device to the usual driver; a "
       "vendor driver that claims it again at every plug-in is blacklisted first." },
+    { "bridge.counterfeit", ED_SEV_WARN, "Driver", "The bridge answers as a counterfeit CP2102",
+      "Asked its part number with room for two bytes, the bridge answered one: a genuine "
+      "CP2102 answers two (Linux's cp210x driver flags such parts \"possibly "
+      "counterfeit\"). Clones work at 115200 but often fail at higher rates or lose "
+      "bytes.",
+      "If flashing fails or garbles, flash at a lower speed (-b 115200), or use a board or "
+      "USB-UART adapter with a genuine bridge." },
     /* Interference */
     { "interference.brltty", ED_SEV_ERROR, "Interference", "brltty claims this bridge",
       "The braille display daemon brltty is installed and its udev rules match this USB id; "

@@ -46,7 +46,15 @@ int ed_flash_chip_revision(struct ed_loader *ld, uint32_t *revision)
 
 /* ---- baud --------------------------------------------------------------------------- */
 
-static const uint32_t baud_ladder[] = { 921600, 460800, 230400, 115200 };
+static const uint32_t baud_ladder[ED_FLASH_BAUD_RUNGS] = { 921600, 460800, 230400, 115200 };
+
+uint32_t ed_flash_baud_below(uint32_t baud)
+{
+    for (size_t i = 0; i < ED_FLASH_BAUD_RUNGS; i++)
+        if (baud_ladder[i] < baud)
+            return baud_ladder[i];
+    return 0;
+}
 
 /* A register read at the new speed proves both sides agree. So does a refusal of it (a
  * ROM in Secure Download Mode refuses READ_REG): a whole reply frame came at that speed. */

@@ -25,6 +25,12 @@ int ed_flash_deflate(int fd, uint64_t off, uint32_t len, ed_flash_sink sink, voi
 /* MD5 of [off, off + len) of fd. */
 int ed_flash_md5_file(int fd, uint64_t off, uint32_t len, uint8_t md5[16]);
 
+/* The MD5 of len bytes of 0xFF: what an erased stretch of NOR flash hashes to. */
+void ed_flash_md5_erased(uint32_t len, uint8_t md5[16]);
+
+/* *erased: the file's len bytes at off are all 0xFF (what erased flash already holds). */
+int ed_flash_file_is_erased(int fd, uint64_t off, uint32_t len, bool *erased);
+
 /* ---- flash_retry.c: loader calls that ride out a flaky line ---------------------------- */
 
 /* A failure of the link (not of the file, not the user) that getting the loader talking

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_cli.h"
 #include "connect.h"
 #include "flash_internal.h"
 #include "out.h"
 #include "render.h"
 
+#include "espdoctor/bridge_identity.h"
 #include "espdoctor/error.h"
 #include "espdoctor/flash.h"
 #include "espdoctor/image.h"
@@ -260,11 +262,16 @@ int ed_session_ready(struct ed_flash_session *s)
     if (!target)
         target = bridge ? bridge->max_baud : ED_FLASH_DEFAULT_BAUD;
     uint32_t ceiling = ed_bridge_line_max(bridge, s->pc.info.product);
+    /* The part itself, asked over USB, beats the guess from VID:PID and product string. */
+    struct ed_bridge_identity id = { .from_usb = false };
+    if (bridge && ed_bridge_identify(&s->pc.info, &id) == ED_OK && id.from_usb &&
+        id.line_max_baud)
+        ceiling = id.line_max_baud;
     if (ceiling && target > ceiling) {
         /* The bridge cannot set it: asking would only give garbage, then a step down. */
         char part[80];
-        snprintf(part, sizeof part, "%s", bridge->chip);
-        for (size_t i = 0; i < ed_bridge_variant_count; i++)
+        snprintf(part, sizeof part, "%s", id.from_usb ? id.part : bridge->chip);
+        for (size_t i = 0; !id.from_usb && i < ed_bridge_variant_count; i++)
             if (ed_bridge_variants[i].line_max_baud == ceiling &&
                 ed_bridge_variants[i].pid == bridge->pid &&
                 ed_bridge_variants[i].vid == bridge->vid)
@@ -275,13 +282,33 @@ int ed_session_ready(struct ed_flash_session *s)
                         "using %u", target, ceiling, part, ceiling);
         target = ceiling;
     }
-    uint32_t reached = s->tp->baud;
-    int rc = ed_flash_set_baud(s->ld, target, &reached);
-    /* Lost at every speed, or the flash would not attach: start over from a reset. */
-    for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && rc != ED_E_UNSUPPORTED &&
-                         ed_flash_link_recoverable(rc); i++) {
-        s->baud = target;
+    if (!cli->baud) {
+        /* A rate that failed here before is not tried again at every flash. */
+        uint32_t start = ed_cli_config_start_baud(cli, &s->pc, target);
+        if (start < target) {
+            ed_session_note(s, "starting at %u baud: faster failed on this board before "
+                            "(configuration file; -b %u tries again)", start, target);
+            if (cli->verbose)
+                fprintf(cli->err, "%s: starting at %u baud, remembered for USB serial %s\n",
+                        cli->prog, start, s->pc.info.serial);
+            target = start;
+        }
+    }
+    s->baud_asked = target;
+    uint32_t reached = s->tp->baud, aim = target;
+    int rc = ed_flash_set_baud(s->ld, aim, &reached);
+    /* Lost at both rates after a switch: the chip listens at one this line does not carry
+     * (a clone below its datasheet, a long cable). A reset brings it back at the ROM's
+     * rate; then the next rate down is tried, and so on down the ladder. */
+    for (unsigned i = 1; i < SETUP_TRIES + ED_FLASH_BAUD_RUNGS && rc != ED_OK &&
+                         rc != ED_E_UNSUPPORTED && ed_flash_link_recoverable(rc); i++) {
+        uint32_t lower = ed_flash_baud_below(aim);
+        s->baud = 0;   /* the recovery stays at the rate it connects at */
         rc = ed_session_recover(s, s->ld, rc);
+        if (rc == ED_OK && lower) {
+            aim = lower;
+            rc = ed_flash_set_baud(s->ld, aim, &reached);
+        }
         reached = s->ld->tp ? s->ld->tp->baud : 0;
     }
     if (rc == ED_E_CANCELLED)
@@ -297,6 +324,7 @@ int ed_session_ready(struct ed_flash_session *s)
         ed_session_note(s, "%u baud did not work on this link: stepped down to %u", target,
                         reached);
     }
+    s->baud_learnt = rc == ED_OK;
     s->baud = s->tp->baud;
     rc = ed_flash_prepare(s->ld, s->flash_size);
     for (unsigned i = 1; i < SETUP_TRIES && rc != ED_OK && ed_flash_link_recoverable(rc); i++)

@@ -35,6 +35,10 @@ struct ed_flash_session {
     uint32_t stub_piece;                /* the MEM_DATA piece size that got the stub up */
     char stub_fallback[768];   /* why the ROM does the work after all, or "" */
     uint32_t baud;               /* the data phase's speed */
+    uint32_t baud_asked;         /* the rate the switch aimed at (after the ceiling and any
+                                    remembered step down); 0: none tried */
+    bool baud_learnt;            /* the switch ran (the ROM could change rate): baud_asked
+                                    and baud teach the configuration file something */
     const struct ed_chip *chip;  /* the chip that answered first: a reconnect must find it */
     const volatile sig_atomic_t *cancel;   /* the command's Ctrl-C flag, or NULL */
     unsigned resyncs, reconnects;          /* link recoveries, for reports */
@@ -59,8 +63,9 @@ int ed_session_stub(struct ed_flash_session *s);
 int ed_session_upload_stub(struct ed_flash_session *s, const struct ed_stub *stub,
                            const char *path);
 
-/* Switch to -b BAUD or the bridge's fastest (stepping down on errors), then attach the
- * flash and set its parameters. */
+/* Switch to -b BAUD or the bridge's fastest (stepping down on errors; without -b, from
+ * the rate the configuration file remembers for this board when that is lower), then
+ * attach the flash and set its parameters. */
 int ed_session_ready(struct ed_flash_session *s);
 
 /* Reach the ROM loader and identify the chip without printing anything: the reset

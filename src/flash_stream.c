@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <md5.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -50,6 +51,35 @@ int ed_flash_md5_file(int fd, uint64_t off, uint32_t len, uint8_t md5[16])
         pos += (uint32_t)n;
     }
     MD5Final(md5, &ctx);
+    free(buf);
+    return rc;
+}
+
+void ed_flash_md5_erased(uint32_t len, uint8_t md5[16])
+{
+    uint8_t erased[256];
+    memset(erased, 0xFF, sizeof erased);
+    MD5_CTX ctx;
+    MD5Init(&ctx);
+    for (uint32_t pos = 0; pos < len; pos += sizeof erased)
+        MD5Update(&ctx, erased, len - pos < sizeof erased ? len - pos : sizeof erased);
+    MD5Final(md5, &ctx);
+}
+
+int ed_flash_file_is_erased(int fd, uint64_t off, uint32_t len, bool *erased)
+{
+    uint8_t *buf = malloc(ED_FLASH_IO_BLOCK);
+    if (!buf)
+        return ED_E_NOMEM;
+    int rc = ED_OK;
+    *erased = true;
+    for (uint32_t pos = 0; pos < len && rc == ED_OK && *erased;) {
+        size_t n = len - pos < ED_FLASH_IO_BLOCK ? len - pos : ED_FLASH_IO_BLOCK;
+        rc = ed_flash_pread(fd, buf, n, off + pos);
+        for (size_t i = 0; rc == ED_OK && i < n && *erased; i++)
+            *erased = buf[i] == 0xFF;
+        pos += (uint32_t)n;
+    }
     free(buf);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* Port selection and opening for commands (see portsel.h). */
 #include "portsel.h"
 #include "board_wait.h"
+#include "config_cli.h"
 #include "out.h"
 #include "render.h"
 
@@ -215,6 +216,27 @@ static int select_matching(struct ed_cli *cli, const struct ed_port_list *ports,
     return ED_EXIT_NODEV;
 }
 
+/* Several boards and no -p: the one the configuration file says was used last, when it is
+ * one of them (and the person is told, with how to pick another). */
+static bool take_remembered(struct ed_cli *cli, const struct ed_port_list *ports,
+                            const size_t *idx, size_t n, struct ed_port_choice *choice)
+{
+    struct ed_config c;
+    bool found = false;
+    if (ed_cli_config_load(cli, &c) && c.last[0])
+        for (size_t i = 0; i < n && !found; i++)
+            if (strcmp(ports->items[idx[i]].serial, c.last) == 0) {
+                take(choice, &ports->items[idx[i]]);
+                found = true;
+            }
+    ed_config_free(&c);
+    if (found && !cli->quiet)
+        fprintf(cli->err, "%s: %zu boards are connected; using %s (USB serial %s), the one "
+                "used last (configuration file; -p PORT names another).\n", cli->prog, n,
+                choice->path, choice->info.serial);
+    return found;
+}
+
 static int select_automatically(struct ed_cli *cli, const struct ed_port_list *ports,
                                 const struct ed_board_wait *waited,
                                 struct ed_port_choice *choice)
@@ -227,6 +249,8 @@ static int select_automatically(struct ed_cli *cli, const struct ed_port_list *p
         take(choice, &ports->items[idx[0]]);
         return ED_EXIT_OK;
     }
+    if (n > 1 && take_remembered(cli, ports, idx, n, choice))
+        return ED_EXIT_OK;
     if (n > 1) {
         char why[64];
         snprintf(why, sizeof why, "%zu boards are connected", n);
@@ -465,6 +489,14 @@ int ed_open_port_why(struct ed_cli *cli, const struct ed_port_choice *choice, ui
                           "out and in (or install espdoctor's udev rules: sudo %s udev "
                           "install). Run '%s doctor' for the full diagnosis.",
                      choice->path, group, group, cli->prog, cli->prog);
+        {
+            char quoted[96], command[160];
+            snprintf(command, sizeof command, "sudo usermod -aG %s \"$USER\"",
+                     ed_shell_quote(group, quoted, sizeof quoted));
+            ed_cli_note_problem(cli, "perm.not-in-group",
+                                "Add yourself to the port's group, then log out and back in "
+                                "(or install espdoctor's udev rules as root).", command);
+        }
         return ED_EXIT_PORT;
     case ED_E_BUSY:
         return explain_busy(cli, choice, node, why);

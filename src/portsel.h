@@ -52,9 +52,11 @@ int ed_port_pick(FILE *in, FILE *err, const struct ed_port *items, const size_t 
 
 /* ED_EXIT_OK with *choice filled, or an exit code after explaining the problem.
  * cli->port may be a path, a URL (no lookup: choice->known is false), VID:PID or
- * serial=XXXX (the one matching board). Without it: the only board present. When several
- * boards fit, a terminal on stdin (and no --json) gets a numbered choice; otherwise the
- * list of -p values is printed and ED_EXIT_USAGE returned. No board: ED_EXIT_NODEV. */
+ * serial=XXXX (the one matching board). Without it: the only board present; of several,
+ * the one the configuration file names as used last (config_cli.h; said on stderr). When
+ * several boards fit otherwise, a terminal on stdin (and no --json) gets a numbered
+ * choice; otherwise the list of -p values is printed and ED_EXIT_USAGE returned. No
+ * board: ED_EXIT_NODEV. */
 int ed_select_port(struct ed_cli *cli, struct ed_port_choice *choice);
 
 /* Open the chosen port at baud, explaining failures (permission, busy, vanished, not a

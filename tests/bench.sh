@@ -14,14 +14,21 @@
 # start of its node command. The floor comes from the image, not from either client:
 # build/deflate_floor (tests/tools/deflate_floor.c) takes the smaller of zlib -9 and
 # libdeflate -12, the loader's largest block, its framing, replies and round trips, and the
-# flash work overlapped as the stub does (the tool's header; the bench prints how). Beside
+# flash work overlapped as the stub does: its two 16 KiB buffers, erase ahead, each block
+# inflated to what it really holds (the tool's header; the bench prints how). Beside
 # it, espsim's floor for exactly the commands espdoctor sent (model_min_flash_us).
-# Re-flash: the same image again (the unchanged blocks are skipped), its flash phase against
-# the full flash's.
+# Re-flash: the same image again, end to end against the full flash's end to end (the ROM
+# finds every file already in flash by its MD5, so no stub is uploaded), the flash phase
+# beside it.
 # Doctor cases: time to verdict on a healthy board with its factory app (the ESP-IDF app
 # espsim writes, the seed user's state), with MicroPython, on an erased board, on one
 # without auto-reset, and with nothing plugged in; each must reach the verdict it should. Memory: peak RSS while flashing a 16 MB image. Many boards: the same
-# image by flash --all onto 4 boards at once against 1 board (its own "seconds").
+# image by flash --all onto 4 boards at once against 1 board (its own "seconds"). A bench
+# on the network: a 256 KiB image by flash --all onto 8 boards, each its own espsim behind
+# its own RFC 2217 server (-p rfc2217://... eight times), against the same command on 1
+# board, same baud and loader, each board fresh; end to end, the median of three runs each,
+# with the CPU time espsim and espdoctor used and how busy the machine was (a 2-core
+# machine: a miss is said, not hidden).
 #
 # The flash cases say which timing model espsim used (its --stats "timing_model" and
 # "flash_chip": the stub's overlapped pipeline on the GD25Q32C's datasheet times, see
@@ -30,21 +37,26 @@
 #   {"case":"esp32-1.5MB-stub-460800","seconds":S,"flash_seconds":F,"peer_seconds":P,
 #    "vs_peer":S/P,"floor_seconds":L,"vs_floor":S/L,"model_min_seconds":M,"ratio":F/M,...}
 #   {"case":"doctor-healthy","seconds":S}   {"case":"rss-16MB","max_rss_kb":K}
+#   {"case":"flash-all-8-rfc2217","seconds":S8,"one_board_seconds":S1,"ratio":S8/S1,...}
 # and the script fails when a target is missed:
 #   stub at 460800 and ROM at 115200: vs_peer <= 0.90; defaults: vs_peer <= 0.25;
-#   stub at 921600: vs_floor <= 1.10; flash at 460800: ratio <= 1.15;
-#   re-flash unchanged: <= 15% of the full flash;
+#   stub at 921600 and on a CP2102N at 3 Mbaud: vs_floor <= 1.10; flash at 460800:
+#   ratio <= 1.15;
+#   re-flash unchanged: <= 5% of the full flash, end to end;
 #   doctor on a healthy board (factory app, MicroPython) and on an erased one <= 1.5 s,
 #   without auto-reset <= 2.5 s, nothing plugged in <= 2.5 s (each the median of three); 16 MB flash RSS <= 10 MB;
-#   flash --all on 4 boards < 2x the time of 1.
+#   flash --all on 4 boards < 2x the time of 1; on 8 boards over RFC 2217 <= 1.2x.
 # Usage: tests/bench.sh BUILD_DIR   (BENCH_QUICK=1: skip the slow 115200 cases;
-#   BENCH_ONLY=doctor: only the doctor cases)
+#   BENCH_ONLY=doctor: only the doctor cases; BENCH_ONLY=network: only the RFC 2217 one)
 set -u
 build=${1:-build}
 sim="$build/espsim"
 doc="$build/espdoctor"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# No configuration file: a rate remembered from another run would change the figures.
+ESPDOCTOR_CONFIG=
+export ESPDOCTOR_CONFIG
 misses=0
 
 # The flasher stub comes from an esptool-js install, as it would on a user's machine.
@@ -70,6 +82,8 @@ verdict() {
 }
 # now: seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
+# only GROUP: the cases of GROUP run (every group when BENCH_ONLY is not set).
+only() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 
 "$build/mkimage" --chip esp32 --kind merged --size 1.5M --micropython v1.24.0 \
   -o "$work/mp.bin" >/dev/null || exit 1
@@ -124,7 +138,8 @@ flash_case() {
   # flash of a new file does.
   export XDG_CACHE_HOME="$work/cache-$name"
   # shellcheck disable=SC2086
-  "$sim" --chip esp32 --flash "$work/board.flash" --stats "$work/stats.json" -- \
+  "$sim" --chip esp32 ${case_bridge:+--bridge "$case_bridge"} --flash "$work/board.flash" \
+    --stats "$work/stats.json" -- \
     sh -c 'date +%s.%N >"$1"; shift; "$@"; rc=$?; date +%s.%N >"$0.end"; exit $rc' \
     "$work/t0" "$work/t0" "$doc" flash --json $opts "$work/mp.bin" >"$work/out.json" 2>"$work/err.txt"
   rc=$?
@@ -146,7 +161,8 @@ flash_case() {
   [ "$baud" = default ] && peer_baud=115200
   peer_loader=$loader
   [ "$loader" = default ] && peer_loader=stub
-  peer_case "$peer_loader" "$peer_baud"
+  peer_secs=""
+  if [ -z "${case_bridge:-}" ]; then peer_case "$peer_loader" "$peer_baud"; fi
   floor_loader=stub
   [ "$loader" = rom ] && floor_loader=rom
   stub_bytes=0
@@ -175,6 +191,7 @@ flash_case() {
     shift 2
   done
   full_flash_secs=$flash_secs
+  full_secs=$secs
 }
 
 reflash_case() {   # reflash_case BAUD: the same image again onto the board flash_case left
@@ -190,13 +207,15 @@ reflash_case() {   # reflash_case BAUD: the same image again onto the board flas
   fi
   secs=$(calc "$(cat "$work/t0.end") - $(cat "$work/t0")")
   flash_secs=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.seconds, 0).toFixed(3)')
-  share=$(calc "$flash_secs / $full_flash_secs")
+  share=$(calc "$secs / $full_secs")
+  flash_share=$(calc "$flash_secs / $full_flash_secs")
   written=$(json "$work/out.json" 'd.regions.reduce((s, r) => s + r.written, 0)')
-  printf 'esp32 1.5 MB again at %s baud: flash phase %s s (%s bytes written), %s of the full flash'"'"'s; %s s end to end\n' \
-    "$1" "$flash_secs" "$written" "$share" "$secs"
-  printf '{"case":"reflash-esp32-1.5MB-%s","seconds":%s,"flash_seconds":%s,"vs_full":%s}\n' \
-    "$1" "$secs" "$flash_secs" "$share"
-  verdict vs_full "$share" '<=' 0.15
+  loader=$(json "$work/out.json" 'd.stub ? "flasher stub" : "ROM loader"')
+  printf 'esp32 1.5 MB again at %s baud: %s s end to end against %s s for the full flash (%s); flash phase %s s (%s bytes written, by the %s), %s of the full flash'"'"'s\n' \
+    "$1" "$secs" "$full_secs" "$share" "$flash_secs" "$written" "$loader" "$flash_share"
+  printf '{"case":"reflash-esp32-1.5MB-%s","seconds":%s,"full_seconds":%s,"vs_full":%s,"flash_seconds":%s,"flash_vs_full":%s}\n' \
+    "$1" "$secs" "$full_secs" "$share" "$flash_secs" "$flash_share"
+  verdict vs_full "$share" '<=' 0.05
 }
 
 doctor_case() {   # doctor_case NAME LIMIT VERDICT ESPSIM_OPTIONS...: median of three runs
@@ -226,7 +245,7 @@ doctor_case() {   # doctor_case NAME LIMIT VERDICT ESPSIM_OPTIONS...: median of 
 }
 
 # BENCH_ONLY=doctor: the doctor cases alone (a minute instead of a quarter of an hour).
-if [ "${BENCH_ONLY:-}" != doctor ]; then
+if only flash; then
 echo "== flashing, end to end, against esptool-js on the same virtual board and against a"
 echo "   floor made from the image (espsim's timing model: the stub overlaps its flash work)"
 # Where espdoctor writes the merged image (0x1000 on the ESP32), its MD5 and the stub's size.
@@ -239,12 +258,18 @@ flash_case esp32-1.5MB-stub-460800 stub 460800 vs_peer 0.90 ratio 1.15
 reflash_case 460800
 flash_case esp32-1.5MB-stub-921600 stub 921600 vs_floor 1.10
 reflash_case 921600
+# A CP2102N (read over USB as one) at its top rate, 3 Mbaud: against the floor alone (the
+# peer's row speaks only to the default bridge's VID:PID, and the floor is the target).
+case_bridge=cp2102n
+flash_case esp32-1.5MB-stub-cp2102n-3000000 stub 3000000 vs_floor 1.10
+case_bridge=""
 if [ "${BENCH_QUICK:-0}" != 1 ]; then
   flash_case esp32-1.5MB-rom-115200 rom 115200 vs_peer 0.90
   flash_case esp32-1.5MB-defaults default default vs_peer 0.25
 fi
 fi
 
+if only doctor; then
 echo
 echo "== doctor time to verdict (wall clock, including the virtual board's start)"
 doctor_case healthy-app 1.5 ready --firmware app
@@ -258,8 +283,9 @@ if "$doc" list --json 2>/dev/null | node -e "let s='';process.stdin.on('data',c=
 else
   echo "doctor, no-device: skipped, a real serial device is plugged into this machine"
 fi
+fi
 
-if [ "${BENCH_ONLY:-}" != doctor ]; then
+if only flash; then
 echo
 echo "== memory: flashing a 16 MB image streams it"
 "$build/mkimage" --chip esp32 --kind merged --size 16000K --micropython v1.24.0 \
@@ -304,6 +330,120 @@ if [ -n "$one" ] && [ -n "$four" ]; then
   printf '{"case":"flash-all-4-boards","seconds":%s,"one_board_seconds":%s,"ratio":%s}\n' \
     "$four" "$one" "$ratio"
   verdict ratio "$ratio" '<' 2
+fi
+fi
+
+if only network; then
+echo
+echo "== a bench on the network: flash --all on 8 boards behind RFC 2217 servers against 1"
+"$build/mkimage" --chip esp32 --kind merged --size 256K --micropython v1.24.0 \
+  -o "$work/small.bin" >/dev/null || exit 1
+small_size=$(wc -c <"$work/small.bin")
+ticks=$(getconf CLK_TCK)
+# serve_boards N: N espsim ESP32s, fresh flash files, the timing model (not --fast), each
+# serving on its own free port; sets net_pids and net_ports (-p rfc2217://... each).
+serve_boards() {
+  net_pids="" net_ports=""
+  for i in $(seq "$1"); do
+    rm -f "$work/net.$i.flash"
+    "$sim" --chip esp32 --mac "24:0a:c4:00:02:$(printf %02x "$i")" \
+      --flash "$work/net.$i.flash" --rfc2217 0 2>"$work/net.$i.err" &
+    net_pids="$net_pids $!"
+  done
+  for i in $(seq "$1"); do
+    port=""
+    for _ in $(seq 100); do
+      port=$(sed -n 's/.*rfc2217:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/net.$i.err")
+      [ -n "$port" ] && break
+      sleep 0.1
+    done
+    [ -n "$port" ] || return 1
+    net_ports="$net_ports -p rfc2217://127.0.0.1:$port"
+  done
+}
+# cpu_ticks PID...: user + system clock ticks the processes used so far.
+cpu_ticks() {
+  t=0
+  for p in "$@"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+# machine_ticks: the clock ticks of every core since boot, busy and all: "BUSY ALL".
+machine_ticks() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+net_case() {   # net_case N: sets net_secs (end to end) and net_how (CPU, baud, loader)
+  net_secs="" net_how=""
+  if ! serve_boards "$1"; then
+    echo "bench: espsim did not start serving $1 boards" >&2
+    # shellcheck disable=SC2086
+    kill $net_pids 2>/dev/null
+    misses=$((misses + 1))
+    return
+  fi
+  # shellcheck disable=SC2086
+  sim0=$(cpu_ticks $net_pids)
+  m0=$(machine_ticks)
+  t0=$(now)
+  # `times` after it: the CPU espdoctor and its board processes used (its second line).
+  # shellcheck disable=SC2086,SC2016
+  sh -c '"$@"; rc=$?; times >"$0"; exit $rc' "$work/net.times" \
+    "$doc" flash --all $net_ports -b 460800 --json "$work/small.bin" \
+    >"$work/net.json" 2>"$work/net.err"
+  rc=$?
+  t1=$(now)
+  m1=$(machine_ticks)
+  # shellcheck disable=SC2086
+  sim_cpu=$(calc "($(cpu_ticks $net_pids) - $sim0) / $ticks")
+  # shellcheck disable=SC2086
+  kill $net_pids
+  # shellcheck disable=SC2086
+  wait $net_pids 2>/dev/null
+  doc_cpu=$(awk 'NR == 2 { gsub(/s/, ""); split($1, u, "m"); split($2, k, "m")
+    print u[1] * 60 + u[2] + k[1] * 60 + k[2] }' "$work/net.times")
+  held=0
+  for i in $(seq "$1"); do
+    cmp -s -n "$small_size" -i "4096:0" "$work/net.$i.flash" "$work/small.bin" &&
+      held=$((held + 1))
+  done
+  if [ $rc -ne 0 ] || [ "$(json "$work/net.json" 'd.flashed')" != "$1" ] ||
+     [ "$held" != "$1" ]; then
+    echo "bench: flash --all on $1 RFC 2217 board(s) failed (exit $rc," \
+      "$held hold the image):" >&2
+    cat "$work/net.err" >&2
+    misses=$((misses + 1))
+    return
+  fi
+  net_secs=$(calc "$t1 - $t0")
+  busy=$(calc "(${m1% *} - ${m0% *}) / (${m1#* } - ${m0#* })")
+  net_how="CPU: espsim $sim_cpu s, espdoctor $doc_cpu s; the machine's"
+  net_how="$net_how $(nproc) cores busy $busy of the time; $(json "$work/net.json" \
+    "d.boards[0].flash.baud + ' baud, ' + (d.boards[0].flash.stub ? 'stub' : 'ROM loader')")"
+}
+# Three rounds of 1 board then 8, each case its median (a shared machine is noisy).
+ones="" eights=""
+for round in 1 2 3; do
+  for n in 1 8; do
+    net_case "$n"
+    printf 'flash --all on %s board(s) over RFC 2217, round %s: %s s end to end (%s)\n' \
+      "$n" "$round" "${net_secs:-failed}" "$net_how"
+    [ -n "$net_secs" ] || continue
+    if [ "$n" = 1 ]; then ones="$ones $net_secs"; else eights="$eights $net_secs"; fi
+  done
+done
+median() { node -e "const t=process.argv.slice(1).map(Number).sort((a,b)=>a-b);
+console.log(t.length === 3 ? t[1] : '')" "$@"; }
+# shellcheck disable=SC2086
+net_one=$(median $ones)
+# shellcheck disable=SC2086
+net_eight=$(median $eights)
+if [ -n "$net_one" ] && [ -n "$net_eight" ]; then
+  ratio=$(calc "$net_eight / $net_one")
+  printf 'flash --all over RFC 2217, %s-byte image: 1 board %s s, 8 boards %s s (medians' \
+    "$small_size" "$net_one" "$net_eight"
+  printf ' of%s and%s), ratio %s\n' "$ones" "$eights" "$ratio"
+  printf '{"case":"flash-all-8-rfc2217","seconds":%s,"one_board_seconds":%s,"ratio":%s,"image_bytes":%s,"how":"%s"}\n' \
+    "$net_eight" "$net_one" "$ratio" "$small_size" "$net_how"
+  verdict ratio "$ratio" '<=' 1.2
 fi
 fi
 

@@ -11,6 +11,9 @@ sim="$build/espsim"
 doc="$build/espdoctor"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The virtual boards are not the user's: nothing of them goes into the configuration file.
+ESPDOCTOR_CONFIG=
+export ESPDOCTOR_CONFIG
 
 # Bold headings only on a terminal, and never with NO_COLOR set.
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold='\033[1m'; plain='\033[0m'; else bold=; plain=; fi

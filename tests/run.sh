@@ -20,7 +20,14 @@ export ESPDOCTOR_JSON_LOG
 # The flashes' compressed-stream cache goes to a scratch folder, not the user's ~/.cache.
 XDG_CACHE_HOME=$(mktemp -d)
 export XDG_CACHE_HOME
-trap 'rm -f "$log" "$log.json" "$ESPDOCTOR_FIX_LOG" "$log.fix" "$ESPDOCTOR_JSON_LOG"; rm -rf "$XDG_CACHE_HOME"' EXIT
+# Never the user's configuration file: its folder is a scratch one, and by default no file
+# at all (ESPDOCTOR_CONFIG set empty), so no test picks a board another test remembered;
+# the tests of the file name their own with ESPDOCTOR_CONFIG or XDG_CONFIG_HOME.
+XDG_CONFIG_HOME=$(mktemp -d)
+export XDG_CONFIG_HOME
+ESPDOCTOR_CONFIG=
+export ESPDOCTOR_CONFIG
+trap 'rm -f "$log" "$log.json" "$ESPDOCTOR_FIX_LOG" "$log.fix" "$ESPDOCTOR_JSON_LOG"; rm -rf "$XDG_CACHE_HOME" "$XDG_CONFIG_HOME"' EXIT
 
 for bin in "$@"; do
   name=$(basename "$bin")

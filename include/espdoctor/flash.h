@@ -174,6 +174,15 @@ int ed_flash_prepare(struct ed_loader *ld, uint32_t flash_size);
 int ed_flash_write(struct ed_loader *ld, struct ed_flash_region *regions, size_t count,
                    const struct ed_flash_opts *opts, size_t *failed_at);
 
+/* Whether the board already holds every region, asked before anything is written or
+ * uploaded (any loader that hashes flash: a ROM will do): the first 4 KiB of each region,
+ * then each whole region. When all match, *all_same is true and every region reads as
+ * ed_flash_write leaves an unchanged one (skipped, MD5 verified); otherwise the regions
+ * are untouched. ED_OK (with *all_same false where the loader cannot hash), ED_E_CANCELLED
+ * or the loader's error. */
+int ed_flash_unchanged(struct ed_loader *ld, struct ed_flash_region *regions, size_t count,
+                       const struct ed_flash_opts *opts, bool *all_same);
+
 /* After a successful write: a stub ends its flash session and stays (a ROM is left
  * alone: FLASH_END would make it leave the loader). The caller then resets the board. */
 int ed_flash_finish(struct ed_loader *ld);
@@ -206,5 +215,10 @@ int ed_flash_resync(struct ed_loader *ld, uint32_t flash_size);
  * use afterwards. ED_E_UNSUPPORTED when this loader cannot change speed (ESP8266 ROM);
  * another error only when the chip could not be found again at any speed. */
 int ed_flash_set_baud(struct ed_loader *ld, uint32_t target, uint32_t *reached);
+
+/* The rates a failed switch steps down through, and the highest of them below baud (0:
+ * none, baud is the lowest or below). */
+#define ED_FLASH_BAUD_RUNGS 4u
+uint32_t ed_flash_baud_below(uint32_t baud);
 
 #endif

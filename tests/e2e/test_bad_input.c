@@ -12,6 +12,7 @@
 #include "e2e_run.h"
 #include "e2e_dir.h"
 #include "e2e_user.h"
+#include "e2e_sim.h"
 
 #define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define FLASH_SIZE (4u << 20)
@@ -170,34 +171,14 @@ static void expect_usage(const char *const *args, const char *needle)
     expect_board_not_contacted();
 }
 
-/* build/mkimage ARGS... -o <dir>/name */
-static const char *mkimage(const char *name, const char *const *args)
-{
-    const char *argv[24];
-    size_t n = 0;
-    argv[n++] = e2e_bin("mkimage");
-    for (size_t i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    const char *out = scratch_path(name);
-    argv[n++] = "-o";
-    argv[n++] = out;
-    argv[n] = NULL;
-    struct e2e_result *m = malloc(sizeof *m);
-    cr_assert_not_null(m);
-    e2e_run(m, argv, 60);
-    cr_assert_eq(m->status, 0, "mkimage failed: %s", m->err);
-    free(m);
-    return out;
-}
-
 static const char *app_image(void)
 {
-    return mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size", "200K"));
+    return sim_mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size", "200K"));
 }
 
 static const char *merged_image(void)
 {
-    return mkimage("merged.bin", LIST("--chip", "esp32", "--kind", "merged", "--size", "1.5M",
+    return sim_mkimage("merged.bin", LIST("--chip", "esp32", "--kind", "merged", "--size", "1.5M",
                                       "--micropython", "v1.24.0"));
 }
 
@@ -274,7 +255,7 @@ Test(bad_input, baud_out_of_range_or_not_a_number)
     static const char *const bauds[] = { "0", "299", "abc", "99999999", "-115200", "115200x",
                                          "1e6", "" };
     const char *const *commands[] = {
-        LIST("flash", "fw.bin"), LIST("info"), LIST("erase"), LIST("read", "0", "4K", "o.bin"),
+        LIST("flash", "fw.bin"), LIST("monitor"), LIST("erase"), LIST("read", "0", "4K", "o.bin"),
         LIST("doctor"),
     };
     for (size_t b = 0; b < sizeof bauds / sizeof bauds[0]; b++) {
@@ -288,6 +269,16 @@ Test(bad_input, baud_out_of_range_or_not_a_number)
         args[n] = NULL;
         expect_usage(args, "--baud takes a line speed between 300 and 12000000");
     }
+}
+
+/* -b where it would change nothing is refused, not silently ignored. */
+Test(bad_input, baud_where_no_speed_is_raised)
+{
+    expect_usage(LIST("info", "-b", "921600"), "option '--baud' does not apply to 'info'");
+    expect_usage(LIST("read-mac", "--baud", "921600"),
+                 "option '--baud' does not apply to 'read-mac'");
+    expect_usage(LIST("doctor", "-b", "921600"), "the doctor uses it only with --flash FILE");
+    expect_usage(LIST("-b", "460800"), "the doctor uses it only with --flash FILE");
 }
 
 Test(bad_input, contradictory_options)

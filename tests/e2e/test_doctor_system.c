@@ -308,6 +308,27 @@ Test(doctor_permissions, not_in_the_ports_group, .init = perm_dir_make, .fini = 
     json_object_put(doc);
 }
 
+/* Not the doctor: a command that opens the port says the same in its JSON error. */
+Test(doctor_permissions, info_names_the_missing_group_in_its_error, .init = perm_dir_make,
+     .fini = perm_dir_remove)
+{
+    struct perm_scenario s;
+    perm_scenario(&s, false, false);
+    struct doctor_run run = { .sim = s.sim, .as = s.as, .espdoctor = s.espdoctor,
+                              .args = LIST("info", "-p", "/dev/ttyUSB0") };
+    doctor_exec(&doctor_json, &run, true);
+    cr_assert_eq(doctor_json.status, 5, "exit %d\n%s\n%s", doctor_json.status,
+                 doctor_json.out, doctor_json.err);
+    json_object *doc = doctor_parse_first(doctor_json.out);
+    cr_assert_not_null(doc, "no JSON: %s", doctor_json.out);
+    json_object *err = doctor_get(doc, "error");
+    cr_assert_str_eq(doctor_str(err, "id"), "perm.not-in-group", "%s", doctor_json.out);
+    char usermod[96];
+    snprintf(usermod, sizeof usermod, "sudo usermod -aG %s \"$USER\"", s.group);
+    cr_assert_str_eq(doctor_str(err, "fix_command"), usermod, "%s", doctor_json.out);
+    json_object_put(doc);
+}
+
 Test(doctor_permissions, added_to_the_group_after_logging_in, .init = perm_dir_make,
      .fini = perm_dir_remove)
 {

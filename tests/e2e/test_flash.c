@@ -7,6 +7,7 @@
 
 #include "e2e_run.h"
 #include "e2e_dir.h"
+#include "e2e_sim.h"
 
 #define FLASH_SIZE (4u << 20)
 #define LIMIT_S 120
@@ -16,25 +17,6 @@ static struct e2e_result r;
 static void make_dir(void)
 {
     scratch_make("flash");
-}
-
-/* build/mkimage ARGS... -o <dir>/name */
-static const char *mkimage(const char *name, const char *const *args)
-{
-    const char *argv[24];
-    size_t n = 0;
-    argv[n++] = e2e_bin("mkimage");
-    for (size_t i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    const char *out = scratch_path(name);
-    argv[n++] = "-o";
-    argv[n++] = out;
-    argv[n] = NULL;
-    struct e2e_result *m = malloc(sizeof *m);
-    e2e_run(m, argv, 60);
-    cr_assert_eq(m->status, 0, "mkimage failed: %s", m->err);
-    free(m);
-    return out;
 }
 
 static int pattern_at(uint32_t addr)
@@ -151,7 +133,7 @@ static const char *stub_dir(void)
 Test(flash, merged_esp32_without_address_lands_at_0x1000_verified_and_boots,
      .init = make_dir, .fini = scratch_remove)
 {
-    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+    const char *img = sim_mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
     const char *flash = scratch_path("flash.bin");
     run_sim("esp32", flash, true, (const char *[]){ "flash", "--json", "--no-stub", img, NULL });
@@ -175,7 +157,7 @@ Test(flash, merged_esp32_without_address_lands_at_0x1000_verified_and_boots,
 
 Test(flash, esp32_image_on_esp8266_is_refused, .init = make_dir, .fini = scratch_remove)
 {
-    const char *img = mkimage("esp32spiram-20190913-v1.11-312-g22099ab88.bin",
+    const char *img = sim_mkimage("esp32spiram-20190913-v1.11-312-g22099ab88.bin",
                               (const char *[]){ "--chip", "esp32", "--kind", "merged",
                                                 "--size", SIZE_1_5M, "--micropython",
                                                 "v1.11", NULL });
@@ -192,7 +174,7 @@ Test(flash, esp32_image_on_esp8266_is_refused, .init = make_dir, .fini = scratch
 
 Test(flash, esp8266_image_on_esp32_is_refused, .init = make_dir, .fini = scratch_remove)
 {
-    const char *img = mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
+    const char *img = sim_mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
                               "v1", "--micropython", "v1.24.0", NULL });
     const char *flash = patterned_flash("flash.bin");
     const char *before = patterned_flash("before.bin");
@@ -212,7 +194,7 @@ Test(flash, esp8266_image_on_esp32_is_refused, .init = make_dir, .fini = scratch
 
 Test(flash, merged_esp32_at_0x0_is_refused, .init = make_dir, .fini = scratch_remove)
 {
-    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+    const char *img = sim_mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
     const char *flash = patterned_flash("flash.bin");
     const char *before = patterned_flash("before.bin");
@@ -226,7 +208,7 @@ Test(flash, merged_esp32_at_0x0_is_refused, .init = make_dir, .fini = scratch_re
 Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = make_dir,
      .fini = scratch_remove)
 {
-    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+    const char *img = sim_mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
     const char *flash = scratch_path("flash.bin");
     run_sim("esp32", flash, true, (const char *[]){ "flash", "--no-stub", img, NULL });
@@ -257,13 +239,59 @@ Test(flash, reflash_unchanged_skips_and_verifies_no_skip_writes_all, .init = mak
     cr_assert(flash_holds(flash, img, 0x1000));
 }
 
+/* A re-flash of what the board holds is found by the ROM's MD5 before any stub is
+ * uploaded (the stub's upload would buy nothing); another image and the stub does the
+ * write as usual. */
+Test(flash, reflash_unchanged_is_found_by_the_rom_without_the_stub, .init = make_dir,
+     .fini = scratch_remove)
+{
+    const char *img = sim_mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
+                              "--size", "256K", NULL });
+    const char *flash = scratch_path("flash.bin");
+    const char *args[] = { "flash", "--json", "--stub", stub_dir(), "0x10000", img, NULL };
+    run_sim("esp32", flash, true, args);
+    cr_assert_eq(r.status, 0, "first write: exit %d\n%s", r.status, r.err);
+    json_object *o = output_json();
+    cr_assert_not_null(json_object_get_string(get(o, "stub")), "the first write had no stub");
+    json_object_put(o);
+
+    run_sim("esp32", flash, true, args);
+    cr_assert_eq(r.status, 0, "second write: exit %d\n%s", r.status, r.err);
+    o = output_json();
+    cr_expect_null(json_object_get_string(get(o, "stub")), "a stub was uploaded:\n%s", r.out);
+    cr_expect_eq(json_object_get_int64(get(o, "baud")), 115200);
+    cr_expect_not_null(strstr(json_object_to_json_string(get(o, "notes")),
+                              "no flasher stub was needed"), "%s", r.out);
+    json_object *reg = region0(o);
+    cr_expect_eq(json_object_get_int64(get(reg, "written")), 0);
+    cr_expect_eq(json_object_get_int64(get(reg, "skipped")),
+                 json_object_get_int64(get(reg, "size")));
+    cr_expect(json_object_get_boolean(get(reg, "verified")));
+    cr_expect_str_eq(json_object_get_string(get(o, "result")), "ok");
+    json_object_put(o);
+
+    /* Another build of the app: the stub writes what differs. */
+    const char *other = sim_mkimage("other.bin", (const char *[]){ "--chip", "esp32", "--kind",
+                                "app", "--size", "260K", NULL });
+    args[5] = other;
+    run_sim("esp32", flash, true, args);
+    cr_assert_eq(r.status, 0, "third write: exit %d\n%s", r.status, r.err);
+    o = output_json();
+    cr_expect_not_null(json_object_get_string(get(o, "stub")), "the change went without stub");
+    reg = region0(o);
+    cr_expect_gt(json_object_get_int64(get(reg, "written")), 0);
+    cr_expect(json_object_get_boolean(get(reg, "verified")));
+    json_object_put(o);
+    cr_assert(flash_holds(flash, other, 0x10000));
+}
+
 /* The first flash compresses while the board connects; the second flash of the same file
  * takes libdeflate's stream from the cache (no second compression); a damaged entry is not
  * sent: the flash compresses again and verifies. */
 Test(flash, second_flash_takes_the_stream_from_the_cache_a_damaged_entry_is_not_sent,
      .init = make_dir, .fini = scratch_remove)
 {
-    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+    const char *img = sim_mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
     const char *cache = scratch_path("cache");
     cr_assert_eq(setenv("XDG_CACHE_HOME", cache, 1), 0);
@@ -306,7 +334,7 @@ Test(flash, second_flash_takes_the_stream_from_the_cache_a_damaged_entry_is_not_
 Test(flash, esp8266_rom_is_unverified_and_the_stub_verifies, .init = make_dir,
      .fini = scratch_remove)
 {
-    const char *img = mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
+    const char *img = sim_mkimage("esp8266.bin", (const char *[]){ "--chip", "esp8266", "--kind",
                               "v1", "--micropython", "v1.24.0", NULL });
     const char *flash = scratch_path("flash.bin");
     run_sim("esp8266", flash, true, (const char *[]){ "flash", "--no-stub", img, NULL });
@@ -419,7 +447,7 @@ Test(flash, html_file_is_an_input_error, .init = make_dir, .fini = scratch_remov
 
 Test(flash, unaligned_address_is_refused, .init = make_dir, .fini = scratch_remove)
 {
-    const char *app = mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
+    const char *app = sim_mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
                               "--size", "200K", NULL });
     expect_untouched((const char *[]){ "flash", "0x10800", app, NULL }, 3, "4 KB");
     expect_untouched((const char *[]){ "flash", "--force", "0x10800", app, NULL }, 3,
@@ -428,7 +456,7 @@ Test(flash, unaligned_address_is_refused, .init = make_dir, .fini = scratch_remo
 
 Test(flash, address_past_the_flash_end_is_refused, .init = make_dir, .fini = scratch_remove)
 {
-    const char *app = mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
+    const char *app = sim_mkimage("app.bin", (const char *[]){ "--chip", "esp32", "--kind", "app",
                               "--size", "200K", NULL });
     expect_untouched((const char *[]){ "flash", "0x3F0000", app, NULL }, 3, "past the end");
 }
@@ -503,7 +531,7 @@ static int run_and_interrupt(const char *const *argv, const char *flash, const c
 Test(flash, ctrl_c_stops_between_blocks_and_the_next_run_resumes, .init = make_dir,
      .fini = scratch_remove)
 {
-    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+    const char *img = sim_mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                               "--size", SIZE_1_5M, "--micropython", "v1.24.0", NULL });
     const char *flash = scratch_path("flash.bin");
     /* Through the timing model the ROM erases for seconds, then writes for tens of seconds:
@@ -540,7 +568,7 @@ Test(flash, ctrl_c_stops_between_blocks_and_the_next_run_resumes, .init = make_d
 Test(flash, unreachable_board_gets_the_doctors_diagnosis, .init = make_dir,
      .fini = scratch_remove)
 {
-    const char *img = mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
+    const char *img = sim_mkimage("mp.bin", (const char *[]){ "--chip", "esp32", "--kind", "merged",
                                                           "--size", "64K", "--micropython",
                                                           "v1.24.0", NULL });
     const char *flash = patterned_flash("flash.bin");

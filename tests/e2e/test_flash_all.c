@@ -276,15 +276,6 @@ Test(flash_all, a_missing_file_is_one_input_error_and_no_board_is_opened, .init 
                    "the error is repeated per board:\n%s", r.err);
 }
 
-Test(flash_all, a_network_port_is_a_usage_error, .init = make_dir, .fini = scratch_remove)
-{
-    const char *img = merged_image("mp.bin", "64K");
-    run_all((const char *[]){ "--fast", NULL },
-            (const char *[]){ "-p", "rfc2217://127.0.0.1:1", img, NULL });
-    cr_assert_eq(r.status, 2, "exit %d\n%s\n%s", r.status, r.out, r.err);
-    cr_expect_not_null(strstr(r.err, "network port"), "%s", r.err);
-}
-
 Test(flash_all, all_is_only_for_flash, .init = make_dir, .fini = scratch_remove)
 {
     const char *argv[] = { e2e_bin("espdoctor"), "info", "--all", NULL };

@@ -6,6 +6,7 @@
 
 #include "e2e_dir.h"
 #include "e2e_run.h"
+#include "e2e_sim.h"
 
 #define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -55,23 +56,6 @@ static void run(const char *const *sim, const char *const *args)
     json_object_put(o);
 }
 
-static const char *mkimage(const char *name, const char *const *args)
-{
-    const char *argv[24];
-    size_t n = 0;
-    argv[n++] = e2e_bin("mkimage");
-    for (size_t i = 0; args[i]; i++)
-        argv[n++] = args[i];
-    const char *out = scratch_path(name);
-    argv[n++] = "-o";
-    argv[n++] = out;
-    argv[n] = NULL;
-    static struct e2e_result m;
-    e2e_run(&m, argv, 60);
-    cr_assert_eq(m.status, 0, "mkimage failed: %s", m.err);
-    return out;
-}
-
 static json_object *error_of(json_object *doc, const char *key)
 {
     json_object *e, *v;
@@ -82,7 +66,7 @@ static json_object *error_of(json_object *doc, const char *key)
 
 Test(habits, chip_refuses_another_chip_and_writes_nothing)
 {
-    const char *fw = mkimage("e8266.bin", LIST("--chip", "esp8266", "--kind", "v1",
+    const char *fw = sim_mkimage("e8266.bin", LIST("--chip", "esp8266", "--kind", "v1",
                                                "--size", "64K"));
     run(LIST("--chip", "esp8266"), LIST("flash", "--chip", "esp32", "--json", fw));
     cr_assert_eq(r.status, 3, "exit %d\n%s\n%s", r.status, r.out, r.err);
@@ -239,9 +223,9 @@ static long long region_address(const char *file)
 
 Test(habits, several_files_without_addresses_go_where_their_images_say)
 {
-    const char *boot = mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
-    const char *parts = mkimage("parts.bin", LIST("--chip", "esp32", "--kind", "partitions"));
-    const char *app = mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size",
+    const char *boot = sim_mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
+    const char *parts = sim_mkimage("parts.bin", LIST("--chip", "esp32", "--kind", "partitions"));
+    const char *app = sim_mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size",
                                               "64K"));
     run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", "--json", boot, parts, app));
     cr_assert_eq(r.status, 0, "exit %d\n%s\n%s", r.status, r.out, r.err);
@@ -252,8 +236,8 @@ Test(habits, several_files_without_addresses_go_where_their_images_say)
 
 Test(habits, files_alone_and_address_pairs_mix)
 {
-    const char *boot = mkimage("boot3.bin", LIST("--chip", "esp32s3", "--kind", "bootloader"));
-    const char *app = mkimage("app3.bin", LIST("--chip", "esp32s3", "--kind", "app", "--size",
+    const char *boot = sim_mkimage("boot3.bin", LIST("--chip", "esp32s3", "--kind", "bootloader"));
+    const char *app = sim_mkimage("app3.bin", LIST("--chip", "esp32s3", "--kind", "app", "--size",
                                                "64K"));
     /* The ESP32-S3's bootloader goes at 0x0: the chip's offset, not the ESP32's. */
     run(LIST("--chip", "esp32s3"), LIST("flash", "--no-stub", "--json", boot, "0x20000", app));
@@ -264,7 +248,7 @@ Test(habits, files_alone_and_address_pairs_mix)
 
 Test(habits, a_file_that_does_not_say_where_it_goes_is_a_usage_error_naming_it)
 {
-    const char *app = mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size",
+    const char *app = sim_mkimage("app.bin", LIST("--chip", "esp32", "--kind", "app", "--size",
                                               "64K"));
     FILE *f = fopen(scratch_path("data.bin"), "w");
     cr_assert_not_null(f);
@@ -362,7 +346,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 
 Test(habits, flash_mode_freq_and_size_patch_the_booted_header_and_its_sha)
 {
-    const char *boot = mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
+    const char *boot = sim_mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
     size_t len;
     uint8_t *before = slurp(boot, &len);
     run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", "--flash-mode", "dout",
@@ -393,7 +377,7 @@ Test(habits, flash_mode_freq_and_size_patch_the_booted_header_and_its_sha)
 
 Test(habits, flash_header_values_the_chip_lacks_are_refused)
 {
-    const char *boot = mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
+    const char *boot = sim_mkimage("boot.bin", LIST("--chip", "esp32", "--kind", "bootloader"));
     run(LIST("--chip", "esp32"), LIST("flash", "--no-stub", "--flash-size", "128MB", boot));
     cr_assert_eq(r.status, 3, "exit %d\n%s", r.status, r.err);
     cr_assert(strstr(e2e_flat(r.err), "128MB is not a size the ESP32's image header has") !=

@@ -24,7 +24,15 @@ export async function runEsptoolJs({ port, image, address, baud, loader: path, s
     write(text) { process.stderr.write(text); },
   };
   const transport = new Transport(port, false);
-  const esp = new ESPLoader({ transport, baudrate: baud, romBaudrate: 115200, terminal });
+  const esp = new ESPLoader({ transport, baudrate: baud, romBaudrate: 115200, terminal,
+                             debugLogging: !!process.env.ROW_DEBUG });
+  if (process.env.ROW_DEBUG) {
+    const check = esp.checkCommand.bind(esp);
+    esp.checkCommand = async (...a) => {
+      try { return await check(...a); }
+      catch (e) { process.stderr.write(`ROW_DEBUG ${a[0]}: ${e.message}\n`); throw e; }
+    };
+  }
 
   await step("connect", async () => {
     await esp.detectChip("default_reset");

@@ -24,11 +24,12 @@ enum {
     OPT_NODE_OWNER, OPT_SYSROOT, OPT_REAL_PROC, OPT_BRLTTY, OPT_MODEMMANAGER, OPT_UUCP_LOCK,
     OPT_GROUP_MEMBER, OPT_STATS, OPT_XTAL, OPT_XTAL_DRIFT, OPT_USB_APP, OPT_USB_ENUM_MS,
     OPT_FLASH_CHIP, OPT_ANY_STUB, OPT_SECURE_DOWNLOAD, OPT_FLASH_ENCRYPTED, OPT_PRESS_BOOT_AT,
-    OPT_PLUG_AT, OPT_STRAP_HIGH, OPT_FLASH_SILENT, OPT_FLASH_REAL_SIZE,
+    OPT_PLUG_AT, OPT_STRAP_HIGH, OPT_FLASH_SILENT, OPT_FLASH_REAL_SIZE, OPT_LINE_MAX,
 };
 
 static const struct option long_opts[] = {
     { "bridge", required_argument, NULL, OPT_BRIDGE },
+    { "line-max", required_argument, NULL, OPT_LINE_MAX },
     { "chip", required_argument, NULL, OPT_CHIP },
     { "mac", required_argument, NULL, OPT_MAC },
     { "flash", required_argument, NULL, OPT_FLASH },
@@ -144,6 +145,9 @@ void espsim_usage(FILE *out)
 "                       CDC 303a:0002/0009 in download mode, the app's TinyUSB CDC\n"
 "                       303a:4001; it re-enumerates when the chip resets; esp32s3\n"
 "                       (default) or esp32s2)\n"
+"  --line-max BAUD      the line works up to BAUD only, below what its part can do (a\n"
+"                       clone that misses its datasheet, a long cable): above it,\n"
+"                       garbage, as above a part's own rate\n"
 "  --usb-app KIND       usb-otg: what the app in flash does with USB: cdc (default: a\n"
 "                       TinyUSB CDC port) or none (its port never comes back)\n"
 "  --usb-enum-ms MS     usb-otg: from the chip's start to its port (default 300)\n"
@@ -306,6 +310,12 @@ static bool parse_one(int c, const char *arg, struct espsim_opts *o, bool *chip_
 {
     uint64_t v;
     switch (c) {
+    case OPT_LINE_MAX:
+        if (!parse_uint(arg, 100000000, &v) || v < 300)
+            return sim_optfail(err, errlen, "--line-max wants a rate in baud (300 or more), "
+                               "not \"%s\".", arg);
+        o->line_max_baud = (uint32_t)v;
+        return true;
     case OPT_BRIDGE:
         o->bridge = sim_bridge_find(arg);
         if (!o->bridge)

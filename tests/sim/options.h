@@ -33,6 +33,7 @@ struct espsim_sysroot {
 struct espsim_opts {
     struct sim_board_opts board;
     const struct sim_bridge_model *bridge;
+    uint32_t line_max_baud;   /* --line-max: the line's own limit, below the part's; 0 none */
     char chip[16];              /* normalised --chip, board.chip points here */
     struct sim_usb_setup usb;   /* driver state, power/control, ModemManager tag */
     struct espsim_node node;

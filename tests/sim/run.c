@@ -20,6 +20,7 @@
 #include "rfc2217.h"
 #include "stats.h"
 #include "unplug.h"
+#include "usbctl.h"
 
 #define PRELOAD_LIB "libumockdev-preload.so.0"
 /* What a USB serial driver starts at. */
@@ -42,6 +43,8 @@ struct espsim_slot {
     struct sim_plug plug;          /* --plug-at: plugged in late, or never */
     bool plug_ready;
     struct sim_usb_setup usb;
+    struct sim_usbctl usbctl;      /* the bridge's control endpoint over usbdevfs */
+    bool usbctl_ready;
     char usb_serial[32];           /* usb-jtag: the chip's MAC */
     char devnode[32];              /* "/dev/ttyUSB1" */
 };
@@ -227,6 +230,9 @@ static bool put_on_usb(struct espsim *s, struct espsim_slot *slot)
     const struct espsim_opts *o = slot->opts;
     bool has_tty = slot->usb.driver == SIM_DRIVER_BOUND;
     if (!sim_usb_add(s->testbed, o->bridge, &slot->usb, slot->place, &err) ||
+        (o->bridge->max_baud &&   /* a USB-UART part; the chip's own USB has no vendor part */
+         !(slot->usbctl_ready = sim_usbctl_start(&slot->usbctl, s->testbed, o->bridge,
+                                                 slot->place->hub_port, &slot->host, &err))) ||
         (has_tty && !start_tty(s, slot, &err))) {
         fprintf(stderr, "espsim: cannot build the %s testbed: %s\n", o->bridge->name,
                 err->message);
@@ -372,6 +378,8 @@ static void teardown(struct espsim *s)
             sim_reenum_stop(&s->slots[i].reenum);
         if (s->slots[i].pty_ready)
             sim_pty_stop(&s->slots[i].pty, s->testbed);
+        if (s->slots[i].usbctl_ready)
+            sim_usbctl_stop(&s->slots[i].usbctl, s->testbed);
     }
     if (s->testbed)
         g_object_unref(s->testbed);
@@ -406,6 +414,9 @@ static bool make_board(struct espsim *s, struct espsim_slot *slot)
     }
     sim_host_init(&slot->host, slot->board, slot->trace, INITIAL_BAUD);
     slot->host.max_baud = slot->opts->bridge->max_baud;
+    if (slot->opts->line_max_baud && slot->host.max_baud &&
+        slot->opts->line_max_baud < slot->host.max_baud)
+        slot->host.max_baud = slot->opts->line_max_baud;   /* native USB has no line rate */
     slot->host_ready = true;
     usb_setup(slot);
     return true;

@@ -22,14 +22,25 @@ static const struct sim_bridge_model bridges[] = {
       .manufacturer = "Silicon Labs", .product = "CP2102 USB to UART Bridge Controller",
       .serial = "0001", .max_power_ma = 100, .iface_count = 1, .max_baud = 1000000,
       .ifaces = { { .cls = 0xff, .driver = "cp210x", .endpoint_count = 2,
-                    .endpoints = { { 0x81, BULK, 64, 0 }, { 0x01, BULK, 64, 0 } } } } },
+                    .endpoints = { { 0x81, BULK, 64, 0 }, { 0x01, BULK, 64, 0 } } } },
+      .cp210x_partnum = 0x02, },
+    /* A counterfeit CP2102: the same descriptors and strings, but one byte where a
+     * genuine part answers a two-byte part-number request with two (Linux cp210x.c,
+     * cp2102_determine_quirks, "possibly counterfeit"). */
+    { .name = "cp2102-counterfeit", .vid = 0x10c4, .pid = 0xea60, .bcd_device = 0x0100, .bcd_usb = 0x0110,
+      .manufacturer = "Silicon Labs", .product = "CP2102 USB to UART Bridge Controller",
+      .serial = "0001", .max_power_ma = 100, .iface_count = 1, .max_baud = 1000000,
+      .ifaces = { { .cls = 0xff, .driver = "cp210x", .endpoint_count = 2,
+                    .endpoints = { { 0x81, BULK, 64, 0 }, { 0x01, BULK, 64, 0 } } } },
+      .cp210x_partnum = 0x02, .partnum_one_byte = true, },
     { .name = "ch340", .vid = 0x1a86, .pid = 0x7523, .bcd_device = 0x0264, .bcd_usb = 0x0110,
       .dev_class = 0xff, .product = "USB Serial", .max_power_ma = 98, .iface_count = 1,
       .max_baud = 2000000,
       .ifaces = { { .cls = 0xff, .subclass = 0x01, .protocol = 0x02, .driver = "ch341",
                     .endpoint_count = 3,
                     .endpoints = { { 0x82, BULK, 32, 0 }, { 0x02, BULK, 32, 0 },
-                                   { 0x81, INTERRUPT, 8, 1 } } } } },
+                                   { 0x81, INTERRUPT, 8, 1 } } } },
+      .ch34x_version = 0x31, },
     { .name = "ftdi", .vid = 0x0403, .pid = 0x6001, .bcd_device = 0x0600, .bcd_usb = 0x0200,
       .manufacturer = "FTDI", .product = "FT232R USB UART", .serial = "A50285BI",
       .max_power_ma = 90, .iface_count = 1, .max_baud = 3000000,
@@ -52,7 +63,8 @@ static const struct sim_bridge_model bridges[] = {
       .serial = "b8ae1d70e7fced118a889ffbf8a91825", .max_power_ma = 100, .iface_count = 1,
       .max_baud = 3000000,
       .ifaces = { { .cls = 0xff, .driver = "cp210x", .endpoint_count = 2,
-                    .endpoints = { { 0x82, BULK, 64, 0 }, { 0x02, BULK, 64, 0 } } } } },
+                    .endpoints = { { 0x82, BULK, 64, 0 }, { 0x02, BULK, 64, 0 } } } },
+      .cp210x_partnum = 0x20, },
     { .name = "ch9102", .vid = 0x1a86, .pid = 0x55d4, .bcd_device = 0x0442, .bcd_usb = 0x0110,
       .dev_class = 0x02, .product = "USB Single Serial", .serial = "58FA096927",
       .max_power_ma = 134, .cdc_acm = true, .iface_count = 2, .max_baud = 4000000,
@@ -121,7 +133,8 @@ const struct sim_bridge_model *sim_bridge_find(const char *name)
 
 const char *sim_bridge_names(void)
 {
-    return "cp2102, cp2102n, ch340, ch9102, ftdi, ft232h, pl2303gx, usb-jtag or usb-otg";
+    return "cp2102, cp2102-counterfeit, cp2102n, ch340, ch9102, ftdi, ft232h, pl2303gx, "
+           "usb-jtag or usb-otg";
 }
 
 const char *sim_bridge_module(const struct sim_bridge_model *m)

@@ -44,6 +44,11 @@ struct sim_bridge_model {
     unsigned speed_mbps;        /* the USB speed: 12 (full speed, 0 means it too) or 480 */
     uint8_t iface_count;
     struct sim_usb_iface ifaces[SIM_USB_MAX_IFACES];
+    /* What the part answers on its control endpoint (usbctl.c). */
+    uint8_t cp210x_partnum;     /* CP210x GET_PARTNUM; 0: not a CP210x */
+    bool partnum_one_byte;      /* a counterfeit CP2102: one byte to a two-byte request */
+    uint8_t ch34x_version;      /* CH34x READ_VERSION; 0: not a CH34x */
+    bool pl2303_hx_status;      /* PL2303 HX/TA/TB: the HX status read works (HXN: stall) */
 };
 
 /* The chip's own USB-OTG device as the host sees it: the ROM's CDC (chip "esp32s2" or

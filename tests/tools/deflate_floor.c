@@ -12,9 +12,15 @@
  * GD25Q32C's datasheet times (tests/sim/README.md): 64 KiB block erase 0.25 s, 4 KiB
  * sector 50 ms, 256 B page 0.6 ms, inflate 20 ns a byte, 30 us to decode a command;
  * SPI_FLASH_MD5 reads 100 ns and hashes 60 ns a byte. The ROM works in series (erase at
- * FLASH_DEFL_BEGIN, each block before its reply); the stub's flash work is overlapped
- * with the wire perfectly, so its floor is the larger of the wire and the flash, plus
- * what cannot overlap (the first block's wire, the last block's work). STUB_BYTES: the
+ * FLASH_DEFL_BEGIN, each block before its reply). The stub overlaps its flash work with
+ * the wire as the real one does (esptool's serial-protocol docs: "each block is read into
+ * RAM via serial while the previous block is simultaneously being written"; the legacy
+ * stub's two 16 KiB buffers): a block is acknowledged when the stub's loop takes it, then
+ * inflated and programmed while the next one comes in; an idle loop erases ahead through
+ * the region (64 KiB blocks from a block boundary, else 4 KiB sectors), and a write first
+ * erases up to its own last sector. Each block's flash work is what its compressed bytes
+ * really inflate to (zlib's inflate, block by block), and the client waits for each
+ * acknowledgement, the one round trip per block no client can skip. STUB_BYTES: the
  * stub's code, sent at BAUD in 6 KiB MEM_DATA blocks. Reset, boot and SYNC are not in it. */
 #include <libdeflate.h>
 #include <stdint.h>
@@ -79,6 +85,87 @@ static double erase_s(size_t addr, size_t len)
     return s;
 }
 
+/* The stub's loop and the flash chip behind it, on an ideal client's timeline. */
+struct stub_timeline {
+    double cpu_free, flash_free, flash_busy;
+    size_t erase_next, erase_end;   /* sectors still to erase: [next, end) */
+};
+
+static void erase_step(struct stub_timeline *t, double from)
+{
+    size_t per_block = ERASE_BLOCK / SECTOR;
+    int block = t->erase_next % per_block == 0 && t->erase_end - t->erase_next >= per_block;
+    double s = block ? BLOCK_ERASE_S : SECTOR_ERASE_S;
+    t->flash_free = (t->flash_free > from ? t->flash_free : from) + s;
+    t->flash_busy += s;
+    t->erase_next += block ? per_block : 1;
+}
+
+/* Bytes each compressed block inflates to, feeding zlib's inflate block by block;
+ * false if the stream does not inflate to the image. */
+static int inflated_per_block(const uint8_t *z, size_t zlen, size_t block, size_t image_len,
+                              size_t *out, size_t blocks)
+{
+    z_stream st;
+    memset(&st, 0, sizeof st);
+    uint8_t *sink = malloc(image_len + 1);
+    if (!sink || inflateInit(&st) != Z_OK) {
+        free(sink);
+        return 0;
+    }
+    st.next_out = sink;
+    st.avail_out = (uInt)(image_len + 1);
+    int rc = Z_OK;
+    for (size_t i = 0; i < blocks; i++) {
+        size_t n = zlen - i * block < block ? zlen - i * block : block;
+        uLong before = st.total_out;
+        st.next_in = (Bytef *)(z + i * block);
+        st.avail_in = (uInt)n;
+        while (st.avail_in && rc == Z_OK)
+            rc = inflate(&st, Z_NO_FLUSH);
+        out[i] = st.total_out - before;
+    }
+    int ok = rc == Z_STREAM_END && st.total_out == image_len;
+    inflateEnd(&st);
+    free(sink);
+    return ok;
+}
+
+static size_t pages_of(size_t at, size_t n)
+{
+    return n ? (at + n - 1) / 256 - at / 256 + 1 : 0;
+}
+
+/* From the moment the client may send the first block to the last acknowledgement's
+ * arrival, and the stub's loop and flash state then (for the MD5 that follows). */
+static double stub_blocks(struct stub_timeline *t, const uint8_t *z, size_t zlen, size_t block,
+                          const size_t *out, size_t blocks, size_t addr, double bit,
+                          double latency, double reply)
+{
+    double host = 0;
+    size_t at = addr;
+    for (size_t i = 0; i < blocks; i++) {
+        size_t n = zlen - i * block < block ? zlen - i * block : block;
+        double arrival = host + (2 + 8 + 16 + n + escapes(z + i * block, n)) * bit + latency;
+        double start = arrival > t->cpu_free ? arrival : t->cpu_free;
+        while (t->erase_next < t->erase_end &&
+               (t->flash_free > t->cpu_free ? t->flash_free : t->cpu_free) < start)
+            erase_step(t, t->cpu_free);
+        double ack = start + DECODE_S;
+        double work_from = ack + out[i] * INFLATE_S_PER_BYTE;
+        size_t last_sector = out[i] ? (at + out[i] - 1) / SECTOR : at / SECTOR;
+        while (t->erase_next < t->erase_end && t->erase_next <= last_sector)
+            erase_step(t, work_from);
+        double program = pages_of(at, out[i]) * PAGE_PROGRAM_S;
+        double written = (t->flash_free > work_from ? t->flash_free : work_from) + program;
+        t->flash_free = t->cpu_free = written;
+        t->flash_busy += program + out[i] * INFLATE_S_PER_BYTE;
+        at += out[i];
+        host = ack + reply + latency;
+    }
+    return host;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5 || (strcmp(argv[4], "stub") && strcmp(argv[4], "rom"))) {
@@ -115,26 +202,36 @@ int main(int argc, char **argv)
     double reply = (2 + 8 + status) * bit;
     size_t block = stub ? STUB_BLOCK : ROM_BLOCK;
     size_t blocks = (blen + block - 1) / block;
-    double wire = 0, first_wire = 0;
+    double wire = 0;
     for (size_t i = 0; i < blocks; i++) {
         size_t n = blen - i * block < block ? blen - i * block : block;
         double t = (2 + 8 + 16 + n + escapes(best + i * block, n)) * bit + latency + reply;
         wire += t;
-        if (i == 0)
-            first_wire = t;
     }
     /* Flash work: what each block's data makes (an even share of the image per block). */
     double pages = (double)((len + 255) / 256);
     double erase = erase_s(addr, len);
     double work = erase + pages * PAGE_PROGRAM_S + len * INFLATE_S_PER_BYTE + blocks * DECODE_S;
-    double last_work = work / (double)blocks - erase / (double)blocks;
     double begin = (2 + 8 + 16) * bit + latency + DECODE_S + reply;
     double md5 = (2 + 8 + 16) * bit + latency + DECODE_S + len * MD5_S_PER_BYTE +
                  (2 + 8 + (stub ? 16 : 32) + status) * bit;
     double data;
     if (stub) {
-        double a = wire + last_work, b = first_wire + work;
-        data = a > b ? a : b;
+        size_t *out = calloc(blocks, sizeof *out);
+        if (!out || !inflated_per_block(best, blen, block, len, out, blocks)) {
+            fprintf(stderr, "deflate_floor: the stream does not inflate back to the image\n");
+            return 1;
+        }
+        struct stub_timeline t = { .erase_next = addr / SECTOR,
+                                   .erase_end = (addr + len + SECTOR - 1) / SECTOR };
+        double acked = stub_blocks(&t, best, blen, block, out, blocks, addr, bit, latency,
+                                   reply);
+        /* SPI_FLASH_MD5 waits for the loop and for the flash (md5 below adds its work). */
+        double busy = t.cpu_free > t.flash_free ? t.cpu_free : t.flash_free;
+        double md5_arrival = acked + (2 + 8 + 16) * bit + latency;
+        data = (busy > md5_arrival ? busy : md5_arrival) - (2 + 8 + 16) * bit - latency;
+        work = t.flash_busy;
+        free(out);
     } else {
         data = erase + wire + (work - erase);
     }
@@ -152,7 +249,8 @@ int main(int argc, char **argv)
            len, (unsigned long)zlen, dlen, blen, block, blocks, wire, work, upload, floor_s,
            stub ? "stub" : "ROM", len, addr, baud, (unsigned long)zlen, dlen, blocks, block,
            10 + status, latency * 1e6, work,
-           stub ? "overlapped with the wire" : "in series with the wire",
+           stub ? "overlapped with the wire as the stub's two buffers allow"
+                : "in series with the wire",
            stub_bytes > 0 ? ", stub upload at the same baud" : "");
     libdeflate_free_compressor(c);
     free(image);

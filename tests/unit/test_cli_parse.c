@@ -83,9 +83,10 @@ Test(cli_parse, every_spelling_of_a_value)
     const char *prefix_equals[] = { "espdoctor", "--po=/dev/ttyUSB6", "info", NULL };
     cr_assert_eq(parse(prefix_equals), ED_EXIT_OK, "%s", err_text);
     expect_info_on("/dev/ttyUSB6");
-    const char *baud[] = { "espdoctor", "-qb460800", "info", "-p", "/dev/ttyUSB7", NULL };
+    const char *baud[] = { "espdoctor", "-qb460800", "erase", "-p", "/dev/ttyUSB7", NULL };
     cr_assert_eq(parse(baud), ED_EXIT_OK, "%s", err_text);
-    expect_info_on("/dev/ttyUSB7");
+    cr_assert_str_eq(p.name, "erase", "stderr: %s", err_text);
+    cr_assert_str_eq(cli.port, "/dev/ttyUSB7");
     cr_assert_eq(cli.baud, 460800u);
     cr_assert(cli.quiet);
 }
@@ -111,6 +112,54 @@ Test(cli_parse, after_a_double_dash_a_dash_is_a_file_name)
     cr_assert_str_eq(p.name, "image");
     cr_assert_eq(p.argc, 1);
     cr_assert_str_eq(p.argv[0], "-odd.bin");
+}
+
+/* flash --all takes every -p, in order, in every spelling, and --ports FILE; --por is
+ * still --port, not ambiguous with --ports (the options it fits all start "port"). */
+Test(cli_parse, flash_all_takes_every_p_and_a_ports_file)
+{
+    const char *line[] = { "espdoctor", "flash", "--all", "-p", "/dev/ttyUSB0",
+                           "--port=rfc2217://bench1:4000", "--por", "socket://bench2:4000",
+                           "-psocket://bench3:4000", "--ports", "bench.ports", "fw.bin", NULL };
+    cr_assert_eq(parse(line), ED_EXIT_OK, "%s", err_text);
+    cr_assert_str_eq(p.name, "flash");
+    cr_assert_eq(p.argc, 1);
+    cr_assert_str_eq(p.argv[0], "fw.bin");
+    cr_assert_eq(cli.port_count, 4);
+    const char *want[] = { "/dev/ttyUSB0", "rfc2217://bench1:4000", "socket://bench2:4000",
+                           "socket://bench3:4000" };
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_str_eq(cli.ports[i], want[i]);
+    cr_assert_str_eq(cli.ports_file, "bench.ports");
+    /* A line parsed after it starts its own list. */
+    const char *next[] = { "espdoctor", "info", "--po=/dev/ttyUSB1", NULL };
+    cr_assert_eq(parse(next), ED_EXIT_OK, "%s", err_text);
+    cr_assert_eq(cli.port_count, 1);
+    cr_assert_str_eq(cli.ports[0], "/dev/ttyUSB1");
+}
+
+Test(cli_parse, several_p_and_ports_need_flash_all)
+{
+    const char *two[] = { "espdoctor", "flash", "-p", "/dev/ttyUSB0", "-p", "/dev/ttyUSB1",
+                          "fw.bin", NULL };
+    cr_assert_eq(parse(two), ED_EXIT_USAGE);
+    cr_assert(strstr(err_text, "several -p are for 'flash --all'") != NULL, "%s", err_text);
+    const char *file[] = { "espdoctor", "flash", "--ports", "bench.ports", "fw.bin", NULL };
+    cr_assert_eq(parse(file), ED_EXIT_USAGE);
+    cr_assert(strstr(err_text, "add --all") != NULL, "%s", err_text);
+    const char *info[] = { "espdoctor", "info", "--ports", "bench.ports", NULL };
+    cr_assert_eq(parse(info), ED_EXIT_USAGE);
+    cr_assert(strstr(err_text, "'--ports' does not apply to 'info'") != NULL, "%s", err_text);
+}
+
+Test(cli_parse, a_shortened_port_without_its_value_names_it_as_typed)
+{
+    const char *line[] = { "espdoctor", "info", "--por", NULL };
+    cr_assert_eq(parse(line), ED_EXIT_USAGE);
+    cr_assert(strstr(err_text, "option '--por' needs a value") != NULL, "%s", err_text);
+    const char *all[] = { "espdoctor", "flash", "--al=1", "fw.bin", NULL };
+    cr_assert_eq(parse(all), ED_EXIT_USAGE);
+    cr_assert(strstr(err_text, "'--al'") != NULL, "%s", err_text);
 }
 
 Test(cli_parse, an_ambiguous_prefix_is_a_usage_error_naming_the_candidates)

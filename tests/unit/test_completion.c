@@ -133,15 +133,18 @@ Test(completion, options_for_the_command)
     expect_completions("espdoctor flash --e", "--eol\n--erase-all\n");
     expect_completions("espdoctor udev --r", "--root\n");
     expect_completions("espdoctor --ve", "--verbose\n--version\n");
-    expect_completions("espdoctor read --no-", "--no-color\n--no-stub\n");
-    expect_completions("espdoctor info --no-", "--no-color\n--no-stub\n");
+    expect_completions("espdoctor read --no-", "--no-color\n--no-config\n--no-stub\n");
+    expect_completions("espdoctor info --no-", "--no-color\n--no-config\n--no-stub\n");
+    expect_completions("espdoctor list --no-", "--no-color\n");   /* no board, no file */
     expect_completions("espdoctor erase --f", "");   /* erase has no --force */
     expect_completions("espdoctor list --d", "");
     expect_completions("espdoctor doctor --fl", "--flash\n");
     expect_completions("espdoctor monitor --", "--baud\n--eol\n--help\n--json\n--log\n"
-                       "--no-color\n--port\n--quiet\n--reset\n--timeout\n--verbose\n"
+                       "--no-color\n--no-config\n--port\n--quiet\n--reset\n--timeout\n--verbose\n"
                        "--version\n");
     expect_completions("espdoctor flash --mo", "--monitor\n");
+    expect_completions("espdoctor flash --all --po", "--port\n--ports\n");
+    expect_completions("espdoctor info --ports", "");   /* flash --all's alone */
     expect_completions("espdoctor info --re", "");   /* --reset is the monitor's */
 }
 
@@ -163,8 +166,9 @@ Test(completion, chips_and_clusters)
     expect_completions("espdoctor info --after ", "hard-reset\nno-reset\n");
     expect_completions("espdoctor merge --ou", "--output\n");
     expect_completions("espdoctor flash --flash-mode d", "dio\ndout\n");
-    expect_completions("espdoctor read-mac --", "--after\n--baud\n--before\n--button-wait\n"
-                       "--chip\n--help\n--json\n--no-color\n--port\n--quiet\n--verbose\n--version\n");
+    expect_completions("espdoctor read-mac --", "--after\n--before\n--button-wait\n"
+                       "--chip\n--help\n--json\n--no-color\n--no-config\n--port\n--quiet\n--verbose\n"
+                       "--version\n");
     /* -vp takes the next word as the port: the word after it is the command. */
     expect_completions("espdoctor -vp /dev/ttyUSB0 inf", "info\n");
     expect_completions("espdoctor -p/dev/ttyUSB0 inf", "info\n");
@@ -217,5 +221,8 @@ Test(completion, files_for_image_flash_and_stub)
     expect_completions("espdoctor flash --stub st", "stubs\n");
     expect_completions("espdoctor doctor --flash fw.", "fw.bin\n");
     expect_completions("espdoctor monitor --log no", "notes.txt\n");
+    /* --ports FILE takes its file: the word after it is a file, not the command's. */
+    expect_completions("espdoctor flash --all --ports no", "notes.txt\n");
+    expect_completions("espdoctor flash --all --ports=no", "notes.txt\n");
     expect_completions("espdoctor udev --root ", "stubs\n");
 }

@@ -122,6 +122,12 @@ static bool line_faults(const struct sim_board *b)
     return b->opts.faults.drop_rate > 0 || b->opts.faults.corrupt_rate > 0;
 }
 
+/* The chip's own USB sends what it writes in bulk IN packets of 64 bytes at full speed:
+ * the TX FIFO goes out when it is full or when the code says it is done writing
+ * (USB_SERIAL_JTAG_WR_DONE; ESP32-C3 TRM, USB Serial/JTAG Controller), which the ROM
+ * does after each reply. So the host reads a reply whole, or not at all. */
+#define USB_BULK_PACKET 64u
+
 void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns)
 {
     const uint8_t *send = data;
@@ -135,10 +141,13 @@ void chip_emit(struct sim_board *b, const void *data, size_t n, uint64_t t_ns)
         n = faults_on_line(b, false, data, n, noisy);
         send = noisy;
     }
+    size_t queued = b->to_host.len;
     if (!wire_send(&b->to_host, send, n, t_ns,
                    usbdev_line_baud(b, faults_chip_baud(b, b->chip_baud)),
                    usbdev_line_baud(b, b->host_baud), board_timed(b)))
         board_trace(b, t_ns, "out of memory: %zu bytes of output lost", n);
+    else if (usbdev_native(b))
+        wire_packetize(&b->to_host, queued, USB_BULK_PACKET);
     free(noisy);
 }
 

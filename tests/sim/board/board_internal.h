@@ -44,6 +44,10 @@ bool wire_send(struct wire *w, const uint8_t *data, size_t n, uint64_t start_ns,
 size_t uart_resample(const uint8_t *in, size_t n, uint32_t tx_baud, uint32_t rx_baud,
                      uint8_t *out);
 uint64_t wire_byte_ns(uint32_t baud);
+/* The bytes queued from the from-th on (counted from the front) arrive in packets of up
+ * to `packet` bytes, each packet whole when its last byte is done: a USB bulk IN packet,
+ * which the host never sees in part. */
+void wire_packetize(struct wire *w, size_t from, size_t packet);
 
 /* ---- the SPI NOR flash chip -------------------------------------------------------- */
 

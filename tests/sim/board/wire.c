@@ -117,6 +117,16 @@ bool wire_send(struct wire *w, const uint8_t *data, size_t n, uint64_t start_ns,
     return ok;
 }
 
+void wire_packetize(struct wire *w, size_t from, size_t packet)
+{
+    for (size_t start = from; start < w->len; start += packet) {
+        size_t end = w->len - start < packet ? w->len : start + packet;
+        uint64_t whole = w->at_ns[w->head + end - 1];
+        for (size_t i = start; i < end; i++)
+            w->at_ns[w->head + i] = whole;
+    }
+}
+
 uint64_t wire_front_ns(const struct wire *w)
 {
     return w->len ? w->at_ns[w->head] : NO_TIME;
